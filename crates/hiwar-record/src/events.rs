@@ -1,0 +1,412 @@
+//! The event kinds of the record, the shape of each body, and the rules that tie
+//! events together (a role is granted only to a member who joined; a batch of
+//! invitations seats at most as many members as it announced). `docs/record-spec.md` §4.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Map, Value};
+
+/// Roles a member can hold in a dialogue (DESIGN §2).
+pub const ROLES: [&str; 5] = ["convener", "participant", "delegate", "trustee", "observer"];
+/// Kinds of phase a dialogue can move through.
+pub const PHASE_KINDS: [&str; 6] = [
+    "registration",
+    "selection",
+    "deliberation",
+    "decision",
+    "declaration",
+    "closed",
+];
+
+/// A bilingual text as it appears in the record: `{"ar": …, "en": …}`.
+pub fn bilingual(ar: &str, en: &str) -> Value {
+    json!({"ar": ar, "en": en})
+}
+
+/// Event bodies the platform writes. Each constructor is the one place a body's shape
+/// is defined; [`State::apply`] is the one place it is checked.
+pub mod body {
+    use super::*;
+
+    pub fn dialogue_created(title: &Value, description: &Value, public_key_hex: &str) -> Value {
+        json!({"title": title, "description": description, "public_key": public_key_hex})
+    }
+    pub fn phase_added(index: u64, kind: &str, name: &Value, starts: &str, ends: &str) -> Value {
+        json!({"index": index, "kind": kind, "name": name, "starts": starts, "ends": ends})
+    }
+    pub fn phase_changed(index: Option<u64>) -> Value {
+        json!({ "index": index })
+    }
+    pub fn codes_issued(batch: &str, role: &str, count: u64) -> Value {
+        json!({"batch": batch, "role": role, "count": count})
+    }
+    pub fn codes_revoked(batch: &str, count: u64) -> Value {
+        json!({"batch": batch, "count": count})
+    }
+    pub fn member_joined(member: &str, pseudonym: &str, role: &str, batch: Option<&str>) -> Value {
+        json!({"member": member, "pseudonym": pseudonym, "role": role, "batch": batch})
+    }
+    pub fn role_changed(member: &str, role: &str, by: &str) -> Value {
+        json!({"member": member, "role": role, "by": by})
+    }
+}
+
+/// What the events so far have established; each new event is checked against it.
+#[derive(Debug, Default)]
+pub struct State {
+    pub public_key: Option<String>,
+    pub phases: u64,
+    /// member id → (pseudonym, roles)
+    pub members: BTreeMap<String, (String, BTreeSet<String>)>,
+    pseudonyms: BTreeSet<String>,
+    /// batch id → (issued, joined, revoked)
+    batches: BTreeMap<String, (u64, u64, u64)>,
+}
+
+impl State {
+    /// Checks `body` against the schema of `kind` and the state so far, then applies it.
+    /// The error names the field or rule that failed.
+    pub fn apply(&mut self, seq: u64, kind: &str, body: &Value) -> Result<(), String> {
+        if seq == 0 && kind != "dialogue.created" {
+            return Err(format!(
+                "the first event must be dialogue.created, not {kind}"
+            ));
+        }
+        match kind {
+            "dialogue.created" => {
+                if seq != 0 {
+                    return Err("dialogue.created may only be the first event".into());
+                }
+                let b = fields(body, &["title", "description", "public_key"])?;
+                text_pair(b, "title")?;
+                text_pair(b, "description")?;
+                self.public_key = Some(hex_field(b, "public_key", 32)?);
+            }
+            "phase.added" => {
+                let b = fields(body, &["index", "kind", "name", "starts", "ends"])?;
+                let index = uint(b, "index")?;
+                if index != self.phases {
+                    return Err(format!("phase index {index}, expected {}", self.phases));
+                }
+                one_of(b, "kind", &PHASE_KINDS)?;
+                text_pair(b, "name")?;
+                let starts = date(b, "starts")?;
+                let ends = date(b, "ends")?;
+                if ends < starts {
+                    return Err(format!("phase ends {ends} before it starts {starts}"));
+                }
+                self.phases += 1;
+            }
+            "phase.changed" => {
+                let b = fields(body, &["index"])?;
+                if !b["index"].is_null() {
+                    let index = uint(b, "index")?;
+                    if index >= self.phases {
+                        return Err(format!("phase index {index} was never added"));
+                    }
+                }
+            }
+            "codes.issued" => {
+                let b = fields(body, &["batch", "role", "count"])?;
+                let batch = id(b, "batch")?;
+                one_of(b, "role", &ROLES)?;
+                let count = uint(b, "count")?;
+                if count == 0 {
+                    return Err("count must be at least 1".into());
+                }
+                if self.batches.insert(batch.clone(), (count, 0, 0)).is_some() {
+                    return Err(format!("batch {batch} was already issued"));
+                }
+            }
+            "codes.revoked" => {
+                let b = fields(body, &["batch", "count"])?;
+                let batch = id(b, "batch")?;
+                let count = uint(b, "count")?;
+                let entry = self
+                    .batches
+                    .get_mut(&batch)
+                    .ok_or_else(|| format!("batch {batch} was never issued"))?;
+                entry.2 += count;
+                if entry.1 + entry.2 > entry.0 {
+                    return Err(format!(
+                        "batch {batch}: {} joined + {} revoked exceeds {} issued",
+                        entry.1, entry.2, entry.0
+                    ));
+                }
+            }
+            "member.joined" => {
+                let b = fields(body, &["member", "pseudonym", "role", "batch"])?;
+                let member = id(b, "member")?;
+                let pseudonym = text(b, "pseudonym", 1, 40)?;
+                let role = one_of(b, "role", &ROLES)?;
+                if b["batch"].is_null() {
+                    // Only the convener who created the dialogue joins without an invitation.
+                    if !self.members.is_empty() || role != "convener" {
+                        return Err("only the creating convener joins without a batch".into());
+                    }
+                } else {
+                    let batch = id(b, "batch")?;
+                    let entry = self
+                        .batches
+                        .get_mut(&batch)
+                        .ok_or_else(|| format!("batch {batch} was never issued"))?;
+                    entry.1 += 1;
+                    if entry.1 + entry.2 > entry.0 {
+                        return Err(format!(
+                            "batch {batch}: {} joined + {} revoked exceeds {} issued",
+                            entry.1, entry.2, entry.0
+                        ));
+                    }
+                }
+                if self.members.contains_key(&member) {
+                    return Err(format!("member {member} joined twice"));
+                }
+                if !self.pseudonyms.insert(pseudonym.to_lowercase()) {
+                    return Err(format!("pseudonym {pseudonym:?} is already taken"));
+                }
+                self.members
+                    .insert(member, (pseudonym, BTreeSet::from([role])));
+            }
+            "role.granted" | "role.revoked" => {
+                let b = fields(body, &["member", "role", "by"])?;
+                let member = id(b, "member")?;
+                let role = one_of(b, "role", &ROLES)?;
+                let by = id(b, "by")?;
+                let by_is_convener = self
+                    .members
+                    .get(&by)
+                    .is_some_and(|(_, roles)| roles.contains("convener"));
+                if !by_is_convener {
+                    return Err(format!("{by} is not a convener of this dialogue"));
+                }
+                let roles = &mut self
+                    .members
+                    .get_mut(&member)
+                    .ok_or_else(|| format!("member {member} never joined"))?
+                    .1;
+                let changed = if kind == "role.granted" {
+                    roles.insert(role.clone())
+                } else {
+                    roles.remove(&role)
+                };
+                if !changed {
+                    return Err(format!("{kind} {role} for {member} changes nothing"));
+                }
+            }
+            other => return Err(format!("unknown event kind {other:?}")),
+        }
+        Ok(())
+    }
+}
+
+fn fields<'a>(body: &'a Value, names: &[&str]) -> Result<&'a Map<String, Value>, String> {
+    let map = body
+        .as_object()
+        .ok_or_else(|| "body is not an object".to_string())?;
+    for name in names {
+        if !map.contains_key(*name) {
+            return Err(format!("body lacks field {name:?}"));
+        }
+    }
+    if let Some(extra) = map.keys().find(|k| !names.contains(&k.as_str())) {
+        return Err(format!("body has unexpected field {extra:?}"));
+    }
+    Ok(map)
+}
+
+fn text(b: &Map<String, Value>, name: &str, min: usize, max: usize) -> Result<String, String> {
+    let s = b[name]
+        .as_str()
+        .ok_or_else(|| format!("{name} is not a string"))?;
+    let n = s.chars().count();
+    if n < min || n > max {
+        return Err(format!("{name} has {n} characters, allowed {min}..={max}"));
+    }
+    Ok(s.to_string())
+}
+
+fn text_pair(b: &Map<String, Value>, name: &str) -> Result<(), String> {
+    let pair = b[name]
+        .as_object()
+        .ok_or_else(|| format!("{name} is not an object"))?;
+    for lang in ["ar", "en"] {
+        if !pair.get(lang).is_some_and(Value::is_string) {
+            return Err(format!("{name}.{lang} is missing or not a string"));
+        }
+    }
+    if pair.len() != 2 {
+        return Err(format!("{name} has fields other than ar and en"));
+    }
+    Ok(())
+}
+
+fn uint(b: &Map<String, Value>, name: &str) -> Result<u64, String> {
+    b[name]
+        .as_u64()
+        .ok_or_else(|| format!("{name} is not a non-negative integer"))
+}
+
+fn id(b: &Map<String, Value>, name: &str) -> Result<String, String> {
+    let s = text(b, name, 1, 64)?;
+    if !s
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    {
+        return Err(format!("{name} {s:?} is not an id (a-z, 0-9, -)"));
+    }
+    Ok(s)
+}
+
+fn one_of(b: &Map<String, Value>, name: &str, allowed: &[&str]) -> Result<String, String> {
+    let s = text(b, name, 1, 64)?;
+    if !allowed.contains(&s.as_str()) {
+        return Err(format!("{name} {s:?} is not one of {allowed:?}"));
+    }
+    Ok(s)
+}
+
+/// Lowercase hex of exactly `bytes` bytes.
+pub fn hex_field(b: &Map<String, Value>, name: &str, bytes: usize) -> Result<String, String> {
+    let s = text(b, name, 0, 4 * bytes)?;
+    if s.len() != 2 * bytes
+        || !s
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    {
+        return Err(format!("{name} is not {} lowercase hex digits", 2 * bytes));
+    }
+    Ok(s)
+}
+
+fn date(b: &Map<String, Value>, name: &str) -> Result<String, String> {
+    let s = text(b, name, 10, 10)?;
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(&s, format).map_err(|_| format!("{name} {s:?} is not a date YYYY-MM-DD"))?;
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created() -> Value {
+        body::dialogue_created(&bilingual("ع", "t"), &bilingual("و", "d"), &"ab".repeat(32))
+    }
+
+    #[test]
+    fn a_batch_cannot_seat_more_members_than_it_announced() {
+        let mut s = State::default();
+        s.apply(0, "dialogue.created", &created()).unwrap();
+        s.apply(
+            1,
+            "member.joined",
+            &body::member_joined("m-a", "A", "convener", None),
+        )
+        .unwrap();
+        s.apply(
+            2,
+            "codes.issued",
+            &body::codes_issued("b-1", "participant", 1),
+        )
+        .unwrap();
+        s.apply(
+            3,
+            "member.joined",
+            &body::member_joined("m-b", "B", "participant", Some("b-1")),
+        )
+        .unwrap();
+        let err = s
+            .apply(
+                4,
+                "member.joined",
+                &body::member_joined("m-c", "C", "participant", Some("b-1")),
+            )
+            .unwrap_err();
+        assert!(err.contains("exceeds 1 issued"), "{err}");
+    }
+
+    #[test]
+    fn only_conveners_grant_roles_and_only_to_members() {
+        let mut s = State::default();
+        s.apply(0, "dialogue.created", &created()).unwrap();
+        s.apply(
+            1,
+            "member.joined",
+            &body::member_joined("m-a", "A", "convener", None),
+        )
+        .unwrap();
+        s.apply(
+            2,
+            "codes.issued",
+            &body::codes_issued("b-1", "participant", 5),
+        )
+        .unwrap();
+        s.apply(
+            3,
+            "member.joined",
+            &body::member_joined("m-b", "B", "participant", Some("b-1")),
+        )
+        .unwrap();
+        assert!(s
+            .apply(
+                4,
+                "role.granted",
+                &body::role_changed("m-b", "delegate", "m-b")
+            )
+            .unwrap_err()
+            .contains("not a convener"));
+        assert!(s
+            .apply(
+                4,
+                "role.granted",
+                &body::role_changed("m-z", "delegate", "m-a")
+            )
+            .unwrap_err()
+            .contains("never joined"));
+        s.apply(
+            4,
+            "role.granted",
+            &body::role_changed("m-b", "delegate", "m-a"),
+        )
+        .unwrap();
+        assert!(s
+            .apply(
+                5,
+                "member.joined",
+                &body::member_joined("m-c", "b", "participant", Some("b-1"))
+            )
+            .unwrap_err()
+            .contains("already taken"));
+    }
+
+    #[test]
+    fn rejects_malformed_bodies_by_name() {
+        let mut s = State::default();
+        assert!(s
+            .apply(0, "phase.added", &json!({}))
+            .unwrap_err()
+            .contains("first event"));
+        s.apply(0, "dialogue.created", &created()).unwrap();
+        let bad_phase = body::phase_added(
+            0,
+            "deliberation",
+            &bilingual("a", "b"),
+            "2026-02-30",
+            "2026-03-01",
+        );
+        assert!(s
+            .apply(1, "phase.added", &bad_phase)
+            .unwrap_err()
+            .contains("starts"));
+        assert!(s
+            .apply(1, "no.such", &json!({}))
+            .unwrap_err()
+            .contains("unknown event kind"));
+        let mut extra = created();
+        extra["x"] = json!(1);
+        assert!(State::default()
+            .apply(0, "dialogue.created", &extra)
+            .unwrap_err()
+            .contains("unexpected field"));
+    }
+}

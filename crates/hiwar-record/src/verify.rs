@@ -1,0 +1,316 @@
+//! Verification of a whole record, check by check, as numbered in
+//! `docs/record-spec.md` §5. Verification stops at the first failure and names it.
+
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde_json::Value;
+
+use crate::canonical::to_canonical_string;
+use crate::events::State;
+use crate::line::{line_hash, signed_message_of, FORMAT_VERSION, GENESIS_PREV, LINE_FIELDS};
+
+/// Largest accepted line, in bytes.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The checks, in the order the spec numbers them.
+pub const CHECKS: [(&str, &str); 10] = [
+    (
+        "R1",
+        "the record is newline-terminated UTF-8 lines of at most 1 MiB",
+    ),
+    (
+        "R2",
+        "each line is a JSON object with exactly the line fields, of the right types",
+    ),
+    ("R3", "each line is in canonical form"),
+    (
+        "R4",
+        "sequence numbers run 0, 1, 2, … and every line names the same dialogue",
+    ),
+    (
+        "R5",
+        "each line's prev is the SHA-256 of the line before (zeros for the first)",
+    ),
+    (
+        "R6",
+        "the first line is dialogue.created with the dialogue's Ed25519 key",
+    ),
+    ("R7", "every line is signed by the dialogue key"),
+    (
+        "R8",
+        "times are UTC YYYY-MM-DDTHH:MM:SSZ and never go backwards",
+    ),
+    (
+        "R9",
+        "every event body has its kind's shape and agrees with the events before it",
+    ),
+    (
+        "R10",
+        "an earlier copy of the record is a prefix of this one",
+    ),
+];
+
+/// What the verifier is told besides the record.
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    /// The dialogue key as published elsewhere (hex); without it the key in line 0 is trusted.
+    pub pinned_key: Option<String>,
+    /// An earlier copy of the same record, which must be a prefix of this one.
+    pub previous: Option<String>,
+}
+
+/// The first failed check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub check: &'static str,
+    /// Line number counted from 0, where the failure is on one line.
+    pub line: Option<usize>,
+    pub detail: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let title = CHECKS
+            .iter()
+            .find(|(id, _)| *id == self.check)
+            .map(|(_, t)| *t)
+            .unwrap_or("");
+        match self.line {
+            Some(line) => write!(
+                f,
+                "{} failed at line {line}: {} ({title})",
+                self.check, self.detail
+            ),
+            None => write!(f, "{} failed: {} ({title})", self.check, self.detail),
+        }
+    }
+}
+
+/// Facts established by a successful verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub dialogue: String,
+    pub public_key: String,
+    pub lines: usize,
+    pub members: usize,
+    /// Hex hash of the last line: publish it to let others detect a rewritten history.
+    pub head: String,
+    /// Whether `Options::previous` was given and checked.
+    pub previous_checked: bool,
+}
+
+/// Verifies `record` (the exact bytes served at `/dialogues/{id}/record`).
+pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
+    let fail = |check: &'static str, line: Option<usize>, detail: String| Failure {
+        check,
+        line,
+        detail,
+    };
+
+    // R1: framing.
+    if record.is_empty() {
+        return Err(fail("R1", None, "the record is empty".into()));
+    }
+    if !record.ends_with('\n') {
+        return Err(fail(
+            "R1",
+            None,
+            "the last line is not terminated by a newline".into(),
+        ));
+    }
+    let lines: Vec<&str> = record[..record.len() - 1].split('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.is_empty() {
+            return Err(fail("R1", Some(i), "empty line".into()));
+        }
+        if line.len() > MAX_LINE_BYTES {
+            return Err(fail("R1", Some(i), format!("{} bytes", line.len())));
+        }
+    }
+
+    let mut state = State::default();
+    let mut key: Option<VerifyingKey> = None;
+    let mut dialogue = String::new();
+    let mut prev_hash = GENESIS_PREV.to_string();
+    let mut prev_time = String::new();
+
+    for (i, text) in lines.iter().enumerate() {
+        let at = Some(i);
+        // R2: shape.
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| fail("R2", at, format!("not JSON: {e}")))?;
+        let object = value
+            .as_object()
+            .ok_or_else(|| fail("R2", at, "not a JSON object".into()))?;
+        for field in LINE_FIELDS {
+            if !object.contains_key(field) {
+                return Err(fail("R2", at, format!("missing field {field:?}")));
+            }
+        }
+        if object.len() != LINE_FIELDS.len() {
+            return Err(fail("R2", at, "unexpected extra fields".into()));
+        }
+        let str_field = |name: &str| {
+            object[name]
+                .as_str()
+                .ok_or_else(|| fail("R2", at, format!("{name} is not a string")))
+        };
+        let (dialogue_id, prev, time, kind, sig) = (
+            str_field("dialogue")?,
+            str_field("prev")?,
+            str_field("time")?,
+            str_field("kind")?,
+            str_field("sig")?,
+        );
+        let seq = object["seq"]
+            .as_u64()
+            .ok_or_else(|| fail("R2", at, "seq is not a non-negative integer".into()))?;
+        if object["v"].as_u64() != Some(FORMAT_VERSION) {
+            return Err(fail("R2", at, format!("v is not {FORMAT_VERSION}")));
+        }
+
+        // R3: canonical form.
+        let canonical = to_canonical_string(&value).map_err(|e| fail("R3", at, e.to_string()))?;
+        if canonical != *text {
+            return Err(fail(
+                "R3",
+                at,
+                "the line differs from its canonical encoding".into(),
+            ));
+        }
+
+        // R4: sequence and dialogue.
+        if seq != i as u64 {
+            return Err(fail("R4", at, format!("seq is {seq}, expected {i}")));
+        }
+        if i == 0 {
+            dialogue = dialogue_id.to_string();
+        } else if dialogue_id != dialogue {
+            return Err(fail(
+                "R4",
+                at,
+                format!("dialogue {dialogue_id:?}, expected {dialogue:?}"),
+            ));
+        }
+
+        // R5: chain.
+        if prev != prev_hash {
+            return Err(fail(
+                "R5",
+                at,
+                format!("prev is {prev}, expected {prev_hash}"),
+            ));
+        }
+
+        // R9 (body) runs before R6/R7 need the key, since line 0's body carries the key.
+        state
+            .apply(seq, kind, &object["body"])
+            .map_err(|detail| fail("R9", at, format!("{kind}: {detail}")))
+            .or_else(|failure| {
+                // A first line of the wrong kind is the R6 failure, not a body failure.
+                if i == 0 {
+                    Err(Failure {
+                        check: "R6",
+                        ..failure
+                    })
+                } else {
+                    Err(failure)
+                }
+            })?;
+
+        // R6: the dialogue key.
+        if i == 0 {
+            let key_hex = state
+                .public_key
+                .clone()
+                .expect("dialogue.created sets the key");
+            if let Some(pinned) = &options.pinned_key {
+                if !pinned.eq_ignore_ascii_case(&key_hex) {
+                    return Err(fail(
+                        "R6",
+                        at,
+                        format!("key {key_hex} is not the pinned key {pinned}"),
+                    ));
+                }
+            }
+            let bytes: [u8; 32] = hex::decode(&key_hex)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| fail("R6", at, "public_key is not 32 bytes of hex".into()))?;
+            let parsed = VerifyingKey::from_bytes(&bytes)
+                .map_err(|_| fail("R6", at, "public_key is not a valid Ed25519 point".into()))?;
+            if parsed.is_weak() {
+                return Err(fail(
+                    "R6",
+                    at,
+                    "public_key is a weak (small-order) key".into(),
+                ));
+            }
+            key = Some(parsed);
+        }
+
+        // R7: signature.
+        let mut unsigned = object.clone();
+        unsigned.remove("sig");
+        let message = signed_message_of(&unsigned).map_err(|e| fail("R3", at, e.to_string()))?;
+        let sig_bytes: [u8; 64] = hex::decode(sig)
+            .ok()
+            .filter(|_| sig.bytes().all(|c| !c.is_ascii_uppercase()))
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| fail("R7", at, "sig is not 64 bytes of lowercase hex".into()))?;
+        let signature = Signature::from_bytes(&sig_bytes);
+        key.as_ref()
+            .expect("set at line 0")
+            .verify_strict(&message, &signature)
+            .map_err(|_| {
+                fail(
+                    "R7",
+                    at,
+                    "signature does not verify under the dialogue key".into(),
+                )
+            })?;
+
+        // R8: time.
+        let format = time::format_description::well_known::Rfc3339;
+        let valid_shape = time.len() == 20 && time.ends_with('Z');
+        if !valid_shape || time::OffsetDateTime::parse(time, &format).is_err() {
+            return Err(fail(
+                "R8",
+                at,
+                format!("time {time:?} is not YYYY-MM-DDTHH:MM:SSZ"),
+            ));
+        }
+        if time < prev_time.as_str() {
+            return Err(fail("R8", at, format!("time {time} is before {prev_time}")));
+        }
+        prev_time = time.to_string();
+        prev_hash = hex::encode(line_hash(text));
+    }
+
+    // R10: an earlier copy is a prefix.
+    let previous_checked = match &options.previous {
+        Some(previous) => {
+            if !record.starts_with(previous.as_str()) {
+                let at = previous
+                    .split('\n')
+                    .zip(record.split('\n'))
+                    .position(|(a, b)| a != b);
+                return Err(fail(
+                    "R10",
+                    at,
+                    "the earlier copy is not a prefix of this record: history was rewritten".into(),
+                ));
+            }
+            true
+        }
+        None => false,
+    };
+
+    Ok(Summary {
+        dialogue,
+        public_key: state.public_key.clone().unwrap_or_default(),
+        lines: lines.len(),
+        members: state.members.len(),
+        head: prev_hash,
+        previous_checked,
+    })
+}
