@@ -1,0 +1,341 @@
+//! One storage suite, run against both backends on real servers: SQLite in a
+//! temporary directory and PostgreSQL at 127.0.0.1:5432 (`HIWAR_TEST_POSTGRES`).
+
+use hiwar_record::{verify, Options};
+use hiwar_store::{CredentialKind, HashedCode, NewDialogue, Phase, Store, StoreError, Text};
+
+/// Each test body runs once per backend.
+macro_rules! storage_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let dir = tempfile::tempdir().unwrap();
+                let store = hiwar_store::Store::open_sqlite(dir.path()).await.unwrap();
+                super::$name(store).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let url = hiwar_store::testing::fresh_postgres_database().await;
+                let store = hiwar_store::Store::open_url(&url).await.unwrap();
+                super::$name(store).await;
+            })*
+        }
+    };
+}
+
+storage_tests!(
+    dialogue_lifecycle_is_recorded,
+    invitations_are_single_use_and_revocable,
+    a_failed_join_consumes_nothing,
+    roles_change_and_a_convener_remains,
+    sessions_expire_and_end,
+    concurrent_appends_keep_one_chain,
+    unknown_ids_are_not_found,
+);
+
+fn code(lookup: &str) -> HashedCode {
+    HashedCode {
+        lookup: lookup.into(),
+        hash: format!("hash-of-{lookup}"),
+    }
+}
+
+async fn convener_with_dialogue(store: &Store) -> (String, String, String) {
+    let account = store
+        .create_convener(&code(&hiwar_store::random_id("K", 5)))
+        .await
+        .unwrap();
+    let new = NewDialogue {
+        title: Text::new("حوار وطني", "National dialogue"),
+        description: Text::new("وصف", "About"),
+        listed: true,
+    };
+    let dialogue = store
+        .create_dialogue(&new, &account, "المنسّق")
+        .await
+        .unwrap();
+    let member = store
+        .membership(&dialogue, &account)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    (account, dialogue, member)
+}
+
+fn assert_record_verifies(record: &str) -> hiwar_record::Summary {
+    verify(record, &Options::default()).unwrap_or_else(|f| panic!("{f}\n{record}"))
+}
+
+async fn dialogue_lifecycle_is_recorded(store: Store) {
+    let (_, id, _) = convener_with_dialogue(&store).await;
+    let phase = Phase {
+        kind: "deliberation".into(),
+        name: Text::new("نقاش", "Deliberation"),
+        starts: "2026-12-01".into(),
+        ends: "2026-12-15".into(),
+    };
+    assert_eq!(store.add_phase(&id, &phase).await.unwrap(), 0);
+    store.set_current_phase(&id, Some(0)).await.unwrap();
+    assert!(matches!(
+        store.set_current_phase(&id, Some(5)).await,
+        Err(StoreError::NotFound("phase"))
+    ));
+    let d = store.dialogue(&id).await.unwrap();
+    assert_eq!(d.title.ar, "حوار وطني");
+    assert_eq!(d.phases, vec![phase]);
+    assert_eq!(d.current_phase, Some(0));
+    assert_eq!(d.members, 1);
+    let listed = store.list_dialogues().await.unwrap();
+    assert!(listed.iter().any(|s| s.id == id));
+    let record = store.record(&id).await.unwrap();
+    let summary = assert_record_verifies(&record);
+    assert_eq!(summary.lines, 4);
+    assert_eq!(summary.public_key, d.public_key);
+    assert_eq!(summary.head, d.record_head);
+    // Reopening migrates nothing twice and keeps everything.
+    store.health().await.unwrap();
+}
+
+async fn invitations_are_single_use_and_revocable(store: Store) {
+    let (_, id, _) = convener_with_dialogue(&store).await;
+    let codes: Vec<_> = ["AAAA1", "AAAA2", "AAAA3"]
+        .iter()
+        .map(|l| code(l))
+        .collect();
+    let batch = store.issue_codes(&id, "participant", &codes).await.unwrap();
+    let cred = store.credential("AAAA1").await.unwrap().unwrap();
+    assert!(cred.usable);
+    assert_eq!(
+        cred.kind,
+        CredentialKind::Invitation {
+            dialogue: id.clone(),
+            role: "participant".into()
+        }
+    );
+    let joined = store
+        .redeem_invitation("AAAA1", "سلمى", &code("ACC01"))
+        .await
+        .unwrap();
+    assert_eq!(joined.dialogue, id);
+    assert!(!store.credential("AAAA1").await.unwrap().unwrap().usable);
+    assert!(matches!(
+        store
+            .redeem_invitation("AAAA1", "Other", &code("ACC02"))
+            .await,
+        Err(StoreError::Unusable)
+    ));
+    let access = store.credential("ACC01").await.unwrap().unwrap();
+    assert_eq!(
+        access.kind,
+        CredentialKind::Access {
+            account: joined.account.clone()
+        }
+    );
+    // Revoke one code, then the rest of the batch.
+    assert_eq!(store.revoke_code(&id, "AAAA2").await.unwrap(), 1);
+    assert_eq!(store.revoke_codes(&id, &batch, None).await.unwrap(), 1);
+    assert_eq!(store.revoke_codes(&id, &batch, None).await.unwrap(), 0);
+    assert!(matches!(
+        store
+            .redeem_invitation("AAAA3", "Late", &code("ACC03"))
+            .await,
+        Err(StoreError::Unusable)
+    ));
+    let batches = store.batches(&id).await.unwrap();
+    assert_eq!(
+        (batches[0].size, batches[0].used, batches[0].revoked),
+        (3, 1, 2)
+    );
+    // The same lookup part cannot be issued twice.
+    assert!(matches!(
+        store
+            .issue_codes(&id, "participant", &[code("AAAA1")])
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let member = store
+        .membership(&id, &joined.account)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (member.pseudonym.as_str(), member.roles.as_slice()),
+        ("سلمى", &["participant".to_string()][..])
+    );
+    let summary = assert_record_verifies(&store.record(&id).await.unwrap());
+    assert_eq!(summary.members, 2);
+}
+
+async fn a_failed_join_consumes_nothing(store: Store) {
+    let (_, id, _) = convener_with_dialogue(&store).await;
+    store
+        .issue_codes(&id, "participant", &[code("BBBB1"), code("BBBB2")])
+        .await
+        .unwrap();
+    store
+        .redeem_invitation("BBBB1", "Omar", &code("ACC11"))
+        .await
+        .unwrap();
+    let before = store.record(&id).await.unwrap();
+    // Same pseudonym up to case and spaces: refused, and the code stays usable.
+    let err = store
+        .redeem_invitation("BBBB2", "  omar ", &code("ACC12"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(ref m) if m.contains("pseudonym")),
+        "{err}"
+    );
+    assert!(store.credential("BBBB2").await.unwrap().unwrap().usable);
+    assert!(store.credential("ACC12").await.unwrap().is_none());
+    assert_eq!(store.record(&id).await.unwrap(), before);
+    store
+        .redeem_invitation("BBBB2", "Omar 2", &code("ACC12"))
+        .await
+        .unwrap();
+}
+
+async fn roles_change_and_a_convener_remains(store: Store) {
+    let (_, id, convener) = convener_with_dialogue(&store).await;
+    store
+        .issue_codes(&id, "participant", &[code("CCCC1")])
+        .await
+        .unwrap();
+    let joined = store
+        .redeem_invitation("CCCC1", "Lina", &code("ACC21"))
+        .await
+        .unwrap();
+    store
+        .change_role(&id, &joined.member, "delegate", true, &convener)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .change_role(&id, &joined.member, "delegate", true, &convener)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .change_role(&id, &joined.member, "king", true, &convener)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .change_role(&id, "m-nobody", "delegate", true, &convener)
+            .await,
+        Err(StoreError::NotFound("member"))
+    ));
+    let err = store
+        .change_role(&id, &convener, "convener", false, &convener)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("at least one convener"));
+    store
+        .change_role(&id, &joined.member, "participant", false, &convener)
+        .await
+        .unwrap();
+    let member = store
+        .membership(&id, &joined.account)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(member.roles, vec!["delegate".to_string()]);
+    assert_eq!(store.members(&id).await.unwrap().len(), 2);
+    assert_record_verifies(&store.record(&id).await.unwrap());
+}
+
+async fn sessions_expire_and_end(store: Store) {
+    let account = store.create_convener(&code("SESS1")).await.unwrap();
+    store.create_session("t1", &account, 2_000).await.unwrap();
+    assert_eq!(
+        store
+            .session_account("t1", 1_000)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        account
+    );
+    assert!(store.session_account("t1", 2_000).await.unwrap().is_none());
+    assert!(
+        store
+            .session_account("t1", 1_000)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_convener
+    );
+    store.delete_session("t1").await.unwrap();
+    assert!(store.session_account("t1", 1_000).await.unwrap().is_none());
+}
+
+async fn concurrent_appends_keep_one_chain(store: Store) {
+    let (_, id, _) = convener_with_dialogue(&store).await;
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let store = store.clone();
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            let lookup = format!("CONC{i:02}");
+            store
+                .issue_codes(&id, "observer", &[code(&lookup)])
+                .await
+                .unwrap();
+            store
+                .redeem_invitation(
+                    &lookup,
+                    &format!("observer {i}"),
+                    &code(&format!("ACCC{i:02}")),
+                )
+                .await
+                .unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let summary = assert_record_verifies(&store.record(&id).await.unwrap());
+    assert_eq!(summary.lines, 2 + 48);
+    assert_eq!(summary.members, 25);
+}
+
+async fn unknown_ids_are_not_found(store: Store) {
+    assert!(matches!(
+        store.dialogue("nope").await,
+        Err(StoreError::NotFound("dialogue"))
+    ));
+    assert!(matches!(
+        store.record("nope").await,
+        Err(StoreError::NotFound("dialogue"))
+    ));
+    assert!(matches!(
+        store
+            .add_phase(
+                "nope",
+                &Phase {
+                    kind: "closed".into(),
+                    name: Text::new("a", "b"),
+                    starts: "2026-01-01".into(),
+                    ends: "2026-01-02".into()
+                }
+            )
+            .await,
+        Err(StoreError::NotFound("dialogue"))
+    ));
+    assert!(store.credential("ZZZZZ").await.unwrap().is_none());
+    let (_, id, _) = convener_with_dialogue(&store).await;
+    assert!(matches!(
+        store.revoke_codes(&id, "b-nope", None).await,
+        Err(StoreError::NotFound("batch"))
+    ));
+    assert!(matches!(
+        store.revoke_code(&id, "ZZZZZ").await,
+        Err(StoreError::NotFound("code"))
+    ));
+}
