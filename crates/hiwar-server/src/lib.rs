@@ -1,1 +1,177 @@
-pub fn x() {}
+//! hiwar's HTTP server: server-rendered bilingual pages that work without
+//! JavaScript, a JSON API described at `/api/openapi.json`, and the public record.
+//!
+//! Handlers are thin: they parse (extractors in [`web`]), call [`service`] (which
+//! checks roles and calls the store), and render ([`pages`] or JSON in [`api`]).
+
+pub mod api;
+pub mod codes;
+pub mod i18n;
+pub mod pages;
+pub mod service;
+pub mod web;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use hiwar_store::Store;
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Mark cookies `Secure` (set when the public URL is https).
+    pub secure_cookies: bool,
+    /// Login attempts allowed per client address per minute.
+    pub logins_per_minute: u32,
+    /// Every login answer, right or wrong, takes at least this long.
+    pub login_floor: Duration,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            secure_cookies: false,
+            logins_per_minute: 10,
+            login_floor: Duration::from_millis(300),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Shared state of all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    login_limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> Self {
+        let limiter = RateLimiter::new(config.logins_per_minute);
+        AppState {
+            store,
+            config: Arc::new(config),
+            login_limiter: Arc::new(limiter),
+        }
+    }
+}
+
+/// A token bucket per client address, kept in memory only (never logged or stored).
+/// Each process limits on its own; behind a load balancer the limit is per process.
+struct RateLimiter {
+    per_minute: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    fn new(per_minute: u32) -> Self {
+        RateLimiter {
+            per_minute: per_minute as f64,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `ip`; false when none is left.
+    fn allow(&self, ip: IpAddr) -> bool {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().expect("rate limiter lock");
+        if buckets.len() > 100_000 {
+            let per_minute = self.per_minute;
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + at.elapsed().as_secs_f64() * per_minute / 60.0 < per_minute
+            });
+        }
+        let (tokens, at) = buckets.entry(ip).or_insert((self.per_minute, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_minute / 60.0)
+            .min(self.per_minute);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// All routes of the platform.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/healthz", get(api::healthz))
+        .route("/static/style.css", get(pages::stylesheet))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/dialogues", post(pages::create_dialogue))
+        .route("/dialogues/new", get(pages::new_dialogue))
+        .route("/dialogues/{id}", get(pages::dialogue))
+        .route("/dialogues/{id}/manage", get(pages::manage))
+        .route("/dialogues/{id}/codes", post(pages::issue_codes))
+        .route("/dialogues/{id}/codes/revoke", post(pages::revoke_codes))
+        .route("/dialogues/{id}/roles", post(pages::change_role))
+        .route("/dialogues/{id}/phases", post(pages::add_phase))
+        .route("/dialogues/{id}/phase", post(pages::set_phase))
+        .route("/dialogues/{id}/record", get(api::record))
+        .route("/dialogues/{id}/record/view", get(pages::record_view))
+        .route("/api/openapi.json", get(api::openapi))
+        .route("/api/login", post(api::login))
+        .route("/api/logout", post(api::logout))
+        .route("/api/me", get(api::me))
+        .route(
+            "/api/dialogues",
+            get(api::list_dialogues).post(api::create_dialogue),
+        )
+        .route("/api/dialogues/{id}", get(api::dialogue))
+        .route("/api/dialogues/{id}/members", get(api::members))
+        .route(
+            "/api/dialogues/{id}/codes",
+            get(api::batches).post(api::issue_codes),
+        )
+        .route("/api/dialogues/{id}/codes/revoke", post(api::revoke_codes))
+        .route("/api/dialogues/{id}/roles", post(api::change_role))
+        .route("/api/dialogues/{id}/phases", post(api::add_phase))
+        .route("/api/dialogues/{id}/phase", post(api::set_phase))
+        .fallback(|| async { web::AppError::not_found() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::context,
+        ))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until Ctrl-C or SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,116 @@
+site-name = حوار
+site-tagline = حوار وطني لا يستطيع أيّ منظِّم التلاعب به
+nav-home = الحوارات
+nav-login = تسجيل الدخول
+nav-logout = تسجيل الخروج
+nav-new-dialogue = حوار جديد
+lang-other = English
+skip-to-content = انتقل إلى المحتوى
+footer-privacy = لا يحتفظ «حوار» بعناوين IP، ولا يحمّل شيئًا من مواقع أخرى، وينشر كل حدث عامّ في سجلّ موقَّع يستطيع أيّ شخص التحقق منه.
+
+home-title = الحوارات العامة
+home-intro = يحتفظ كل حوار أدناه بسجلّ عامّ موقَّع لكل ما يجري فيه. نزّله وتحقّق منه بنسختك الخاصة من أداة التحقق: hiwar verify.
+home-empty = لا توجد حوارات عامة بعد.
+
+dialogue-phases = المراحل
+dialogue-no-phases = لم تُحدَّد أي مرحلة بعد.
+dialogue-current = الحالية
+dialogue-members = الأعضاء: { $count }
+dialogue-record = السجلّ العام
+dialogue-record-lines = { $count } حدثًا
+dialogue-key = مفتاح التوقيع لهذا الحوار
+dialogue-your-roles = أدوارك هنا
+dialogue-manage = إدارة هذا الحوار
+dialogue-not-member = لست عضوًا في هذا الحوار.
+dialogue-members-title = الأعضاء (بأسمائهم المستعارة)
+
+phase-registration = التسجيل
+phase-selection = الاختيار
+phase-deliberation = النقاش
+phase-decision = القرار
+phase-declaration = الإعلان
+phase-closed = مغلق
+
+role-convener = منظِّم
+role-participant = مشارك
+role-delegate = مندوب
+role-trustee = أمين مفتاح
+role-observer = مراقب
+
+login-title = الدخول برمز
+login-code = الرمز
+login-code-help = رمز دعوة أو مفتاحك الشخصي، مثل K7Q2M-ABCDE-FGHJK-MNPQR. لا أهمية للمسافات والشرطات.
+login-pseudonym = الاسم المستعار
+login-pseudonym-help = فقط عند الانضمام برمز دعوة: الاسم الذي سيراه الآخرون. لا تستخدم اسمك الحقيقي إن كان ذلك قد يعرّضك للخطر.
+login-submit = دخول
+login-failed = هذا الرمز غير صالح: ربما كُتب خطأً أو استُخدم من قبل أو أُلغي.
+
+joined-title = أهلًا بك
+joined-intro = انضممت باسم { $pseudonym }. لقد استُهلك رمز الدعوة.
+joined-key = مفتاحك الشخصي
+joined-key-help = احفظ هذا المفتاح في مكان آمن: إنه الطريقة الوحيدة للدخول مرة أخرى. يُعرض مرة واحدة فقط ولا يستطيع «حوار» استعادته.
+joined-continue = تابع إلى الحوار
+
+new-title = إنشاء حوار
+field-title-ar = العنوان بالعربية
+field-title-en = العنوان بالإنجليزية
+field-description-ar = الوصف بالعربية
+field-description-en = الوصف بالإنجليزية
+field-listed = أظهر هذا الحوار في الصفحة الرئيسية
+field-pseudonym-convener = اسمك المستعار في هذا الحوار
+new-submit = إنشاء
+
+manage-title = إدارة: { $title }
+manage-codes = رموز الدعوة
+manage-codes-help = تُعرض الرموز مرة واحدة في ملف CSV الذي تنزّله الآن؛ لا يحتفظ «حوار» إلا ببصماتها. يُنشر عدد الرموز في كل دفعة في السجلّ.
+field-role = الدور
+field-count = عدد الرموز
+manage-codes-submit = أصدر ونزّل ملف CSV
+manage-batches = الدفعات
+batch-id = الدفعة
+batch-size = صادرة
+batch-used = مستخدمة
+batch-revoked = ملغاة
+batch-created = تاريخ الإصدار
+batch-revoke = ألغِ الرموز غير المستخدمة
+manage-revoke-code = إلغاء رمز واحد
+manage-revoke-code-submit = ألغِ
+manage-members = الأعضاء والأدوار
+member-pseudonym = الاسم المستعار
+member-roles = الأدوار
+member-id = معرّف العضو
+manage-role-grant = امنح
+manage-role-revoke = اسحب
+manage-phases = المراحل
+manage-phase-add = أضف مرحلة
+field-phase-kind = النوع
+field-phase-name-ar = الاسم بالعربية
+field-phase-name-en = الاسم بالإنجليزية
+field-starts = تبدأ
+field-ends = تنتهي
+manage-phase-set = حدّد المرحلة الحالية
+phase-none = لا مرحلة حالية
+manage-saved = حُفظ.
+
+record-title = السجلّ العام: { $title }
+record-intro = كل حدث عامّ في هذا الحوار بالترتيب. يحمل كل سطر بصمة السطر الذي قبله وتوقيع الحوار، فلا يمكن إعادة كتابة التاريخ دون أن يُكشف ذلك.
+record-download = نزّل السجلّ (أسطر JSON)
+record-verify-help = للتحقق بنفسك: hiwar verify { $url }
+record-head = آخر بصمة
+record-seq = رقم
+record-time = الوقت (UTC)
+record-kind = الحدث
+record-body = المحتوى
+
+error-title = حدث خطأ
+error-400 = لم يُفهم الطلب
+error-401 = لم تسجّل الدخول، أو الرمز غير صالح
+error-403 = لا يُسمح لك بهذا
+error-404 = غير موجود
+error-409 = يتعارض هذا مع ما هو موجود
+error-413 = الطلب أكبر من المسموح
+error-429 = محاولات كثيرة؛ انتظر دقيقة ثم أعد المحاولة
+error-500 = خطأ داخلي؛ لم يضِع شيء مما أرسلته
+error-csrf = انتهت صلاحية النموذج. ارجع وأعد تحميل الصفحة ثم حاول مجددًا.
+error-field = الحقل: { $field }
+error-back = العودة إلى الصفحة الرئيسية

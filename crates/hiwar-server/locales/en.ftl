@@ -1,0 +1,116 @@
+site-name = hiwar
+site-tagline = A national dialogue that no convener can rig
+nav-home = Dialogues
+nav-login = Log in
+nav-logout = Log out
+nav-new-dialogue = New dialogue
+lang-other = العربية
+skip-to-content = Skip to content
+footer-privacy = hiwar keeps no IP addresses, loads nothing from other sites, and publishes every public event in a signed record that anyone can verify.
+
+home-title = Public dialogues
+home-intro = Each dialogue below keeps a public, signed record of everything that happens in it. Download it and check it with your own copy of the verifier: hiwar verify.
+home-empty = No public dialogues yet.
+
+dialogue-phases = Phases
+dialogue-no-phases = No phases have been scheduled yet.
+dialogue-current = current
+dialogue-members = Members: { $count }
+dialogue-record = Public record
+dialogue-record-lines = { $count } events
+dialogue-key = Signing key of this dialogue
+dialogue-your-roles = Your roles here
+dialogue-manage = Manage this dialogue
+dialogue-not-member = You are not a member of this dialogue.
+dialogue-members-title = Members (by pseudonym)
+
+phase-registration = Registration
+phase-selection = Selection
+phase-deliberation = Deliberation
+phase-decision = Decision
+phase-declaration = Declaration
+phase-closed = Closed
+
+role-convener = Convener
+role-participant = Participant
+role-delegate = Delegate
+role-trustee = Trustee
+role-observer = Observer
+
+login-title = Log in with a code
+login-code = Code
+login-code-help = An invitation code or your personal key, for example K7Q2M-ABCDE-FGHJK-MNPQR. Spaces and dashes do not matter.
+login-pseudonym = Pseudonym
+login-pseudonym-help = Only when you join with an invitation: the name others will see. Do not use your real name if that could put you at risk.
+login-submit = Log in
+login-failed = This code is not valid. It may be mistyped, already used or revoked.
+
+joined-title = Welcome
+joined-intro = You have joined as { $pseudonym }. Your invitation code is now used up.
+joined-key = Your personal key
+joined-key-help = Keep this key somewhere safe: it is the only way to log in again. It is shown only once and hiwar cannot recover it.
+joined-continue = Continue to the dialogue
+
+new-title = Create a dialogue
+field-title-ar = Title in Arabic
+field-title-en = Title in English
+field-description-ar = Description in Arabic
+field-description-en = Description in English
+field-listed = List this dialogue on the home page
+field-pseudonym-convener = Your pseudonym in this dialogue
+new-submit = Create
+
+manage-title = Manage: { $title }
+manage-codes = Invitation codes
+manage-codes-help = Codes are shown once, in the CSV file you download now; hiwar keeps only their hashes. The number of codes in each batch is published in the record.
+field-role = Role
+field-count = Number of codes
+manage-codes-submit = Issue and download CSV
+manage-batches = Batches
+batch-id = Batch
+batch-size = Issued
+batch-used = Used
+batch-revoked = Revoked
+batch-created = Issued on
+batch-revoke = Revoke unused codes
+manage-revoke-code = Revoke one code
+manage-revoke-code-submit = Revoke
+manage-members = Members and roles
+member-pseudonym = Pseudonym
+member-roles = Roles
+member-id = Member id
+manage-role-grant = Grant
+manage-role-revoke = Revoke
+manage-phases = Phases
+manage-phase-add = Add a phase
+field-phase-kind = Kind
+field-phase-name-ar = Name in Arabic
+field-phase-name-en = Name in English
+field-starts = Starts
+field-ends = Ends
+manage-phase-set = Set the current phase
+phase-none = No current phase
+manage-saved = Saved.
+
+record-title = Public record: { $title }
+record-intro = Every public event of this dialogue, in order. Each line carries the hash of the line before it and the dialogue's signature, so history cannot be rewritten without detection.
+record-download = Download the record (JSON lines)
+record-verify-help = To check it yourself: hiwar verify { $url }
+record-head = Latest hash
+record-seq = No.
+record-time = Time (UTC)
+record-kind = Event
+record-body = Content
+
+error-title = Something went wrong
+error-400 = The request was not understood
+error-401 = Not logged in, or the code is not valid
+error-403 = You are not allowed to do this
+error-404 = Not found
+error-409 = This conflicts with what is already there
+error-413 = The request is too large
+error-429 = Too many attempts; wait a minute and try again
+error-500 = Internal error; nothing you sent was lost
+error-csrf = The form has expired. Go back, reload the page and try again.
+error-field = Field: { $field }
+error-back = Back to the home page

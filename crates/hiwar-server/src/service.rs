@@ -1,0 +1,428 @@
+//! The operations of the platform, shared by the HTML pages and the JSON API: each
+//! validates its input, checks the caller's role, and calls the store.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use hiwar_record::events::{PHASE_KINDS, ROLES};
+use hiwar_store::{HashedCode, Member, NewDialogue, Phase, Store, StoreError, Text};
+use serde::{Deserialize, Serialize};
+
+use crate::codes::{dummy_hash, Code};
+use crate::web::{random_token, token_hash, AppError, Ctx};
+use crate::AppState;
+
+/// How long a login session lasts.
+pub const SESSION_SECONDS: i64 = 14 * 24 * 3600;
+/// Most invitation codes issued in one batch.
+pub const MAX_BATCH: u32 = 1000;
+
+/// What a successful login gives.
+#[derive(Debug, Serialize)]
+pub struct LoginOutcome {
+    /// The session token (cookie value, or bearer token for the API).
+    pub token: String,
+    /// Set when the login redeemed an invitation.
+    pub joined: Option<JoinedInfo>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JoinedInfo {
+    pub dialogue: String,
+    pub member: String,
+    pub pseudonym: String,
+    /// The member's personal key, shown once.
+    pub access_key: String,
+}
+
+/// Logs in with an invitation code or a personal key. Every answer, right or wrong,
+/// takes at least `login_floor`, and each client address gets a limited number of
+/// attempts per minute.
+pub async fn login(
+    state: &AppState,
+    client: IpAddr,
+    typed: &str,
+    pseudonym: Option<&str>,
+) -> Result<LoginOutcome, AppError> {
+    if !state.login_limiter.allow(client) {
+        return Err(AppError::too_many());
+    }
+    let started = Instant::now();
+    let outcome = login_checked(state, typed, pseudonym).await;
+    tokio::time::sleep_until((started + state.config.login_floor).into()).await;
+    outcome
+}
+
+async fn login_checked(
+    state: &AppState,
+    typed: &str,
+    pseudonym: Option<&str>,
+) -> Result<LoginOutcome, AppError> {
+    let code = Code::parse(typed);
+    let credential = match &code {
+        Some(code) => state.store.credential(code.lookup()).await?,
+        None => None,
+    };
+    // Always do the same hashing work, whether or not the lookup part exists.
+    let stored_hash = credential
+        .as_ref()
+        .map(|c| c.hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_string());
+    let candidate = code.unwrap_or_else(Code::generate);
+    let lookup = candidate.lookup().to_string();
+    let matches = tokio::task::spawn_blocking(move || candidate.matches(&stored_hash))
+        .await
+        .map_err(AppError::internal)?;
+    let credential = match credential {
+        Some(c) if matches && c.usable => c,
+        _ => return Err(AppError::bad_code()),
+    };
+    let (account, joined) = match credential.kind {
+        hiwar_store::CredentialKind::Access { account } => (account, None),
+        hiwar_store::CredentialKind::Invitation { .. } => {
+            let pseudonym = valid_pseudonym(pseudonym.unwrap_or(""))?;
+            let (access, hashed) = new_code(&state.store).await?;
+            let joined = state
+                .store
+                .redeem_invitation(&lookup, &pseudonym, &hashed)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(detail) => AppError::conflict("pseudonym", detail),
+                    other => other.into(),
+                })?;
+            let info = JoinedInfo {
+                dialogue: joined.dialogue,
+                member: joined.member,
+                pseudonym,
+                access_key: access.display(),
+            };
+            (joined.account, Some(info))
+        }
+    };
+    let token = random_token();
+    let expires = time::OffsetDateTime::now_utc().unix_timestamp() + SESSION_SECONDS;
+    state
+        .store
+        .create_session(&token_hash(&token), &account, expires)
+        .await?;
+    Ok(LoginOutcome { token, joined })
+}
+
+pub async fn logout(state: &AppState, ctx: &Ctx) -> Result<(), AppError> {
+    if let Some(session) = &ctx.session {
+        state.store.delete_session(session).await?;
+    }
+    Ok(())
+}
+
+/// A fresh code whose lookup part is free, with its hash.
+async fn new_code(store: &Store) -> Result<(Code, HashedCode), AppError> {
+    loop {
+        let code = Code::generate();
+        if store.lookup_is_free(code.lookup()).await? {
+            let (code, hash) = tokio::task::spawn_blocking(move || {
+                let hash = code.hash();
+                (code, hash)
+            })
+            .await
+            .map_err(AppError::internal)?;
+            let hashed = HashedCode {
+                lookup: code.lookup().to_string(),
+                hash,
+            };
+            return Ok((code, hashed));
+        }
+    }
+}
+
+/// Creates a convener account and returns its personal key (for `hiwar convener add`).
+pub async fn create_convener(store: &Store) -> Result<String, AppError> {
+    let (code, hashed) = new_code(store).await?;
+    store.create_convener(&hashed).await?;
+    Ok(code.display())
+}
+
+fn valid_pseudonym(raw: &str) -> Result<String, AppError> {
+    text_field("pseudonym", raw, 1, 40)
+}
+
+/// Trims `raw` and checks its length (in characters) and that it has no control characters.
+pub fn text_field(field: &str, raw: &str, min: usize, max: usize) -> Result<String, AppError> {
+    let value = raw.trim();
+    let n = value.chars().count();
+    if n < min || n > max {
+        return Err(AppError::bad_request(
+            field,
+            format!("{field} must have {min} to {max} characters, not {n}"),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r')
+    {
+        return Err(AppError::bad_request(
+            field,
+            format!("{field} contains control characters"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, AppError> {
+    if allowed.contains(&value) {
+        Ok(value.to_string())
+    } else {
+        Err(AppError::bad_request(
+            field,
+            format!("{field} must be one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+fn date_field(field: &str, value: &str) -> Result<String, AppError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(value.trim(), format)
+        .map(|_| value.trim().to_string())
+        .map_err(|_| AppError::bad_request(field, format!("{field} must be a date YYYY-MM-DD")))
+}
+
+/// The caller's membership in `dialogue`, which must exist (404) and where the
+/// caller must be a convener (401 without login, 403 otherwise).
+pub async fn require_convener(
+    state: &AppState,
+    ctx: &Ctx,
+    dialogue: &str,
+) -> Result<Member, AppError> {
+    state.store.dialogue(dialogue).await?;
+    let account = ctx.account()?;
+    match state.store.membership(dialogue, &account.id).await? {
+        Some(member) if member.has("convener") => Ok(member),
+        _ => Err(AppError::forbidden()),
+    }
+}
+
+/// A new dialogue's fields, from a form or JSON.
+#[derive(Debug, Deserialize)]
+pub struct DialogueInput {
+    pub title_ar: String,
+    pub title_en: String,
+    #[serde(default)]
+    pub description_ar: String,
+    #[serde(default)]
+    pub description_en: String,
+    /// Form checkboxes send "on"; JSON sends true/false.
+    #[serde(default, deserialize_with = "checkbox")]
+    pub listed: bool,
+    pub pseudonym: String,
+}
+
+fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Text(String),
+    }
+    Ok(match Flag::deserialize(d)? {
+        Flag::Bool(b) => b,
+        Flag::Text(s) => matches!(s.as_str(), "on" | "true" | "1" | "yes"),
+    })
+}
+
+pub async fn create_dialogue(
+    state: &AppState,
+    ctx: &Ctx,
+    input: DialogueInput,
+) -> Result<String, AppError> {
+    let account = ctx.account()?;
+    if !account.is_convener {
+        return Err(AppError::forbidden());
+    }
+    let new = NewDialogue {
+        title: Text::new(
+            text_field("title_ar", &input.title_ar, 1, 200)?,
+            text_field("title_en", &input.title_en, 1, 200)?,
+        ),
+        description: Text::new(
+            text_field("description_ar", &input.description_ar, 0, 5000)?,
+            text_field("description_en", &input.description_en, 0, 5000)?,
+        ),
+        listed: input.listed,
+    };
+    let pseudonym = valid_pseudonym(&input.pseudonym)?;
+    Ok(state
+        .store
+        .create_dialogue(&new, &account.id, &pseudonym)
+        .await?)
+}
+
+/// Issues `count` invitation codes for `role`; returns the batch id and the codes in
+/// clear, which exist nowhere else afterwards.
+pub async fn issue_codes(
+    state: &AppState,
+    ctx: &Ctx,
+    dialogue: &str,
+    role: &str,
+    count: u32,
+) -> Result<(String, Vec<String>), AppError> {
+    require_convener(state, ctx, dialogue).await?;
+    let role = one_of("role", role, &ROLES)?;
+    if count == 0 || count > MAX_BATCH {
+        return Err(AppError::bad_request(
+            "count",
+            format!("count must be between 1 and {MAX_BATCH}"),
+        ));
+    }
+    for _attempt in 0..3 {
+        let mut codes = Vec::with_capacity(count as usize);
+        let mut lookups = HashSet::new();
+        while codes.len() < count as usize {
+            let code = Code::generate();
+            if lookups.insert(code.lookup().to_string())
+                && state.store.lookup_is_free(code.lookup()).await?
+            {
+                codes.push(code);
+            }
+        }
+        let (codes, hashed) = hash_all(codes).await?;
+        match state.store.issue_codes(dialogue, &role, &hashed).await {
+            Ok(batch) => return Ok((batch, codes.iter().map(Code::display).collect())),
+            // Another request took one of these lookup parts meanwhile: draw again.
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::internal("could not draw free code lookups"))
+}
+
+/// Hashes codes on all cores.
+async fn hash_all(codes: Vec<Code>) -> Result<(Vec<Code>, Vec<HashedCode>), AppError> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let chunk = codes.len().div_ceil(workers).max(1);
+    let mut codes = codes;
+    let mut tasks = Vec::new();
+    while !codes.is_empty() {
+        let rest = codes.split_off(chunk.min(codes.len()));
+        let part = std::mem::replace(&mut codes, rest);
+        tasks.push(tokio::task::spawn_blocking(move || {
+            let hashed: Vec<HashedCode> = part
+                .iter()
+                .map(|c| HashedCode {
+                    lookup: c.lookup().to_string(),
+                    hash: c.hash(),
+                })
+                .collect();
+            (part, hashed)
+        }));
+    }
+    let (mut all_codes, mut all_hashed) = (Vec::new(), Vec::new());
+    for task in tasks {
+        let (c, h) = task.await.map_err(AppError::internal)?;
+        all_codes.extend(c);
+        all_hashed.extend(h);
+    }
+    Ok((all_codes, all_hashed))
+}
+
+/// Revokes the unused codes of `batch`, or the one `code` (its lookup part or the whole code).
+pub async fn revoke_codes(
+    state: &AppState,
+    ctx: &Ctx,
+    dialogue: &str,
+    batch: Option<&str>,
+    code: Option<&str>,
+) -> Result<u64, AppError> {
+    require_convener(state, ctx, dialogue).await?;
+    let batch = batch.map(str::trim).filter(|b| !b.is_empty());
+    let code = code.map(str::trim).filter(|c| !c.is_empty());
+    match (batch, code) {
+        (Some(batch), None) => Ok(state.store.revoke_codes(dialogue, batch, None).await?),
+        (None, Some(code)) => {
+            let lookup: String = code
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .take(crate::codes::LOOKUP_LEN)
+                .collect::<String>()
+                .to_ascii_uppercase();
+            Ok(state.store.revoke_code(dialogue, &lookup).await?)
+        }
+        _ => Err(AppError::bad_request("batch", "give either batch or code")),
+    }
+}
+
+pub async fn change_role(
+    state: &AppState,
+    ctx: &Ctx,
+    dialogue: &str,
+    member: &str,
+    role: &str,
+    grant: bool,
+) -> Result<(), AppError> {
+    let me = require_convener(state, ctx, dialogue).await?;
+    let role = one_of("role", role, &ROLES)?;
+    state
+        .store
+        .change_role(dialogue, member.trim(), &role, grant, &me.id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(_) => {
+                AppError::bad_request("member", "no such member in this dialogue")
+            }
+            other => other.into(),
+        })
+}
+
+/// A phase's fields, from a form or JSON.
+#[derive(Debug, Deserialize)]
+pub struct PhaseInput {
+    pub kind: String,
+    pub name_ar: String,
+    pub name_en: String,
+    pub starts: String,
+    pub ends: String,
+}
+
+pub async fn add_phase(
+    state: &AppState,
+    ctx: &Ctx,
+    dialogue: &str,
+    input: PhaseInput,
+) -> Result<usize, AppError> {
+    require_convener(state, ctx, dialogue).await?;
+    let phase = Phase {
+        kind: one_of("kind", &input.kind, &PHASE_KINDS)?,
+        name: Text::new(
+            text_field("name_ar", &input.name_ar, 1, 100)?,
+            text_field("name_en", &input.name_en, 1, 100)?,
+        ),
+        starts: date_field("starts", &input.starts)?,
+        ends: date_field("ends", &input.ends)?,
+    };
+    if phase.ends < phase.starts {
+        return Err(AppError::bad_request(
+            "ends",
+            "a phase cannot end before it starts",
+        ));
+    }
+    Ok(state.store.add_phase(dialogue, &phase).await?)
+}
+
+pub async fn set_phase(
+    state: &AppState,
+    ctx: &Ctx,
+    dialogue: &str,
+    index: Option<usize>,
+) -> Result<(), AppError> {
+    require_convener(state, ctx, dialogue).await?;
+    state
+        .store
+        .set_current_phase(dialogue, index)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound("phase") => AppError::bad_request("index", "no such phase"),
+            other => other.into(),
+        })
+}

@@ -1,0 +1,458 @@
+//! What every request goes through: the request context (language, CSRF token,
+//! viewer), security headers, privacy-preserving request logs, error rendering (HTML
+//! or JSON by `Accept`), and body extractors that name the field that is wrong.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hiwar_store::{Account, StoreError};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::i18n::Lang;
+use crate::{pages, AppState};
+
+pub const SESSION_COOKIE: &str = "hiwar_session";
+pub const CSRF_COOKIE: &str = "hiwar_csrf";
+pub const LANG_COOKIE: &str = "hiwar_lang";
+
+/// The Content-Security-Policy of every response: nothing from anywhere else, no
+/// inline script or style, forms only to this site, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+     frame-ancestors 'none'";
+
+/// An error a handler returns. Rendered by [`context`] once the language and the
+/// wanted format are known.
+#[derive(Debug, Clone)]
+pub struct AppError {
+    pub status: StatusCode,
+    /// Fluent id of the explanation shown to people.
+    pub message: &'static str,
+    /// The request field that is wrong, if one is.
+    pub field: Option<String>,
+    /// Technical detail (English), for API clients and the page's small print.
+    pub detail: Option<String>,
+}
+
+impl AppError {
+    fn new(status: StatusCode, message: &'static str) -> Self {
+        AppError {
+            status,
+            message,
+            field: None,
+            detail: None,
+        }
+    }
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "error-404")
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "error-401")
+    }
+    pub fn bad_code() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "login-failed")
+    }
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "error-403")
+    }
+    pub fn csrf() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "error-csrf")
+    }
+    pub fn too_many() -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "error-429")
+    }
+    pub fn too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "error-413")
+    }
+    pub fn bad_request(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        AppError {
+            field: Some(field.into()),
+            detail: Some(detail.into()),
+            ..Self::new(StatusCode::BAD_REQUEST, "error-400")
+        }
+    }
+    pub fn conflict(field: &str, detail: impl Into<String>) -> Self {
+        AppError {
+            field: Some(field.into()),
+            detail: Some(detail.into()),
+            ..Self::new(StatusCode::CONFLICT, "error-409")
+        }
+    }
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        // The detail goes to the log, never to the client.
+        tracing::error!(%detail, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "error-500")
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(_) => AppError::not_found(),
+            StoreError::Conflict(detail) => AppError::conflict("", detail),
+            StoreError::Unusable => AppError::bad_code(),
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// Per-request facts that handlers and pages read.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub lang: Lang,
+    /// This browser's CSRF token, echoed in every form.
+    pub csrf: String,
+    pub viewer: Option<Account>,
+    /// SHA-256 (hex) of the session token, when there is a session.
+    pub session: Option<String>,
+    /// The request path, for the language switch link.
+    pub path: String,
+    pub wants_json: bool,
+    /// The client's address, for rate limiting only: never logged or stored.
+    pub client: IpAddr,
+    /// Whether `Origin`, if sent, names this host.
+    same_origin: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or_else(|| AppError::internal("context middleware missing"))
+    }
+}
+
+impl Ctx {
+    pub fn account(&self) -> Result<&Account, AppError> {
+        self.viewer.as_ref().ok_or_else(AppError::unauthorized)
+    }
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn random_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn query_lang(query: Option<&str>) -> Option<Lang> {
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == "lang")
+        .and_then(|(_, v)| Lang::parse(v))
+}
+
+/// Builds a `Set-Cookie` value: HttpOnly, SameSite=Lax, and Secure when configured.
+pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .expect("cookie values are hex or language codes")
+}
+
+/// The middleware every request passes: context in, headers and errors out.
+pub async fn context(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let headers = request.headers();
+
+    let chosen_lang = query_lang(request.uri().query());
+    let lang = chosen_lang
+        .or_else(|| cookie(headers, LANG_COOKIE).and_then(Lang::parse))
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or(Lang::Ar);
+    let existing_csrf = cookie(headers, CSRF_COOKIE)
+        .filter(|v| v.len() == 64 && v.bytes().all(|c| c.is_ascii_hexdigit()));
+    let csrf = existing_csrf
+        .map(str::to_string)
+        .unwrap_or_else(random_token);
+    let new_csrf = existing_csrf.is_none();
+    let is_api = path.starts_with("/api/");
+    let token = if is_api {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_string)
+    } else {
+        cookie(headers, SESSION_COOKIE).map(str::to_string)
+    };
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let wants_json =
+        is_api || (accept.contains("application/json") && !accept.contains("text/html"));
+    let same_origin = match (headers.get(header::ORIGIN), headers.get(header::HOST)) {
+        (Some(origin), Some(host)) => origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://").map(|(_, h)| h.to_string()))
+            .zip(host.to_str().ok())
+            .is_some_and(|(o, h)| o == h),
+        _ => true,
+    };
+
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let session = token.as_deref().map(token_hash);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let viewer = match &session {
+        Some(hash) => match state.store.session_account(hash, now).await {
+            Ok(account) => account,
+            Err(e) => {
+                return finish(
+                    lang,
+                    wants_json,
+                    client,
+                    AppError::from(e),
+                    started,
+                    &method,
+                    &path,
+                )
+            }
+        },
+        None => None,
+    };
+    let ctx = Ctx {
+        lang,
+        csrf: csrf.clone(),
+        viewer,
+        session,
+        path: path.clone(),
+        wants_json,
+        client,
+        same_origin,
+    };
+    request.extensions_mut().insert(ctx.clone());
+
+    let mut response = next.run(request).await;
+    if let Some(error) = response.extensions_mut().remove::<AppError>() {
+        let cookies: Vec<HeaderValue> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .cloned()
+            .collect();
+        response = render_error(&ctx, &error);
+        for c in cookies {
+            response.headers_mut().append(header::SET_COOKIE, c);
+        }
+    }
+    if let Some(lang) = chosen_lang {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, LANG_COOKIE, lang.code(), 31_536_000),
+        );
+    }
+    if new_csrf && !is_api {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, CSRF_COOKIE, &csrf, 31_536_000),
+        );
+    }
+    secure_headers(response.headers_mut());
+    log_request(&method, &path, response.status(), started);
+    response
+}
+
+fn finish(
+    lang: Lang,
+    wants_json: bool,
+    client: IpAddr,
+    error: AppError,
+    started: Instant,
+    method: &axum::http::Method,
+    path: &str,
+) -> Response {
+    let ctx = Ctx {
+        lang,
+        csrf: String::new(),
+        viewer: None,
+        session: None,
+        path: path.into(),
+        wants_json,
+        client,
+        same_origin: true,
+    };
+    let mut response = render_error(&ctx, &error);
+    secure_headers(response.headers_mut());
+    log_request(method, path, response.status(), started);
+    response
+}
+
+/// One log line per request: method, path, status and duration. Never the client's
+/// address, user agent or query string.
+fn log_request(method: &axum::http::Method, path: &str, status: StatusCode, started: Instant) {
+    tracing::info!(%method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+}
+
+fn secure_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    );
+}
+
+fn render_error(ctx: &Ctx, error: &AppError) -> Response {
+    let mut response = if ctx.wants_json {
+        let body = serde_json::json!({
+            "error": ctx.lang.t(error.message),
+            "status": error.status.as_u16(),
+            "field": error.field,
+            "detail": error.detail,
+        });
+        (error.status, axum::Json(body)).into_response()
+    } else {
+        (
+            error.status,
+            axum::response::Html(pages::error_page(ctx, error).into_string()),
+        )
+            .into_response()
+    };
+    if error.status == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    }
+    response
+}
+
+/// The request body, with an oversized body reported as 413.
+async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, AppError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::too_large()
+            } else {
+                AppError::bad_request("body", rejection.body_text())
+            }
+        })
+}
+
+/// Names the field in a serde error message such as "missing field `title`".
+fn field_in(message: &str, path: &str) -> String {
+    if !path.is_empty() && path != "." {
+        return path.to_string();
+    }
+    message.split('`').nth(1).unwrap_or("body").to_string()
+}
+
+/// A URL-encoded form whose `csrf` field matches this browser's CSRF cookie.
+pub struct CsrfForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {
+    type Rejection = AppError;
+    async fn from_request(request: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = request
+            .extensions()
+            .get::<Ctx>()
+            .cloned()
+            .ok_or_else(|| AppError::internal("no context"))?;
+        let bytes = body_bytes(request, state).await?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|e| AppError::bad_request("body", e.to_string()))?;
+        let token = pairs
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.as_bytes())
+            .unwrap_or(b"");
+        if !ctx.same_origin || !bool::from(token.ct_eq(ctx.csrf.as_bytes())) {
+            return Err(AppError::csrf());
+        }
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&bytes));
+        let value = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            AppError::bad_request(field_in(&message, &path), message)
+        })?;
+        Ok(CsrfForm(value))
+    }
+}
+
+/// A JSON body, with a 400 naming the field when it does not fit `T`.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+    async fn from_request(request: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = body_bytes(request, state).await?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            AppError::bad_request(field_in(&message, &path), message)
+        })?;
+        de.end()
+            .map_err(|e| AppError::bad_request("body", e.to_string()))?;
+        Ok(ApiJson(value))
+    }
+}
