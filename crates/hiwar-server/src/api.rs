@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::service::{self, DialogueInput, PhaseInput};
-use crate::web::{ApiJson, AppError, Ctx};
+use crate::web::{ApiJson, AppError, Ctx, LoggedIn};
 use crate::AppState;
 
 type ApiResult = Result<Response, AppError>;
@@ -71,7 +71,7 @@ pub async fn list_dialogues(State(state): State<AppState>) -> ApiResult {
 
 pub async fn create_dialogue(
     State(state): State<AppState>,
-    ctx: Ctx,
+    LoggedIn(ctx): LoggedIn,
     ApiJson(input): ApiJson<DialogueInput>,
 ) -> ApiResult {
     let id = service::create_dialogue(&state, &ctx, input).await?;
@@ -94,7 +94,7 @@ pub struct IssueInput {
 
 pub async fn issue_codes(
     State(state): State<AppState>,
-    ctx: Ctx,
+    LoggedIn(ctx): LoggedIn,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<IssueInput>,
 ) -> ApiResult {
@@ -119,7 +119,7 @@ pub struct RevokeInput {
 
 pub async fn revoke_codes(
     State(state): State<AppState>,
-    ctx: Ctx,
+    LoggedIn(ctx): LoggedIn,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<RevokeInput>,
 ) -> ApiResult {
@@ -143,7 +143,7 @@ pub struct RoleInput {
 
 pub async fn change_role(
     State(state): State<AppState>,
-    ctx: Ctx,
+    LoggedIn(ctx): LoggedIn,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<RoleInput>,
 ) -> ApiResult {
@@ -153,7 +153,7 @@ pub async fn change_role(
 
 pub async fn add_phase(
     State(state): State<AppState>,
-    ctx: Ctx,
+    LoggedIn(ctx): LoggedIn,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<PhaseInput>,
 ) -> ApiResult {
@@ -168,7 +168,7 @@ pub struct SetPhaseInput {
 
 pub async fn set_phase(
     State(state): State<AppState>,
-    ctx: Ctx,
+    LoggedIn(ctx): LoggedIn,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<SetPhaseInput>,
 ) -> ApiResult {

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod codes;
+pub mod demo;
 pub mod i18n;
 pub mod pages;
 pub mod service;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::i18n::Lang;
 use crate::service::{self, DialogueInput, PhaseInput, SESSION_SECONDS};
-use crate::web::{set_cookie, AppError, CsrfForm, Ctx, SESSION_COOKIE};
+use crate::web::{set_cookie, AppError, CsrfForm, Ctx, LoggedIn, SESSION_COOKIE};
 use crate::AppState;
 
 type PageResult = Result<Response, AppError>;
@@ -54,7 +54,7 @@ fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                             None => { a href="/login" { (lang.t("nav-login")) } }
                         }
                         a lang=(lang.other().code()) hreflang=(lang.other().code()) href={ (ctx.path) "?lang=" (lang.other().code()) } {
-                            (lang.other().t("lang-other"))
+                            (lang.t("lang-other"))
                         }
                     }
                 }
@@ -318,7 +318,7 @@ pub async fn new_dialogue(ctx: Ctx) -> PageResult {
 
 pub async fn create_dialogue(
     State(state): State<AppState>,
-    ctx: Ctx,
+    LoggedIn(ctx): LoggedIn,
     CsrfForm(input): CsrfForm<DialogueInput>,
 ) -> PageResult {
     let id = service::create_dialogue(&state, &ctx, input).await?;
@@ -448,7 +448,7 @@ pub struct IssueForm {
 /// Issues a batch and answers with its CSV: the only copy of the codes in clear.
 pub async fn issue_codes(
     State(state): State<AppState>,
-    ctx: Ctx,
+    LoggedIn(ctx): LoggedIn,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<IssueForm>,
 ) -> PageResult {
@@ -484,7 +484,7 @@ pub struct RevokeForm {
 
 pub async fn revoke_codes(
     State(state): State<AppState>,
-    ctx: Ctx,
+    LoggedIn(ctx): LoggedIn,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<RevokeForm>,
 ) -> PageResult {
@@ -508,7 +508,7 @@ pub struct RoleForm {
 
 pub async fn change_role(
     State(state): State<AppState>,
-    ctx: Ctx,
+    LoggedIn(ctx): LoggedIn,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<RoleForm>,
 ) -> PageResult {
@@ -528,7 +528,7 @@ pub async fn change_role(
 
 pub async fn add_phase(
     State(state): State<AppState>,
-    ctx: Ctx,
+    LoggedIn(ctx): LoggedIn,
     Path(id): Path<String>,
     CsrfForm(input): CsrfForm<PhaseInput>,
 ) -> PageResult {
@@ -543,7 +543,7 @@ pub struct SetPhaseForm {
 
 pub async fn set_phase(
     State(state): State<AppState>,
-    ctx: Ctx,
+    LoggedIn(ctx): LoggedIn,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<SetPhaseForm>,
 ) -> PageResult {

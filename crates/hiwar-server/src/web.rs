@@ -142,6 +142,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     }
 }
 
+/// A [`Ctx`] with a logged-in viewer; rejects with 401 before the body is read.
+pub struct LoggedIn(pub Ctx);
+
+impl<S: Send + Sync> FromRequestParts<S> for LoggedIn {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = Ctx::from_request_parts(parts, state).await?;
+        ctx.account()?;
+        Ok(LoggedIn(ctx))
+    }
+}
+
 impl Ctx {
     pub fn account(&self) -> Result<&Account, AppError> {
         self.viewer.as_ref().ok_or_else(AppError::unauthorized)

@@ -1,1 +1,235 @@
-fn main() {}
+//! `hiwar`: the command line. A thin layer over the library crates: it reads flags,
+//! environment and the optional config file, then calls into them.
+
+mod config;
+mod verify;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use hiwar_server::AppState;
+use hiwar_store::Store;
+
+use crate::config::StoreArgs;
+
+/// hiwar: a national dialogue that no convener can rig.
+///
+/// Delegates seated by a checkable lottery, everyone's opinions heard, decisions by
+/// verifiable secret ballot, and a signed public record anyone can verify.
+#[derive(Parser)]
+#[command(name = "hiwar", version, propagate_version = true)]
+struct Cli {
+    /// A TOML file with defaults for the flags below (flags and HIWAR_* variables win).
+    #[arg(long, global = true, env = "HIWAR_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform (SQLite in ./hiwar-data unless --database-url is given).
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        server: config::ServerArgs,
+    },
+    /// Run the platform with a seeded bilingual demo dialogue, printing its URL and login codes.
+    Demo {
+        /// Where to keep the demo's data [default: a temporary directory, removed at exit].
+        #[arg(long, env = "HIWAR_DATA", value_name = "DIR")]
+        data: Option<PathBuf>,
+        #[command(flatten)]
+        server: config::ServerArgs,
+    },
+    /// Verify a public record (a file, or the URL of /dialogues/{id}/record): chain,
+    /// signatures and every event in it. Exits 0 only if every check holds.
+    Verify {
+        /// The record: a path, or an http(s) URL.
+        record: String,
+        /// The dialogue's signing key as published by the convener elsewhere (hex);
+        /// without it the key in the record's first line is trusted.
+        #[arg(long, value_name = "HEX")]
+        key: Option<String>,
+        /// An earlier copy of the same record: it must be a prefix of this one.
+        #[arg(long, value_name = "FILE")]
+        previous: Option<PathBuf>,
+    },
+    /// Manage platform conveners (who may create dialogues).
+    Convener {
+        #[command(subcommand)]
+        action: ConvenerAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConvenerAction {
+    /// Create a convener account and print its personal login key (shown once).
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let file = match config::FileConfig::load(cli.config.as_deref()) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Verify {
+            record,
+            key,
+            previous,
+        } => return verify::run(&record, key, previous.as_deref()),
+        Command::Serve { store, server } => {
+            runtime().and_then(|rt| rt.block_on(serve(store, server, &file)))
+        }
+        Command::Demo { data, server } => {
+            runtime().and_then(|rt| rt.block_on(demo(data, server, &file)))
+        }
+        Command::Convener {
+            action: ConvenerAction::Add { store },
+        } => runtime().and_then(|rt| rt.block_on(convener_add(store, &file))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Logs go to stderr; `HIWAR_LOG` (or `RUST_LOG`) sets the level, `info` by default.
+fn init_logging() {
+    let filter = std::env::var("HIWAR_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn open_store(args: &StoreArgs, file: &config::FileConfig) -> Result<Store> {
+    match args
+        .database_url
+        .clone()
+        .or_else(|| file.database_url.clone())
+    {
+        Some(url) => Store::open_url(&url)
+            .await
+            .with_context(|| "opening the database given by --database-url"),
+        None => {
+            let dir = args
+                .data
+                .clone()
+                .or_else(|| file.data.clone())
+                .unwrap_or_else(|| PathBuf::from("hiwar-data"));
+            Store::open_sqlite(&dir)
+                .await
+                .with_context(|| format!("opening the SQLite database in {}", dir.display()))
+        }
+    }
+}
+
+async fn bind(
+    server: &config::ServerArgs,
+    file: &config::FileConfig,
+) -> Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listen = server
+        .listen
+        .clone()
+        .or_else(|| file.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
+
+async fn serve(
+    store_args: StoreArgs,
+    server: config::ServerArgs,
+    file: &config::FileConfig,
+) -> Result<()> {
+    let store = open_store(&store_args, file).await?;
+    let (listener, addr) = bind(&server, file).await?;
+    println!("hiwar is running at http://{addr}/");
+    println!("  storage: {:?}", store.backend());
+    println!("  first time? create a convener with: hiwar convener add");
+    let state = AppState::new(store, server.config(file));
+    hiwar_server::serve(listener, state)
+        .await
+        .context("serving HTTP")
+}
+
+async fn demo(
+    data: Option<PathBuf>,
+    server: config::ServerArgs,
+    file: &config::FileConfig,
+) -> Result<()> {
+    let temporary = match &data {
+        Some(_) => None,
+        None => Some(tempfile::Builder::new().prefix("hiwar-demo-").tempdir()?),
+    };
+    let dir = data
+        .or_else(|| temporary.as_ref().map(|t| t.path().to_path_buf()))
+        .expect("one of them is set");
+    let store = Store::open_sqlite(&dir)
+        .await
+        .with_context(|| format!("opening {}", dir.display()))?;
+    let access = hiwar_server::demo::seed(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding the demo: {e:?}"))?;
+    let (listener, addr) = bind(&server, file).await?;
+    println!("hiwar demo is running at http://{addr}/");
+    println!(
+        "  demo dialogue:  http://{addr}/dialogues/{}",
+        access.dialogue
+    );
+    println!(
+        "  public record:  http://{addr}/dialogues/{}/record",
+        access.dialogue
+    );
+    println!("  convener key:   {}", access.convener_key);
+    println!("  participant invitation codes (each joins once, with a pseudonym of your choice):");
+    for code in &access.invitations {
+        println!("    invitation:   {code}");
+    }
+    println!("  Arabic: add ?lang=ar to any address; English: ?lang=en. Stop with Ctrl-C.");
+    let state = AppState::new(store, server.config(file));
+    hiwar_server::serve(listener, state)
+        .await
+        .context("serving HTTP")?;
+    drop(temporary);
+    Ok(())
+}
+
+async fn convener_add(store_args: StoreArgs, file: &config::FileConfig) -> Result<()> {
+    let store = open_store(&store_args, file).await?;
+    let key = hiwar_server::service::create_convener(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    println!("New convener created. Personal login key (shown once; keep it safe):");
+    println!("{key}");
+    Ok(())
+}

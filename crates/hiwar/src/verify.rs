@@ -1,0 +1,88 @@
+//! `hiwar verify`: fetch or read a record, run every check, print each.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use hiwar_record::{Options, CHECKS};
+
+/// Largest record accepted over HTTP.
+const MAX_DOWNLOAD: u64 = 4 << 30;
+
+fn read_record(source: &str) -> Result<String, String> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let response = ureq::get(source)
+            .call()
+            .map_err(|e| format!("fetching {source}: {e}"))?;
+        let mut body = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(response.into_reader(), MAX_DOWNLOAD),
+            &mut body,
+        )
+        .map_err(|e| format!("reading {source}: {e}"))?;
+        Ok(body)
+    } else {
+        std::fs::read_to_string(source).map_err(|e| format!("reading {source}: {e}"))
+    }
+}
+
+pub fn run(source: &str, key: Option<String>, previous: Option<&Path>) -> ExitCode {
+    let record = match read_record(source) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let previous = match previous.map(std::fs::read_to_string).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: reading the earlier copy: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = Options {
+        pinned_key: key.clone(),
+        previous: previous.clone(),
+    };
+    println!("verifying {source}");
+    match hiwar_record::verify(&record, &options) {
+        Ok(summary) => {
+            for (id, title) in CHECKS {
+                let skipped = id == "R10" && !summary.previous_checked;
+                println!("  {}  {id}  {title}", if skipped { "skip" } else { " ok " });
+            }
+            println!(
+                "all checks hold: {} events, {} members, dialogue {}",
+                summary.lines, summary.members, summary.dialogue
+            );
+            println!(
+                "dialogue key: {}{}",
+                summary.public_key,
+                if key.is_some() {
+                    " (pinned)"
+                } else {
+                    " (from the record: compare it with the key the convener published)"
+                }
+            );
+            println!(
+                "head hash:    {} (keep it, or this file, and check later copies with --previous)",
+                summary.head
+            );
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            match failure.line {
+                Some(0) | None => {}
+                Some(line) => println!("  ok    R1-R9 held for lines 0 to {}", line - 1),
+            }
+            let title = CHECKS
+                .iter()
+                .find(|(id, _)| *id == failure.check)
+                .map(|(_, t)| *t)
+                .unwrap_or("");
+            println!("  FAIL  {}  {title}", failure.check);
+            println!("VERIFICATION FAILED: {failure}");
+            ExitCode::from(1)
+        }
+    }
+}
