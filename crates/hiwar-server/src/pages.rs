@@ -32,7 +32,7 @@ fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
+                meta name="referrer" content="same-origin";
                 title { (title) " · " (lang.t("site-name")) }
                 link rel="stylesheet" href="/static/style.css";
             }

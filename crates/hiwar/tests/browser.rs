@@ -1,0 +1,196 @@
+//! A real browser (Debian's headless Chromium through chromedriver) logs in to the
+//! demo with an invitation code and sees the dialogue page in Arabic, right to left,
+//! and in English. Needs /usr/bin/chromium and /usr/bin/chromedriver (`.ci/run`
+//! installs them); fails, never skips, when they are missing.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Running;
+use serde_json::{json, Value};
+
+struct Driver {
+    child: Child,
+    base: String,
+    session: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        assert!(
+            std::path::Path::new(&chromedriver).exists() && std::path::Path::new(&chromium).exists(),
+            "browser tests need {chromium} and {chromedriver}: apt-get install chromium chromium-driver"
+        );
+        let port = free_port();
+        let child = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while ureq::get(&format!("{base}/status")).call().is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "chromedriver did not answer"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap().keep();
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                         format!("--user-data-dir={}", profile.display()), "--lang=en-US"]
+            }
+        }}});
+        let reply: Value = ureq::post(&format!("{base}/session"))
+            .send_json(capabilities)
+            .expect("new session")
+            .into_json()
+            .unwrap();
+        let session = reply["value"]["sessionId"]
+            .as_str()
+            .expect("session id")
+            .to_string();
+        Driver {
+            child,
+            base,
+            session,
+        }
+    }
+
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let request = ureq::request(method, &url);
+        let reply = match body {
+            Some(b) => request.send_json(b),
+            None => request.call(),
+        };
+        match reply {
+            Ok(r) => r.into_json::<Value>().unwrap()["value"].clone(),
+            Err(ureq::Error::Status(code, r)) => panic!(
+                "webdriver {method} {path}: {code} {}",
+                r.into_string().unwrap()
+            ),
+            Err(e) => panic!("webdriver {method} {path}: {e}"),
+        }
+    }
+
+    fn go(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let found = self.cmd(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        found
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.cmd(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.find(css);
+        self.cmd(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        );
+    }
+
+    fn script(&self, js: &str) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": js, "args": []})),
+        )
+    }
+}
+
+#[test]
+fn a_browser_logs_in_with_a_demo_code_and_reads_both_languages() {
+    let demo = Running::start(&["demo", "--listen", "127.0.0.1:0"]);
+    let invitation = demo.values("invitation:").remove(0);
+    let dialogue_url = demo.value("demo dialogue:");
+    let browser = Driver::start();
+
+    browser.go(&format!("{}/login?lang=ar", demo.url));
+    assert_eq!(
+        browser.script("return document.documentElement.dir"),
+        json!("rtl")
+    );
+    browser.type_into("#code", &invitation);
+    browser.type_into("#pseudonym", "ليلى");
+    browser.click("form.stack button[type=submit]");
+    // The welcome page shows the personal key; continue to the dialogue.
+    assert_eq!(
+        browser.script("return document.querySelector('.access-key code') !== null"),
+        json!(true)
+    );
+    browser.click("a.button");
+
+    let page = browser.script("return [document.documentElement.dir, document.documentElement.lang, document.querySelector('h1').textContent, document.body.innerText]");
+    assert_eq!(page[0], json!("rtl"));
+    assert_eq!(page[1], json!("ar"));
+    assert_eq!(page[2], json!("الحوار الوطني التجريبي"));
+    let text = page[3].as_str().unwrap();
+    assert!(text.contains("ليلى") && text.contains("مشارك"), "{text}");
+    // Right to left is applied by the browser, not just declared.
+    assert_eq!(
+        browser.script("return getComputedStyle(document.querySelector('main')).direction"),
+        json!("rtl")
+    );
+
+    browser.go(&format!("{dialogue_url}?lang=en"));
+    let page = browser.script("return [document.documentElement.dir, document.querySelector('h1').textContent, document.body.innerText]");
+    assert_eq!(page[0], json!("ltr"));
+    assert_eq!(page[1], json!("Demo national dialogue"));
+    assert!(page[2].as_str().unwrap().contains("Participant"));
+    assert_eq!(
+        browser.script("return getComputedStyle(document.querySelector('main')).direction"),
+        json!("ltr")
+    );
+}

@@ -1,0 +1,105 @@
+//! Running the real `hiwar` binary in tests.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub fn hiwar() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hiwar"))
+}
+
+/// A `hiwar serve` or `hiwar demo` process, killed on drop.
+pub struct Running {
+    pub child: Child,
+    pub url: String,
+    /// Everything printed on stdout before the server was ready.
+    pub banner: Vec<String>,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Running {
+    /// Starts `hiwar <args>` and waits for its "running at" line and the rest of the banner.
+    pub fn start(args: &[&str]) -> Running {
+        let mut child = hiwar()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hiwar runs");
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (err_tx, err_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = err_tx.send(line);
+            }
+        });
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut banner = Vec::new();
+        let mut url = None;
+        // The banner ends with the "Stop with Ctrl-C" line (demo) or the convener hint (serve).
+        while let Ok(line) = rx.recv_timeout(Duration::from_secs(120)) {
+            if let Some(rest) = line.split("running at ").nth(1) {
+                url = Some(rest.trim().trim_end_matches('/').to_string());
+            }
+            let done = line.contains("Ctrl-C") || line.contains("hiwar convener add");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+        let url = url.unwrap_or_else(|| {
+            let errors: Vec<String> = err_rx.try_iter().collect();
+            panic!("hiwar {args:?} did not start: {banner:?} {errors:?}")
+        });
+        Running {
+            child,
+            url,
+            banner,
+            stderr: err_rx,
+        }
+    }
+
+    /// The banner line starting with `label`, without the label.
+    pub fn value(&self, label: &str) -> String {
+        self.banner
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_string()))
+            .unwrap_or_else(|| panic!("no {label} in {:?}", self.banner))
+    }
+
+    pub fn values(&self, label: &str) -> Vec<String> {
+        self.banner
+            .iter()
+            .filter_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_string()))
+            .collect()
+    }
+
+    /// What the process logged so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.stderr.try_iter().collect()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn get(url: &str) -> String {
+    ureq::get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .into_string()
+        .unwrap()
+}
