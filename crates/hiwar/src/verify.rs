@@ -8,26 +8,31 @@ use hiwar_record::{Options, CHECKS};
 /// Largest record accepted over HTTP.
 const MAX_DOWNLOAD: u64 = 4 << 30;
 
-fn read_record(source: &str) -> Result<String, String> {
+fn read_record(source: &str) -> Result<Vec<u8>, String> {
     if source.starts_with("http://") || source.starts_with("https://") {
         let response = ureq::get(source)
             .call()
             .map_err(|e| format!("fetching {source}: {e}"))?;
-        let mut body = String::new();
-        std::io::Read::read_to_string(
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(
             &mut std::io::Read::take(response.into_reader(), MAX_DOWNLOAD),
             &mut body,
         )
         .map_err(|e| format!("reading {source}: {e}"))?;
         Ok(body)
     } else {
-        std::fs::read_to_string(source).map_err(|e| format!("reading {source}: {e}"))
+        std::fs::read(source).map_err(|e| format!("reading {source}: {e}"))
     }
 }
 
 pub fn run(source: &str, key: Option<String>, previous: Option<&Path>) -> ExitCode {
-    let record = match read_record(source) {
-        Ok(r) => r,
+    let record = match read_record(source).map(String::from_utf8) {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            println!("  FAIL  R1  the record is not UTF-8 ({e})");
+            println!("VERIFICATION FAILED: R1 failed: the record is not UTF-8");
+            return ExitCode::from(1);
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);

@@ -21,6 +21,28 @@ fn verify_file(contents: &str, extra: &[&str]) -> (i32, String) {
     )
 }
 
+/// The independent Python verifier (`tools/verify_record.py`, on libsodium) on the same bytes.
+fn python_verify(contents: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("record.jsonl");
+    std::fs::write(&path, contents).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/verify_record.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&path)
+        .output()
+        .expect("python3 runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("ModuleNotFoundError"),
+        "the Python verifier needs PyNaCl (pip install pynacl): {stderr}"
+    );
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 fn lines(record: &str) -> Vec<String> {
     record.lines().map(String::from).collect()
 }
@@ -87,6 +109,17 @@ fn verify_accepts_the_served_record_and_rejects_every_tampering() {
     .unwrap()
     .text;
     expect_fail(join(&resigned), "R7", "re-signed line");
+
+    let mut not_utf8 = record.clone().into_bytes();
+    not_utf8[10] = 0xff;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bin"), &not_utf8).unwrap();
+    let out = hiwar()
+        .args(["verify", dir.path().join("bin").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("R1"));
 
     // Pinned key: the right one passes, another fails.
     assert_eq!(verify_file(&record, &["--key", &key]).0, 0);
