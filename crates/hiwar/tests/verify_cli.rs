@@ -71,7 +71,11 @@ fn verify_accepts_the_served_record_and_rejects_every_tampering() {
         .to_string();
 
     let original = lines(&record);
-    assert_eq!(python_verify(&record).0, 0, "the independent verifier accepts the honest record");
+    assert_eq!(
+        python_verify(&record).0,
+        0,
+        "the independent verifier accepts the honest record"
+    );
     let expect_fail = |tampered: String, check: &str, what: &str| {
         let (code, stdout) = verify_file(&tampered, &[]);
         assert_eq!(code, 1, "{what}: {stdout}");
