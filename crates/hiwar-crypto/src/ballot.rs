@@ -59,9 +59,7 @@ pub struct BallotContext<'a> {
 impl BallotContext<'_> {
     fn transcript(&self, tag: &str, question: usize, option: Option<usize>) -> Transcript {
         let mut t = Transcript::new(tag);
-        t.bytes(self.election_hash)
-            .bytes(self.credential)
-            .u64(question as u64);
+        t.bytes(self.election_hash).bytes(self.credential).u64(question as u64);
         if let Some(option) = option {
             t.u64(option as u64);
         }
@@ -101,21 +99,14 @@ pub fn encrypt(
     rng: &mut impl CryptoRngCore,
 ) -> Result<(Ballot, BallotNonces)> {
     if questions.len() != choices.len() {
-        return Err(CryptoError::Invalid(format!(
-            "{} answers for {} questions",
-            choices.len(),
-            questions.len()
-        )));
+        return Err(CryptoError::Invalid(format!("{} answers for {} questions", choices.len(), questions.len())));
     }
     let mut answers = Vec::with_capacity(questions.len());
     let mut all_nonces = Vec::with_capacity(questions.len());
     for (q, (question, selected)) in questions.iter().zip(choices).enumerate() {
         question.check()?;
         let count = selected.iter().filter(|&&s| s).count() as u32;
-        if selected.len() != question.options as usize
-            || count < question.min
-            || count > question.max
-        {
+        if selected.len() != question.options as usize || count < question.min || count > question.max {
             return Err(CryptoError::Invalid(format!(
                 "question {q}: {count} of {} options selected, allowed {}..={}",
                 selected.len(),
@@ -141,25 +132,12 @@ pub fn encrypt(
             nonces.push(r);
         }
         let sum: Ciphertext = cts.iter().copied().sum();
-        let r_sum = nonces
-            .iter()
-            .fold(Nonce::from_scalar(Scalar::ZERO), |acc, r| &acc + r);
+        let r_sum = nonces.iter().fold(Nonce::from_scalar(Scalar::ZERO), |acc, r| &acc + r);
         let values = question.selection_values();
         let real = (count - question.min) as usize;
-        let selections_proof = DisjunctiveProof::prove(
-            ctx.selections_transcript(q),
-            ctx.key,
-            &sum,
-            &values,
-            real,
-            &r_sum,
-            rng,
-        );
-        answers.push(Answer {
-            choices: cts,
-            choice_proofs: proofs,
-            selections_proof,
-        });
+        let selections_proof =
+            DisjunctiveProof::prove(ctx.selections_transcript(q), ctx.key, &sum, &values, real, &r_sum, rng);
+        answers.push(Answer { choices: cts, choice_proofs: proofs, selections_proof });
         all_nonces.push(nonces);
     }
     Ok((Ballot { answers }, BallotNonces(all_nonces)))
@@ -182,9 +160,7 @@ impl Ballot {
             )));
         }
         for (q, (answer, question)) in self.answers.iter().zip(questions).enumerate() {
-            if answer.choices.len() != question.options as usize
-                || answer.choice_proofs.len() != answer.choices.len()
-            {
+            if answer.choices.len() != question.options as usize || answer.choice_proofs.len() != answer.choices.len() {
                 return Err(CryptoError::Invalid(format!(
                     "question {q}: {} ciphertexts for {} options",
                     answer.choices.len(),
@@ -192,14 +168,7 @@ impl Ballot {
                 )));
             }
             for (o, (ct, proof)) in answer.choices.iter().zip(&answer.choice_proofs).enumerate() {
-                proof.verify_into(
-                    ctx.option_transcript(q, o),
-                    ctx.key,
-                    ct,
-                    &[0, 1],
-                    batch,
-                    rng,
-                )?;
+                proof.verify_into(ctx.option_transcript(q, o), ctx.key, ct, &[0, 1], batch, rng)?;
             }
             let sum: Ciphertext = answer.choices.iter().copied().sum();
             answer.selections_proof.verify_into(
@@ -219,27 +188,21 @@ impl Ballot {
         let mut rng = rand_core::OsRng;
         let mut batch = BatchVerifier::new(ctx.key);
         self.verify_into(ctx, questions, &mut batch, &mut rng)?;
-        batch
-            .verify()
-            .map_err(|_| CryptoError::BadProof("a ballot proof equation fails"))
+        batch.verify().map_err(|_| CryptoError::BadProof("a ballot proof equation fails"))
     }
 
     /// Recomputes a challenged ballot from its revealed nonces: the choices it
     /// encrypted, or an error if some ciphertext matches neither 0 nor 1.
     pub fn open(&self, ctx: &BallotContext, nonces: &BallotNonces) -> Result<Vec<Vec<bool>>> {
         if nonces.0.len() != self.answers.len() {
-            return Err(CryptoError::Invalid(
-                "nonces do not match the ballot".into(),
-            ));
+            return Err(CryptoError::Invalid("nonces do not match the ballot".into()));
         }
         self.answers
             .iter()
             .zip(&nonces.0)
             .map(|(answer, rs)| {
                 if rs.len() != answer.choices.len() {
-                    return Err(CryptoError::Invalid(
-                        "nonces do not match the ballot".into(),
-                    ));
+                    return Err(CryptoError::Invalid("nonces do not match the ballot".into()));
                 }
                 answer
                     .choices
@@ -251,9 +214,7 @@ impl Ballot {
                         } else if ctx.key.encrypt_with(0, r) == *ct {
                             Ok(false)
                         } else {
-                            Err(CryptoError::BadProof(
-                                "a revealed nonce does not reproduce its ciphertext",
-                            ))
+                            Err(CryptoError::BadProof("a revealed nonce does not reproduce its ciphertext"))
                         }
                     })
                     .collect()
@@ -275,9 +236,7 @@ impl Credential {
         h.update(b"hiwar/v1/credential");
         h.update(secret);
         let seed = Zeroizing::new(<[u8; 32]>::from(h.finalize()));
-        Credential {
-            key: SigningKey::from_bytes(&seed),
-        }
+        Credential { key: SigningKey::from_bytes(&seed) }
     }
 
     pub fn generate(rng: &mut impl CryptoRngCore) -> (Zeroizing<[u8; 32]>, Self) {
@@ -305,13 +264,8 @@ pub fn signed_message(digest: &[u8; 32]) -> Vec<u8> {
 }
 
 /// Checks a ballot signature under a public credential (strict Ed25519).
-pub fn verify_signature(
-    credential: &[u8; 32],
-    digest: &[u8; 32],
-    signature: &[u8; 64],
-) -> Result<()> {
-    let key = VerifyingKey::from_bytes(credential)
-        .map_err(|_| CryptoError::NonCanonical("credential"))?;
+pub fn verify_signature(credential: &[u8; 32], digest: &[u8; 32], signature: &[u8; 64]) -> Result<()> {
+    let key = VerifyingKey::from_bytes(credential).map_err(|_| CryptoError::NonCanonical("credential"))?;
     if key.is_weak() {
         return Err(CryptoError::Invalid("credential is a weak key".into()));
     }
@@ -320,14 +274,9 @@ pub fn verify_signature(
 }
 
 /// The sum over ballots of `weight × choice` ciphertexts, per question and option.
-pub fn tally<'a>(
-    questions: &[Question],
-    ballots: impl Iterator<Item = (&'a Ballot, u64)>,
-) -> Vec<Vec<Ciphertext>> {
-    let mut sums: Vec<Vec<Ciphertext>> = questions
-        .iter()
-        .map(|q| vec![Ciphertext::zero(); q.options as usize])
-        .collect();
+pub fn tally<'a>(questions: &[Question], ballots: impl Iterator<Item = (&'a Ballot, u64)>) -> Vec<Vec<Ciphertext>> {
+    let mut sums: Vec<Vec<Ciphertext>> =
+        questions.iter().map(|q| vec![Ciphertext::zero(); q.options as usize]).collect();
     for (ballot, weight) in ballots {
         for (sum, answer) in sums.iter_mut().zip(&ballot.answers) {
             for (s, ct) in sum.iter_mut().zip(&answer.choices) {
@@ -376,38 +325,17 @@ mod tests {
         let x = Scalar::random(&mut rng);
         let key = ElectionKey::new(x * generator()).unwrap();
         let (_, credential) = Credential::generate(&mut rng);
-        Setup {
-            rng,
-            x,
-            key,
-            hash: [5u8; 32],
-            credential,
-        }
+        Setup { rng, x, key, hash: [5u8; 32], credential }
     }
 
-    const APPROVE: Question = Question {
-        options: 4,
-        min: 1,
-        max: 2,
-    };
+    const APPROVE: Question = Question { options: 4, min: 1, max: 2 };
 
     #[test]
     fn valid_ballots_verify_and_tally() {
         let mut s = setup();
         let cred = s.credential.public();
-        let ctx = BallotContext {
-            election_hash: &s.hash,
-            key: &s.key,
-            credential: &cred,
-        };
-        let questions = [
-            APPROVE,
-            Question {
-                options: 2,
-                min: 1,
-                max: 1,
-            },
-        ];
+        let ctx = BallotContext { election_hash: &s.hash, key: &s.key, credential: &cred };
+        let questions = [APPROVE, Question { options: 2, min: 1, max: 1 }];
         let votes = [
             vec![vec![true, false, true, false], vec![false, true]],
             vec![vec![false, false, false, true], vec![true, false]],
@@ -422,11 +350,7 @@ mod tests {
         let dlog = DiscreteLog::new(100);
         let counts: Vec<Vec<u64>> = sums
             .iter()
-            .map(|q| {
-                q.iter()
-                    .map(|ct| dlog.solve(&(ct.beta - s.x * ct.alpha)).unwrap())
-                    .collect()
-            })
+            .map(|q| q.iter().map(|ct| dlog.solve(&(ct.beta - s.x * ct.alpha)).unwrap()).collect())
             .collect();
         assert_eq!(counts, vec![vec![3, 0, 3, 3], vec![3, 3]]);
     }
@@ -435,18 +359,8 @@ mod tests {
     fn invalid_choices_are_refused_at_encryption() {
         let mut s = setup();
         let cred = s.credential.public();
-        let ctx = BallotContext {
-            election_hash: &s.hash,
-            key: &s.key,
-            credential: &cred,
-        };
-        assert!(encrypt(
-            &ctx,
-            &[APPROVE],
-            &[vec![true, true, true, false]],
-            &mut s.rng
-        )
-        .is_err());
+        let ctx = BallotContext { election_hash: &s.hash, key: &s.key, credential: &cred };
+        assert!(encrypt(&ctx, &[APPROVE], &[vec![true, true, true, false]], &mut s.rng).is_err());
         assert!(encrypt(&ctx, &[APPROVE], &[vec![false; 4]], &mut s.rng).is_err());
         assert!(encrypt(&ctx, &[APPROVE], &[vec![true; 3]], &mut s.rng).is_err());
     }
@@ -455,18 +369,8 @@ mod tests {
     fn forged_ballots_fail() {
         let mut s = setup();
         let cred = s.credential.public();
-        let ctx = BallotContext {
-            election_hash: &s.hash,
-            key: &s.key,
-            credential: &cred,
-        };
-        let (ballot, nonces) = encrypt(
-            &ctx,
-            &[APPROVE],
-            &[vec![true, false, false, false]],
-            &mut s.rng,
-        )
-        .unwrap();
+        let ctx = BallotContext { election_hash: &s.hash, key: &s.key, credential: &cred };
+        let (ballot, nonces) = encrypt(&ctx, &[APPROVE], &[vec![true, false, false, false]], &mut s.rng).unwrap();
         // An option encrypting 2, with its 0/1 proof re-made over the wrong value.
         let mut two = ballot.clone();
         let r = Nonce::random(&mut s.rng);
@@ -480,80 +384,36 @@ mod tests {
             &r,
             &mut s.rng,
         );
-        assert!(
-            two.verify(&ctx, &[APPROVE]).is_err(),
-            "an option outside 0/1"
-        );
+        assert!(two.verify(&ctx, &[APPROVE]).is_err(), "an option outside 0/1");
         // Too many selections: three honest 0/1 options, selection proof claiming 2.
         let (honest3, n3) = {
-            let q = Question {
-                options: 4,
-                min: 0,
-                max: 4,
-            };
+            let q = Question { options: 4, min: 0, max: 4 };
             encrypt(&ctx, &[q], &[vec![true, true, true, false]], &mut s.rng).unwrap()
         };
         let mut too_many = honest3.clone();
         let sum: Ciphertext = too_many.answers[0].choices.iter().copied().sum();
-        let r_sum = n3.0[0]
-            .iter()
-            .fold(Nonce::from_scalar(Scalar::ZERO), |a, r| &a + r);
-        too_many.answers[0].selections_proof = DisjunctiveProof::prove(
-            ctx.selections_transcript(0),
-            &s.key,
-            &sum,
-            &[1, 2],
-            1,
-            &r_sum,
-            &mut s.rng,
-        );
-        assert!(
-            too_many.verify(&ctx, &[APPROVE]).is_err(),
-            "too many selections"
-        );
+        let r_sum = n3.0[0].iter().fold(Nonce::from_scalar(Scalar::ZERO), |a, r| &a + r);
+        too_many.answers[0].selections_proof =
+            DisjunctiveProof::prove(ctx.selections_transcript(0), &s.key, &sum, &[1, 2], 1, &r_sum, &mut s.rng);
+        assert!(too_many.verify(&ctx, &[APPROVE]).is_err(), "too many selections");
         // Too few: a blank ballot where blank is not allowed.
-        let blank_q = Question {
-            options: 4,
-            min: 0,
-            max: 2,
-        };
+        let blank_q = Question { options: 4, min: 0, max: 2 };
         let (blank, _) = encrypt(&ctx, &[blank_q], &[vec![false; 4]], &mut s.rng).unwrap();
-        assert!(
-            blank.verify(&ctx, &[APPROVE]).is_err(),
-            "too few selections"
-        );
+        assert!(blank.verify(&ctx, &[APPROVE]).is_err(), "too few selections");
         // Replay under another credential or election.
         let other_cred = [1u8; 32];
-        let other = BallotContext {
-            credential: &other_cred,
-            ..ctx
-        };
-        assert!(
-            ballot.verify(&other, &[APPROVE]).is_err(),
-            "replay under another credential"
-        );
+        let other = BallotContext { credential: &other_cred, ..ctx };
+        assert!(ballot.verify(&other, &[APPROVE]).is_err(), "replay under another credential");
         let other_hash = [6u8; 32];
-        let other = BallotContext {
-            election_hash: &other_hash,
-            ..ctx
-        };
-        assert!(
-            ballot.verify(&other, &[APPROVE]).is_err(),
-            "replay in another election"
-        );
+        let other = BallotContext { election_hash: &other_hash, ..ctx };
+        assert!(ballot.verify(&other, &[APPROVE]).is_err(), "replay in another election");
         // Wrong shape.
         let mut short = ballot.clone();
         short.answers[0].choices.pop();
         assert!(short.verify(&ctx, &[APPROVE]).is_err());
         // Benaloh: the honest opening shows the choice; a wrong nonce is caught.
-        assert_eq!(
-            ballot.open(&ctx, &nonces).unwrap(),
-            vec![vec![true, false, false, false]]
-        );
-        let wrong = BallotNonces(vec![nonces.0[0]
-            .iter()
-            .map(|_| Nonce::random(&mut s.rng))
-            .collect()]);
+        assert_eq!(ballot.open(&ctx, &nonces).unwrap(), vec![vec![true, false, false, false]]);
+        let wrong = BallotNonces(vec![nonces.0[0].iter().map(|_| Nonce::random(&mut s.rng)).collect()]);
         assert!(ballot.open(&ctx, &wrong).is_err());
     }
 
@@ -566,9 +426,6 @@ mod tests {
         assert!(verify_signature(&s.credential.public(), &[4u8; 32], &sig).is_err());
         let (_, other) = Credential::generate(&mut s.rng);
         assert!(verify_signature(&other.public(), &digest, &sig).is_err());
-        assert_eq!(
-            Credential::from_secret(&[1u8; 32]).public(),
-            Credential::from_secret(&[1u8; 32]).public()
-        );
+        assert_eq!(Credential::from_secret(&[1u8; 32]).public(), Credential::from_secret(&[1u8; 32]).public());
     }
 }

@@ -32,10 +32,7 @@ impl ElectionKey {
         if point == RistrettoPoint::identity() {
             return Err(CryptoError::Identity("election key"));
         }
-        Ok(ElectionKey {
-            point,
-            table: Box::new(RistrettoBasepointTable::create(&point)),
-        })
+        Ok(ElectionKey { point, table: Box::new(RistrettoBasepointTable::create(&point)) })
     }
 
     pub fn from_hex(s: &str) -> Result<Self> {
@@ -98,10 +95,7 @@ pub struct Ciphertext {
 impl Ciphertext {
     /// The encryption of 0 with nonce 0: the neutral element of addition.
     pub fn zero() -> Self {
-        Ciphertext {
-            alpha: RistrettoPoint::identity(),
-            beta: RistrettoPoint::identity(),
-        }
+        Ciphertext { alpha: RistrettoPoint::identity(), beta: RistrettoPoint::identity() }
     }
 
     /// Decodes a ballot ciphertext: canonical points, and `α` not the identity (a
@@ -129,10 +123,7 @@ impl Ciphertext {
 impl Add for Ciphertext {
     type Output = Ciphertext;
     fn add(self, o: Ciphertext) -> Ciphertext {
-        Ciphertext {
-            alpha: self.alpha + o.alpha,
-            beta: self.beta + o.beta,
-        }
+        Ciphertext { alpha: self.alpha + o.alpha, beta: self.beta + o.beta }
     }
 }
 
@@ -147,10 +138,7 @@ impl Mul<u64> for Ciphertext {
     type Output = Ciphertext;
     fn mul(self, w: u64) -> Ciphertext {
         let w = Scalar::from(w);
-        Ciphertext {
-            alpha: self.alpha * w,
-            beta: self.beta * w,
-        }
+        Ciphertext { alpha: self.alpha * w, beta: self.beta * w }
     }
 }
 
@@ -208,10 +196,7 @@ mod tests {
         assert_eq!(dlog.solve(&(sum.beta - x * sum.alpha)), Some(12));
         assert_eq!(dlog.solve(&(weighted.beta - x * weighted.alpha)), Some(10));
         assert_eq!(dlog.solve(&(Scalar::from(1001u64) * generator())), None);
-        assert_eq!(
-            dlog.solve(&(Scalar::from(1000u64) * generator())),
-            Some(1000)
-        );
+        assert_eq!(dlog.solve(&(Scalar::from(1000u64) * generator())), Some(1000));
         assert_eq!(dlog.solve(&RistrettoPoint::identity()), Some(0));
     }
 
@@ -220,10 +205,7 @@ mod tests {
         assert!(ElectionKey::new(RistrettoPoint::identity()).is_err());
         let id = point_to_hex(&RistrettoPoint::identity());
         let g = point_to_hex(&generator());
-        assert_eq!(
-            Ciphertext::from_hex(&id, &g),
-            Err(CryptoError::Identity("ciphertext alpha"))
-        );
+        assert_eq!(Ciphertext::from_hex(&id, &g), Err(CryptoError::Identity("ciphertext alpha")));
         assert!(Ciphertext::from_hex_any(&id, &g).is_ok());
     }
 }

@@ -22,11 +22,7 @@ pub fn scalar_to_hex(s: &Scalar) -> String {
 }
 
 fn hex32(what: &'static str, s: &str) -> Result<[u8; 32]> {
-    if s.len() != 64
-        || !s
-            .bytes()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-    {
+    if s.len() != 64 || !s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
         return Err(CryptoError::NonCanonical(what));
     }
     let mut out = [0u8; 32];
@@ -36,9 +32,7 @@ fn hex32(what: &'static str, s: &str) -> Result<[u8; 32]> {
 
 /// Decodes a point, which may be the identity.
 pub fn point_from_bytes(what: &'static str, bytes: &[u8; 32]) -> Result<RistrettoPoint> {
-    CompressedRistretto(*bytes)
-        .decompress()
-        .ok_or(CryptoError::NonCanonical(what))
+    CompressedRistretto(*bytes).decompress().ok_or(CryptoError::NonCanonical(what))
 }
 
 /// Decodes a point that must not be the identity.
@@ -73,24 +67,13 @@ mod tests {
     #[test]
     fn rejects_non_canonical_points_and_scalars() {
         // RFC 9496 §A.2: an encoding with the high bit set, and a negative field element.
-        assert!(point_from_hex(
-            "p",
-            "0100000000000000000000000000000000000000000000000000000000000000"
-        )
-        .is_err());
+        assert!(point_from_hex("p", "0100000000000000000000000000000000000000000000000000000000000000").is_err());
         assert!(point_from_hex("p", &format!("{}80", "00".repeat(31))).is_err());
         // p itself is not a reduced field element.
-        assert!(point_from_hex(
-            "p",
-            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"
-        )
-        .is_err());
+        assert!(point_from_hex("p", "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f").is_err());
         // The identity decodes, but not where it is forbidden.
         assert!(point_from_hex("p", &"00".repeat(32)).is_ok());
-        assert_eq!(
-            nonzero_point_from_hex("p", &"00".repeat(32)),
-            Err(CryptoError::Identity("p"))
-        );
+        assert_eq!(nonzero_point_from_hex("p", &"00".repeat(32)), Err(CryptoError::Identity("p")));
         // ℓ is not a canonical scalar; ℓ − 1 is.
         let l = "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010";
         assert!(scalar_from_hex("s", l).is_err());

@@ -64,10 +64,7 @@ fn disjunctive_challenge(
     values: &[u64],
     branches: impl Iterator<Item = (RistrettoPoint, RistrettoPoint)>,
 ) -> Scalar {
-    t.point(key.point())
-        .point(&ct.alpha)
-        .point(&ct.beta)
-        .u64(values.len() as u64);
+    t.point(key.point()).point(&ct.alpha).point(&ct.beta).u64(values.len() as u64);
     for &m in values {
         t.u64(m);
     }
@@ -89,22 +86,14 @@ impl DisjunctiveProof {
         r: &Nonce,
         rng: &mut impl CryptoRngCore,
     ) -> Self {
-        assert!(
-            real < values.len(),
-            "the true value must be among the allowed values"
-        );
+        assert!(real < values.len(), "the true value must be among the allowed values");
         let w = Zeroizing::new(Scalar::random(rng));
         let mut branches: Vec<Branch> = values
             .iter()
             .enumerate()
             .map(|(j, &m)| {
                 if j == real {
-                    Branch {
-                        a: &*w * RISTRETTO_BASEPOINT_TABLE,
-                        b: key.times(&w),
-                        c: Scalar::ZERO,
-                        z: Scalar::ZERO,
-                    }
+                    Branch { a: &*w * RISTRETTO_BASEPOINT_TABLE, b: key.times(&w), c: Scalar::ZERO, z: Scalar::ZERO }
                 } else {
                     let (c, z) = (Scalar::random(rng), Scalar::random(rng));
                     let a = &z * RISTRETTO_BASEPOINT_TABLE - c * ct.alpha;
@@ -113,19 +102,8 @@ impl DisjunctiveProof {
                 }
             })
             .collect();
-        let c = disjunctive_challenge(
-            context,
-            key,
-            ct,
-            values,
-            branches.iter().map(|b| (b.a, b.b)),
-        );
-        let others: Scalar = branches
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != real)
-            .map(|(_, b)| b.c)
-            .sum();
+        let c = disjunctive_challenge(context, key, ct, values, branches.iter().map(|b| (b.a, b.b)));
+        let others: Scalar = branches.iter().enumerate().filter(|(j, _)| *j != real).map(|(_, b)| b.c).sum();
         branches[real].c = c - others;
         branches[real].z = *w + branches[real].c * r.scalar();
         DisjunctiveProof { branches }
@@ -144,25 +122,13 @@ impl DisjunctiveProof {
         if self.branches.len() != values.len() {
             return Err(CryptoError::BadProof("wrong number of branches"));
         }
-        let c = disjunctive_challenge(
-            context,
-            key,
-            ct,
-            values,
-            self.branches.iter().map(|b| (b.a, b.b)),
-        );
+        let c = disjunctive_challenge(context, key, ct, values, self.branches.iter().map(|b| (b.a, b.b)));
         if self.branches.iter().map(|b| b.c).sum::<Scalar>() != c {
-            return Err(CryptoError::BadProof(
-                "challenge shares do not sum to the challenge",
-            ));
+            return Err(CryptoError::BadProof("challenge shares do not sum to the challenge"));
         }
         for (branch, &m) in self.branches.iter().zip(values) {
             // z G − a − c α = 0
-            batch.equation(
-                rng,
-                &[(Slot::G, branch.z)],
-                &[(-Scalar::ONE, branch.a), (-branch.c, ct.alpha)],
-            );
+            batch.equation(rng, &[(Slot::G, branch.z)], &[(-Scalar::ONE, branch.a), (-branch.c, ct.alpha)]);
             // z K − b − c β + c m G = 0
             batch.equation(
                 rng,
@@ -174,19 +140,11 @@ impl DisjunctiveProof {
     }
 
     /// Verifies this proof alone.
-    pub fn verify(
-        &self,
-        context: Transcript,
-        key: &ElectionKey,
-        ct: &Ciphertext,
-        values: &[u64],
-    ) -> Result<()> {
+    pub fn verify(&self, context: Transcript, key: &ElectionKey, ct: &Ciphertext, values: &[u64]) -> Result<()> {
         let mut rng = rand_core::OsRng;
         let mut batch = BatchVerifier::new(key);
         self.verify_into(context, key, ct, values, &mut batch, &mut rng)?;
-        batch
-            .verify()
-            .map_err(|_| CryptoError::BadProof("a branch equation fails"))
+        batch.verify().map_err(|_| CryptoError::BadProof("a branch equation fails"))
     }
 }
 
@@ -230,14 +188,7 @@ impl EqualityProof {
         let a1 = &*w * RISTRETTO_BASEPOINT_TABLE;
         let a2 = *w * base;
         let c = equality_challenge(context, &x, base, &d, &a1, &a2);
-        (
-            d,
-            EqualityProof {
-                a1,
-                a2,
-                z: *w + c * secret,
-            },
-        )
+        (d, EqualityProof { a1, a2, z: *w + c * secret })
     }
 
     pub fn verify(
@@ -273,10 +224,7 @@ impl KnowledgeProof {
         let w = Zeroizing::new(Scalar::random(rng));
         let a = &*w * RISTRETTO_BASEPOINT_TABLE;
         context.point(&x).point(&a);
-        KnowledgeProof {
-            a,
-            z: *w + context.challenge() * secret,
-        }
+        KnowledgeProof { a, z: *w + context.challenge() * secret }
     }
 
     pub fn verify(&self, mut context: Transcript, x: &RistrettoPoint) -> Result<()> {
@@ -317,10 +265,7 @@ mod tests {
             proof.verify(ctx(), &key, &ct, &values).unwrap();
             let mut other = Transcript::new("test");
             other.bytes(b"another-election");
-            assert!(
-                proof.verify(other, &key, &ct, &values).is_err(),
-                "replay in another context"
-            );
+            assert!(proof.verify(other, &key, &ct, &values).is_err(), "replay in another context");
             assert!(proof.verify(ctx(), &key, &ct, &values[..3]).is_err());
         }
     }
@@ -349,25 +294,13 @@ mod tests {
                     2 => bad.branches[j].c += Scalar::ONE,
                     _ => bad.branches[j].z += Scalar::ONE,
                 }
-                assert!(
-                    bad.verify(ctx(), &key, &ct, &[0, 1]).is_err(),
-                    "branch {j} field {field}"
-                );
+                assert!(bad.verify(ctx(), &key, &ct, &[0, 1]).is_err(), "branch {j} field {field}");
             }
         }
-        let moved = Ciphertext {
-            alpha: ct.alpha,
-            beta: ct.beta + g,
-        };
-        assert!(
-            proof.verify(ctx(), &key, &moved, &[0, 1]).is_err(),
-            "other ciphertext"
-        );
+        let moved = Ciphertext { alpha: ct.alpha, beta: ct.beta + g };
+        assert!(proof.verify(ctx(), &key, &moved, &[0, 1]).is_err(), "other ciphertext");
         let other_key = ElectionKey::new(key.point() + g).unwrap();
-        assert!(
-            proof.verify(ctx(), &other_key, &ct, &[0, 1]).is_err(),
-            "other key"
-        );
+        assert!(proof.verify(ctx(), &other_key, &ct, &[0, 1]).is_err(), "other key");
     }
 
     #[test]
@@ -377,22 +310,13 @@ mod tests {
         let base = Scalar::random(&mut rng) * generator();
         let (d, proof) = EqualityProof::prove(ctx(), &x, &base, &mut rng);
         proof.verify(ctx(), &public, &base, &d).unwrap();
-        assert!(proof
-            .verify(ctx(), &public, &base, &(d + generator()))
-            .is_err());
-        assert!(proof
-            .verify(ctx(), &(public + generator()), &base, &d)
-            .is_err());
-        assert!(proof
-            .verify(Transcript::new("other"), &public, &base, &d)
-            .is_err());
+        assert!(proof.verify(ctx(), &public, &base, &(d + generator())).is_err());
+        assert!(proof.verify(ctx(), &(public + generator()), &base, &d).is_err());
+        assert!(proof.verify(Transcript::new("other"), &public, &base, &d).is_err());
         let pop = KnowledgeProof::prove(ctx(), &x, &mut rng);
         pop.verify(ctx(), &public).unwrap();
         assert!(pop.verify(ctx(), &(public + generator())).is_err());
-        let bad = KnowledgeProof {
-            z: pop.z + Scalar::ONE,
-            ..pop
-        };
+        let bad = KnowledgeProof { z: pop.z + Scalar::ONE, ..pop };
         assert!(bad.verify(ctx(), &public).is_err());
     }
 }

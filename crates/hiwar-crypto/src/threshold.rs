@@ -68,50 +68,29 @@ fn decryption_context(election_hash: &[u8; 32], index: u32) -> Transcript {
 /// `Σ_k x^k C_k`.
 fn eval_commitments(commitments: &[RistrettoPoint], x: u32) -> RistrettoPoint {
     let x = Scalar::from(x);
-    commitments
-        .iter()
-        .rev()
-        .fold(RistrettoPoint::identity(), |acc, c| acc * x + c)
+    commitments.iter().rev().fold(RistrettoPoint::identity(), |acc, c| acc * x + c)
 }
 
 impl Dealer {
     /// Trustee `index` (1-based) of a `threshold`-of-n key.
     pub fn new(index: u32, threshold: u32, rng: &mut impl CryptoRngCore) -> Self {
         assert!(index >= 1 && threshold >= 1);
-        let coefficients = (0..threshold)
-            .map(|_| Zeroizing::new(Scalar::random(rng)))
-            .collect();
-        Dealer {
-            index,
-            coefficients,
-        }
+        let coefficients = (0..threshold).map(|_| Zeroizing::new(Scalar::random(rng))).collect();
+        Dealer { index, coefficients }
     }
 
     pub fn public(&self, election_hash: &[u8; 32], rng: &mut impl CryptoRngCore) -> DealerPublic {
         DealerPublic {
             index: self.index,
-            commitments: self
-                .coefficients
-                .iter()
-                .map(|a| &**a * RISTRETTO_BASEPOINT_TABLE)
-                .collect(),
-            proof: KnowledgeProof::prove(
-                possession_context(election_hash, self.index),
-                &self.coefficients[0],
-                rng,
-            ),
+            commitments: self.coefficients.iter().map(|a| &**a * RISTRETTO_BASEPOINT_TABLE).collect(),
+            proof: KnowledgeProof::prove(possession_context(election_hash, self.index), &self.coefficients[0], rng),
         }
     }
 
     /// `f_i(j)`, the share for trustee `j`.
     pub fn share_for(&self, j: u32) -> Zeroizing<Scalar> {
         let x = Scalar::from(j);
-        Zeroizing::new(
-            self.coefficients
-                .iter()
-                .rev()
-                .fold(Scalar::ZERO, |acc, a| acc * x + **a),
-        )
+        Zeroizing::new(self.coefficients.iter().rev().fold(Scalar::ZERO, |acc, a| acc * x + **a))
     }
 }
 
@@ -139,17 +118,10 @@ impl DealerPublic {
                 self.commitments.len()
             )));
         }
-        if self
-            .commitments
-            .iter()
-            .any(|c| *c == RistrettoPoint::identity())
-        {
+        if self.commitments.iter().any(|c| *c == RistrettoPoint::identity()) {
             return Err(CryptoError::Identity("trustee commitment"));
         }
-        self.proof.verify(
-            possession_context(election_hash, self.index),
-            &self.commitments[0],
-        )
+        self.proof.verify(possession_context(election_hash, self.index), &self.commitments[0])
     }
 
     /// Whether `share` is `f_i(j)` for this dealer's committed polynomial.
@@ -165,10 +137,7 @@ pub fn election_key(qualified: &[DealerPublic]) -> RistrettoPoint {
 
 /// Trustee `j`'s public verification key `X_j`.
 pub fn verification_key(qualified: &[DealerPublic], j: u32) -> RistrettoPoint {
-    qualified
-        .iter()
-        .map(|d| eval_commitments(&d.commitments, j))
-        .sum()
+    qualified.iter().map(|d| eval_commitments(&d.commitments, j)).sum()
 }
 
 /// A trustee's share of the decryption key; zeroized on drop.
@@ -188,10 +157,7 @@ impl TrusteeKey {
                 )));
             }
         }
-        Ok(TrusteeKey {
-            index,
-            secret: Zeroizing::new(shares.iter().map(|(_, s)| **s).sum()),
-        })
+        Ok(TrusteeKey { index, secret: Zeroizing::new(shares.iter().map(|(_, s)| **s).sum()) })
     }
 
     /// `D = x_j A` with its proof.
@@ -201,17 +167,9 @@ impl TrusteeKey {
         alpha: &RistrettoPoint,
         rng: &mut impl CryptoRngCore,
     ) -> PartialDecryption {
-        let (share, proof) = EqualityProof::prove(
-            decryption_context(election_hash, self.index),
-            &self.secret,
-            alpha,
-            rng,
-        );
-        PartialDecryption {
-            trustee: self.index,
-            share,
-            proof,
-        }
+        let (share, proof) =
+            EqualityProof::prove(decryption_context(election_hash, self.index), &self.secret, alpha, rng);
+        PartialDecryption { trustee: self.index, share, proof }
     }
 }
 
@@ -230,12 +188,7 @@ impl PartialDecryption {
         verification_key: &RistrettoPoint,
         alpha: &RistrettoPoint,
     ) -> Result<()> {
-        self.proof.verify(
-            decryption_context(election_hash, self.trustee),
-            verification_key,
-            alpha,
-            &self.share,
-        )
+        self.proof.verify(decryption_context(election_hash, self.trustee), verification_key, alpha, &self.share)
     }
 }
 
@@ -251,30 +204,18 @@ pub fn lagrange_at_zero(j: u32, set: &[u32]) -> Scalar {
 }
 
 /// `B − Σ λ_j D_j = vG` from the shares of distinct trustees (at least `threshold`).
-pub fn combine(
-    ct: &Ciphertext,
-    shares: &[PartialDecryption],
-    threshold: u32,
-) -> Result<RistrettoPoint> {
+pub fn combine(ct: &Ciphertext, shares: &[PartialDecryption], threshold: u32) -> Result<RistrettoPoint> {
     let set: Vec<u32> = shares.iter().map(|s| s.trustee).collect();
     let mut distinct = set.clone();
     distinct.sort_unstable();
     distinct.dedup();
     if distinct.len() != set.len() || set.contains(&0) {
-        return Err(CryptoError::Invalid(
-            "decryption shares must come from distinct trustees 1…n".into(),
-        ));
+        return Err(CryptoError::Invalid("decryption shares must come from distinct trustees 1…n".into()));
     }
     if set.len() < threshold as usize {
-        return Err(CryptoError::Invalid(format!(
-            "{} decryption shares, {threshold} needed",
-            set.len()
-        )));
+        return Err(CryptoError::Invalid(format!("{} decryption shares, {threshold} needed", set.len())));
     }
-    let xa: RistrettoPoint = shares
-        .iter()
-        .map(|s| lagrange_at_zero(s.trustee, &set) * s.share)
-        .sum();
+    let xa: RistrettoPoint = shares.iter().map(|s| lagrange_at_zero(s.trustee, &set) * s.share).sum();
     Ok(ct.beta - xa)
 }
 
@@ -295,11 +236,7 @@ mod tests {
         }
         let keys = (1..=n)
             .map(|j| {
-                let shares: Vec<_> = dealers
-                    .iter()
-                    .zip(&publics)
-                    .map(|(d, p)| (p.clone(), d.share_for(j)))
-                    .collect();
+                let shares: Vec<_> = dealers.iter().zip(&publics).map(|(d, p)| (p.clone(), d.share_for(j))).collect();
                 TrusteeKey::from_shares(j, &shares).unwrap()
             })
             .collect();
@@ -311,18 +248,14 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         let (publics, keys) = dkg(3, 5, &mut rng);
         let key = ElectionKey::new(election_key(&publics)).unwrap();
-        let ct: Ciphertext = [1u64, 1, 0, 1]
-            .iter()
-            .map(|&v| key.encrypt(v, &mut rng).0)
-            .sum();
+        let ct: Ciphertext = [1u64, 1, 0, 1].iter().map(|&v| key.encrypt(v, &mut rng).0).sum();
         let dlog = DiscreteLog::new(10);
         for subset in [[1u32, 2, 3], [2, 4, 5], [5, 1, 3]] {
             let shares: Vec<PartialDecryption> = subset
                 .iter()
                 .map(|&j| {
                     let pd = keys[j as usize - 1].partial_decrypt(&H, &ct.alpha, &mut rng);
-                    pd.verify(&H, &verification_key(&publics, j), &ct.alpha)
-                        .unwrap();
+                    pd.verify(&H, &verification_key(&publics, j), &ct.alpha).unwrap();
                     pd
                 })
                 .collect();
@@ -339,19 +272,13 @@ mod tests {
         let (ct, _) = key.encrypt(1, &mut rng);
         let mut pd = keys[0].partial_decrypt(&H, &ct.alpha, &mut rng);
         pd.share += crate::group::generator();
-        assert!(pd
-            .verify(&H, &verification_key(&publics, 1), &ct.alpha)
-            .is_err());
+        assert!(pd.verify(&H, &verification_key(&publics, 1), &ct.alpha).is_err());
         // A share presented as another trustee's fails too.
         let pd = keys[0].partial_decrypt(&H, &ct.alpha, &mut rng);
         let relabelled = PartialDecryption { trustee: 2, ..pd };
-        assert!(relabelled
-            .verify(&H, &verification_key(&publics, 2), &ct.alpha)
-            .is_err());
+        assert!(relabelled.verify(&H, &verification_key(&publics, 2), &ct.alpha).is_err());
         // And a share for another election.
-        assert!(pd
-            .verify(&[8u8; 32], &verification_key(&publics, 1), &ct.alpha)
-            .is_err());
+        assert!(pd.verify(&[8u8; 32], &verification_key(&publics, 1), &ct.alpha).is_err());
     }
 
     #[test]
@@ -361,10 +288,7 @@ mod tests {
         let public = dealer.public(&H, &mut rng);
         assert!(public.share_is_valid(2, &dealer.share_for(2)));
         assert!(!public.share_is_valid(2, &(*dealer.share_for(2) + Scalar::ONE)));
-        assert!(
-            public.verify(&[1u8; 32], 2).is_err(),
-            "proof bound to the election"
-        );
+        assert!(public.verify(&[1u8; 32], 2).is_err(), "proof bound to the election");
         assert!(public.verify(&H, 3).is_err(), "wrong threshold");
         let mut rogue = public.clone();
         rogue.commitments[0] += crate::group::generator();

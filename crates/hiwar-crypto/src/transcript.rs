@@ -62,9 +62,6 @@ mod tests {
         let mut b = Transcript::new("t");
         b.bytes(b"a").bytes(b"bc");
         assert_ne!(a.challenge(), b.challenge());
-        assert_ne!(
-            Transcript::new("t").challenge(),
-            Transcript::new("u").challenge()
-        );
+        assert_ne!(Transcript::new("t").challenge(), Transcript::new("u").challenge());
     }
 }

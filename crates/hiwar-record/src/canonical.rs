@@ -107,19 +107,13 @@ mod tests {
     #[test]
     fn sorts_keys_and_drops_whitespace() {
         let v = json!({"b": [1, 2, {"z": null, "a": true}], "a": "x"});
-        assert_eq!(
-            to_canonical_string(&v).unwrap(),
-            r#"{"a":"x","b":[1,2,{"a":true,"z":null}]}"#
-        );
+        assert_eq!(to_canonical_string(&v).unwrap(), r#"{"a":"x","b":[1,2,{"a":true,"z":null}]}"#);
     }
 
     #[test]
     fn escapes_exactly_the_required_characters() {
         let v = json!("q\"b\\s/\u{1}\n\tعربي");
-        assert_eq!(
-            to_canonical_string(&v).unwrap(),
-            "\"q\\\"b\\\\s/\\u0001\\n\\tعربي\""
-        );
+        assert_eq!(to_canonical_string(&v).unwrap(), "\"q\\\"b\\\\s/\\u0001\\n\\tعربي\"");
     }
 
     #[test]
@@ -134,9 +128,6 @@ mod tests {
         // serde_json (without preserve_order) also sorts keys and escapes the same way;
         // this guards the claim in the module documentation.
         let v = json!({"k": "a\u{7f}\u{1f}é", "n": 9007199254740991u64, "e": []});
-        assert_eq!(
-            to_canonical_string(&v).unwrap(),
-            serde_json::to_string(&v).unwrap()
-        );
+        assert_eq!(to_canonical_string(&v).unwrap(), serde_json::to_string(&v).unwrap());
     }
 }

@@ -9,14 +9,7 @@ use serde_json::{json, Map, Value};
 /// Roles a member can hold in a dialogue (DESIGN §2).
 pub const ROLES: [&str; 5] = ["convener", "participant", "delegate", "trustee", "observer"];
 /// Kinds of phase a dialogue can move through.
-pub const PHASE_KINDS: [&str; 6] = [
-    "registration",
-    "selection",
-    "deliberation",
-    "decision",
-    "declaration",
-    "closed",
-];
+pub const PHASE_KINDS: [&str; 6] = ["registration", "selection", "deliberation", "decision", "declaration", "closed"];
 
 /// A bilingual text as it appears in the record: `{"ar": …, "en": …}`.
 pub fn bilingual(ar: &str, en: &str) -> Value {
@@ -68,9 +61,7 @@ impl State {
     /// The error names the field or rule that failed.
     pub fn apply(&mut self, seq: u64, kind: &str, body: &Value) -> Result<(), String> {
         if seq == 0 && kind != "dialogue.created" {
-            return Err(format!(
-                "the first event must be dialogue.created, not {kind}"
-            ));
+            return Err(format!("the first event must be dialogue.created, not {kind}"));
         }
         match kind {
             "dialogue.created" => {
@@ -122,10 +113,7 @@ impl State {
                 let b = fields(body, &["batch", "count"])?;
                 let batch = id(b, "batch")?;
                 let count = uint(b, "count")?;
-                let entry = self
-                    .batches
-                    .get_mut(&batch)
-                    .ok_or_else(|| format!("batch {batch} was never issued"))?;
+                let entry = self.batches.get_mut(&batch).ok_or_else(|| format!("batch {batch} was never issued"))?;
                 entry.2 += count;
                 if entry.1 + entry.2 > entry.0 {
                     return Err(format!(
@@ -146,10 +134,8 @@ impl State {
                     }
                 } else {
                     let batch = id(b, "batch")?;
-                    let entry = self
-                        .batches
-                        .get_mut(&batch)
-                        .ok_or_else(|| format!("batch {batch} was never issued"))?;
+                    let entry =
+                        self.batches.get_mut(&batch).ok_or_else(|| format!("batch {batch} was never issued"))?;
                     entry.1 += 1;
                     if entry.1 + entry.2 > entry.0 {
                         return Err(format!(
@@ -164,31 +150,20 @@ impl State {
                 if !self.pseudonyms.insert(pseudonym.to_lowercase()) {
                     return Err(format!("pseudonym {pseudonym:?} is already taken"));
                 }
-                self.members
-                    .insert(member, (pseudonym, BTreeSet::from([role])));
+                self.members.insert(member, (pseudonym, BTreeSet::from([role])));
             }
             "role.granted" | "role.revoked" => {
                 let b = fields(body, &["member", "role", "by"])?;
                 let member = id(b, "member")?;
                 let role = one_of(b, "role", &ROLES)?;
                 let by = id(b, "by")?;
-                let by_is_convener = self
-                    .members
-                    .get(&by)
-                    .is_some_and(|(_, roles)| roles.contains("convener"));
+                let by_is_convener = self.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener"));
                 if !by_is_convener {
                     return Err(format!("{by} is not a convener of this dialogue"));
                 }
-                let roles = &mut self
-                    .members
-                    .get_mut(&member)
-                    .ok_or_else(|| format!("member {member} never joined"))?
-                    .1;
-                let changed = if kind == "role.granted" {
-                    roles.insert(role.clone())
-                } else {
-                    roles.remove(&role)
-                };
+                let roles =
+                    &mut self.members.get_mut(&member).ok_or_else(|| format!("member {member} never joined"))?.1;
+                let changed = if kind == "role.granted" { roles.insert(role.clone()) } else { roles.remove(&role) };
                 if !changed {
                     return Err(format!("{kind} {role} for {member} changes nothing"));
                 }
@@ -200,9 +175,7 @@ impl State {
 }
 
 fn fields<'a>(body: &'a Value, names: &[&str]) -> Result<&'a Map<String, Value>, String> {
-    let map = body
-        .as_object()
-        .ok_or_else(|| "body is not an object".to_string())?;
+    let map = body.as_object().ok_or_else(|| "body is not an object".to_string())?;
     for name in names {
         if !map.contains_key(*name) {
             return Err(format!("body lacks field {name:?}"));
@@ -215,9 +188,7 @@ fn fields<'a>(body: &'a Value, names: &[&str]) -> Result<&'a Map<String, Value>,
 }
 
 fn text(b: &Map<String, Value>, name: &str, min: usize, max: usize) -> Result<String, String> {
-    let s = b[name]
-        .as_str()
-        .ok_or_else(|| format!("{name} is not a string"))?;
+    let s = b[name].as_str().ok_or_else(|| format!("{name} is not a string"))?;
     let n = s.chars().count();
     if n < min || n > max {
         return Err(format!("{name} has {n} characters, allowed {min}..={max}"));
@@ -226,9 +197,7 @@ fn text(b: &Map<String, Value>, name: &str, min: usize, max: usize) -> Result<St
 }
 
 fn text_pair(b: &Map<String, Value>, name: &str) -> Result<(), String> {
-    let pair = b[name]
-        .as_object()
-        .ok_or_else(|| format!("{name} is not an object"))?;
+    let pair = b[name].as_object().ok_or_else(|| format!("{name} is not an object"))?;
     for lang in ["ar", "en"] {
         if !pair.get(lang).is_some_and(Value::is_string) {
             return Err(format!("{name}.{lang} is missing or not a string"));
@@ -241,17 +210,12 @@ fn text_pair(b: &Map<String, Value>, name: &str) -> Result<(), String> {
 }
 
 fn uint(b: &Map<String, Value>, name: &str) -> Result<u64, String> {
-    b[name]
-        .as_u64()
-        .ok_or_else(|| format!("{name} is not a non-negative integer"))
+    b[name].as_u64().ok_or_else(|| format!("{name} is not a non-negative integer"))
 }
 
 fn id(b: &Map<String, Value>, name: &str) -> Result<String, String> {
     let s = text(b, name, 1, 64)?;
-    if !s
-        .bytes()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-    {
+    if !s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
         return Err(format!("{name} {s:?} is not an id (a-z, 0-9, -)"));
     }
     Ok(s)
@@ -268,11 +232,7 @@ fn one_of(b: &Map<String, Value>, name: &str, allowed: &[&str]) -> Result<String
 /// Lowercase hex of exactly `bytes` bytes.
 pub fn hex_field(b: &Map<String, Value>, name: &str, bytes: usize) -> Result<String, String> {
     let s = text(b, name, 0, 4 * bytes)?;
-    if s.len() != 2 * bytes
-        || !s
-            .bytes()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-    {
+    if s.len() != 2 * bytes || !s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
         return Err(format!("{name} is not {} lowercase hex digits", 2 * bytes));
     }
     Ok(s)
@@ -297,31 +257,11 @@ mod tests {
     fn a_batch_cannot_seat_more_members_than_it_announced() {
         let mut s = State::default();
         s.apply(0, "dialogue.created", &created()).unwrap();
-        s.apply(
-            1,
-            "member.joined",
-            &body::member_joined("m-a", "A", "convener", None),
-        )
-        .unwrap();
-        s.apply(
-            2,
-            "codes.issued",
-            &body::codes_issued("b-1", "participant", 1),
-        )
-        .unwrap();
-        s.apply(
-            3,
-            "member.joined",
-            &body::member_joined("m-b", "B", "participant", Some("b-1")),
-        )
-        .unwrap();
-        let err = s
-            .apply(
-                4,
-                "member.joined",
-                &body::member_joined("m-c", "C", "participant", Some("b-1")),
-            )
-            .unwrap_err();
+        s.apply(1, "member.joined", &body::member_joined("m-a", "A", "convener", None)).unwrap();
+        s.apply(2, "codes.issued", &body::codes_issued("b-1", "participant", 1)).unwrap();
+        s.apply(3, "member.joined", &body::member_joined("m-b", "B", "participant", Some("b-1"))).unwrap();
+        let err =
+            s.apply(4, "member.joined", &body::member_joined("m-c", "C", "participant", Some("b-1"))).unwrap_err();
         assert!(err.contains("exceeds 1 issued"), "{err}");
     }
 
@@ -329,52 +269,20 @@ mod tests {
     fn only_conveners_grant_roles_and_only_to_members() {
         let mut s = State::default();
         s.apply(0, "dialogue.created", &created()).unwrap();
-        s.apply(
-            1,
-            "member.joined",
-            &body::member_joined("m-a", "A", "convener", None),
-        )
-        .unwrap();
-        s.apply(
-            2,
-            "codes.issued",
-            &body::codes_issued("b-1", "participant", 5),
-        )
-        .unwrap();
-        s.apply(
-            3,
-            "member.joined",
-            &body::member_joined("m-b", "B", "participant", Some("b-1")),
-        )
-        .unwrap();
+        s.apply(1, "member.joined", &body::member_joined("m-a", "A", "convener", None)).unwrap();
+        s.apply(2, "codes.issued", &body::codes_issued("b-1", "participant", 5)).unwrap();
+        s.apply(3, "member.joined", &body::member_joined("m-b", "B", "participant", Some("b-1"))).unwrap();
         assert!(s
-            .apply(
-                4,
-                "role.granted",
-                &body::role_changed("m-b", "delegate", "m-b")
-            )
+            .apply(4, "role.granted", &body::role_changed("m-b", "delegate", "m-b"))
             .unwrap_err()
             .contains("not a convener"));
         assert!(s
-            .apply(
-                4,
-                "role.granted",
-                &body::role_changed("m-z", "delegate", "m-a")
-            )
+            .apply(4, "role.granted", &body::role_changed("m-z", "delegate", "m-a"))
             .unwrap_err()
             .contains("never joined"));
-        s.apply(
-            4,
-            "role.granted",
-            &body::role_changed("m-b", "delegate", "m-a"),
-        )
-        .unwrap();
+        s.apply(4, "role.granted", &body::role_changed("m-b", "delegate", "m-a")).unwrap();
         assert!(s
-            .apply(
-                5,
-                "member.joined",
-                &body::member_joined("m-c", "b", "participant", Some("b-1"))
-            )
+            .apply(5, "member.joined", &body::member_joined("m-c", "b", "participant", Some("b-1")))
             .unwrap_err()
             .contains("already taken"));
     }
@@ -382,31 +290,13 @@ mod tests {
     #[test]
     fn rejects_malformed_bodies_by_name() {
         let mut s = State::default();
-        assert!(s
-            .apply(0, "phase.added", &json!({}))
-            .unwrap_err()
-            .contains("first event"));
+        assert!(s.apply(0, "phase.added", &json!({})).unwrap_err().contains("first event"));
         s.apply(0, "dialogue.created", &created()).unwrap();
-        let bad_phase = body::phase_added(
-            0,
-            "deliberation",
-            &bilingual("a", "b"),
-            "2026-02-30",
-            "2026-03-01",
-        );
-        assert!(s
-            .apply(1, "phase.added", &bad_phase)
-            .unwrap_err()
-            .contains("starts"));
-        assert!(s
-            .apply(1, "no.such", &json!({}))
-            .unwrap_err()
-            .contains("unknown event kind"));
+        let bad_phase = body::phase_added(0, "deliberation", &bilingual("a", "b"), "2026-02-30", "2026-03-01");
+        assert!(s.apply(1, "phase.added", &bad_phase).unwrap_err().contains("starts"));
+        assert!(s.apply(1, "no.such", &json!({})).unwrap_err().contains("unknown event kind"));
         let mut extra = created();
         extra["x"] = json!(1);
-        assert!(State::default()
-            .apply(0, "dialogue.created", &extra)
-            .unwrap_err()
-            .contains("unexpected field"));
+        assert!(State::default().apply(0, "dialogue.created", &extra).unwrap_err().contains("unexpected field"));
     }
 }

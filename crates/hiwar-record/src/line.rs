@@ -20,9 +20,7 @@ pub const SIGNATURE_DOMAIN: &[u8] = b"hiwar/record/v1/line\n";
 /// `prev` of the first line.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// The fields every line has, in canonical order.
-pub const LINE_FIELDS: [&str; 8] = [
-    "body", "dialogue", "kind", "prev", "seq", "sig", "time", "v",
-];
+pub const LINE_FIELDS: [&str; 8] = ["body", "dialogue", "kind", "prev", "seq", "sig", "time", "v"];
 
 /// What goes into a line before it is sealed.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,10 +68,7 @@ impl Event {
     pub fn seal(&self, key: &SigningKey) -> Result<SealedLine, CanonicalError> {
         let mut object = self.unsigned_object();
         let signature = key.sign(&signed_message_of(&object)?);
-        object.insert(
-            "sig".into(),
-            Value::String(hex::encode(signature.to_bytes())),
-        );
+        object.insert("sig".into(), Value::String(hex::encode(signature.to_bytes())));
         let text = to_canonical_string(&Value::Object(object))?;
         let hash = line_hash(&text);
         Ok(SealedLine { text, hash })

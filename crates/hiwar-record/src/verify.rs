@@ -5,6 +5,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::Value;
 
 use crate::canonical::to_canonical_string;
+use crate::election::Elections;
 use crate::events::State;
 use crate::line::{line_hash, signed_message_of, FORMAT_VERSION, GENESIS_PREV, LINE_FIELDS};
 
@@ -12,41 +13,27 @@ use crate::line::{line_hash, signed_message_of, FORMAT_VERSION, GENESIS_PREV, LI
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// The checks, in the order the spec numbers them.
-pub const CHECKS: [(&str, &str); 10] = [
-    (
-        "R1",
-        "the record is newline-terminated UTF-8 lines of at most 1 MiB",
-    ),
-    (
-        "R2",
-        "each line is a JSON object with exactly the line fields, of the right types",
-    ),
+pub const CHECKS: [(&str, &str); 20] = [
+    ("R1", "the record is newline-terminated UTF-8 lines of at most 1 MiB"),
+    ("R2", "each line is a JSON object with exactly the line fields, of the right types"),
     ("R3", "each line is in canonical form"),
-    (
-        "R4",
-        "sequence numbers run 0, 1, 2, … and every line names the same dialogue",
-    ),
-    (
-        "R5",
-        "each line's prev is the SHA-256 of the line before (zeros for the first)",
-    ),
-    (
-        "R6",
-        "the first line is dialogue.created with the dialogue's Ed25519 key",
-    ),
+    ("R4", "sequence numbers run 0, 1, 2, … and every line names the same dialogue"),
+    ("R5", "each line's prev is the SHA-256 of the line before (zeros for the first)"),
+    ("R6", "the first line is dialogue.created with the dialogue's Ed25519 key"),
     ("R7", "every line is signed by the dialogue key"),
-    (
-        "R8",
-        "times are UTC YYYY-MM-DDTHH:MM:SSZ and never go backwards",
-    ),
-    (
-        "R9",
-        "every event body has its kind's shape and agrees with the events before it",
-    ),
-    (
-        "R10",
-        "an earlier copy of the record is a prefix of this one",
-    ),
+    ("R8", "times are UTC YYYY-MM-DDTHH:MM:SSZ and never go backwards"),
+    ("R9", "every event body has its kind's shape and agrees with the events before it"),
+    ("R10", "an earlier copy of the record is a prefix of this one"),
+    ("E1", "every election's parameters are well formed (its hash binds them)"),
+    ("E2", "trustees committed before any revealed; reveals match and prove possession"),
+    ("E3", "disputes are settled; the election key and verification keys follow from the qualified trustees"),
+    ("E4", "credentials are valid, distinct Ed25519 keys, listed before the election opened"),
+    ("E5", "every ballot comes from a listed credential, is signed by it, and has the right tracking code"),
+    ("E6", "every ballot's validity proofs verify (0/1 per option, selections within min..max)"),
+    ("E7", "every spoiled ballot opens to its published choices and is not counted"),
+    ("E8", "the tally is the weighted sum of the last ballot of each credential"),
+    ("E9", "every partial decryption carries a valid proof"),
+    ("E10", "the result is the combination of at least t verified partial decryptions"),
 ];
 
 /// What the verifier is told besides the record.
@@ -69,17 +56,9 @@ pub struct Failure {
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let title = CHECKS
-            .iter()
-            .find(|(id, _)| *id == self.check)
-            .map(|(_, t)| *t)
-            .unwrap_or("");
+        let title = CHECKS.iter().find(|(id, _)| *id == self.check).map(|(_, t)| *t).unwrap_or("");
         match self.line {
-            Some(line) => write!(
-                f,
-                "{} failed at line {line}: {} ({title})",
-                self.check, self.detail
-            ),
+            Some(line) => write!(f, "{} failed at line {line}: {} ({title})", self.check, self.detail),
             None => write!(f, "{} failed: {} ({title})", self.check, self.detail),
         }
     }
@@ -96,26 +75,20 @@ pub struct Summary {
     pub head: String,
     /// Whether `Options::previous` was given and checked.
     pub previous_checked: bool,
+    /// Ballots whose proofs were verified.
+    pub ballots: u64,
 }
 
 /// Verifies `record` (the exact bytes served at `/dialogues/{id}/record`).
 pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
-    let fail = |check: &'static str, line: Option<usize>, detail: String| Failure {
-        check,
-        line,
-        detail,
-    };
+    let fail = |check: &'static str, line: Option<usize>, detail: String| Failure { check, line, detail };
 
     // R1: framing.
     if record.is_empty() {
         return Err(fail("R1", None, "the record is empty".into()));
     }
     if !record.ends_with('\n') {
-        return Err(fail(
-            "R1",
-            None,
-            "the last line is not terminated by a newline".into(),
-        ));
+        return Err(fail("R1", None, "the last line is not terminated by a newline".into()));
     }
     let lines: Vec<&str> = record[..record.len() - 1].split('\n').collect();
     for (i, line) in lines.iter().enumerate() {
@@ -128,6 +101,7 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
     }
 
     let mut state = State::default();
+    let mut elections: Option<Elections> = None;
     let mut key: Option<VerifyingKey> = None;
     let mut dialogue = String::new();
     let mut prev_hash = GENESIS_PREV.to_string();
@@ -136,11 +110,8 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
     for (i, text) in lines.iter().enumerate() {
         let at = Some(i);
         // R2: shape.
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| fail("R2", at, format!("not JSON: {e}")))?;
-        let object = value
-            .as_object()
-            .ok_or_else(|| fail("R2", at, "not a JSON object".into()))?;
+        let value: Value = serde_json::from_str(text).map_err(|e| fail("R2", at, format!("not JSON: {e}")))?;
+        let object = value.as_object().ok_or_else(|| fail("R2", at, "not a JSON object".into()))?;
         for field in LINE_FIELDS {
             if !object.contains_key(field) {
                 return Err(fail("R2", at, format!("missing field {field:?}")));
@@ -149,21 +120,11 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
         if object.len() != LINE_FIELDS.len() {
             return Err(fail("R2", at, "unexpected extra fields".into()));
         }
-        let str_field = |name: &str| {
-            object[name]
-                .as_str()
-                .ok_or_else(|| fail("R2", at, format!("{name} is not a string")))
-        };
-        let (dialogue_id, prev, time, kind, sig) = (
-            str_field("dialogue")?,
-            str_field("prev")?,
-            str_field("time")?,
-            str_field("kind")?,
-            str_field("sig")?,
-        );
-        let seq = object["seq"]
-            .as_u64()
-            .ok_or_else(|| fail("R2", at, "seq is not a non-negative integer".into()))?;
+        let str_field =
+            |name: &str| object[name].as_str().ok_or_else(|| fail("R2", at, format!("{name} is not a string")));
+        let (dialogue_id, prev, time, kind, sig) =
+            (str_field("dialogue")?, str_field("prev")?, str_field("time")?, str_field("kind")?, str_field("sig")?);
+        let seq = object["seq"].as_u64().ok_or_else(|| fail("R2", at, "seq is not a non-negative integer".into()))?;
         if object["v"].as_u64() != Some(FORMAT_VERSION) {
             return Err(fail("R2", at, format!("v is not {FORMAT_VERSION}")));
         }
@@ -171,11 +132,7 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
         // R3: canonical form.
         let canonical = to_canonical_string(&value).map_err(|e| fail("R3", at, e.to_string()))?;
         if canonical != *text {
-            return Err(fail(
-                "R3",
-                at,
-                "the line differs from its canonical encoding".into(),
-            ));
+            return Err(fail("R3", at, "the line differs from its canonical encoding".into()));
         }
 
         // R4: sequence and dialogue.
@@ -185,51 +142,33 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
         if i == 0 {
             dialogue = dialogue_id.to_string();
         } else if dialogue_id != dialogue {
-            return Err(fail(
-                "R4",
-                at,
-                format!("dialogue {dialogue_id:?}, expected {dialogue:?}"),
-            ));
+            return Err(fail("R4", at, format!("dialogue {dialogue_id:?}, expected {dialogue:?}")));
         }
 
         // R5: chain.
         if prev != prev_hash {
-            return Err(fail(
-                "R5",
-                at,
-                format!("prev is {prev}, expected {prev_hash}"),
-            ));
+            return Err(fail("R5", at, format!("prev is {prev}, expected {prev_hash}")));
         }
 
         // R9 (body) runs before R6/R7 need the key, since line 0's body carries the key.
-        state
-            .apply(seq, kind, &object["body"])
-            .map_err(|detail| fail("R9", at, format!("{kind}: {detail}")))
-            .or_else(|failure| {
+        if i > 0 && Elections::handles(kind) {
+            elections
+                .get_or_insert_with(|| Elections::new(&dialogue))
+                .apply(i, kind, &object["body"])
+                .map_err(|(check, line, detail)| fail(check, Some(line), detail))?;
+        } else {
+            state.apply(seq, kind, &object["body"]).map_err(|detail| {
                 // A first line of the wrong kind is the R6 failure, not a body failure.
-                if i == 0 {
-                    Err(Failure {
-                        check: "R6",
-                        ..failure
-                    })
-                } else {
-                    Err(failure)
-                }
+                fail(if i == 0 { "R6" } else { "R9" }, at, format!("{kind}: {detail}"))
             })?;
+        }
 
         // R6: the dialogue key.
         if i == 0 {
-            let key_hex = state
-                .public_key
-                .clone()
-                .expect("dialogue.created sets the key");
+            let key_hex = state.public_key.clone().expect("dialogue.created sets the key");
             if let Some(pinned) = &options.pinned_key {
                 if !pinned.eq_ignore_ascii_case(&key_hex) {
-                    return Err(fail(
-                        "R6",
-                        at,
-                        format!("key {key_hex} is not the pinned key {pinned}"),
-                    ));
+                    return Err(fail("R6", at, format!("key {key_hex} is not the pinned key {pinned}")));
                 }
             }
             let bytes: [u8; 32] = hex::decode(&key_hex)
@@ -239,11 +178,7 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
             let parsed = VerifyingKey::from_bytes(&bytes)
                 .map_err(|_| fail("R6", at, "public_key is not a valid Ed25519 point".into()))?;
             if parsed.is_weak() {
-                return Err(fail(
-                    "R6",
-                    at,
-                    "public_key is a weak (small-order) key".into(),
-                ));
+                return Err(fail("R6", at, "public_key is a weak (small-order) key".into()));
             }
             key = Some(parsed);
         }
@@ -261,23 +196,13 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
         key.as_ref()
             .expect("set at line 0")
             .verify_strict(&message, &signature)
-            .map_err(|_| {
-                fail(
-                    "R7",
-                    at,
-                    "signature does not verify under the dialogue key".into(),
-                )
-            })?;
+            .map_err(|_| fail("R7", at, "signature does not verify under the dialogue key".into()))?;
 
         // R8: time.
         let format = time::format_description::well_known::Rfc3339;
         let valid_shape = time.len() == 20 && time.ends_with('Z');
         if !valid_shape || time::OffsetDateTime::parse(time, &format).is_err() {
-            return Err(fail(
-                "R8",
-                at,
-                format!("time {time:?} is not YYYY-MM-DDTHH:MM:SSZ"),
-            ));
+            return Err(fail("R8", at, format!("time {time:?} is not YYYY-MM-DDTHH:MM:SSZ")));
         }
         if time < prev_time.as_str() {
             return Err(fail("R8", at, format!("time {time} is before {prev_time}")));
@@ -286,14 +211,16 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
         prev_hash = hex::encode(line_hash(text));
     }
 
+    let ballots = match elections {
+        Some(e) => e.finish().map_err(|(check, line, detail)| fail(check, Some(line), detail))?,
+        None => 0,
+    };
+
     // R10: an earlier copy is a prefix.
     let previous_checked = match &options.previous {
         Some(previous) => {
             if !record.starts_with(previous.as_str()) {
-                let at = previous
-                    .split('\n')
-                    .zip(record.split('\n'))
-                    .position(|(a, b)| a != b);
+                let at = previous.split('\n').zip(record.split('\n')).position(|(a, b)| a != b);
                 return Err(fail(
                     "R10",
                     at,
@@ -312,5 +239,6 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
         members: state.members.len(),
         head: prev_hash,
         previous_checked,
+        ballots,
     })
 }

@@ -16,42 +16,14 @@ fn honest_record() -> String {
     let k = key(1);
     let pk = hex::encode(k.verifying_key().to_bytes());
     let events: Vec<(&str, Value)> = vec![
-        (
-            "dialogue.created",
-            body::dialogue_created(
-                &bilingual("حوار", "Dialogue"),
-                &bilingual("وصف", "About"),
-                &pk,
-            ),
-        ),
-        (
-            "member.joined",
-            body::member_joined("m-conv", "Convener", "convener", None),
-        ),
-        (
-            "phase.added",
-            body::phase_added(
-                0,
-                "deliberation",
-                &bilingual("نقاش", "Talk"),
-                "2026-12-01",
-                "2026-12-20",
-            ),
-        ),
+        ("dialogue.created", body::dialogue_created(&bilingual("حوار", "Dialogue"), &bilingual("وصف", "About"), &pk)),
+        ("member.joined", body::member_joined("m-conv", "Convener", "convener", None)),
+        ("phase.added", body::phase_added(0, "deliberation", &bilingual("نقاش", "Talk"), "2026-12-01", "2026-12-20")),
         ("phase.changed", body::phase_changed(Some(0))),
         ("codes.issued", body::codes_issued("b-1", "participant", 3)),
-        (
-            "member.joined",
-            body::member_joined("m-p1", "سلمى", "participant", Some("b-1")),
-        ),
-        (
-            "member.joined",
-            body::member_joined("m-p2", "Omar", "participant", Some("b-1")),
-        ),
-        (
-            "role.granted",
-            body::role_changed("m-p1", "delegate", "m-conv"),
-        ),
+        ("member.joined", body::member_joined("m-p1", "سلمى", "participant", Some("b-1"))),
+        ("member.joined", body::member_joined("m-p2", "Omar", "participant", Some("b-1"))),
+        ("role.granted", body::role_changed("m-p1", "delegate", "m-conv")),
         ("codes.revoked", body::codes_revoked("b-1", 1)),
     ];
     seal_all(&k, &events)
@@ -112,10 +84,7 @@ fn removed_line_fails() {
         let mut l = lines(&honest_record());
         l.remove(i);
         let check = check_of(&join(&l));
-        assert!(
-            ["R4", "R6"].contains(&check),
-            "removing line {i} gave {check}"
-        );
+        assert!(["R4", "R6"].contains(&check), "removing line {i} gave {check}");
     }
 }
 
@@ -127,16 +96,10 @@ fn truncated_record_verifies_but_an_earlier_copy_exposes_a_rewrite() {
     let shorter = join(&l[..7]);
     assert!(verify(&shorter, &Options::default()).is_ok());
     // …but whoever holds the longer copy sees it.
-    let opts = Options {
-        previous: Some(record.clone()),
-        ..Default::default()
-    };
+    let opts = Options { previous: Some(record.clone()), ..Default::default() };
     assert_eq!(verify(&shorter, &opts).unwrap_err().check, "R10");
     // A genuine extension of an earlier copy passes.
-    let opts = Options {
-        previous: Some(shorter),
-        ..Default::default()
-    };
+    let opts = Options { previous: Some(shorter), ..Default::default() };
     assert!(verify(&record, &opts).unwrap().previous_checked);
 }
 
@@ -178,19 +141,10 @@ fn whole_record_resigned_with_another_key_fails_against_the_pinned_key() {
         events.push((v["kind"].as_str().unwrap().to_string(), v["body"].clone()));
     }
     events[0].1["public_key"] = Value::String(hex::encode(key(2).verifying_key().to_bytes()));
-    let events: Vec<(&str, Value)> = events
-        .iter()
-        .map(|(k, b)| (k.as_str(), b.clone()))
-        .collect();
+    let events: Vec<(&str, Value)> = events.iter().map(|(k, b)| (k.as_str(), b.clone())).collect();
     let forged = seal_all(&key(2), &events);
-    assert!(
-        verify(&forged, &Options::default()).is_ok(),
-        "self-consistent forgery"
-    );
-    let opts = Options {
-        pinned_key: Some(real_key),
-        ..Default::default()
-    };
+    assert!(verify(&forged, &Options::default()).is_ok(), "self-consistent forgery");
+    let opts = Options { pinned_key: Some(real_key), ..Default::default() };
     assert_eq!(verify(&forged, &opts).unwrap_err().check, "R6");
     assert!(verify(&record, &opts).is_ok());
 }
@@ -217,23 +171,11 @@ fn bodies_that_break_the_rules_fail_even_when_signed() {
     let k = key(1);
     let pk = hex::encode(k.verifying_key().to_bytes());
     let events: Vec<(&str, Value)> = vec![
-        (
-            "dialogue.created",
-            body::dialogue_created(&bilingual("a", "b"), &bilingual("c", "d"), &pk),
-        ),
-        (
-            "member.joined",
-            body::member_joined("m-c", "C", "convener", None),
-        ),
+        ("dialogue.created", body::dialogue_created(&bilingual("a", "b"), &bilingual("c", "d"), &pk)),
+        ("member.joined", body::member_joined("m-c", "C", "convener", None)),
         ("codes.issued", body::codes_issued("b-1", "participant", 1)),
-        (
-            "member.joined",
-            body::member_joined("m-1", "x", "participant", Some("b-1")),
-        ),
-        (
-            "member.joined",
-            body::member_joined("m-2", "y", "participant", Some("b-1")),
-        ),
+        ("member.joined", body::member_joined("m-1", "x", "participant", Some("b-1"))),
+        ("member.joined", body::member_joined("m-2", "y", "participant", Some("b-1"))),
     ];
     let failure = verify(&seal_all(&k, &events), &Options::default()).unwrap_err();
     assert_eq!((failure.check, failure.line), ("R9", Some(4)));
@@ -251,11 +193,7 @@ fn time_going_backwards_fails() {
             body::dialogue_created(&bilingual("a", "b"), &bilingual("c", "d"), &pk),
             "2026-11-23T10:00:05Z",
         ),
-        (
-            "phase.changed",
-            body::phase_changed(None),
-            "2026-11-23T10:00:04Z",
-        ),
+        ("phase.changed", body::phase_changed(None), "2026-11-23T10:00:04Z"),
     ];
     for (seq, (kind, body, time)) in bodies.into_iter().enumerate() {
         let s = Event {

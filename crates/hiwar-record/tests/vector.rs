@@ -14,11 +14,7 @@ fn build() -> String {
         prev: GENESIS_PREV.into(),
         time: "2026-01-01T00:00:00Z".into(),
         kind: "dialogue.created".into(),
-        body: body::dialogue_created(
-            &bilingual("حوار", "Dialogue"),
-            &bilingual("", "A \"test\"\n"),
-            &public,
-        ),
+        body: body::dialogue_created(&bilingual("حوار", "Dialogue"), &bilingual("", "A \"test\"\n"), &public),
     }
     .seal(&key)
     .unwrap();
@@ -39,14 +35,8 @@ fn build() -> String {
 fn record_test_vector() {
     let record = build();
     let expected = include_str!("vectors/record-v1.jsonl");
-    assert_eq!(
-        record, expected,
-        "the record encoding changed: update the spec and vector only deliberately"
-    );
+    assert_eq!(record, expected, "the record encoding changed: update the spec and vector only deliberately");
     let summary = verify(&record, &Options::default()).unwrap();
-    assert_eq!(
-        summary.head,
-        hex::encode(line_hash(record.lines().last().unwrap()))
-    );
+    assert_eq!(summary.head, hex::encode(line_hash(record.lines().last().unwrap())));
     assert_eq!(summary.head, include_str!("vectors/record-v1.head").trim());
 }

@@ -21,21 +21,13 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult {
 }
 
 pub async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("../assets/openapi.json"),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], include_str!("../assets/openapi.json")).into_response()
 }
 
 /// `GET /dialogues/{id}/record`: the public record as JSON lines, for anyone.
 pub async fn record(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let record = state.store.record(&id).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/x-ndjson; charset=utf-8")],
-        record,
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson; charset=utf-8")], record).into_response())
 }
 
 #[derive(Deserialize)]
@@ -44,13 +36,8 @@ pub struct LoginInput {
     pseudonym: Option<String>,
 }
 
-pub async fn login(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    ApiJson(input): ApiJson<LoginInput>,
-) -> ApiResult {
-    let outcome =
-        service::login(&state, ctx.client, &input.code, input.pseudonym.as_deref()).await?;
+pub async fn login(State(state): State<AppState>, ctx: Ctx, ApiJson(input): ApiJson<LoginInput>) -> ApiResult {
+    let outcome = service::login(&state, ctx.client, &input.code, input.pseudonym.as_deref()).await?;
     Ok(Json(outcome).into_response())
 }
 
@@ -99,11 +86,7 @@ pub async fn issue_codes(
     ApiJson(input): ApiJson<IssueInput>,
 ) -> ApiResult {
     let (batch, codes) = service::issue_codes(&state, &ctx, &id, &input.role, input.count).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"batch": batch, "role": input.role, "codes": codes})),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(json!({"batch": batch, "role": input.role, "codes": codes}))).into_response())
 }
 
 pub async fn batches(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult {
@@ -123,14 +106,7 @@ pub async fn revoke_codes(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<RevokeInput>,
 ) -> ApiResult {
-    let revoked = service::revoke_codes(
-        &state,
-        &ctx,
-        &id,
-        input.batch.as_deref(),
-        input.code.as_deref(),
-    )
-    .await?;
+    let revoked = service::revoke_codes(&state, &ctx, &id, input.batch.as_deref(), input.code.as_deref()).await?;
     Ok(Json(json!({ "revoked": revoked })).into_response())
 }
 

@@ -29,9 +29,7 @@ impl Code {
     /// Draws a fresh random code.
     pub fn generate() -> Code {
         let mut rng = OsRng;
-        let raw: String = (0..LOOKUP_LEN + SECRET_LEN)
-            .map(|_| ALPHABET[rng.gen_range(0..32)] as char)
-            .collect();
+        let raw: String = (0..LOOKUP_LEN + SECRET_LEN).map(|_| ALPHABET[rng.gen_range(0..32)] as char).collect();
         Code(Zeroizing::new(raw))
     }
 
@@ -69,10 +67,7 @@ impl Code {
     /// The PHC string of the secret's Argon2id hash.
     pub fn hash(&self) -> String {
         let salt = SaltString::generate(&mut OsRng);
-        argon2()
-            .hash_password(self.secret(), &salt)
-            .expect("argon2 with valid parameters")
-            .to_string()
+        argon2().hash_password(self.secret(), &salt).expect("argon2 with valid parameters").to_string()
     }
 
     /// Whether this code's secret matches `stored`, compared in constant time.
@@ -88,10 +83,7 @@ impl Code {
             return false;
         };
         let mut out = Zeroizing::new(vec![0u8; expected.len()]);
-        if argon2()
-            .hash_password_into(self.secret(), salt, &mut out)
-            .is_err()
-        {
+        if argon2().hash_password_into(self.secret(), salt, &mut out).is_err() {
             return false;
         }
         out.as_slice().ct_eq(expected.as_bytes()).into()
@@ -100,11 +92,7 @@ impl Code {
 
 fn argon2() -> Argon2<'static> {
     // 8 MiB, one pass: ~5 ms here. See the module documentation for why this suffices.
-    Argon2::new(
-        Algorithm::Argon2id,
-        Version::V0x13,
-        Params::new(8 * 1024, 1, 1, Some(32)).expect("valid params"),
-    )
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8 * 1024, 1, 1, Some(32)).expect("valid params"))
 }
 
 /// A hash that no code matches, checked when a lookup part is unknown so that the
@@ -134,15 +122,9 @@ mod tests {
         let typed = code.display().to_lowercase().replace('-', " ");
         let parsed = Code::parse(&typed).unwrap();
         assert_eq!(parsed.display(), code.display());
-        assert_eq!(
-            Code::parse("oil00-00000-00000-00000").unwrap().display(),
-            "01100-00000-00000-00000"
-        );
+        assert_eq!(Code::parse("oil00-00000-00000-00000").unwrap().display(), "01100-00000-00000-00000");
         assert!(Code::parse("ABCDE").is_none());
-        assert!(
-            Code::parse("ABCDE-FGHJK-MNPQR-STVWU").is_none(),
-            "U is not in the alphabet"
-        );
+        assert!(Code::parse("ABCDE-FGHJK-MNPQR-STVWU").is_none(), "U is not in the alphabet");
         assert!(Code::parse("ABCDE-FGHJK-MNPQR-STVWXY").is_none());
         assert!(Code::parse("ÄBCDE-FGHJK-MNPQR-STVWX").is_none());
     }

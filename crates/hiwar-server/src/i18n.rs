@@ -62,20 +62,12 @@ impl Lang {
     }
 
     fn bundle(self) -> &'static FluentBundle<FluentResource> {
-        static BUNDLES: [OnceLock<FluentBundle<FluentResource>>; 2] =
-            [OnceLock::new(), OnceLock::new()];
+        static BUNDLES: [OnceLock<FluentBundle<FluentResource>>; 2] = [OnceLock::new(), OnceLock::new()];
         BUNDLES[self as usize].get_or_init(|| {
-            let resource =
-                FluentResource::try_new(self.source().to_string()).unwrap_or_else(|(_, errors)| {
-                    panic!("{} messages do not parse: {errors:?}", self.code())
-                });
-            let mut bundle = FluentBundle::new_concurrent(vec![self
-                .code()
-                .parse()
-                .expect("valid language tag")]);
-            bundle
-                .add_resource(resource)
-                .expect("no duplicate message ids");
+            let resource = FluentResource::try_new(self.source().to_string())
+                .unwrap_or_else(|(_, errors)| panic!("{} messages do not parse: {errors:?}", self.code()));
+            let mut bundle = FluentBundle::new_concurrent(vec![self.code().parse().expect("valid language tag")]);
+            bundle.add_resource(resource).expect("no duplicate message ids");
             bundle
         })
     }
@@ -98,9 +90,7 @@ impl Lang {
             return id.to_string();
         };
         let mut errors = Vec::new();
-        bundle
-            .format_pattern(pattern, args, &mut errors)
-            .into_owned()
+        bundle.format_pattern(pattern, args, &mut errors).into_owned()
     }
 
     /// Message ids defined in this language's file.
@@ -126,12 +116,7 @@ mod tests {
         assert_eq!(ar, en);
         for lang in Lang::ALL {
             for id in lang.message_ids() {
-                assert_ne!(
-                    lang.t1(&id, "count", 3),
-                    id,
-                    "{id} missing in {}",
-                    lang.code()
-                );
+                assert_ne!(lang.t1(&id, "count", 3), id, "{id} missing in {}", lang.code());
             }
         }
     }
@@ -139,35 +124,22 @@ mod tests {
     #[test]
     fn every_message_used_in_the_code_exists() {
         // Catches a typo in a message id: the page would show the id instead of text.
-        let sources = [
-            include_str!("pages.rs"),
-            include_str!("web.rs"),
-            include_str!("service.rs"),
-        ];
+        let sources = [include_str!("pages.rs"), include_str!("web.rs"), include_str!("service.rs")];
         let ids = Lang::En.message_ids();
         for source in sources {
-            for (i, _) in source
-                .match_indices(".t(\"")
-                .chain(source.match_indices(".t1(\""))
-            {
+            for (i, _) in source.match_indices(".t(\"").chain(source.match_indices(".t1(\"")) {
                 let rest = &source[i..];
                 let start = rest.find('"').unwrap() + 1;
                 let end = start + rest[start..].find('"').unwrap();
                 let id = &rest[start..end];
-                assert!(
-                    ids.iter().any(|m| m == id),
-                    "message {id:?} is used but not defined"
-                );
+                assert!(ids.iter().any(|m| m == id), "message {id:?} is used but not defined");
             }
         }
     }
 
     #[test]
     fn negotiates_languages() {
-        assert_eq!(
-            Lang::from_accept_language("fr-FR, ar-SY;q=0.8, en;q=0.5"),
-            Some(Lang::Ar)
-        );
+        assert_eq!(Lang::from_accept_language("fr-FR, ar-SY;q=0.8, en;q=0.5"), Some(Lang::Ar));
         assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Some(Lang::En));
         assert_eq!(Lang::from_accept_language("de"), None);
         assert_eq!(Lang::Ar.dir(), "rtl");

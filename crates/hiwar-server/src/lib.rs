@@ -57,11 +57,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
         let limiter = RateLimiter::new(config.logins_per_minute);
-        AppState {
-            store,
-            config: Arc::new(config),
-            login_limiter: Arc::new(limiter),
-        }
+        AppState { store, config: Arc::new(config), login_limiter: Arc::new(limiter) }
     }
 }
 
@@ -74,10 +70,7 @@ struct RateLimiter {
 
 impl RateLimiter {
     fn new(per_minute: u32) -> Self {
-        RateLimiter {
-            per_minute: per_minute as f64,
-            buckets: Mutex::new(HashMap::new()),
-        }
+        RateLimiter { per_minute: per_minute as f64, buckets: Mutex::new(HashMap::new()) }
     }
 
     /// Takes one token for `ip`; false when none is left.
@@ -86,13 +79,10 @@ impl RateLimiter {
         let mut buckets = self.buckets.lock().expect("rate limiter lock");
         if buckets.len() > 100_000 {
             let per_minute = self.per_minute;
-            buckets.retain(|_, (tokens, at)| {
-                *tokens + at.elapsed().as_secs_f64() * per_minute / 60.0 < per_minute
-            });
+            buckets.retain(|_, (tokens, at)| *tokens + at.elapsed().as_secs_f64() * per_minute / 60.0 < per_minute);
         }
         let (tokens, at) = buckets.entry(ip).or_insert((self.per_minute, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_minute / 60.0)
-            .min(self.per_minute);
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_minute / 60.0).min(self.per_minute);
         *at = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
@@ -127,25 +117,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
         .route("/api/me", get(api::me))
-        .route(
-            "/api/dialogues",
-            get(api::list_dialogues).post(api::create_dialogue),
-        )
+        .route("/api/dialogues", get(api::list_dialogues).post(api::create_dialogue))
         .route("/api/dialogues/{id}", get(api::dialogue))
         .route("/api/dialogues/{id}/members", get(api::members))
-        .route(
-            "/api/dialogues/{id}/codes",
-            get(api::batches).post(api::issue_codes),
-        )
+        .route("/api/dialogues/{id}/codes", get(api::batches).post(api::issue_codes))
         .route("/api/dialogues/{id}/codes/revoke", post(api::revoke_codes))
         .route("/api/dialogues/{id}/roles", post(api::change_role))
         .route("/api/dialogues/{id}/phases", post(api::add_phase))
         .route("/api/dialogues/{id}/phase", post(api::set_phase))
         .fallback(|| async { web::AppError::not_found() })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            web::context,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), web::context))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
@@ -153,9 +134,7 @@ pub fn router(state: AppState) -> Router {
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
 }
 
 async fn shutdown_signal() {
@@ -164,8 +143,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

@@ -67,9 +67,7 @@ fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
 
 fn page(ctx: &Ctx, title: &str, body: Markup) -> Response {
     let mut response = axum::response::Html(layout(ctx, title, body).into_string()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -92,10 +90,7 @@ pub fn error_page(ctx: &Ctx, error: &AppError) -> Markup {
 
 pub async fn stylesheet() -> Response {
     (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
         include_str!("../assets/style.css"),
     )
         .into_response()
@@ -144,18 +139,10 @@ fn phase_list(lang: Lang, d: &Dialogue) -> Markup {
 }
 
 fn role_names(lang: Lang, roles: &[String]) -> String {
-    roles
-        .iter()
-        .map(|r| lang.t(&format!("role-{r}")))
-        .collect::<Vec<_>>()
-        .join("، ")
+    roles.iter().map(|r| lang.t(&format!("role-{r}"))).collect::<Vec<_>>().join("، ")
 }
 
-pub async fn dialogue(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> PageResult {
+pub async fn dialogue(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let lang = ctx.lang;
     let d = state.store.dialogue(&id).await?;
     let membership = match &ctx.viewer {
@@ -231,20 +218,13 @@ pub struct LoginForm {
     pseudonym: String,
 }
 
-pub async fn login(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    CsrfForm(form): CsrfForm<LoginForm>,
-) -> PageResult {
+pub async fn login(State(state): State<AppState>, ctx: Ctx, CsrfForm(form): CsrfForm<LoginForm>) -> PageResult {
     let lang = ctx.lang;
     let pseudonym = Some(form.pseudonym.as_str()).filter(|p| !p.trim().is_empty());
     let outcome = match service::login(&state, ctx.client, &form.code, pseudonym).await {
         Ok(outcome) => outcome,
         // Wrong codes keep nothing typed; a refused pseudonym keeps the (valid) code.
-        Err(e)
-            if e.status == StatusCode::UNAUTHORIZED
-                || e.status == StatusCode::TOO_MANY_REQUESTS =>
-        {
+        Err(e) if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::TOO_MANY_REQUESTS => {
             return Ok(login_page(&ctx, "", &form.pseudonym, Some(&e)))
         }
         Err(e) if e.field.as_deref() == Some("pseudonym") => {
@@ -279,10 +259,7 @@ pub async fn logout(
 ) -> PageResult {
     service::logout(&state, &ctx).await?;
     let mut response = Redirect::to("/").into_response();
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(&state, SESSION_COOKIE, "", 0),
-    );
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
     Ok(response)
 }
 
@@ -452,26 +429,19 @@ pub async fn issue_codes(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<IssueForm>,
 ) -> PageResult {
-    let count: u32 = form
-        .count
-        .trim()
-        .parse()
-        .map_err(|_| AppError::bad_request("count", "count must be a whole number"))?;
+    let count: u32 =
+        form.count.trim().parse().map_err(|_| AppError::bad_request("count", "count must be a whole number"))?;
     let (batch, codes) = service::issue_codes(&state, &ctx, &id, &form.role, count).await?;
     let mut csv = String::from("code,role,batch,dialogue\n");
     for code in &codes {
         csv.push_str(&format!("{code},{},{batch},/dialogues/{id}\n", form.role));
     }
     let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"hiwar-{id}-{batch}.csv\""))
-            .expect("ids are ASCII"),
+        HeaderValue::from_str(&format!("attachment; filename=\"hiwar-{id}-{batch}.csv\"")).expect("ids are ASCII"),
     );
     Ok((headers, csv).into_response())
 }
@@ -488,14 +458,7 @@ pub async fn revoke_codes(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<RevokeForm>,
 ) -> PageResult {
-    service::revoke_codes(
-        &state,
-        &ctx,
-        &id,
-        form.batch.as_deref(),
-        form.code.as_deref(),
-    )
-    .await?;
+    service::revoke_codes(&state, &ctx, &id, form.batch.as_deref(), form.code.as_deref()).await?;
     Ok(Redirect::to(&format!("/dialogues/{id}/manage#codes")).into_response())
 }
 
@@ -515,12 +478,7 @@ pub async fn change_role(
     let grant = match form.action.as_str() {
         "grant" => true,
         "revoke" => false,
-        _ => {
-            return Err(AppError::bad_request(
-                "action",
-                "action must be grant or revoke",
-            ))
-        }
+        _ => return Err(AppError::bad_request("action", "action must be grant or revoke")),
     };
     service::change_role(&state, &ctx, &id, &form.member, &form.role, grant).await?;
     Ok(Redirect::to(&format!("/dialogues/{id}/manage#members")).into_response())
@@ -549,10 +507,7 @@ pub async fn set_phase(
 ) -> PageResult {
     let index = match form.index.trim() {
         "" => None,
-        n => Some(
-            n.parse()
-                .map_err(|_| AppError::bad_request("index", "index must be a phase number"))?,
-        ),
+        n => Some(n.parse().map_err(|_| AppError::bad_request("index", "index must be a phase number"))?),
     };
     service::set_phase(&state, &ctx, &id, index).await?;
     Ok(Redirect::to(&format!("/dialogues/{id}/manage#phases")).into_response())
@@ -567,16 +522,10 @@ pub async fn record_view(
     let lang = ctx.lang;
     let d = state.store.dialogue(&id).await?;
     let record = state.store.record(&id).await?;
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let url = format!("http://{host}/dialogues/{id}/record");
     let title = pick(lang, &d.title).to_string();
-    let rows: Vec<serde_json::Value> = record
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let rows: Vec<serde_json::Value> = record.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     Ok(page(
         &ctx,
         &lang.t1("record-title", "title", title.clone()),

@@ -54,26 +54,18 @@ pub async fn login(
     outcome
 }
 
-async fn login_checked(
-    state: &AppState,
-    typed: &str,
-    pseudonym: Option<&str>,
-) -> Result<LoginOutcome, AppError> {
+async fn login_checked(state: &AppState, typed: &str, pseudonym: Option<&str>) -> Result<LoginOutcome, AppError> {
     let code = Code::parse(typed);
     let credential = match &code {
         Some(code) => state.store.credential(code.lookup()).await?,
         None => None,
     };
     // Always do the same hashing work, whether or not the lookup part exists.
-    let stored_hash = credential
-        .as_ref()
-        .map(|c| c.hash.clone())
-        .unwrap_or_else(|| dummy_hash().to_string());
+    let stored_hash = credential.as_ref().map(|c| c.hash.clone()).unwrap_or_else(|| dummy_hash().to_string());
     let candidate = code.unwrap_or_else(Code::generate);
     let lookup = candidate.lookup().to_string();
-    let matches = tokio::task::spawn_blocking(move || candidate.matches(&stored_hash))
-        .await
-        .map_err(AppError::internal)?;
+    let matches =
+        tokio::task::spawn_blocking(move || candidate.matches(&stored_hash)).await.map_err(AppError::internal)?;
     let credential = match credential {
         Some(c) if matches && c.usable => c,
         _ => return Err(AppError::bad_code()),
@@ -83,14 +75,10 @@ async fn login_checked(
         hiwar_store::CredentialKind::Invitation { .. } => {
             let pseudonym = valid_pseudonym(pseudonym.unwrap_or(""))?;
             let (access, hashed) = new_code(&state.store).await?;
-            let joined = state
-                .store
-                .redeem_invitation(&lookup, &pseudonym, &hashed)
-                .await
-                .map_err(|e| match e {
-                    StoreError::Conflict(detail) => AppError::conflict("pseudonym", detail),
-                    other => other.into(),
-                })?;
+            let joined = state.store.redeem_invitation(&lookup, &pseudonym, &hashed).await.map_err(|e| match e {
+                StoreError::Conflict(detail) => AppError::conflict("pseudonym", detail),
+                other => other.into(),
+            })?;
             let info = JoinedInfo {
                 dialogue: joined.dialogue,
                 member: joined.member,
@@ -102,10 +90,7 @@ async fn login_checked(
     };
     let token = random_token();
     let expires = time::OffsetDateTime::now_utc().unix_timestamp() + SESSION_SECONDS;
-    state
-        .store
-        .create_session(&token_hash(&token), &account, expires)
-        .await?;
+    state.store.create_session(&token_hash(&token), &account, expires).await?;
     Ok(LoginOutcome { token, joined })
 }
 
@@ -127,10 +112,7 @@ async fn new_code(store: &Store) -> Result<(Code, HashedCode), AppError> {
             })
             .await
             .map_err(AppError::internal)?;
-            let hashed = HashedCode {
-                lookup: code.lookup().to_string(),
-                hash,
-            };
+            let hashed = HashedCode { lookup: code.lookup().to_string(), hash };
             return Ok((code, hashed));
         }
     }
@@ -152,19 +134,10 @@ pub fn text_field(field: &str, raw: &str, min: usize, max: usize) -> Result<Stri
     let value = raw.trim();
     let n = value.chars().count();
     if n < min || n > max {
-        return Err(AppError::bad_request(
-            field,
-            format!("{field} must have {min} to {max} characters, not {n}"),
-        ));
+        return Err(AppError::bad_request(field, format!("{field} must have {min} to {max} characters, not {n}")));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r')
-    {
-        return Err(AppError::bad_request(
-            field,
-            format!("{field} contains control characters"),
-        ));
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
+        return Err(AppError::bad_request(field, format!("{field} contains control characters")));
     }
     Ok(value.to_string())
 }
@@ -173,10 +146,7 @@ fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, AppError
     if allowed.contains(&value) {
         Ok(value.to_string())
     } else {
-        Err(AppError::bad_request(
-            field,
-            format!("{field} must be one of {}", allowed.join(", ")),
-        ))
+        Err(AppError::bad_request(field, format!("{field} must be one of {}", allowed.join(", "))))
     }
 }
 
@@ -189,11 +159,7 @@ fn date_field(field: &str, value: &str) -> Result<String, AppError> {
 
 /// The caller's membership in `dialogue`, which must exist (404) and where the
 /// caller must be a convener (401 without login, 403 otherwise).
-pub async fn require_convener(
-    state: &AppState,
-    ctx: &Ctx,
-    dialogue: &str,
-) -> Result<Member, AppError> {
+pub async fn require_convener(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<Member, AppError> {
     state.store.dialogue(dialogue).await?;
     let account = ctx.account()?;
     match state.store.membership(dialogue, &account.id).await? {
@@ -230,11 +196,7 @@ fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     })
 }
 
-pub async fn create_dialogue(
-    state: &AppState,
-    ctx: &Ctx,
-    input: DialogueInput,
-) -> Result<String, AppError> {
+pub async fn create_dialogue(state: &AppState, ctx: &Ctx, input: DialogueInput) -> Result<String, AppError> {
     let account = ctx.account()?;
     if !account.is_convener {
         return Err(AppError::forbidden());
@@ -251,10 +213,7 @@ pub async fn create_dialogue(
         listed: input.listed,
     };
     let pseudonym = valid_pseudonym(&input.pseudonym)?;
-    Ok(state
-        .store
-        .create_dialogue(&new, &account.id, &pseudonym)
-        .await?)
+    Ok(state.store.create_dialogue(&new, &account.id, &pseudonym).await?)
 }
 
 /// Issues `count` invitation codes for `role`; returns the batch id and the codes in
@@ -269,19 +228,14 @@ pub async fn issue_codes(
     require_convener(state, ctx, dialogue).await?;
     let role = one_of("role", role, &ROLES)?;
     if count == 0 || count > MAX_BATCH {
-        return Err(AppError::bad_request(
-            "count",
-            format!("count must be between 1 and {MAX_BATCH}"),
-        ));
+        return Err(AppError::bad_request("count", format!("count must be between 1 and {MAX_BATCH}")));
     }
     for _attempt in 0..3 {
         let mut codes = Vec::with_capacity(count as usize);
         let mut lookups = HashSet::new();
         while codes.len() < count as usize {
             let code = Code::generate();
-            if lookups.insert(code.lookup().to_string())
-                && state.store.lookup_is_free(code.lookup()).await?
-            {
+            if lookups.insert(code.lookup().to_string()) && state.store.lookup_is_free(code.lookup()).await? {
                 codes.push(code);
             }
         }
@@ -298,9 +252,7 @@ pub async fn issue_codes(
 
 /// Hashes codes on all cores.
 async fn hash_all(codes: Vec<Code>) -> Result<(Vec<Code>, Vec<HashedCode>), AppError> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let chunk = codes.len().div_ceil(workers).max(1);
     let mut codes = codes;
     let mut tasks = Vec::new();
@@ -308,13 +260,8 @@ async fn hash_all(codes: Vec<Code>) -> Result<(Vec<Code>, Vec<HashedCode>), AppE
         let rest = codes.split_off(chunk.min(codes.len()));
         let part = std::mem::replace(&mut codes, rest);
         tasks.push(tokio::task::spawn_blocking(move || {
-            let hashed: Vec<HashedCode> = part
-                .iter()
-                .map(|c| HashedCode {
-                    lookup: c.lookup().to_string(),
-                    hash: c.hash(),
-                })
-                .collect();
+            let hashed: Vec<HashedCode> =
+                part.iter().map(|c| HashedCode { lookup: c.lookup().to_string(), hash: c.hash() }).collect();
             (part, hashed)
         }));
     }
@@ -363,16 +310,10 @@ pub async fn change_role(
 ) -> Result<(), AppError> {
     let me = require_convener(state, ctx, dialogue).await?;
     let role = one_of("role", role, &ROLES)?;
-    state
-        .store
-        .change_role(dialogue, member.trim(), &role, grant, &me.id)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound(_) => {
-                AppError::bad_request("member", "no such member in this dialogue")
-            }
-            other => other.into(),
-        })
+    state.store.change_role(dialogue, member.trim(), &role, grant, &me.id).await.map_err(|e| match e {
+        StoreError::NotFound(_) => AppError::bad_request("member", "no such member in this dialogue"),
+        other => other.into(),
+    })
 }
 
 /// A phase's fields, from a form or JSON.
@@ -385,44 +326,24 @@ pub struct PhaseInput {
     pub ends: String,
 }
 
-pub async fn add_phase(
-    state: &AppState,
-    ctx: &Ctx,
-    dialogue: &str,
-    input: PhaseInput,
-) -> Result<usize, AppError> {
+pub async fn add_phase(state: &AppState, ctx: &Ctx, dialogue: &str, input: PhaseInput) -> Result<usize, AppError> {
     require_convener(state, ctx, dialogue).await?;
     let phase = Phase {
         kind: one_of("kind", &input.kind, &PHASE_KINDS)?,
-        name: Text::new(
-            text_field("name_ar", &input.name_ar, 1, 100)?,
-            text_field("name_en", &input.name_en, 1, 100)?,
-        ),
+        name: Text::new(text_field("name_ar", &input.name_ar, 1, 100)?, text_field("name_en", &input.name_en, 1, 100)?),
         starts: date_field("starts", &input.starts)?,
         ends: date_field("ends", &input.ends)?,
     };
     if phase.ends < phase.starts {
-        return Err(AppError::bad_request(
-            "ends",
-            "a phase cannot end before it starts",
-        ));
+        return Err(AppError::bad_request("ends", "a phase cannot end before it starts"));
     }
     Ok(state.store.add_phase(dialogue, &phase).await?)
 }
 
-pub async fn set_phase(
-    state: &AppState,
-    ctx: &Ctx,
-    dialogue: &str,
-    index: Option<usize>,
-) -> Result<(), AppError> {
+pub async fn set_phase(state: &AppState, ctx: &Ctx, dialogue: &str, index: Option<usize>) -> Result<(), AppError> {
     require_convener(state, ctx, dialogue).await?;
-    state
-        .store
-        .set_current_phase(dialogue, index)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound("phase") => AppError::bad_request("index", "no such phase"),
-            other => other.into(),
-        })
+    state.store.set_current_phase(dialogue, index).await.map_err(|e| match e {
+        StoreError::NotFound("phase") => AppError::bad_request("index", "no such phase"),
+        other => other.into(),
+    })
 }

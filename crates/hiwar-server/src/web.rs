@@ -45,12 +45,7 @@ pub struct AppError {
 
 impl AppError {
     fn new(status: StatusCode, message: &'static str) -> Self {
-        AppError {
-            status,
-            message,
-            field: None,
-            detail: None,
-        }
+        AppError { status, message, field: None, detail: None }
     }
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "error-404")
@@ -134,11 +129,7 @@ pub struct Ctx {
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Ctx>()
-            .cloned()
-            .ok_or_else(|| AppError::internal("context middleware missing"))
+        parts.extensions.get::<Ctx>().cloned().ok_or_else(|| AppError::internal("context middleware missing"))
     }
 }
 
@@ -183,24 +174,14 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn query_lang(query: Option<&str>) -> Option<Lang> {
-    query?
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == "lang")
-        .and_then(|(_, v)| Lang::parse(v))
+    query?.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "lang").and_then(|(_, v)| Lang::parse(v))
 }
 
 /// Builds a `Set-Cookie` value: HttpOnly, SameSite=Lax, and Secure when configured.
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ))
-    .expect("cookie values are hex or language codes")
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
+        .expect("cookie values are hex or language codes")
 }
 
 /// The middleware every request passes: context in, headers and errors out.
@@ -214,17 +195,12 @@ pub async fn context(State(state): State<AppState>, mut request: Request, next: 
     let lang = chosen_lang
         .or_else(|| cookie(headers, LANG_COOKIE).and_then(Lang::parse))
         .or_else(|| {
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(Lang::from_accept_language)
+            headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language)
         })
         .unwrap_or(Lang::Ar);
-    let existing_csrf = cookie(headers, CSRF_COOKIE)
-        .filter(|v| v.len() == 64 && v.bytes().all(|c| c.is_ascii_hexdigit()));
-    let csrf = existing_csrf
-        .map(str::to_string)
-        .unwrap_or_else(random_token);
+    let existing_csrf =
+        cookie(headers, CSRF_COOKIE).filter(|v| v.len() == 64 && v.bytes().all(|c| c.is_ascii_hexdigit()));
+    let csrf = existing_csrf.map(str::to_string).unwrap_or_else(random_token);
     let new_csrf = existing_csrf.is_none();
     let is_api = path.starts_with("/api/");
     let token = if is_api {
@@ -236,12 +212,8 @@ pub async fn context(State(state): State<AppState>, mut request: Request, next: 
     } else {
         cookie(headers, SESSION_COOKIE).map(str::to_string)
     };
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let wants_json =
-        is_api || (accept.contains("application/json") && !accept.contains("text/html"));
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let wants_json = is_api || (accept.contains("application/json") && !accept.contains("text/html"));
     let same_origin = match (headers.get(header::ORIGIN), headers.get(header::HOST)) {
         (Some(origin), Some(host)) => origin
             .to_str()
@@ -262,56 +234,26 @@ pub async fn context(State(state): State<AppState>, mut request: Request, next: 
     let viewer = match &session {
         Some(hash) => match state.store.session_account(hash, now).await {
             Ok(account) => account,
-            Err(e) => {
-                return finish(
-                    lang,
-                    wants_json,
-                    client,
-                    AppError::from(e),
-                    started,
-                    &method,
-                    &path,
-                )
-            }
+            Err(e) => return finish(lang, wants_json, client, AppError::from(e), started, &method, &path),
         },
         None => None,
     };
-    let ctx = Ctx {
-        lang,
-        csrf: csrf.clone(),
-        viewer,
-        session,
-        path: path.clone(),
-        wants_json,
-        client,
-        same_origin,
-    };
+    let ctx = Ctx { lang, csrf: csrf.clone(), viewer, session, path: path.clone(), wants_json, client, same_origin };
     request.extensions_mut().insert(ctx.clone());
 
     let mut response = next.run(request).await;
     if let Some(error) = response.extensions_mut().remove::<AppError>() {
-        let cookies: Vec<HeaderValue> = response
-            .headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .cloned()
-            .collect();
+        let cookies: Vec<HeaderValue> = response.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
         response = render_error(&ctx, &error);
         for c in cookies {
             response.headers_mut().append(header::SET_COOKIE, c);
         }
     }
     if let Some(lang) = chosen_lang {
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            set_cookie(&state, LANG_COOKIE, lang.code(), 31_536_000),
-        );
+        response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, LANG_COOKIE, lang.code(), 31_536_000));
     }
     if new_csrf && !is_api {
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            set_cookie(&state, CSRF_COOKIE, &csrf, 31_536_000),
-        );
+        response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, CSRF_COOKIE, &csrf, 31_536_000));
     }
     secure_headers(response.headers_mut());
     log_request(&method, &path, response.status(), started);
@@ -350,27 +292,12 @@ fn log_request(method: &axum::http::Method, path: &str, status: StatusCode, star
 }
 
 fn secure_headers(headers: &mut HeaderMap) {
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(
-        "permissions-policy",
-        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
-    );
+    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    headers.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
 }
 
 fn render_error(ctx: &Ctx, error: &AppError) -> Response {
@@ -383,31 +310,23 @@ fn render_error(ctx: &Ctx, error: &AppError) -> Response {
         });
         (error.status, axum::Json(body)).into_response()
     } else {
-        (
-            error.status,
-            axum::response::Html(pages::error_page(ctx, error).into_string()),
-        )
-            .into_response()
+        (error.status, axum::response::Html(pages::error_page(ctx, error).into_string())).into_response()
     };
     if error.status == StatusCode::TOO_MANY_REQUESTS {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
     }
     response
 }
 
 /// The request body, with an oversized body reported as 413.
 async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, AppError> {
-    Bytes::from_request(request, state)
-        .await
-        .map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::too_large()
-            } else {
-                AppError::bad_request("body", rejection.body_text())
-            }
-        })
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::too_large()
+        } else {
+            AppError::bad_request("body", rejection.body_text())
+        }
+    })
 }
 
 /// Names the field in a serde error message such as "missing field `title`".
@@ -424,19 +343,11 @@ pub struct CsrfForm<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {
     type Rejection = AppError;
     async fn from_request(request: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = request
-            .extensions()
-            .get::<Ctx>()
-            .cloned()
-            .ok_or_else(|| AppError::internal("no context"))?;
+        let ctx = request.extensions().get::<Ctx>().cloned().ok_or_else(|| AppError::internal("no context"))?;
         let bytes = body_bytes(request, state).await?;
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|e| AppError::bad_request("body", e.to_string()))?;
-        let token = pairs
-            .iter()
-            .find(|(k, _)| k == "csrf")
-            .map(|(_, v)| v.as_bytes())
-            .unwrap_or(b"");
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&bytes).map_err(|e| AppError::bad_request("body", e.to_string()))?;
+        let token = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_bytes()).unwrap_or(b"");
         if !ctx.same_origin || !bool::from(token.ct_eq(ctx.csrf.as_bytes())) {
             return Err(AppError::csrf());
         }
@@ -463,8 +374,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             let message = e.into_inner().to_string();
             AppError::bad_request(field_in(&message, &path), message)
         })?;
-        de.end()
-            .map_err(|e| AppError::bad_request("body", e.to_string()))?;
+        de.end().map_err(|e| AppError::bad_request("body", e.to_string()))?;
         Ok(ApiJson(value))
     }
 }

@@ -23,25 +23,17 @@ fn start(config: Config) -> Server {
     let path = dir.path().to_path_buf();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async move {
             let store = Store::open_sqlite(&path).await.unwrap();
             let access = hiwar_server::demo::seed(&store).await.unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             tx.send((addr, access)).unwrap();
-            hiwar_server::serve(listener, AppState::new(store, config))
-                .await
-                .unwrap();
+            hiwar_server::serve(listener, AppState::new(store, config)).await.unwrap();
         });
     });
-    let (addr, access) = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("server starts");
+    let (addr, access) = rx.recv_timeout(Duration::from_secs(60)).expect("server starts");
     Server {
         base: format!("http://{addr}"),
         dialogue: access.dialogue,
@@ -52,10 +44,7 @@ fn start(config: Config) -> Server {
 }
 
 fn fast() -> Config {
-    Config {
-        logins_per_minute: 1000,
-        ..Config::default()
-    }
+    Config { logins_per_minute: 1000, ..Config::default() }
 }
 
 /// The status, headers and body of a response, whatever its status.
@@ -70,10 +59,7 @@ impl Reply {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.first())
-            .map(String::as_str)
+        self.headers.get(name).and_then(|v| v.first()).map(String::as_str)
     }
 }
 
@@ -85,16 +71,9 @@ fn reply(result: Result<ureq::Response, ureq::Error>) -> Reply {
     };
     let mut headers: HashMap<String, Vec<String>> = HashMap::new();
     for name in response.headers_names() {
-        headers.insert(
-            name.clone(),
-            response.all(&name).iter().map(|s| s.to_string()).collect(),
-        );
+        headers.insert(name.clone(), response.all(&name).iter().map(|s| s.to_string()).collect());
     }
-    Reply {
-        status: response.status(),
-        headers,
-        body: response.into_string().unwrap(),
-    }
+    Reply { status: response.status(), headers, body: response.into_string().unwrap() }
 }
 
 fn agent() -> ureq::Agent {
@@ -110,18 +89,10 @@ struct Browser {
 
 impl Browser {
     fn new(base: &str) -> Self {
-        Browser {
-            base: base.into(),
-            agent: agent(),
-            cookies: HashMap::new(),
-        }
+        Browser { base: base.into(), agent: agent(), cookies: HashMap::new() }
     }
     fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
     fn keep(&mut self, r: &Reply) {
         for c in r.headers.get("set-cookie").into_iter().flatten() {
@@ -131,12 +102,7 @@ impl Browser {
         }
     }
     fn get(&mut self, path: &str) -> Reply {
-        let r = reply(
-            self.agent
-                .get(&format!("{}{path}", self.base))
-                .set("Cookie", &self.cookie_header())
-                .call(),
-        );
+        let r = reply(self.agent.get(&format!("{}{path}", self.base)).set("Cookie", &self.cookie_header()).call());
         self.keep(&r);
         r
     }
@@ -145,23 +111,14 @@ impl Browser {
         let mut all: Vec<(&str, &str)> = vec![("csrf", &csrf)];
         all.extend_from_slice(fields);
         let r = reply(
-            self.agent
-                .post(&format!("{}{path}", self.base))
-                .set("Cookie", &self.cookie_header())
-                .send_form(&all),
+            self.agent.post(&format!("{}{path}", self.base)).set("Cookie", &self.cookie_header()).send_form(&all),
         );
         self.keep(&r);
         r
     }
 }
 
-fn api(
-    server: &Server,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Reply {
+fn api(server: &Server, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
     let mut request = agent().request(method, &format!("{}{path}", server.base));
     if let Some(token) = token {
         request = request.set("Authorization", &format!("Bearer {token}"));
@@ -173,25 +130,11 @@ fn api(
 }
 
 fn api_login(server: &Server, code: &str, pseudonym: Option<&str>) -> Reply {
-    api(
-        server,
-        "POST",
-        "/api/login",
-        None,
-        Some(json!({"code": code, "pseudonym": pseudonym})),
-    )
+    api(server, "POST", "/api/login", None, Some(json!({"code": code, "pseudonym": pseudonym})))
 }
 
 fn record(server: &Server) -> String {
-    reply(
-        agent()
-            .get(&format!(
-                "{}/dialogues/{}/record",
-                server.base, server.dialogue
-            ))
-            .call(),
-    )
-    .body
+    reply(agent().get(&format!("{}/dialogues/{}/record", server.base, server.dialogue)).call()).body
 }
 
 #[test]
@@ -220,12 +163,7 @@ fn health_openapi_and_security_headers() {
         assert!(doc["paths"][path].is_object(), "{path} is not documented");
     }
     let mut b = Browser::new(&s.base);
-    for path in [
-        "/",
-        "/login",
-        &format!("/dialogues/{}", s.dialogue),
-        "/nope",
-    ] {
+    for path in ["/", "/login", &format!("/dialogues/{}", s.dialogue), "/nope"] {
         let r = b.get(path);
         let csp = r.header("content-security-policy").unwrap();
         assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
@@ -256,12 +194,7 @@ fn pages_render_in_both_languages_and_remember_the_choice() {
     let view = b.get(&format!("/dialogues/{}/record/view", s.dialogue));
     assert!(view.body.contains("member.joined") && view.body.contains("hiwar verify"));
     // Without a cookie, Accept-Language decides; Arabic otherwise.
-    let r = reply(
-        agent()
-            .get(&format!("{}/", s.base))
-            .set("Accept-Language", "en-GB,en;q=0.8")
-            .call(),
-    );
+    let r = reply(agent().get(&format!("{}/", s.base)).set("Accept-Language", "en-GB,en;q=0.8").call());
     assert!(r.body.contains(r#"lang="en""#));
     let r = reply(agent().get(&format!("{}/", s.base)).call());
     assert!(r.body.contains(r#"lang="ar""#));
@@ -270,26 +203,12 @@ fn pages_render_in_both_languages_and_remember_the_choice() {
 #[test]
 fn the_public_record_is_served_and_verifies() {
     let s = start(fast());
-    let r = reply(
-        agent()
-            .get(&format!("{}/dialogues/{}/record", s.base, s.dialogue))
-            .call(),
-    );
+    let r = reply(agent().get(&format!("{}/dialogues/{}/record", s.base, s.dialogue)).call());
     assert_eq!(r.status, 200);
-    assert!(r
-        .header("content-type")
-        .unwrap()
-        .starts_with("application/x-ndjson"));
+    assert!(r.header("content-type").unwrap().starts_with("application/x-ndjson"));
     let summary = hiwar_record::verify(&r.body, &Default::default()).unwrap();
     assert_eq!(summary.dialogue, s.dialogue);
-    let d = api(
-        &s,
-        "GET",
-        &format!("/api/dialogues/{}", s.dialogue),
-        None,
-        None,
-    )
-    .json();
+    let d = api(&s, "GET", &format!("/api/dialogues/{}", s.dialogue), None, None).json();
     assert_eq!(d["public_key"].as_str().unwrap(), summary.public_key);
     assert_eq!(d["record_head"].as_str().unwrap(), summary.head);
 }
@@ -297,45 +216,20 @@ fn the_public_record_is_served_and_verifies() {
 #[test]
 fn unknown_ids_are_404_in_html_or_json() {
     let s = start(fast());
-    for path in [
-        "/dialogues/nope",
-        "/dialogues/nope/record",
-        "/dialogues/nope/record/view",
-        "/no/such/page",
-    ] {
+    for path in ["/dialogues/nope", "/dialogues/nope/record", "/dialogues/nope/record/view", "/no/such/page"] {
         let html = reply(agent().get(&format!("{}{path}", s.base)).call());
         assert_eq!(html.status, 404, "{path}");
         assert!(html.body.contains("<html"), "{path}");
-        let json = reply(
-            agent()
-                .get(&format!("{}{path}", s.base))
-                .set("Accept", "application/json")
-                .call(),
-        );
+        let json = reply(agent().get(&format!("{}{path}", s.base)).set("Accept", "application/json").call());
         assert_eq!(json.status, 404);
         assert_eq!(json.json()["status"], 404);
     }
+    assert_eq!(api(&s, "GET", "/api/dialogues/nope", None, None).status, 404);
+    assert_eq!(api(&s, "GET", "/api/dialogues/nope/members", None, None).status, 404);
+    let key = api_login(&s, &s.convener_key, None).json()["token"].as_str().unwrap().to_string();
     assert_eq!(
-        api(&s, "GET", "/api/dialogues/nope", None, None).status,
-        404
-    );
-    assert_eq!(
-        api(&s, "GET", "/api/dialogues/nope/members", None, None).status,
-        404
-    );
-    let key = api_login(&s, &s.convener_key, None).json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        api(
-            &s,
-            "POST",
-            "/api/dialogues/nope/codes",
-            Some(&key),
-            Some(json!({"role": "participant", "count": 1}))
-        )
-        .status,
+        api(&s, "POST", "/api/dialogues/nope/codes", Some(&key), Some(json!({"role": "participant", "count": 1})))
+            .status,
         404
     );
 }
@@ -347,55 +241,25 @@ fn invitation_login_by_form_joins_once_and_gives_a_personal_key() {
     b.get("/login?lang=en");
     // Without the CSRF token: refused, and the code stays unused.
     let r = reply(
-        agent()
-            .post(&format!("{}/login", s.base))
-            .send_form(&[("code", &s.invitations[0]), ("pseudonym", "Hana")]),
+        agent().post(&format!("{}/login", s.base)).send_form(&[("code", &s.invitations[0]), ("pseudonym", "Hana")]),
     );
     assert_eq!(r.status, 403);
-    let joined = b.post(
-        "/login",
-        &[
-            ("code", &s.invitations[0].to_lowercase()),
-            ("pseudonym", "Hana"),
-        ],
-    );
+    let joined = b.post("/login", &[("code", &s.invitations[0].to_lowercase()), ("pseudonym", "Hana")]);
     assert_eq!(joined.status, 200, "{}", joined.body);
     assert!(joined.body.contains("Your personal key"));
-    let key = joined
-        .body
-        .split("<code>")
-        .nth(1)
-        .unwrap()
-        .split("</code>")
-        .next()
-        .unwrap()
-        .to_string();
+    let key = joined.body.split("<code>").nth(1).unwrap().split("</code>").next().unwrap().to_string();
     let page = b.get(&format!("/dialogues/{}", s.dialogue));
     assert!(page.body.contains("Hana") && page.body.contains("Participant"));
     // The invitation is used up; the personal key logs in again, in a new browser.
     let mut other = Browser::new(&s.base);
     other.get("/login");
-    assert_eq!(
-        other
-            .post(
-                "/login",
-                &[("code", &s.invitations[0]), ("pseudonym", "Hana2")]
-            )
-            .status,
-        401
-    );
+    assert_eq!(other.post("/login", &[("code", &s.invitations[0]), ("pseudonym", "Hana2")]).status, 401);
     let again = other.post("/login", &[("code", &key)]);
     assert_eq!((again.status, again.header("location")), (303, Some("/")));
-    assert!(other
-        .get(&format!("/dialogues/{}", s.dialogue))
-        .body
-        .contains("Hana"));
+    assert!(other.get(&format!("/dialogues/{}", s.dialogue)).body.contains("Hana"));
     // Logging out ends the session.
     assert_eq!(other.post("/logout", &[]).status, 303);
-    assert!(!other
-        .get(&format!("/dialogues/{}?lang=en", s.dialogue))
-        .body
-        .contains("Your roles here"));
+    assert!(!other.get(&format!("/dialogues/{}?lang=en", s.dialogue)).body.contains("Your roles here"));
     // The join is in the record.
     assert!(record(&s).contains("\"pseudonym\":\"Hana\""));
 }
@@ -410,12 +274,7 @@ fn wrong_and_used_codes_get_401_after_the_same_floor() {
         s.invitations[1].clone()
     };
     let before = record(&s);
-    for code in [
-        "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ",
-        "garbage",
-        used.as_str(),
-        &format!("{}ZZZZZ", &s.invitations[2][..18]),
-    ] {
+    for code in ["ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ", "garbage", used.as_str(), &format!("{}ZZZZZ", &s.invitations[2][..18])] {
         let started = Instant::now();
         let r = api_login(&s, code, Some("Second"));
         let took = started.elapsed();
@@ -425,24 +284,15 @@ fn wrong_and_used_codes_get_401_after_the_same_floor() {
     assert_eq!(record(&s), before, "failed logins change nothing");
     // A taken pseudonym is refused without using the code up.
     let r = api_login(&s, &s.invitations[2], Some("first"));
-    assert_eq!(
-        (r.status, r.json()["field"].as_str()),
-        (409, Some("pseudonym"))
-    );
+    assert_eq!((r.status, r.json()["field"].as_str()), (409, Some("pseudonym")));
     let r = api_login(&s, &s.invitations[2], None);
-    assert_eq!(
-        (r.status, r.json()["field"].as_str()),
-        (400, Some("pseudonym"))
-    );
+    assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("pseudonym")));
     assert_eq!(api_login(&s, &s.invitations[2], Some("Third")).status, 200);
 }
 
 #[test]
 fn logins_are_rate_limited() {
-    let s = start(Config {
-        logins_per_minute: 3,
-        ..Config::default()
-    });
+    let s = start(Config { logins_per_minute: 3, ..Config::default() });
     for _ in 0..3 {
         assert_eq!(api_login(&s, "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ", None).status, 401);
     }
@@ -454,15 +304,9 @@ fn logins_are_rate_limited() {
 #[test]
 fn api_convener_workflow_and_role_checks() {
     let s = start(fast());
-    let token = api_login(&s, &s.convener_key, None).json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = api_login(&s, &s.convener_key, None).json()["token"].as_str().unwrap().to_string();
     let t = Some(token.as_str());
-    assert_eq!(
-        api(&s, "GET", "/api/me", t, None).json()["is_convener"],
-        true
-    );
+    assert_eq!(api(&s, "GET", "/api/me", t, None).json()["is_convener"], true);
     let created = api(
         &s,
         "POST",
@@ -476,26 +320,13 @@ fn api_convener_workflow_and_role_checks() {
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_string();
     let listed = api(&s, "GET", "/api/dialogues", None, None).json();
-    assert!(listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|d| d["id"] == id.as_str()));
+    assert!(listed.as_array().unwrap().iter().any(|d| d["id"] == id.as_str()));
 
-    let issued = api(
-        &s,
-        "POST",
-        &format!("/api/dialogues/{id}/codes"),
-        t,
-        Some(json!({"role": "participant", "count": 3})),
-    );
+    let issued =
+        api(&s, "POST", &format!("/api/dialogues/{id}/codes"), t, Some(json!({"role": "participant", "count": 3})));
     assert_eq!(issued.status, 201);
-    let codes: Vec<String> = issued.json()["codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().into())
-        .collect();
+    let codes: Vec<String> =
+        issued.json()["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().into()).collect();
     assert_eq!(codes.len(), 3);
     let batch = issued.json()["batch"].as_str().unwrap().to_string();
 
@@ -505,29 +336,13 @@ fn api_convener_workflow_and_role_checks() {
     // A participant cannot act as a convener.
     let p = Some(participant.as_str());
     assert_eq!(
-        api(
-            &s,
-            "POST",
-            &format!("/api/dialogues/{id}/codes"),
-            p,
-            Some(json!({"role": "participant", "count": 1}))
-        )
-        .status,
+        api(&s, "POST", &format!("/api/dialogues/{id}/codes"), p, Some(json!({"role": "participant", "count": 1})))
+            .status,
         403
     );
+    assert_eq!(api(&s, "GET", &format!("/api/dialogues/{id}/codes"), p, None).status, 403);
     assert_eq!(
-        api(&s, "GET", &format!("/api/dialogues/{id}/codes"), p, None).status,
-        403
-    );
-    assert_eq!(
-        api(
-            &s,
-            "POST",
-            "/api/dialogues",
-            p,
-            Some(json!({"title_ar": "x", "title_en": "y", "pseudonym": "z"}))
-        )
-        .status,
+        api(&s, "POST", "/api/dialogues", p, Some(json!({"title_ar": "x", "title_en": "y", "pseudonym": "z"}))).status,
         403
     );
     assert_eq!(
@@ -542,17 +357,7 @@ fn api_convener_workflow_and_role_checks() {
         403
     );
     // Nor can anyone without a session; and a session cookie is not accepted by the API.
-    assert_eq!(
-        api(
-            &s,
-            "POST",
-            &format!("/api/dialogues/{id}/phases"),
-            None,
-            Some(json!({}))
-        )
-        .status,
-        401
-    );
+    assert_eq!(api(&s, "POST", &format!("/api/dialogues/{id}/phases"), None, Some(json!({}))).status, 401);
 
     let r = api(
         &s,
@@ -567,8 +372,7 @@ fn api_convener_workflow_and_role_checks() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|m| m["id"] == member.as_str()
-            && m["roles"].as_array().unwrap().contains(&json!("delegate"))));
+        .any(|m| m["id"] == member.as_str() && m["roles"].as_array().unwrap().contains(&json!("delegate"))));
     assert_eq!(
         api(
             &s,
@@ -593,92 +397,27 @@ fn api_convener_workflow_and_role_checks() {
     );
 
     let phase = json!({"kind": "deliberation", "name_ar": "نقاش", "name_en": "Talk", "starts": "2027-01-01", "ends": "2027-01-31"});
-    assert_eq!(
-        api(
-            &s,
-            "POST",
-            &format!("/api/dialogues/{id}/phases"),
-            t,
-            Some(phase)
-        )
-        .status,
-        201
-    );
-    assert_eq!(
-        api(
-            &s,
-            "POST",
-            &format!("/api/dialogues/{id}/phase"),
-            t,
-            Some(json!({"index": 0}))
-        )
-        .status,
-        200
-    );
-    assert_eq!(
-        api(
-            &s,
-            "POST",
-            &format!("/api/dialogues/{id}/phase"),
-            t,
-            Some(json!({"index": 7}))
-        )
-        .status,
-        400
-    );
-    let bad_dates = json!({"kind": "closed", "name_ar": "أ", "name_en": "b", "starts": "2027-02-01", "ends": "2027-01-01"});
-    let r = api(
-        &s,
-        "POST",
-        &format!("/api/dialogues/{id}/phases"),
-        t,
-        Some(bad_dates),
-    );
+    assert_eq!(api(&s, "POST", &format!("/api/dialogues/{id}/phases"), t, Some(phase)).status, 201);
+    assert_eq!(api(&s, "POST", &format!("/api/dialogues/{id}/phase"), t, Some(json!({"index": 0}))).status, 200);
+    assert_eq!(api(&s, "POST", &format!("/api/dialogues/{id}/phase"), t, Some(json!({"index": 7}))).status, 400);
+    let bad_dates =
+        json!({"kind": "closed", "name_ar": "أ", "name_en": "b", "starts": "2027-02-01", "ends": "2027-01-01"});
+    let r = api(&s, "POST", &format!("/api/dialogues/{id}/phases"), t, Some(bad_dates));
     assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("ends")));
 
-    let r = api(
-        &s,
-        "POST",
-        &format!("/api/dialogues/{id}/codes/revoke"),
-        t,
-        Some(json!({"code": codes[1]})),
-    );
+    let r = api(&s, "POST", &format!("/api/dialogues/{id}/codes/revoke"), t, Some(json!({"code": codes[1]})));
     assert_eq!(r.json()["revoked"], 1);
-    let r = api(
-        &s,
-        "POST",
-        &format!("/api/dialogues/{id}/codes/revoke"),
-        t,
-        Some(json!({"batch": batch})),
-    );
+    let r = api(&s, "POST", &format!("/api/dialogues/{id}/codes/revoke"), t, Some(json!({"batch": batch})));
     assert_eq!(r.json()["revoked"], 1);
     assert_eq!(api_login(&s, &codes[2], Some("Late")).status, 401);
     let batches = api(&s, "GET", &format!("/api/dialogues/{id}/codes"), t, None).json();
-    assert_eq!(
-        (batches[0]["used"].as_u64(), batches[0]["revoked"].as_u64()),
-        (Some(1), Some(2))
-    );
-    let members = api(
-        &s,
-        "GET",
-        &format!("/api/dialogues/{id}/members"),
-        None,
-        None,
-    )
-    .json();
+    assert_eq!((batches[0]["used"].as_u64(), batches[0]["revoked"].as_u64()), (Some(1), Some(2)));
+    let members = api(&s, "GET", &format!("/api/dialogues/{id}/members"), None, None).json();
     assert_eq!(members.as_array().unwrap().len(), 2);
 
     let d = api(&s, "GET", &format!("/api/dialogues/{id}"), None, None).json();
-    assert_eq!(
-        (d["current_phase"].as_u64(), d["members"].as_u64()),
-        (Some(0), Some(2))
-    );
-    let rec = reply(
-        agent()
-            .get(&format!("{}/dialogues/{id}/record", s.base))
-            .call(),
-    )
-    .body;
+    assert_eq!((d["current_phase"].as_u64(), d["members"].as_u64()), (Some(0), Some(2)));
+    let rec = reply(agent().get(&format!("{}/dialogues/{id}/record", s.base)).call()).body;
     assert!(hiwar_record::verify(&rec, &Default::default()).is_ok());
 
     assert_eq!(api(&s, "POST", "/api/logout", t, None).status, 204);
@@ -688,10 +427,7 @@ fn api_convener_workflow_and_role_checks() {
 #[test]
 fn malformed_and_oversized_bodies_are_rejected_without_changes() {
     let s = start(fast());
-    let token = api_login(&s, &s.convener_key, None).json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = api_login(&s, &s.convener_key, None).json()["token"].as_str().unwrap().to_string();
     let before = record(&s);
     let url = format!("{}/api/dialogues/{}/codes", s.base, s.dialogue);
     let send = |body: &str| {
@@ -713,10 +449,7 @@ fn malformed_and_oversized_bodies_are_rejected_without_changes() {
     assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("role")));
     let r = send(r#"{"role": "participant", "count": 5000}"#);
     assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("count")));
-    let huge = format!(
-        r#"{{"role": "participant", "count": 1, "pad": "{}"}}"#,
-        "x".repeat(200_000)
-    );
+    let huge = format!(r#"{{"role": "participant", "count": 1, "pad": "{}"}}"#, "x".repeat(200_000));
     assert_eq!(send(&huge).status, 413);
     let r = api(
         &s,
@@ -725,10 +458,7 @@ fn malformed_and_oversized_bodies_are_rejected_without_changes() {
         Some(&token),
         Some(json!({"title_ar": "", "title_en": "x", "pseudonym": "p"})),
     );
-    assert_eq!(
-        (r.status, r.json()["field"].as_str()),
-        (400, Some("title_ar"))
-    );
+    assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("title_ar")));
     let r = api(
         &s,
         "POST",
@@ -736,24 +466,15 @@ fn malformed_and_oversized_bodies_are_rejected_without_changes() {
         Some(&token),
         Some(json!({"title_ar": "a", "title_en": "x", "pseudonym": "p\u{7}"})),
     );
-    assert_eq!(
-        (r.status, r.json()["field"].as_str()),
-        (400, Some("pseudonym"))
-    );
+    assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("pseudonym")));
     // Forms too.
     let mut b = Browser::new(&s.base);
     b.get("/login");
     b.post("/login", &[("code", &s.convener_key)]);
-    let r = b.post(
-        &format!("/dialogues/{}/codes", s.dialogue),
-        &[("role", "participant"), ("count", "lots")],
-    );
+    let r = b.post(&format!("/dialogues/{}/codes", s.dialogue), &[("role", "participant"), ("count", "lots")]);
     assert_eq!(r.status, 400);
     assert!(r.body.contains("count"));
-    let r = b.post(
-        &format!("/dialogues/{}/phases", s.dialogue),
-        &[("kind", "closed")],
-    );
+    let r = b.post(&format!("/dialogues/{}/phases", s.dialogue), &[("kind", "closed")]);
     assert_eq!(r.status, 400);
     assert!(r.body.contains("name_ar"), "{}", r.body);
     let big = "y".repeat(100_000);
@@ -766,23 +487,14 @@ fn convener_pages_work_as_forms_and_refuse_others() {
     let s = start(fast());
     let mut convener = Browser::new(&s.base);
     convener.get("/login?lang=en");
-    assert_eq!(
-        convener.post("/login", &[("code", &s.convener_key)]).status,
-        303
-    );
+    assert_eq!(convener.post("/login", &[("code", &s.convener_key)]).status, 303);
     let manage = convener.get(&format!("/dialogues/{}/manage", s.dialogue));
     assert_eq!(manage.status, 200);
     assert!(manage.body.contains("Invitation codes") && manage.body.contains("Omar"));
-    let csv = convener.post(
-        &format!("/dialogues/{}/codes", s.dialogue),
-        &[("role", "trustee"), ("count", "4")],
-    );
+    let csv = convener.post(&format!("/dialogues/{}/codes", s.dialogue), &[("role", "trustee"), ("count", "4")]);
     assert_eq!(csv.status, 200);
     assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
-    assert!(csv
-        .header("content-disposition")
-        .unwrap()
-        .starts_with("attachment"));
+    assert!(csv.header("content-disposition").unwrap().starts_with("attachment"));
     let lines: Vec<&str> = csv.body.lines().collect();
     assert_eq!(lines[0], "code,role,batch,dialogue");
     assert_eq!(lines.len(), 5);
@@ -790,23 +502,10 @@ fn convener_pages_work_as_forms_and_refuse_others() {
     let batch = lines[1].split(',').nth(2).unwrap().to_string();
 
     assert_eq!(
-        convener
-            .post(
-                &format!("/dialogues/{}/codes/revoke", s.dialogue),
-                &[("code", &trustee_code)]
-            )
-            .status,
+        convener.post(&format!("/dialogues/{}/codes/revoke", s.dialogue), &[("code", &trustee_code)]).status,
         303
     );
-    assert_eq!(
-        convener
-            .post(
-                &format!("/dialogues/{}/codes/revoke", s.dialogue),
-                &[("batch", &batch)]
-            )
-            .status,
-        303
-    );
+    assert_eq!(convener.post(&format!("/dialogues/{}/codes/revoke", s.dialogue), &[("batch", &batch)]).status, 303);
     let phase = [
         ("kind", "declaration"),
         ("name_ar", "الإعلان"),
@@ -814,35 +513,10 @@ fn convener_pages_work_as_forms_and_refuse_others() {
         ("starts", "2027-02-01"),
         ("ends", "2027-02-02"),
     ];
-    assert_eq!(
-        convener
-            .post(&format!("/dialogues/{}/phases", s.dialogue), &phase)
-            .status,
-        303
-    );
-    assert_eq!(
-        convener
-            .post(
-                &format!("/dialogues/{}/phase", s.dialogue),
-                &[("index", "4")]
-            )
-            .status,
-        303
-    );
-    let members = api(
-        &s,
-        "GET",
-        &format!("/api/dialogues/{}/members", s.dialogue),
-        None,
-        None,
-    )
-    .json();
-    let salma = members
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["pseudonym"] == "سلمى")
-        .unwrap()["id"]
+    assert_eq!(convener.post(&format!("/dialogues/{}/phases", s.dialogue), &phase).status, 303);
+    assert_eq!(convener.post(&format!("/dialogues/{}/phase", s.dialogue), &[("index", "4")]).status, 303);
+    let members = api(&s, "GET", &format!("/api/dialogues/{}/members", s.dialogue), None, None).json();
+    let salma = members.as_array().unwrap().iter().find(|m| m["pseudonym"] == "سلمى").unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -868,15 +542,8 @@ fn convener_pages_work_as_forms_and_refuse_others() {
     assert!(page.body.contains("Trustee") && page.body.contains("Declaration"));
     // Creating a dialogue by form.
     assert_eq!(convener.get("/dialogues/new").status, 200);
-    let created = convener.post(
-        "/dialogues",
-        &[
-            ("title_ar", "حوار"),
-            ("title_en", "Dialogue"),
-            ("pseudonym", "Me"),
-            ("listed", "on"),
-        ],
-    );
+    let created = convener
+        .post("/dialogues", &[("title_ar", "حوار"), ("title_en", "Dialogue"), ("pseudonym", "Me"), ("listed", "on")]);
     assert_eq!(created.status, 303);
     assert!(created.header("location").unwrap().ends_with("/manage"));
     // A form without the token is refused.
@@ -901,38 +568,17 @@ fn convener_pages_work_as_forms_and_refuse_others() {
     // A participant sees 403; a visitor without login sees 401.
     let mut participant = Browser::new(&s.base);
     participant.get("/login");
+    assert_eq!(participant.post("/login", &[("code", &s.invitations[3]), ("pseudonym", "Yusuf")]).status, 200);
+    assert_eq!(participant.get(&format!("/dialogues/{}/manage", s.dialogue)).status, 403);
     assert_eq!(
         participant
-            .post(
-                "/login",
-                &[("code", &s.invitations[3]), ("pseudonym", "Yusuf")]
-            )
-            .status,
-        200
-    );
-    assert_eq!(
-        participant
-            .get(&format!("/dialogues/{}/manage", s.dialogue))
-            .status,
-        403
-    );
-    assert_eq!(
-        participant
-            .post(
-                &format!("/dialogues/{}/codes", s.dialogue),
-                &[("role", "participant"), ("count", "2")]
-            )
+            .post(&format!("/dialogues/{}/codes", s.dialogue), &[("role", "participant"), ("count", "2")])
             .status,
         403
     );
     assert_eq!(participant.get("/dialogues/new").status, 403);
     let mut visitor = Browser::new(&s.base);
-    assert_eq!(
-        visitor
-            .get(&format!("/dialogues/{}/manage", s.dialogue))
-            .status,
-        401
-    );
+    assert_eq!(visitor.get(&format!("/dialogues/{}/manage", s.dialogue)).status, 401);
     let rec = record(&s);
     let summary = hiwar_record::verify(&rec, &Default::default()).unwrap();
     assert_eq!(summary.members, 5);

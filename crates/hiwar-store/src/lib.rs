@@ -64,10 +64,7 @@ pub struct Text {
 
 impl Text {
     pub fn new(ar: impl Into<String>, en: impl Into<String>) -> Self {
-        Text {
-            ar: ar.into(),
-            en: en.into(),
-        }
+        Text { ar: ar.into(), en: en.into() }
     }
     fn record(&self) -> Value {
         events::bilingual(&self.ar, &self.en)
@@ -219,12 +216,7 @@ impl Store {
                 format!("unsupported database URL (use postgres:// or sqlite://): {url}").into(),
             )));
         };
-        Self::connect(
-            url,
-            backend,
-            if backend == Backend::Sqlite { 4 } else { 16 },
-        )
-        .await
+        Self::connect(url, backend, if backend == Backend::Sqlite { 4 } else { 16 }).await
     }
 
     async fn connect(url: &str, backend: Backend, max: u32) -> Result<Store> {
@@ -300,12 +292,7 @@ impl Store {
 
     /// Appends one event to a dialogue's record inside `tx`. The first statement
     /// updates the dialogue row, which serialises concurrent appends.
-    async fn append(
-        tx: &mut Transaction<'_, Any>,
-        dialogue: &str,
-        kind: &str,
-        body: Value,
-    ) -> Result<()> {
+    async fn append(tx: &mut Transaction<'_, Any>, dialogue: &str, kind: &str, body: Value) -> Result<()> {
         let row = sqlx::query(
             "UPDATE dialogues SET record_len = record_len + 1 WHERE id = $1 \
              RETURNING record_len, record_head, record_time, signing_key",
@@ -321,16 +308,10 @@ impl Store {
         let key = signing_key_from_hex(&key_hex)?;
         // Clocks of several processes may differ slightly; the record's time never goes back.
         let time = std::cmp::max(now(), last_time);
-        let sealed = Event {
-            dialogue: dialogue.to_string(),
-            seq,
-            prev,
-            time: time.clone(),
-            kind: kind.to_string(),
-            body,
-        }
-        .seal(&key)
-        .map_err(|e| StoreError::Record(e.to_string()))?;
+        let sealed =
+            Event { dialogue: dialogue.to_string(), seq, prev, time: time.clone(), kind: kind.to_string(), body }
+                .seal(&key)
+                .map_err(|e| StoreError::Record(e.to_string()))?;
         sqlx::query("UPDATE dialogues SET record_head = $2, record_time = $3 WHERE id = $1")
             .bind(dialogue)
             .bind(hex::encode(sealed.hash))
@@ -397,17 +378,13 @@ impl Store {
         .await?;
         Ok(row.map(|r| {
             let kind = match r.get::<&str, _>(2) {
-                "invitation" => CredentialKind::Invitation {
-                    dialogue: r.get(6),
-                    role: r.get(7),
-                },
+                "invitation" => CredentialKind::Invitation { dialogue: r.get(6), role: r.get(7) },
                 _ => CredentialKind::Access { account: r.get(3) },
             };
             Credential {
                 lookup: r.get(0),
                 hash: r.get(1),
-                usable: r.get::<Option<String>, _>(4).is_none()
-                    && r.get::<Option<String>, _>(5).is_none(),
+                usable: r.get::<Option<String>, _>(4).is_none() && r.get::<Option<String>, _>(5).is_none(),
                 kind,
             }
         }))
@@ -416,12 +393,7 @@ impl Store {
     /// Redeems an invitation: marks it used (only if it is still usable), creates the
     /// account and member, gives the member a personal access key, and records the
     /// join — all or nothing.
-    pub async fn redeem_invitation(
-        &self,
-        lookup: &str,
-        pseudonym: &str,
-        access: &HashedCode,
-    ) -> Result<Joined> {
+    pub async fn redeem_invitation(&self, lookup: &str, pseudonym: &str, access: &HashedCode) -> Result<Joined> {
         let mut tx = self.pool.begin().await?;
         let used = sqlx::query(
             "UPDATE credentials SET used_at = $2 WHERE lookup = $1 AND kind = 'invitation' \
@@ -441,8 +413,7 @@ impl Store {
         .bind(lookup)
         .fetch_one(&mut *tx)
         .await?;
-        let (dialogue, role, batch): (String, String, String) =
-            (row.get(0), row.get(1), row.get(2));
+        let (dialogue, role, batch): (String, String, String) = (row.get(0), row.get(1), row.get(2));
         let account = random_id("a-", 16);
         sqlx::query("INSERT INTO accounts (id, is_convener, created_at) VALUES ($1, 0, $2)")
             .bind(&account)
@@ -450,39 +421,23 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         insert_access(&mut tx, &account, access).await?;
-        let member =
-            insert_member(&mut tx, &dialogue, &account, pseudonym, &role, Some(&batch)).await?;
+        let member = insert_member(&mut tx, &dialogue, &account, pseudonym, &role, Some(&batch)).await?;
         tx.commit().await?;
-        Ok(Joined {
-            account,
-            member,
-            dialogue,
-        })
+        Ok(Joined { account, member, dialogue })
     }
 
-    pub async fn create_session(
-        &self,
-        token_hash: &str,
-        account: &str,
-        expires_at: i64,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, account_id, expires_at) VALUES ($1, $2, $3)",
-        )
-        .bind(token_hash)
-        .bind(account)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
+    pub async fn create_session(&self, token_hash: &str, account: &str, expires_at: i64) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, account_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(account)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// The account of a live session.
-    pub async fn session_account(
-        &self,
-        token_hash: &str,
-        now_unix: i64,
-    ) -> Result<Option<Account>> {
+    pub async fn session_account(&self, token_hash: &str, now_unix: i64) -> Result<Option<Account>> {
         let row = sqlx::query(
             "SELECT a.id, a.is_convener FROM sessions s JOIN accounts a ON a.id = s.account_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2",
@@ -491,10 +446,7 @@ impl Store {
         .bind(now_unix)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| Account {
-            id: r.get(0),
-            is_convener: r.get::<i64, _>(1) == 1,
-        }))
+        Ok(row.map(|r| Account { id: r.get(0), is_convener: r.get::<i64, _>(1) == 1 }))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
@@ -509,12 +461,7 @@ impl Store {
     // ----- dialogues -----
 
     /// Creates a dialogue with a fresh signing key; its creator joins as convener.
-    pub async fn create_dialogue(
-        &self,
-        new: &NewDialogue,
-        creator: &str,
-        pseudonym: &str,
-    ) -> Result<String> {
+    pub async fn create_dialogue(&self, new: &NewDialogue, creator: &str, pseudonym: &str) -> Result<String> {
         let id = random_id("", 12);
         let key = SigningKey::generate(&mut rand::rngs::OsRng);
         let secret_hex = Zeroizing::new(hex::encode(key.to_bytes()));
@@ -538,8 +485,7 @@ impl Store {
         .bind(&created)
         .execute(&mut *tx)
         .await?;
-        let created_body =
-            body::dialogue_created(&new.title.record(), &new.description.record(), &public_hex);
+        let created_body = body::dialogue_created(&new.title.record(), &new.description.record(), &public_hex);
         Self::append(&mut tx, &id, "dialogue.created", created_body).await?;
         insert_member(&mut tx, &id, creator, pseudonym, "convener", None).await?;
         tx.commit().await?;
@@ -572,20 +518,19 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound("dialogue"))?;
-        let phases = sqlx::query(
-            "SELECT kind, name_ar, name_en, starts, ends FROM phases WHERE dialogue_id = $1 ORDER BY idx",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|p| Phase {
-            kind: p.get(0),
-            name: Text::new(p.get::<String, _>(1), p.get::<String, _>(2)),
-            starts: p.get(3),
-            ends: p.get(4),
-        })
-        .collect();
+        let phases =
+            sqlx::query("SELECT kind, name_ar, name_en, starts, ends FROM phases WHERE dialogue_id = $1 ORDER BY idx")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|p| Phase {
+                    kind: p.get(0),
+                    name: Text::new(p.get::<String, _>(1), p.get::<String, _>(2)),
+                    starts: p.get(3),
+                    ends: p.get(4),
+                })
+                .collect();
         Ok(Dialogue {
             id: r.get(0),
             title: Text::new(r.get::<String, _>(1), r.get::<String, _>(2)),
@@ -623,13 +568,7 @@ impl Store {
         .bind(&phase.ends)
         .execute(&mut *tx)
         .await?;
-        let b = body::phase_added(
-            count as u64,
-            &phase.kind,
-            &phase.name.record(),
-            &phase.starts,
-            &phase.ends,
-        );
+        let b = body::phase_added(count as u64, &phase.kind, &phase.name.record(), &phase.starts, &phase.ends);
         Self::append(&mut tx, dialogue, "phase.added", b).await?;
         tx.commit().await?;
         Ok(count as usize)
@@ -654,13 +593,7 @@ impl Store {
             .bind(index.map(|i| i as i64))
             .execute(&mut *tx)
             .await?;
-        Self::append(
-            &mut tx,
-            dialogue,
-            "phase.changed",
-            body::phase_changed(index.map(|i| i as u64)),
-        )
-        .await?;
+        Self::append(&mut tx, dialogue, "phase.changed", body::phase_changed(index.map(|i| i as u64))).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -687,10 +620,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         match row {
-            Some(r) => Ok(self
-                .members_where(dialogue, Some(r.get::<&str, _>(0)))
-                .await?
-                .pop()),
+            Some(r) => Ok(self.members_where(dialogue, Some(r.get::<&str, _>(0))).await?.pop()),
             None => Ok(None),
         }
     }
@@ -714,12 +644,7 @@ impl Store {
         for r in rows {
             let id: String = r.get(0);
             if out.last().map(|m| &m.id) != Some(&id) {
-                out.push(Member {
-                    id,
-                    pseudonym: r.get(1),
-                    joined_at: r.get(2),
-                    roles: Vec::new(),
-                });
+                out.push(Member { id, pseudonym: r.get(1), joined_at: r.get(2), roles: Vec::new() });
             }
             if let Some(role) = r.get::<Option<String>, _>(3) {
                 out.last_mut().expect("pushed above").roles.push(role);
@@ -729,14 +654,7 @@ impl Store {
     }
 
     /// Grants (`grant = true`) or revokes a role; `by` is the acting convener's member id.
-    pub async fn change_role(
-        &self,
-        dialogue: &str,
-        member: &str,
-        role: &str,
-        grant: bool,
-        by: &str,
-    ) -> Result<()> {
+    pub async fn change_role(&self, dialogue: &str, member: &str, role: &str, grant: bool, by: &str) -> Result<()> {
         if !ROLES.contains(&role) {
             return Err(StoreError::Conflict(format!("unknown role {role:?}")));
         }
@@ -753,24 +671,18 @@ impl Store {
         let sql = if grant {
             match self.backend {
                 Backend::Sqlite => "INSERT OR IGNORE INTO member_roles (member_id, role) VALUES ($1, $2)",
-                Backend::Postgres => "INSERT INTO member_roles (member_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                Backend::Postgres => {
+                    "INSERT INTO member_roles (member_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+                }
             }
         } else {
             "DELETE FROM member_roles WHERE member_id = $1 AND role = $2"
         };
-        let changed = sqlx::query(sql)
-            .bind(member)
-            .bind(role)
-            .execute(&mut *tx)
-            .await?;
+        let changed = sqlx::query(sql).bind(member).bind(role).execute(&mut *tx).await?;
         if changed.rows_affected() == 0 {
             return Err(StoreError::Conflict(format!(
                 "the member {} the role {role}",
-                if grant {
-                    "already has"
-                } else {
-                    "does not have"
-                }
+                if grant { "already has" } else { "does not have" }
             )));
         }
         if !grant && role == "convener" {
@@ -783,23 +695,11 @@ impl Store {
             .await?
             .get(0);
             if left == 0 {
-                return Err(StoreError::Conflict(
-                    "a dialogue keeps at least one convener".into(),
-                ));
+                return Err(StoreError::Conflict("a dialogue keeps at least one convener".into()));
             }
         }
-        let kind = if grant {
-            "role.granted"
-        } else {
-            "role.revoked"
-        };
-        Self::append(
-            &mut tx,
-            dialogue,
-            kind,
-            body::role_changed(member, role, by),
-        )
-        .await?;
+        let kind = if grant { "role.granted" } else { "role.revoked" };
+        Self::append(&mut tx, dialogue, kind, body::role_changed(member, role, by)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -807,12 +707,7 @@ impl Store {
     // ----- invitation codes -----
 
     /// Stores a batch of invitation codes (hashed by the caller) and records its size.
-    pub async fn issue_codes(
-        &self,
-        dialogue: &str,
-        role: &str,
-        codes: &[HashedCode],
-    ) -> Result<String> {
+    pub async fn issue_codes(&self, dialogue: &str, role: &str, codes: &[HashedCode]) -> Result<String> {
         if !ROLES.contains(&role) {
             return Err(StoreError::Conflict(format!("unknown role {role:?}")));
         }
@@ -840,13 +735,7 @@ impl Store {
             .await
             .map_err(unique_as_conflict("a code's lookup part is already in use"))?;
         }
-        Self::append(
-            &mut tx,
-            dialogue,
-            "codes.issued",
-            body::codes_issued(&batch, role, codes.len() as u64),
-        )
-        .await?;
+        Self::append(&mut tx, dialogue, "codes.issued", body::codes_issued(&batch, role, codes.len() as u64)).await?;
         tx.commit().await?;
         Ok(batch)
     }
@@ -881,12 +770,7 @@ impl Store {
 
     /// Revokes the unused codes of a batch, or only the one with `lookup`. Returns how
     /// many were revoked (0 changes nothing and records nothing).
-    pub async fn revoke_codes(
-        &self,
-        dialogue: &str,
-        batch: &str,
-        lookup: Option<&str>,
-    ) -> Result<u64> {
+    pub async fn revoke_codes(&self, dialogue: &str, batch: &str, lookup: Option<&str>) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         let exists = sqlx::query("SELECT 1 FROM code_batches WHERE id = $1 AND dialogue_id = $2")
@@ -908,13 +792,7 @@ impl Store {
         .await?
         .rows_affected();
         if revoked > 0 {
-            Self::append(
-                &mut tx,
-                dialogue,
-                "codes.revoked",
-                body::codes_revoked(batch, revoked),
-            )
-            .await?;
+            Self::append(&mut tx, dialogue, "codes.revoked", body::codes_revoked(batch, revoked)).await?;
         }
         tx.commit().await?;
         Ok(revoked)
@@ -937,14 +815,10 @@ impl Store {
 }
 
 fn signing_key_from_hex(hex_key: &str) -> Result<SigningKey> {
-    let bytes = Zeroizing::new(
-        hex::decode(hex_key)
-            .map_err(|_| StoreError::Record("stored signing key is not hex".into()))?,
-    );
-    let array: &[u8; 32] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| StoreError::Record("stored signing key is not 32 bytes".into()))?;
+    let bytes =
+        Zeroizing::new(hex::decode(hex_key).map_err(|_| StoreError::Record("stored signing key is not hex".into()))?);
+    let array: &[u8; 32] =
+        bytes.as_slice().try_into().map_err(|_| StoreError::Record("stored signing key is not 32 bytes".into()))?;
     Ok(SigningKey::from_bytes(array))
 }
 
@@ -955,19 +829,17 @@ fn unique_as_conflict(message: &'static str) -> impl Fn(sqlx::Error) -> StoreErr
     }
 }
 
-async fn insert_access(
-    tx: &mut Transaction<'_, Any>,
-    account: &str,
-    access: &HashedCode,
-) -> Result<()> {
-    sqlx::query("INSERT INTO credentials (lookup, hash, kind, account_id, created_at) VALUES ($1, $2, 'access', $3, $4)")
-        .bind(&access.lookup)
-        .bind(&access.hash)
-        .bind(account)
-        .bind(now())
-        .execute(&mut **tx)
-        .await
-        .map_err(unique_as_conflict("the access key's lookup part is already in use"))?;
+async fn insert_access(tx: &mut Transaction<'_, Any>, account: &str, access: &HashedCode) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO credentials (lookup, hash, kind, account_id, created_at) VALUES ($1, $2, 'access', $3, $4)",
+    )
+    .bind(&access.lookup)
+    .bind(&access.hash)
+    .bind(account)
+    .bind(now())
+    .execute(&mut **tx)
+    .await
+    .map_err(unique_as_conflict("the access key's lookup part is already in use"))?;
     Ok(())
 }
 
@@ -998,13 +870,7 @@ async fn insert_member(
         .bind(role)
         .execute(&mut **tx)
         .await?;
-    Store::append(
-        tx,
-        dialogue,
-        "member.joined",
-        body::member_joined(&member, pseudonym, role, batch),
-    )
-    .await?;
+    Store::append(tx, dialogue, "member.joined", body::member_joined(&member, pseudonym, role, batch)).await?;
     Ok(member)
 }
 
@@ -1014,8 +880,7 @@ pub mod testing {
 
     /// The server tests use: `HIWAR_TEST_POSTGRES`, or the local one CI starts.
     pub fn postgres_server() -> String {
-        std::env::var("HIWAR_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+        std::env::var("HIWAR_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
     }
 
     /// Creates an empty database on the test server and returns its URL. Panics with
@@ -1023,19 +888,15 @@ pub mod testing {
     pub async fn fresh_postgres_database() -> String {
         sqlx::any::install_default_drivers();
         let server = postgres_server();
-        let mut conn = sqlx::AnyConnection::connect(&format!("{server}/postgres"))
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "PostgreSQL is needed at {server} ({e}); start it with \
+        let mut conn = sqlx::AnyConnection::connect(&format!("{server}/postgres")).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is needed at {server} ({e}); start it with \
                      `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
                      or set HIWAR_TEST_POSTGRES"
-                )
-            });
+            )
+        });
         let name = super::random_id("hiwar_test_", 12);
-        conn.execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create test database");
+        conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
         format!("{server}/{name}")
     }
 }

@@ -37,32 +37,18 @@ storage_tests!(
 );
 
 fn code(lookup: &str) -> HashedCode {
-    HashedCode {
-        lookup: lookup.into(),
-        hash: format!("hash-of-{lookup}"),
-    }
+    HashedCode { lookup: lookup.into(), hash: format!("hash-of-{lookup}") }
 }
 
 async fn convener_with_dialogue(store: &Store) -> (String, String, String) {
-    let account = store
-        .create_convener(&code(&hiwar_store::random_id("K", 5)))
-        .await
-        .unwrap();
+    let account = store.create_convener(&code(&hiwar_store::random_id("K", 5))).await.unwrap();
     let new = NewDialogue {
         title: Text::new("حوار وطني", "National dialogue"),
         description: Text::new("وصف", "About"),
         listed: true,
     };
-    let dialogue = store
-        .create_dialogue(&new, &account, "المنسّق")
-        .await
-        .unwrap();
-    let member = store
-        .membership(&dialogue, &account)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let dialogue = store.create_dialogue(&new, &account, "المنسّق").await.unwrap();
+    let member = store.membership(&dialogue, &account).await.unwrap().unwrap().id;
     (account, dialogue, member)
 }
 
@@ -80,10 +66,7 @@ async fn dialogue_lifecycle_is_recorded(store: Store) {
     };
     assert_eq!(store.add_phase(&id, &phase).await.unwrap(), 0);
     store.set_current_phase(&id, Some(0)).await.unwrap();
-    assert!(matches!(
-        store.set_current_phase(&id, Some(5)).await,
-        Err(StoreError::NotFound("phase"))
-    ));
+    assert!(matches!(store.set_current_phase(&id, Some(5)).await, Err(StoreError::NotFound("phase"))));
     let d = store.dialogue(&id).await.unwrap();
     assert_eq!(d.title.ar, "حوار وطني");
     assert_eq!(d.phases, vec![phase]);
@@ -102,149 +85,67 @@ async fn dialogue_lifecycle_is_recorded(store: Store) {
 
 async fn invitations_are_single_use_and_revocable(store: Store) {
     let (_, id, _) = convener_with_dialogue(&store).await;
-    let codes: Vec<_> = ["AAAA1", "AAAA2", "AAAA3"]
-        .iter()
-        .map(|l| code(l))
-        .collect();
+    let codes: Vec<_> = ["AAAA1", "AAAA2", "AAAA3"].iter().map(|l| code(l)).collect();
     let batch = store.issue_codes(&id, "participant", &codes).await.unwrap();
     let cred = store.credential("AAAA1").await.unwrap().unwrap();
     assert!(cred.usable);
-    assert_eq!(
-        cred.kind,
-        CredentialKind::Invitation {
-            dialogue: id.clone(),
-            role: "participant".into()
-        }
-    );
-    let joined = store
-        .redeem_invitation("AAAA1", "سلمى", &code("ACC01"))
-        .await
-        .unwrap();
+    assert_eq!(cred.kind, CredentialKind::Invitation { dialogue: id.clone(), role: "participant".into() });
+    let joined = store.redeem_invitation("AAAA1", "سلمى", &code("ACC01")).await.unwrap();
     assert_eq!(joined.dialogue, id);
     assert!(!store.credential("AAAA1").await.unwrap().unwrap().usable);
-    assert!(matches!(
-        store
-            .redeem_invitation("AAAA1", "Other", &code("ACC02"))
-            .await,
-        Err(StoreError::Unusable)
-    ));
+    assert!(matches!(store.redeem_invitation("AAAA1", "Other", &code("ACC02")).await, Err(StoreError::Unusable)));
     let access = store.credential("ACC01").await.unwrap().unwrap();
-    assert_eq!(
-        access.kind,
-        CredentialKind::Access {
-            account: joined.account.clone()
-        }
-    );
+    assert_eq!(access.kind, CredentialKind::Access { account: joined.account.clone() });
     // Revoke one code, then the rest of the batch.
     assert_eq!(store.revoke_code(&id, "AAAA2").await.unwrap(), 1);
     assert_eq!(store.revoke_codes(&id, &batch, None).await.unwrap(), 1);
     assert_eq!(store.revoke_codes(&id, &batch, None).await.unwrap(), 0);
-    assert!(matches!(
-        store
-            .redeem_invitation("AAAA3", "Late", &code("ACC03"))
-            .await,
-        Err(StoreError::Unusable)
-    ));
+    assert!(matches!(store.redeem_invitation("AAAA3", "Late", &code("ACC03")).await, Err(StoreError::Unusable)));
     let batches = store.batches(&id).await.unwrap();
-    assert_eq!(
-        (batches[0].size, batches[0].used, batches[0].revoked),
-        (3, 1, 2)
-    );
+    assert_eq!((batches[0].size, batches[0].used, batches[0].revoked), (3, 1, 2));
     // The same lookup part cannot be issued twice.
-    assert!(matches!(
-        store
-            .issue_codes(&id, "participant", &[code("AAAA1")])
-            .await,
-        Err(StoreError::Conflict(_))
-    ));
-    let member = store
-        .membership(&id, &joined.account)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (member.pseudonym.as_str(), member.roles.as_slice()),
-        ("سلمى", &["participant".to_string()][..])
-    );
+    assert!(matches!(store.issue_codes(&id, "participant", &[code("AAAA1")]).await, Err(StoreError::Conflict(_))));
+    let member = store.membership(&id, &joined.account).await.unwrap().unwrap();
+    assert_eq!((member.pseudonym.as_str(), member.roles.as_slice()), ("سلمى", &["participant".to_string()][..]));
     let summary = assert_record_verifies(&store.record(&id).await.unwrap());
     assert_eq!(summary.members, 2);
 }
 
 async fn a_failed_join_consumes_nothing(store: Store) {
     let (_, id, _) = convener_with_dialogue(&store).await;
-    store
-        .issue_codes(&id, "participant", &[code("BBBB1"), code("BBBB2")])
-        .await
-        .unwrap();
-    store
-        .redeem_invitation("BBBB1", "Omar", &code("ACC11"))
-        .await
-        .unwrap();
+    store.issue_codes(&id, "participant", &[code("BBBB1"), code("BBBB2")]).await.unwrap();
+    store.redeem_invitation("BBBB1", "Omar", &code("ACC11")).await.unwrap();
     let before = store.record(&id).await.unwrap();
     // Same pseudonym up to case and spaces: refused, and the code stays usable.
-    let err = store
-        .redeem_invitation("BBBB2", "  omar ", &code("ACC12"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict(ref m) if m.contains("pseudonym")),
-        "{err}"
-    );
+    let err = store.redeem_invitation("BBBB2", "  omar ", &code("ACC12")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("pseudonym")), "{err}");
     assert!(store.credential("BBBB2").await.unwrap().unwrap().usable);
     assert!(store.credential("ACC12").await.unwrap().is_none());
     assert_eq!(store.record(&id).await.unwrap(), before);
-    store
-        .redeem_invitation("BBBB2", "Omar 2", &code("ACC12"))
-        .await
-        .unwrap();
+    store.redeem_invitation("BBBB2", "Omar 2", &code("ACC12")).await.unwrap();
 }
 
 async fn roles_change_and_a_convener_remains(store: Store) {
     let (_, id, convener) = convener_with_dialogue(&store).await;
-    store
-        .issue_codes(&id, "participant", &[code("CCCC1")])
-        .await
-        .unwrap();
-    let joined = store
-        .redeem_invitation("CCCC1", "Lina", &code("ACC21"))
-        .await
-        .unwrap();
-    store
-        .change_role(&id, &joined.member, "delegate", true, &convener)
-        .await
-        .unwrap();
+    store.issue_codes(&id, "participant", &[code("CCCC1")]).await.unwrap();
+    let joined = store.redeem_invitation("CCCC1", "Lina", &code("ACC21")).await.unwrap();
+    store.change_role(&id, &joined.member, "delegate", true, &convener).await.unwrap();
     assert!(matches!(
-        store
-            .change_role(&id, &joined.member, "delegate", true, &convener)
-            .await,
+        store.change_role(&id, &joined.member, "delegate", true, &convener).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store
-            .change_role(&id, &joined.member, "king", true, &convener)
-            .await,
+        store.change_role(&id, &joined.member, "king", true, &convener).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store
-            .change_role(&id, "m-nobody", "delegate", true, &convener)
-            .await,
+        store.change_role(&id, "m-nobody", "delegate", true, &convener).await,
         Err(StoreError::NotFound("member"))
     ));
-    let err = store
-        .change_role(&id, &convener, "convener", false, &convener)
-        .await
-        .unwrap_err();
+    let err = store.change_role(&id, &convener, "convener", false, &convener).await.unwrap_err();
     assert!(err.to_string().contains("at least one convener"));
-    store
-        .change_role(&id, &joined.member, "participant", false, &convener)
-        .await
-        .unwrap();
-    let member = store
-        .membership(&id, &joined.account)
-        .await
-        .unwrap()
-        .unwrap();
+    store.change_role(&id, &joined.member, "participant", false, &convener).await.unwrap();
+    let member = store.membership(&id, &joined.account).await.unwrap().unwrap();
     assert_eq!(member.roles, vec!["delegate".to_string()]);
     assert_eq!(store.members(&id).await.unwrap().len(), 2);
     assert_record_verifies(&store.record(&id).await.unwrap());
@@ -253,24 +154,9 @@ async fn roles_change_and_a_convener_remains(store: Store) {
 async fn sessions_expire_and_end(store: Store) {
     let account = store.create_convener(&code("SESS1")).await.unwrap();
     store.create_session("t1", &account, 2_000).await.unwrap();
-    assert_eq!(
-        store
-            .session_account("t1", 1_000)
-            .await
-            .unwrap()
-            .unwrap()
-            .id,
-        account
-    );
+    assert_eq!(store.session_account("t1", 1_000).await.unwrap().unwrap().id, account);
     assert!(store.session_account("t1", 2_000).await.unwrap().is_none());
-    assert!(
-        store
-            .session_account("t1", 1_000)
-            .await
-            .unwrap()
-            .unwrap()
-            .is_convener
-    );
+    assert!(store.session_account("t1", 1_000).await.unwrap().unwrap().is_convener);
     store.delete_session("t1").await.unwrap();
     assert!(store.session_account("t1", 1_000).await.unwrap().is_none());
 }
@@ -283,18 +169,8 @@ async fn concurrent_appends_keep_one_chain(store: Store) {
         let id = id.clone();
         tasks.push(tokio::spawn(async move {
             let lookup = format!("CONC{i:02}");
-            store
-                .issue_codes(&id, "observer", &[code(&lookup)])
-                .await
-                .unwrap();
-            store
-                .redeem_invitation(
-                    &lookup,
-                    &format!("observer {i}"),
-                    &code(&format!("ACCC{i:02}")),
-                )
-                .await
-                .unwrap();
+            store.issue_codes(&id, "observer", &[code(&lookup)]).await.unwrap();
+            store.redeem_invitation(&lookup, &format!("observer {i}"), &code(&format!("ACCC{i:02}"))).await.unwrap();
         }));
     }
     for t in tasks {
@@ -306,14 +182,8 @@ async fn concurrent_appends_keep_one_chain(store: Store) {
 }
 
 async fn unknown_ids_are_not_found(store: Store) {
-    assert!(matches!(
-        store.dialogue("nope").await,
-        Err(StoreError::NotFound("dialogue"))
-    ));
-    assert!(matches!(
-        store.record("nope").await,
-        Err(StoreError::NotFound("dialogue"))
-    ));
+    assert!(matches!(store.dialogue("nope").await, Err(StoreError::NotFound("dialogue"))));
+    assert!(matches!(store.record("nope").await, Err(StoreError::NotFound("dialogue"))));
     assert!(matches!(
         store
             .add_phase(
@@ -330,12 +200,6 @@ async fn unknown_ids_are_not_found(store: Store) {
     ));
     assert!(store.credential("ZZZZZ").await.unwrap().is_none());
     let (_, id, _) = convener_with_dialogue(&store).await;
-    assert!(matches!(
-        store.revoke_codes(&id, "b-nope", None).await,
-        Err(StoreError::NotFound("batch"))
-    ));
-    assert!(matches!(
-        store.revoke_code(&id, "ZZZZZ").await,
-        Err(StoreError::NotFound("code"))
-    ));
+    assert!(matches!(store.revoke_codes(&id, "b-nope", None).await, Err(StoreError::NotFound("batch"))));
+    assert!(matches!(store.revoke_code(&id, "ZZZZZ").await, Err(StoreError::NotFound("code"))));
 }

@@ -25,8 +25,7 @@ impl FileConfig {
         let Some(path) = path else {
             return Ok(FileConfig::default());
         };
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading config file {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
     }
 }
@@ -61,10 +60,7 @@ impl ServerArgs {
         let defaults = ServerConfig::default();
         ServerConfig {
             secure_cookies: self.secure_cookies || file.secure_cookies.unwrap_or(false),
-            logins_per_minute: self
-                .logins_per_minute
-                .or(file.logins_per_minute)
-                .unwrap_or(defaults.logins_per_minute),
+            logins_per_minute: self.logins_per_minute.or(file.logins_per_minute).unwrap_or(defaults.logins_per_minute),
             login_floor: defaults.login_floor,
             max_body_bytes: defaults.max_body_bytes,
         }

@@ -2,6 +2,7 @@
 //! environment and the optional config file, then calls into them.
 
 mod config;
+mod simulate;
 mod verify;
 
 use std::net::SocketAddr;
@@ -59,10 +60,41 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         previous: Option<PathBuf>,
     },
+    /// Elections: simulate a complete one locally.
+    Election {
+        #[command(subcommand)]
+        action: ElectionAction,
+    },
     /// Manage platform conveners (who may create dialogues).
     Convener {
         #[command(subcommand)]
         action: ConvenerAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ElectionAction {
+    /// Run a complete election locally (trustee keys, credentials, ballots with some
+    /// re-votes and challenges, tally, threshold decryption) and write its record.
+    Simulate {
+        /// Number of voters.
+        #[arg(long, default_value_t = 1000)]
+        voters: u64,
+        /// Number of options of the one question.
+        #[arg(long, default_value_t = 3)]
+        options: u32,
+        /// How many options a voter selects, MIN..MAX [default: 1..1, choose one].
+        #[arg(long, value_name = "MIN..MAX", default_value = "1..1")]
+        select: String,
+        /// Trustees as T/N: any T of N can decrypt.
+        #[arg(long, value_name = "T/N", default_value = "2/3")]
+        trustees: String,
+        /// Seed of the simulation's randomness (the same seed gives the same ballots).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where to write the record.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
 }
 
@@ -86,20 +118,15 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Verify {
-            record,
-            key,
-            previous,
-        } => return verify::run(&record, key, previous.as_deref()),
-        Command::Serve { store, server } => {
-            runtime().and_then(|rt| rt.block_on(serve(store, server, &file)))
+        Command::Verify { record, key, previous } => return verify::run(&record, key, previous.as_deref()),
+        Command::Serve { store, server } => runtime().and_then(|rt| rt.block_on(serve(store, server, &file))),
+        Command::Demo { data, server } => runtime().and_then(|rt| rt.block_on(demo(data, server, &file))),
+        Command::Election { action: ElectionAction::Simulate { voters, options, select, trustees, seed, out } } => {
+            simulate(voters, options, &select, &trustees, seed, &out)
         }
-        Command::Demo { data, server } => {
-            runtime().and_then(|rt| rt.block_on(demo(data, server, &file)))
+        Command::Convener { action: ConvenerAction::Add { store } } => {
+            runtime().and_then(|rt| rt.block_on(convener_add(store, &file)))
         }
-        Command::Convener {
-            action: ConvenerAction::Add { store },
-        } => runtime().and_then(|rt| rt.block_on(convener_add(store, &file))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -111,17 +138,13 @@ fn main() -> ExitCode {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
 }
 
 /// Logs go to stderr; `HIWAR_LOG` (or `RUST_LOG`) sets the level, `info` by default.
 fn init_logging() {
-    let filter = std::env::var("HIWAR_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let filter =
+        std::env::var("HIWAR_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info,sqlx=warn".into());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
@@ -129,87 +152,44 @@ fn init_logging() {
 }
 
 async fn open_store(args: &StoreArgs, file: &config::FileConfig) -> Result<Store> {
-    match args
-        .database_url
-        .clone()
-        .or_else(|| file.database_url.clone())
-    {
-        Some(url) => Store::open_url(&url)
-            .await
-            .with_context(|| "opening the database given by --database-url"),
+    match args.database_url.clone().or_else(|| file.database_url.clone()) {
+        Some(url) => Store::open_url(&url).await.with_context(|| "opening the database given by --database-url"),
         None => {
-            let dir = args
-                .data
-                .clone()
-                .or_else(|| file.data.clone())
-                .unwrap_or_else(|| PathBuf::from("hiwar-data"));
-            Store::open_sqlite(&dir)
-                .await
-                .with_context(|| format!("opening the SQLite database in {}", dir.display()))
+            let dir = args.data.clone().or_else(|| file.data.clone()).unwrap_or_else(|| PathBuf::from("hiwar-data"));
+            Store::open_sqlite(&dir).await.with_context(|| format!("opening the SQLite database in {}", dir.display()))
         }
     }
 }
 
-async fn bind(
-    server: &config::ServerArgs,
-    file: &config::FileConfig,
-) -> Result<(tokio::net::TcpListener, SocketAddr)> {
-    let listen = server
-        .listen
-        .clone()
-        .or_else(|| file.listen.clone())
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
+async fn bind(server: &config::ServerArgs, file: &config::FileConfig) -> Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listen = server.listen.clone().or_else(|| file.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     Ok((listener, addr))
 }
 
-async fn serve(
-    store_args: StoreArgs,
-    server: config::ServerArgs,
-    file: &config::FileConfig,
-) -> Result<()> {
+async fn serve(store_args: StoreArgs, server: config::ServerArgs, file: &config::FileConfig) -> Result<()> {
     let store = open_store(&store_args, file).await?;
     let (listener, addr) = bind(&server, file).await?;
     println!("hiwar is running at http://{addr}/");
     println!("  storage: {:?}", store.backend());
     println!("  first time? create a convener with: hiwar convener add");
     let state = AppState::new(store, server.config(file));
-    hiwar_server::serve(listener, state)
-        .await
-        .context("serving HTTP")
+    hiwar_server::serve(listener, state).await.context("serving HTTP")
 }
 
-async fn demo(
-    data: Option<PathBuf>,
-    server: config::ServerArgs,
-    file: &config::FileConfig,
-) -> Result<()> {
+async fn demo(data: Option<PathBuf>, server: config::ServerArgs, file: &config::FileConfig) -> Result<()> {
     let temporary = match &data {
         Some(_) => None,
         None => Some(tempfile::Builder::new().prefix("hiwar-demo-").tempdir()?),
     };
-    let dir = data
-        .or_else(|| temporary.as_ref().map(|t| t.path().to_path_buf()))
-        .expect("one of them is set");
-    let store = Store::open_sqlite(&dir)
-        .await
-        .with_context(|| format!("opening {}", dir.display()))?;
-    let access = hiwar_server::demo::seed(&store)
-        .await
-        .map_err(|e| anyhow::anyhow!("seeding the demo: {e:?}"))?;
+    let dir = data.or_else(|| temporary.as_ref().map(|t| t.path().to_path_buf())).expect("one of them is set");
+    let store = Store::open_sqlite(&dir).await.with_context(|| format!("opening {}", dir.display()))?;
+    let access = hiwar_server::demo::seed(&store).await.map_err(|e| anyhow::anyhow!("seeding the demo: {e:?}"))?;
     let (listener, addr) = bind(&server, file).await?;
     println!("hiwar demo is running at http://{addr}/");
-    println!(
-        "  demo dialogue:  http://{addr}/dialogues/{}",
-        access.dialogue
-    );
-    println!(
-        "  public record:  http://{addr}/dialogues/{}/record",
-        access.dialogue
-    );
+    println!("  demo dialogue:  http://{addr}/dialogues/{}", access.dialogue);
+    println!("  public record:  http://{addr}/dialogues/{}/record", access.dialogue);
     println!("  convener key:   {}", access.convener_key);
     println!("  participant invitation codes (each joins once, with a pseudonym of your choice):");
     for code in &access.invitations {
@@ -217,18 +197,48 @@ async fn demo(
     }
     println!("  Arabic: add ?lang=ar to any address; English: ?lang=en. Stop with Ctrl-C.");
     let state = AppState::new(store, server.config(file));
-    hiwar_server::serve(listener, state)
-        .await
-        .context("serving HTTP")?;
+    hiwar_server::serve(listener, state).await.context("serving HTTP")?;
     drop(temporary);
+    Ok(())
+}
+
+fn parse_pair(text: &str, separator: &str, what: &str) -> Result<(u32, u32)> {
+    let (a, b) =
+        text.split_once(separator).with_context(|| format!("{what} must look like A{separator}B, not {text:?}"))?;
+    let a = a.trim().parse().with_context(|| format!("{what}: {a:?} is not a number"))?;
+    let b = b.trim().parse().with_context(|| format!("{what}: {b:?} is not a number"))?;
+    Ok((a, b))
+}
+
+fn simulate(voters: u64, options: u32, select: &str, trustees: &str, seed: u64, out: &std::path::Path) -> Result<()> {
+    let (min, max) = parse_pair(select, "..", "--select")?;
+    let (threshold, n) = parse_pair(trustees, "/", "--trustees")?;
+    let sim = simulate::Simulation {
+        voters,
+        options,
+        min,
+        max,
+        threshold,
+        trustees: n,
+        seed,
+        revote_every: 100,
+        challenge_every: 1000,
+    };
+    let started = std::time::Instant::now();
+    let counts = simulate::run(&sim, out)?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "wrote {} ({voters} voters, {options} options, select {min}..{max}, trustees {threshold}/{n})",
+        out.display()
+    );
+    println!("result: {counts:?}");
+    println!("time: {seconds:.1} s ({:.0} voters/s)", voters as f64 / seconds);
     Ok(())
 }
 
 async fn convener_add(store_args: StoreArgs, file: &config::FileConfig) -> Result<()> {
     let store = open_store(&store_args, file).await?;
-    let key = hiwar_server::service::create_convener(&store)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let key = hiwar_server::service::create_convener(&store).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     println!("New convener created. Personal login key (shown once; keep it safe):");
     println!("{key}");
     Ok(())

@@ -10,15 +10,10 @@ const MAX_DOWNLOAD: u64 = 4 << 30;
 
 fn read_record(source: &str) -> Result<Vec<u8>, String> {
     if source.starts_with("http://") || source.starts_with("https://") {
-        let response = ureq::get(source)
-            .call()
-            .map_err(|e| format!("fetching {source}: {e}"))?;
+        let response = ureq::get(source).call().map_err(|e| format!("fetching {source}: {e}"))?;
         let mut body = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(response.into_reader(), MAX_DOWNLOAD),
-            &mut body,
-        )
-        .map_err(|e| format!("reading {source}: {e}"))?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(response.into_reader(), MAX_DOWNLOAD), &mut body)
+            .map_err(|e| format!("reading {source}: {e}"))?;
         Ok(body)
     } else {
         std::fs::read(source).map_err(|e| format!("reading {source}: {e}"))
@@ -45,10 +40,7 @@ pub fn run(source: &str, key: Option<String>, previous: Option<&Path>) -> ExitCo
             return ExitCode::from(2);
         }
     };
-    let options = Options {
-        pinned_key: key.clone(),
-        previous: previous.clone(),
-    };
+    let options = Options { pinned_key: key.clone(), previous: previous.clone() };
     println!("verifying {source}");
     match hiwar_record::verify(&record, &options) {
         Ok(summary) => {
@@ -57,8 +49,8 @@ pub fn run(source: &str, key: Option<String>, previous: Option<&Path>) -> ExitCo
                 println!("  {}  {id}  {title}", if skipped { "skip" } else { " ok " });
             }
             println!(
-                "all checks hold: {} events, {} members, dialogue {}",
-                summary.lines, summary.members, summary.dialogue
+                "all checks hold: {} events, {} members, {} ballots with proofs, dialogue {}",
+                summary.lines, summary.members, summary.ballots, summary.dialogue
             );
             println!(
                 "dialogue key: {}{}",
@@ -69,10 +61,7 @@ pub fn run(source: &str, key: Option<String>, previous: Option<&Path>) -> ExitCo
                     " (from the record: compare it with the key the convener published)"
                 }
             );
-            println!(
-                "head hash:    {} (keep it, or this file, and check later copies with --previous)",
-                summary.head
-            );
+            println!("head hash:    {} (keep it, or this file, and check later copies with --previous)", summary.head);
             ExitCode::SUCCESS
         }
         Err(failure) => {
@@ -80,11 +69,7 @@ pub fn run(source: &str, key: Option<String>, previous: Option<&Path>) -> ExitCo
                 Some(0) | None => {}
                 Some(line) => println!("  ok    R1-R9 held for lines 0 to {}", line - 1),
             }
-            let title = CHECKS
-                .iter()
-                .find(|(id, _)| *id == failure.check)
-                .map(|(_, t)| *t)
-                .unwrap_or("");
+            let title = CHECKS.iter().find(|(id, _)| *id == failure.check).map(|(_, t)| *t).unwrap_or("");
             println!("  FAIL  {}  {title}", failure.check);
             println!("VERIFICATION FAILED: {failure}");
             ExitCode::from(1)

@@ -27,17 +27,12 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Driver {
     fn start() -> Driver {
-        let chromedriver =
-            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         assert!(
             std::path::Path::new(&chromedriver).exists() && std::path::Path::new(&chromium).exists(),
@@ -53,10 +48,7 @@ impl Driver {
         let base = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         while ureq::get(&format!("{base}/status")).call().is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "chromedriver did not answer"
-            );
+            assert!(started.elapsed() < Duration::from_secs(30), "chromedriver did not answer");
             std::thread::sleep(Duration::from_millis(100));
         }
         let profile = tempfile::tempdir().unwrap().keep();
@@ -69,20 +61,10 @@ impl Driver {
                          format!("--user-data-dir={}", profile.display()), "--lang=en-US"]
             }
         }}});
-        let reply: Value = ureq::post(&format!("{base}/session"))
-            .send_json(capabilities)
-            .expect("new session")
-            .into_json()
-            .unwrap();
-        let session = reply["value"]["sessionId"]
-            .as_str()
-            .expect("session id")
-            .to_string();
-        Driver {
-            child,
-            base,
-            session,
-        }
+        let reply: Value =
+            ureq::post(&format!("{base}/session")).send_json(capabilities).expect("new session").into_json().unwrap();
+        let session = reply["value"]["sessionId"].as_str().expect("session id").to_string();
+        Driver { child, base, session }
     }
 
     fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -94,10 +76,9 @@ impl Driver {
         };
         match reply {
             Ok(r) => r.into_json::<Value>().unwrap()["value"].clone(),
-            Err(ureq::Error::Status(code, r)) => panic!(
-                "webdriver {method} {path}: {code} {}",
-                r.into_string().unwrap()
-            ),
+            Err(ureq::Error::Status(code, r)) => {
+                panic!("webdriver {method} {path}: {code} {}", r.into_string().unwrap())
+            }
             Err(e) => panic!("webdriver {method} {path}: {e}"),
         }
     }
@@ -107,46 +88,22 @@ impl Driver {
     }
 
     fn find(&self, css: &str) -> String {
-        let found = self.cmd(
-            "POST",
-            "/element",
-            Some(json!({"using": "css selector", "value": css})),
-        );
-        found
-            .as_object()
-            .unwrap()
-            .values()
-            .next()
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_string()
+        let found = self.cmd("POST", "/element", Some(json!({"using": "css selector", "value": css})));
+        found.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_string()
     }
 
     fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css);
-        self.cmd(
-            "POST",
-            &format!("/element/{element}/value"),
-            Some(json!({ "text": text })),
-        );
+        self.cmd("POST", &format!("/element/{element}/value"), Some(json!({ "text": text })));
     }
 
     fn click(&self, css: &str) {
         let element = self.find(css);
-        self.cmd(
-            "POST",
-            &format!("/element/{element}/click"),
-            Some(json!({})),
-        );
+        self.cmd("POST", &format!("/element/{element}/click"), Some(json!({})));
     }
 
     fn script(&self, js: &str) -> Value {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(json!({"script": js, "args": []})),
-        )
+        self.cmd("POST", "/execute/sync", Some(json!({"script": js, "args": []})))
     }
 }
 
@@ -158,18 +115,12 @@ fn a_browser_logs_in_with_a_demo_code_and_reads_both_languages() {
     let browser = Driver::start();
 
     browser.go(&format!("{}/login?lang=ar", demo.url));
-    assert_eq!(
-        browser.script("return document.documentElement.dir"),
-        json!("rtl")
-    );
+    assert_eq!(browser.script("return document.documentElement.dir"), json!("rtl"));
     browser.type_into("#code", &invitation);
     browser.type_into("#pseudonym", "ليلى");
     browser.click("form.stack button[type=submit]");
     // The welcome page shows the personal key; continue to the dialogue.
-    assert_eq!(
-        browser.script("return document.querySelector('.access-key code') !== null"),
-        json!(true)
-    );
+    assert_eq!(browser.script("return document.querySelector('.access-key code') !== null"), json!(true));
     browser.click("a.button");
 
     let page = browser.script("return [document.documentElement.dir, document.documentElement.lang, document.querySelector('h1').textContent, document.body.innerText]");
@@ -179,18 +130,14 @@ fn a_browser_logs_in_with_a_demo_code_and_reads_both_languages() {
     let text = page[3].as_str().unwrap();
     assert!(text.contains("ليلى") && text.contains("مشارك"), "{text}");
     // Right to left is applied by the browser, not just declared.
-    assert_eq!(
-        browser.script("return getComputedStyle(document.querySelector('main')).direction"),
-        json!("rtl")
-    );
+    assert_eq!(browser.script("return getComputedStyle(document.querySelector('main')).direction"), json!("rtl"));
 
     browser.go(&format!("{dialogue_url}?lang=en"));
-    let page = browser.script("return [document.documentElement.dir, document.querySelector('h1').textContent, document.body.innerText]");
+    let page = browser.script(
+        "return [document.documentElement.dir, document.querySelector('h1').textContent, document.body.innerText]",
+    );
     assert_eq!(page[0], json!("ltr"));
     assert_eq!(page[1], json!("Demo national dialogue"));
     assert!(page[2].as_str().unwrap().contains("Participant"));
-    assert_eq!(
-        browser.script("return getComputedStyle(document.querySelector('main')).direction"),
-        json!("ltr")
-    );
+    assert_eq!(browser.script("return getComputedStyle(document.querySelector('main')).direction"), json!("ltr"));
 }

@@ -15,10 +15,7 @@ fn verify_file(contents: &str, extra: &[&str]) -> (i32, String) {
     let mut args = vec!["verify", path.to_str().unwrap()];
     args.extend_from_slice(extra);
     let out = hiwar().args(&args).output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The independent Python verifier (`tools/verify_record.py`, on libsodium) on the same bytes.
@@ -27,20 +24,10 @@ fn python_verify(contents: &str) -> (i32, String) {
     let path = dir.path().join("record.jsonl");
     std::fs::write(&path, contents).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/verify_record.py");
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .arg(&path)
-        .output()
-        .expect("python3 runs");
+    let out = std::process::Command::new("python3").arg(script).arg(&path).output().expect("python3 runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("ModuleNotFoundError"),
-        "the Python verifier needs PyNaCl (pip install pynacl): {stderr}"
-    );
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    assert!(!stderr.contains("ModuleNotFoundError"), "the Python verifier needs PyNaCl (pip install pynacl): {stderr}");
+    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn lines(record: &str) -> Vec<String> {
@@ -64,31 +51,17 @@ fn verify_accepts_the_served_record_and_rejects_every_tampering() {
     assert!(stdout.contains("R7") && stdout.contains("all checks hold"));
     let (code, stdout) = verify_file(&record, &[]);
     assert_eq!(code, 0, "{stdout}");
-    let key = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("dialogue key: "))
-        .unwrap()[..64]
-        .to_string();
+    let key = stdout.lines().find_map(|l| l.strip_prefix("dialogue key: ")).unwrap()[..64].to_string();
 
     let original = lines(&record);
-    assert_eq!(
-        python_verify(&record).0,
-        0,
-        "the independent verifier accepts the honest record"
-    );
+    assert_eq!(python_verify(&record).0, 0, "the independent verifier accepts the honest record");
     let expect_fail = |tampered: String, check: &str, what: &str| {
         let (code, stdout) = verify_file(&tampered, &[]);
         assert_eq!(code, 1, "{what}: {stdout}");
-        assert!(
-            stdout.contains(&format!("VERIFICATION FAILED: {check}")),
-            "{what}: {stdout}"
-        );
+        assert!(stdout.contains(&format!("VERIFICATION FAILED: {check}")), "{what}: {stdout}");
         let (code, stdout) = python_verify(&tampered);
         assert_eq!(code, 1, "python, {what}: {stdout}");
-        assert!(
-            stdout.contains(&format!("VERIFICATION FAILED: {check}")),
-            "python, {what}: {stdout}"
-        );
+        assert!(stdout.contains(&format!("VERIFICATION FAILED: {check}")), "python, {what}: {stdout}");
     };
 
     // Changed: a pseudonym in a join.
@@ -125,10 +98,7 @@ fn verify_accepts_the_served_record_and_rejects_every_tampering() {
     not_utf8[10] = 0xff;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bin"), &not_utf8).unwrap();
-    let out = hiwar()
-        .args(["verify", dir.path().join("bin").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = hiwar().args(["verify", dir.path().join("bin").to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("R1"));
 
@@ -142,30 +112,15 @@ fn verify_accepts_the_served_record_and_rejects_every_tampering() {
     let dir = tempfile::tempdir().unwrap();
     let earlier = dir.path().join("earlier.jsonl");
     std::fs::write(&earlier, &record).unwrap();
-    let (code, stdout) = verify_file(
-        &join(&original[..original.len() - 2]),
-        &["--previous", earlier.to_str().unwrap()],
-    );
+    let (code, stdout) =
+        verify_file(&join(&original[..original.len() - 2]), &["--previous", earlier.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(stdout.contains("R10"), "{stdout}");
 
     // Unreadable sources are an error of their own (exit 2), not a verdict.
+    assert_eq!(hiwar().args(["verify", "/no/such/file"]).output().unwrap().status.code(), Some(2));
     assert_eq!(
-        hiwar()
-            .args(["verify", "/no/such/file"])
-            .output()
-            .unwrap()
-            .status
-            .code(),
-        Some(2)
-    );
-    assert_eq!(
-        hiwar()
-            .args(["verify", &format!("{}/dialogues/nope/record", demo.url)])
-            .output()
-            .unwrap()
-            .status
-            .code(),
+        hiwar().args(["verify", &format!("{}/dialogues/nope/record", demo.url)]).output().unwrap().status.code(),
         Some(2)
     );
 }
@@ -174,48 +129,19 @@ fn verify_accepts_the_served_record_and_rejects_every_tampering() {
 fn convener_add_and_config_file() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hiwar.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data = {:?}\nlogins_per_minute = 5\n",
-            dir.path().join("data")
-        ),
-    )
-    .unwrap();
-    let out = hiwar()
-        .args(["--config", config.to_str().unwrap(), "convener", "add"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let key = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap()
-        .to_string();
+    std::fs::write(&config, format!("data = {:?}\nlogins_per_minute = 5\n", dir.path().join("data"))).unwrap();
+    let out = hiwar().args(["--config", config.to_str().unwrap(), "convener", "add"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8_lossy(&out.stdout).lines().last().unwrap().to_string();
     assert_eq!(key.len(), 23);
     assert!(dir.path().join("data/hiwar.sqlite3").exists());
     // The server on that data directory accepts the key.
-    let server = Running::start(&[
-        "--config",
-        config.to_str().unwrap(),
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-    ]);
-    let reply = ureq::post(&format!("{}/api/login", server.url))
-        .send_json(serde_json::json!({"code": key}))
-        .unwrap();
+    let server = Running::start(&["--config", config.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"]);
+    let reply = ureq::post(&format!("{}/api/login", server.url)).send_json(serde_json::json!({"code": key})).unwrap();
     assert_eq!(reply.status(), 200);
     // A config file with an unknown key is refused with its name.
     std::fs::write(&config, "listen_on = \"x\"\n").unwrap();
-    let out = hiwar()
-        .args(["--config", config.to_str().unwrap(), "convener", "add"])
-        .output()
-        .unwrap();
+    let out = hiwar().args(["--config", config.to_str().unwrap(), "convener", "add"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("listen_on"));
 }
@@ -229,9 +155,5 @@ fn help_explains_the_commands() {
     }
     let out = hiwar().args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        help.contains("--database-url")
-            && help.contains("HIWAR_DATA")
-            && help.contains("127.0.0.1:8080")
-    );
+    assert!(help.contains("--database-url") && help.contains("HIWAR_DATA") && help.contains("127.0.0.1:8080"));
 }

@@ -23,12 +23,7 @@ pub struct Running {
 impl Running {
     /// Starts `hiwar <args>` and waits for its "running at" line and the rest of the banner.
     pub fn start(args: &[&str]) -> Running {
-        let mut child = hiwar()
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("hiwar runs");
+        let mut child = hiwar().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("hiwar runs");
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (err_tx, err_rx) = mpsc::channel();
@@ -60,12 +55,7 @@ impl Running {
             let errors: Vec<String> = err_rx.try_iter().collect();
             panic!("hiwar {args:?} did not start: {banner:?} {errors:?}")
         });
-        Running {
-            child,
-            url,
-            banner,
-            stderr: err_rx,
-        }
+        Running { child, url, banner, stderr: err_rx }
     }
 
     /// The banner line starting with `label`, without the label.
@@ -77,10 +67,7 @@ impl Running {
     }
 
     pub fn values(&self, label: &str) -> Vec<String> {
-        self.banner
-            .iter()
-            .filter_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_string()))
-            .collect()
+        self.banner.iter().filter_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_string())).collect()
     }
 
     /// What the process logged so far.
@@ -97,9 +84,5 @@ impl Drop for Running {
 }
 
 pub fn get(url: &str) -> String {
-    ureq::get(url)
-        .call()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
-        .into_string()
-        .unwrap()
+    ureq::get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}")).into_string().unwrap()
 }
