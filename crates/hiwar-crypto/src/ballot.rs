@@ -429,3 +429,47 @@ mod tests {
         assert_eq!(Credential::from_secret(&[1u8; 32]).public(), Credential::from_secret(&[1u8; 32]).public());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::elgamal::DiscreteLog;
+    use crate::group::generator;
+    use proptest::prelude::*;
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// decrypt(tally(encrypt(votes))) is the plain weighted count, for random
+        /// questions, votes and weights.
+        #[test]
+        fn the_decrypted_tally_is_the_plain_count(
+            seed in any::<u64>(),
+            options in 1u32..5,
+            votes in prop::collection::vec((any::<u64>(), 1u64..4), 1..8),
+        ) {
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let x = Scalar::random(&mut rng);
+            let key = ElectionKey::new(x * generator()).unwrap();
+            let q = Question { options, min: 0, max: options };
+            let credential = [7u8; 32];
+            let ctx = BallotContext { election_hash: &[1u8; 32], key: &key, credential: &credential };
+            let mut plain = vec![0u64; options as usize];
+            let mut ballots = Vec::new();
+            for (bits, weight) in &votes {
+                let choice: Vec<bool> = (0..options).map(|o| bits >> o & 1 == 1).collect();
+                for (p, &c) in plain.iter_mut().zip(&choice) {
+                    *p += c as u64 * weight;
+                }
+                let (b, _) = encrypt(&ctx, &[q], &[choice], &mut rng).unwrap();
+                prop_assert!(b.verify(&ctx, &[q]).is_ok());
+                ballots.push((b, *weight));
+            }
+            let sums = tally(&[q], ballots.iter().map(|(b, w)| (b, *w)));
+            let dlog = DiscreteLog::new(64);
+            let decrypted: Vec<u64> = sums[0].iter().map(|ct| dlog.solve(&(ct.beta - x * ct.alpha)).unwrap()).collect();
+            prop_assert_eq!(decrypted, plain);
+        }
+    }
+}

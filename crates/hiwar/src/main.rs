@@ -92,6 +92,10 @@ enum ElectionAction {
         /// Seed of the simulation's randomness (the same seed gives the same ballots).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Time stamp of every event, YYYY-MM-DDTHH:MM:SSZ [default: now]; with --seed it
+        /// makes the record reproducible byte for byte.
+        #[arg(long, value_name = "TIME")]
+        time: Option<String>,
         /// Where to write the record.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -121,9 +125,9 @@ fn main() -> ExitCode {
         Command::Verify { record, key, previous } => return verify::run(&record, key, previous.as_deref()),
         Command::Serve { store, server } => runtime().and_then(|rt| rt.block_on(serve(store, server, &file))),
         Command::Demo { data, server } => runtime().and_then(|rt| rt.block_on(demo(data, server, &file))),
-        Command::Election { action: ElectionAction::Simulate { voters, options, select, trustees, seed, out } } => {
-            simulate(voters, options, &select, &trustees, seed, &out)
-        }
+        Command::Election {
+            action: ElectionAction::Simulate { voters, options, select, trustees, seed, time, out },
+        } => simulate(voters, options, &select, &trustees, seed, time, &out),
         Command::Convener { action: ConvenerAction::Add { store } } => {
             runtime().and_then(|rt| rt.block_on(convener_add(store, &file)))
         }
@@ -210,7 +214,15 @@ fn parse_pair(text: &str, separator: &str, what: &str) -> Result<(u32, u32)> {
     Ok((a, b))
 }
 
-fn simulate(voters: u64, options: u32, select: &str, trustees: &str, seed: u64, out: &std::path::Path) -> Result<()> {
+fn simulate(
+    voters: u64,
+    options: u32,
+    select: &str,
+    trustees: &str,
+    seed: u64,
+    time: Option<String>,
+    out: &std::path::Path,
+) -> Result<()> {
     let (min, max) = parse_pair(select, "..", "--select")?;
     let (threshold, n) = parse_pair(trustees, "/", "--trustees")?;
     let sim = simulate::Simulation {
@@ -223,6 +235,7 @@ fn simulate(voters: u64, options: u32, select: &str, trustees: &str, seed: u64, 
         seed,
         revote_every: 100,
         challenge_every: 1000,
+        time,
     };
     let started = std::time::Instant::now();
     let counts = simulate::run(&sim, out)?;

@@ -37,6 +37,8 @@ pub struct Simulation {
     pub revote_every: u64,
     /// One voter in `challenge_every` first challenges a ballot.
     pub challenge_every: u64,
+    /// The time stamp of every event (default: now).
+    pub time: Option<String>,
 }
 
 /// Seals events into a record file.
@@ -175,7 +177,7 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
         dialogue: "simulation".into(),
         seq: 0,
         prev: GENESIS_PREV.into(),
-        time: now_rfc3339(),
+        time: sim.time.clone().unwrap_or_else(now_rfc3339),
     };
     let public_key = hex::encode(w.key.verifying_key().to_bytes());
     w.push(

@@ -282,3 +282,37 @@ fn tampered_tallies_keys_and_results_fail() {
     e[i].1["threshold"] = json!(9);
     assert_fails(&e, "E1", "impossible parameters");
 }
+
+#[test]
+fn the_small_election_vector_is_reproduced_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v.jsonl");
+    let run = hiwar()
+        .args(["election", "simulate", "--voters", "12", "--options", "3", "--select", "0..2", "--trustees", "2/3"])
+        .args(["--seed", "7", "--time", "2026-01-01T00:00:00Z", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let expected = include_str!("vectors/election-small.jsonl");
+    assert!(
+        std::fs::read_to_string(&out).unwrap() == expected,
+        "the election encoding changed: update spec and vector deliberately"
+    );
+    assert_eq!(verify(expected).0, 0);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+    /// Any single-byte change to a simulated election record fails verification.
+    #[test]
+    fn any_single_byte_change_to_an_election_record_fails(position in proptest::prelude::any::<proptest::sample::Index>(), byte in proptest::prelude::any::<u8>()) {
+        let record = include_str!("vectors/election-small.jsonl");
+        let mut bytes = record.as_bytes().to_vec();
+        let i = position.index(bytes.len());
+        proptest::prop_assume!(bytes[i] != byte);
+        bytes[i] = byte;
+        if let Ok(tampered) = String::from_utf8(bytes) {
+            proptest::prop_assert!(hiwar_record::verify(&tampered, &Default::default()).is_err());
+        }
+    }
+}
