@@ -8,7 +8,6 @@
 //! then reveals the nonces, anyone recomputes the ciphertexts for each possible
 //! choice and so sees what the ballot contained, and the ballot is never counted.
 
-use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rand_core::CryptoRngCore;
@@ -167,11 +166,10 @@ impl Ballot {
                     question.options
                 )));
             }
-            for (o, (ct, proof)) in answer.choices.iter().zip(&answer.choice_proofs).enumerate() {
-                proof.verify_into(ctx.option_transcript(q, o), ctx.key, ct, &[0, 1], batch, rng)?;
-            }
             let sum: Ciphertext = answer.choices.iter().copied().sum();
-            answer.selections_proof.verify_into(
+            // The sum's α and β are the sums of the options' α and β, so the selections
+            // proof's coefficients join each option's: one term per point.
+            let (sum_alpha, sum_beta) = answer.selections_proof.verify_into(
                 ctx.selections_transcript(q),
                 ctx.key,
                 &sum,
@@ -179,6 +177,11 @@ impl Ballot {
                 batch,
                 rng,
             )?;
+            for (o, (ct, proof)) in answer.choices.iter().zip(&answer.choice_proofs).enumerate() {
+                let (alpha, beta) = proof.verify_into(ctx.option_transcript(q, o), ctx.key, ct, &[0, 1], batch, rng)?;
+                batch.term(alpha + sum_alpha, ct.alpha);
+                batch.term(beta + sum_beta, ct.beta);
+            }
         }
         Ok(())
     }
@@ -285,23 +288,6 @@ pub fn tally<'a>(questions: &[Question], ballots: impl Iterator<Item = (&'a Ball
         }
     }
     sums
-}
-
-/// The points of a ballot in a fixed order, for digests.
-pub fn ballot_points(ballot: &Ballot) -> Vec<RistrettoPoint> {
-    let mut out = Vec::new();
-    for answer in &ballot.answers {
-        for (ct, proof) in answer.choices.iter().zip(&answer.choice_proofs) {
-            out.extend([ct.alpha, ct.beta]);
-            for b in &proof.branches {
-                out.extend([b.a, b.b]);
-            }
-        }
-        for b in &answer.selections_proof.branches {
-            out.extend([b.a, b.b]);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -46,26 +46,27 @@ impl BatchVerifier {
         }
     }
 
-    /// Adds the equation `Σ shared + Σ terms = 0` with a fresh random weight.
-    pub fn equation(
-        &mut self,
-        rng: &mut impl CryptoRngCore,
-        shared: &[(Slot, Scalar)],
-        terms: &[(Scalar, RistrettoPoint)],
-    ) {
-        let mut wide = [0u8; 32];
-        rng.fill_bytes(&mut wide[..16]);
-        let rho = Scalar::from_bytes_mod_order(wide);
-        for (slot, s) in shared {
-            match slot {
-                Slot::G => self.g += rho * s,
-                Slot::Key => self.key += rho * s,
-            }
+    /// A fresh random 128-bit weight for one equation. The caller multiplies every
+    /// coefficient of that equation by it (and may merge the coefficients of a point
+    /// that occurs in several equations before adding it once with [`Self::term`]).
+    pub fn weight(&mut self, rng: &mut impl CryptoRngCore) -> Scalar {
+        let mut bytes = [0u8; 32];
+        rng.fill_bytes(&mut bytes[..16]);
+        Scalar::from_bytes_mod_order(bytes)
+    }
+
+    /// Adds `s` to the coefficient of a shared point.
+    pub fn shared(&mut self, slot: Slot, s: Scalar) {
+        match slot {
+            Slot::G => self.g += s,
+            Slot::Key => self.key += s,
         }
-        for (s, p) in terms {
-            self.scalars.push(rho * s);
-            self.points.push(*p);
-        }
+    }
+
+    /// Adds the term `s·P`.
+    pub fn term(&mut self, s: Scalar, p: RistrettoPoint) {
+        self.scalars.push(s);
+        self.points.push(p);
     }
 
     /// Number of equations' point terms collected (for sizing batches).

@@ -15,6 +15,7 @@ use curve25519_dalek::ristretto::{RistrettoBasepointTable, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity;
 use rand_core::CryptoRngCore;
+use subtle::{Choice, ConditionallySelectable};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::group::{generator, nonzero_point_from_hex, point_from_hex, point_to_hex};
@@ -23,6 +24,7 @@ use crate::{CryptoError, Result};
 /// The election's public key `K`, with a precomputed table for constant-time `rK`.
 pub struct ElectionKey {
     point: RistrettoPoint,
+    encoding: [u8; 32],
     table: Box<RistrettoBasepointTable>,
 }
 
@@ -32,7 +34,11 @@ impl ElectionKey {
         if point == RistrettoPoint::identity() {
             return Err(CryptoError::Identity("election key"));
         }
-        Ok(ElectionKey { point, table: Box::new(RistrettoBasepointTable::create(&point)) })
+        Ok(ElectionKey {
+            point,
+            encoding: point.compress().to_bytes(),
+            table: Box::new(RistrettoBasepointTable::create(&point)),
+        })
     }
 
     pub fn from_hex(s: &str) -> Result<Self> {
@@ -43,16 +49,26 @@ impl ElectionKey {
         &self.point
     }
 
+    /// The key's 32-byte encoding, computed once.
+    pub fn encoding(&self) -> &[u8; 32] {
+        &self.encoding
+    }
+
     /// `sK`, constant time in `s`, by the precomputed table.
     pub fn times(&self, s: &Scalar) -> RistrettoPoint {
         s * &*self.table
     }
 
-    /// Encrypts `m` with the given nonce (constant time in `r` and `m`'s bits).
+    /// Encrypts `m` with the given nonce, in constant time: a vote of 0 or 1 picks the
+    /// identity or `G` by constant-time selection; larger values use the fixed-base table.
     pub fn encrypt_with(&self, m: u64, r: &Nonce) -> Ciphertext {
         let alpha = &r.0 * RISTRETTO_BASEPOINT_TABLE;
-        let beta = &Scalar::from(m) * RISTRETTO_BASEPOINT_TABLE + self.times(&r.0);
-        Ciphertext { alpha, beta }
+        let message = if m <= 1 {
+            RistrettoPoint::conditional_select(&RistrettoPoint::identity(), &generator(), Choice::from(m as u8))
+        } else {
+            &Scalar::from(m) * RISTRETTO_BASEPOINT_TABLE
+        };
+        Ciphertext { alpha, beta: message + self.times(&r.0) }
     }
 
     /// Encrypts `m` with a fresh nonce, returned for proofs and Benaloh challenges.

@@ -17,7 +17,7 @@ pub mod proofs;
 pub mod threshold;
 pub mod transcript;
 
-pub use curve25519_dalek::ristretto::RistrettoPoint;
+pub use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 pub use curve25519_dalek::scalar::Scalar;
 
 /// Why a cryptographic object was rejected.

@@ -10,23 +10,24 @@
 //! sound, zero-knowledge NIZKs.
 
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
-use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
 use crate::batch::{BatchVerifier, Slot};
 use crate::elgamal::{Ciphertext, ElectionKey, Nonce};
-use crate::group::generator;
+use crate::group::{generator, point_from_bytes};
 use crate::transcript::Transcript;
 use crate::{CryptoError, Result};
 
-/// One branch of a disjunctive proof: commitments `(a, b)`, challenge share `c`,
+/// One branch of a disjunctive proof: commitments `(a, b)` (kept encoded: they are
+/// hashed as bytes and decoded only for the group equations), challenge share `c`,
 /// response `z`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Branch {
-    pub a: RistrettoPoint,
-    pub b: RistrettoPoint,
+    pub a: CompressedRistretto,
+    pub b: CompressedRistretto,
     pub c: Scalar,
     pub z: Scalar,
 }
@@ -53,23 +54,19 @@ pub struct DisjunctiveProof {
     pub branches: Vec<Branch>,
 }
 
-fn value_point(m: u64) -> RistrettoPoint {
-    &Scalar::from(m) * RISTRETTO_BASEPOINT_TABLE
-}
-
-fn disjunctive_challenge(
+fn disjunctive_challenge<'a>(
     mut t: Transcript,
     key: &ElectionKey,
     ct: &Ciphertext,
     values: &[u64],
-    branches: impl Iterator<Item = (RistrettoPoint, RistrettoPoint)>,
+    branches: impl Iterator<Item = (&'a CompressedRistretto, &'a CompressedRistretto)>,
 ) -> Scalar {
-    t.point(key.point()).point(&ct.alpha).point(&ct.beta).u64(values.len() as u64);
+    t.bytes(key.encoding()).point(&ct.alpha).point(&ct.beta).u64(values.len() as u64);
     for &m in values {
         t.u64(m);
     }
     for (a, b) in branches {
-        t.point(&a).point(&b);
+        t.bytes(a.as_bytes()).bytes(b.as_bytes());
     }
     t.challenge()
 }
@@ -77,6 +74,13 @@ fn disjunctive_challenge(
 impl DisjunctiveProof {
     /// Proves that `ct = (rG, values[real]·G + rK)`. `context` must already hold
     /// everything the proof is bound to (election hash, credential, position).
+    ///
+    /// Knowing `r` and `m = values[real]`, the prover computes a simulated branch's
+    /// commitments with fixed-base multiplications only:
+    /// `a_j = z_j G − c_j α = (z_j − c_j r) G` and
+    /// `b_j = z_j K − c_j (β − m_j G) = (z_j − c_j r) K − c_j (m − m_j) G`.
+    /// Every multiplication is constant time and every branch costs the same whichever
+    /// is real, so timing does not reveal the vote.
     pub fn prove(
         context: Transcript,
         key: &ElectionKey,
@@ -93,23 +97,36 @@ impl DisjunctiveProof {
             .enumerate()
             .map(|(j, &m)| {
                 if j == real {
-                    Branch { a: &*w * RISTRETTO_BASEPOINT_TABLE, b: key.times(&w), c: Scalar::ZERO, z: Scalar::ZERO }
+                    Branch {
+                        a: (&*w * RISTRETTO_BASEPOINT_TABLE).compress(),
+                        b: key.times(&w).compress(),
+                        c: Scalar::ZERO,
+                        z: Scalar::ZERO,
+                    }
                 } else {
                     let (c, z) = (Scalar::random(rng), Scalar::random(rng));
-                    let a = &z * RISTRETTO_BASEPOINT_TABLE - c * ct.alpha;
-                    let b = key.times(&z) - c * (ct.beta - value_point(m));
-                    Branch { a, b, c, z }
+                    let u = Zeroizing::new(z - c * r.scalar());
+                    let v = Zeroizing::new(-c * (Scalar::from(values[real]) - Scalar::from(m)));
+                    let a = &*u * RISTRETTO_BASEPOINT_TABLE;
+                    let b = key.times(&u) + &*v * RISTRETTO_BASEPOINT_TABLE;
+                    Branch { a: a.compress(), b: b.compress(), c, z }
                 }
             })
             .collect();
-        let c = disjunctive_challenge(context, key, ct, values, branches.iter().map(|b| (b.a, b.b)));
+        let c = disjunctive_challenge(context, key, ct, values, branches.iter().map(|b| (&b.a, &b.b)));
         let others: Scalar = branches.iter().enumerate().filter(|(j, _)| *j != real).map(|(_, b)| b.c).sum();
         branches[real].c = c - others;
         branches[real].z = *w + branches[real].c * r.scalar();
         DisjunctiveProof { branches }
     }
 
-    /// Checks the challenge shares; the group equations go to `batch`.
+    /// Checks the challenge shares and adds the weighted group equations to `batch`,
+    /// except the terms in `α` and `β`, whose merged coefficients it returns so the
+    /// caller adds each ciphertext point once (a ballot merges them further).
+    ///
+    /// For branch `j` with weights `ρ_j, σ_j`: `ρ_j (z_j G − a_j − c_j α) = 0` and
+    /// `σ_j (z_j K − b_j − c_j β + c_j m_j G) = 0`; so `α` gets `−Σ ρ_j c_j` and `β`
+    /// gets `−Σ σ_j c_j`.
     pub fn verify_into(
         &self,
         context: Transcript,
@@ -118,32 +135,34 @@ impl DisjunctiveProof {
         values: &[u64],
         batch: &mut BatchVerifier,
         rng: &mut impl CryptoRngCore,
-    ) -> Result<()> {
+    ) -> Result<(Scalar, Scalar)> {
         if self.branches.len() != values.len() {
             return Err(CryptoError::BadProof("wrong number of branches"));
         }
-        let c = disjunctive_challenge(context, key, ct, values, self.branches.iter().map(|b| (b.a, b.b)));
+        let c = disjunctive_challenge(context, key, ct, values, self.branches.iter().map(|b| (&b.a, &b.b)));
         if self.branches.iter().map(|b| b.c).sum::<Scalar>() != c {
             return Err(CryptoError::BadProof("challenge shares do not sum to the challenge"));
         }
+        let (mut alpha, mut beta) = (Scalar::ZERO, Scalar::ZERO);
         for (branch, &m) in self.branches.iter().zip(values) {
-            // z G − a − c α = 0
-            batch.equation(rng, &[(Slot::G, branch.z)], &[(-Scalar::ONE, branch.a), (-branch.c, ct.alpha)]);
-            // z K − b − c β + c m G = 0
-            batch.equation(
-                rng,
-                &[(Slot::Key, branch.z), (Slot::G, branch.c * Scalar::from(m))],
-                &[(-Scalar::ONE, branch.b), (-branch.c, ct.beta)],
-            );
+            let (rho, sigma) = (batch.weight(rng), batch.weight(rng));
+            batch.shared(Slot::G, rho * branch.z + sigma * branch.c * Scalar::from(m));
+            batch.shared(Slot::Key, sigma * branch.z);
+            batch.term(-rho, point_from_bytes("proof commitment a", branch.a.as_bytes())?);
+            batch.term(-sigma, point_from_bytes("proof commitment b", branch.b.as_bytes())?);
+            alpha -= rho * branch.c;
+            beta -= sigma * branch.c;
         }
-        Ok(())
+        Ok((alpha, beta))
     }
 
     /// Verifies this proof alone.
     pub fn verify(&self, context: Transcript, key: &ElectionKey, ct: &Ciphertext, values: &[u64]) -> Result<()> {
         let mut rng = rand_core::OsRng;
         let mut batch = BatchVerifier::new(key);
-        self.verify_into(context, key, ct, values, &mut batch, &mut rng)?;
+        let (alpha, beta) = self.verify_into(context, key, ct, values, &mut batch, &mut rng)?;
+        batch.term(alpha, ct.alpha);
+        batch.term(beta, ct.beta);
         batch.verify().map_err(|_| CryptoError::BadProof("a branch equation fails"))
     }
 }
@@ -289,8 +308,8 @@ mod tests {
             for field in 0..4 {
                 let mut bad = proof.clone();
                 match field {
-                    0 => bad.branches[j].a += g,
-                    1 => bad.branches[j].b += g,
+                    0 => bad.branches[j].a = (bad.branches[j].a.decompress().unwrap() + g).compress(),
+                    1 => bad.branches[j].b = (bad.branches[j].b.decompress().unwrap() + g).compress(),
                     2 => bad.branches[j].c += Scalar::ONE,
                     _ => bad.branches[j].z += Scalar::ONE,
                 }

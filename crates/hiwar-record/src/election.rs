@@ -17,7 +17,7 @@ use hiwar_crypto::elgamal::{Ciphertext, DiscreteLog, ElectionKey, Nonce};
 use hiwar_crypto::group::{point_from_hex, point_to_hex, scalar_from_hex, scalar_to_hex};
 use hiwar_crypto::proofs::{Branch, DisjunctiveProof, EqualityProof, KnowledgeProof};
 use hiwar_crypto::threshold::{self, DealerPublic, PartialDecryption};
-use hiwar_crypto::{CryptoError, RistrettoPoint};
+use hiwar_crypto::{CompressedRistretto, CryptoError, RistrettoPoint};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -34,7 +34,7 @@ pub fn ct_json(ct: &Ciphertext) -> Value {
 }
 
 fn branch_json(b: &Branch) -> Value {
-    json!({"a": point_to_hex(&b.a), "b": point_to_hex(&b.b), "c": scalar_to_hex(&b.c), "z": scalar_to_hex(&b.z)})
+    json!({"a": hex::encode(b.a.as_bytes()), "b": hex::encode(b.b.as_bytes()), "c": scalar_to_hex(&b.c), "z": scalar_to_hex(&b.z)})
 }
 
 fn proof_json(p: &DisjunctiveProof) -> Value {
@@ -117,8 +117,9 @@ fn parse_proof(v: &Value, what: &str) -> R<DisjunctiveProof> {
         .map(|b| {
             let m = obj(b, what, &["a", "b", "c", "z"])?;
             Ok(Branch {
-                a: point_from_hex("proof commitment a", s(&m["a"], what)?).map_err(cerr)?,
-                b: point_from_hex("proof commitment b", s(&m["b"], what)?).map_err(cerr)?,
+                // Commitments stay encoded; the proof check decodes them (strictly).
+                a: CompressedRistretto(hex_bytes(&m["a"], "proof commitment a")?),
+                b: CompressedRistretto(hex_bytes(&m["b"], "proof commitment b")?),
                 c: scalar_from_hex("proof challenge", s(&m["c"], what)?).map_err(cerr)?,
                 z: scalar_from_hex("proof response", s(&m["z"], what)?).map_err(cerr)?,
             })
