@@ -190,6 +190,10 @@ pub async fn context(State(state): State<AppState>, mut request: Request, next: 
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let headers = request.headers();
+    // A declared length over the limit is refused before any of the body is read.
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let too_large = declared.is_some_and(|n| n > state.config.max_body_bytes as u64);
 
     let chosen_lang = query_lang(request.uri().query());
     let lang = chosen_lang
@@ -241,7 +245,7 @@ pub async fn context(State(state): State<AppState>, mut request: Request, next: 
     let ctx = Ctx { lang, csrf: csrf.clone(), viewer, session, path: path.clone(), wants_json, client, same_origin };
     request.extensions_mut().insert(ctx.clone());
 
-    let mut response = next.run(request).await;
+    let mut response = if too_large { AppError::too_large().into_response() } else { next.run(request).await };
     if let Some(error) = response.extensions_mut().remove::<AppError>() {
         let cookies: Vec<HeaderValue> = response.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
         response = render_error(&ctx, &error);
