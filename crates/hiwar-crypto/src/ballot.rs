@@ -187,6 +187,7 @@ impl Ballot {
     }
 
     /// Verifies this ballot alone.
+    #[cfg(feature = "os-rng")]
     pub fn verify(&self, ctx: &BallotContext, questions: &[Question]) -> Result<()> {
         let mut rng = rand_core::OsRng;
         let mut batch = BatchVerifier::new(ctx.key);

@@ -157,6 +157,7 @@ impl DisjunctiveProof {
     }
 
     /// Verifies this proof alone.
+    #[cfg(feature = "os-rng")]
     pub fn verify(&self, context: Transcript, key: &ElectionKey, ct: &Ciphertext, values: &[u64]) -> Result<()> {
         let mut rng = rand_core::OsRng;
         let mut batch = BatchVerifier::new(key);
