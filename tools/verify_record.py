@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """An independent verifier of hiwar public records, written from docs/record-spec.md
-alone, on libsodium's Ed25519 (through PyNaCl) and Python's own JSON and SHA-256.
+alone, on libsodium (Ed25519 through PyNaCl, ristretto255 through rbcl) and Python's
+own JSON, SHA-256 and SHA-512. It checks elections (spec §6) one proof at a time.
 
     python3 tools/verify_record.py RECORD.jsonl [--key HEX] [--previous FILE]
 
@@ -14,6 +15,8 @@ import json
 import re
 import sys
 
+import nacl.bindings
+import rbcl
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
@@ -23,7 +26,7 @@ FIELDS = {"v", "dialogue", "seq", "prev", "time", "kind", "body", "sig"}
 DOMAIN = b"hiwar/record/v1/line\n"
 ROLES = {"convener", "participant", "delegate", "trustee", "observer"}
 PHASE_KINDS = {"registration", "selection", "deliberation", "decision", "declaration", "closed"}
-ID = re.compile(r"^[a-z0-9-]{1,64}$")
+ID_RE = re.compile(r"^[a-z0-9-]{1,64}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -95,7 +98,7 @@ class State:
 
     @staticmethod
     def ident(x):
-        return isinstance(x, str) and ID.match(x) is not None
+        return isinstance(x, str) and ID_RE.match(x) is not None
 
     @staticmethod
     def uint(x):
@@ -178,6 +181,402 @@ class State:
             raise ValueError(f"unknown event kind {kind!r}")
 
 
+# ----- elections (spec §6) -----
+
+L = 2**252 + 27742317777372353535851937790883648493
+ID = bytes(32)
+
+
+class Bad(Exception):
+    """An election check failed: (check, detail)."""
+
+    def __init__(self, check, detail):
+        super().__init__(detail)
+        self.check = check
+
+
+def hexbytes(v, n, what, check):
+    if not isinstance(v, str) or len(v) != 2 * n or not re.fullmatch(r"[0-9a-f]*", v):
+        raise Bad(check, f"{what} is not {2 * n} lowercase hex digits")
+    return bytes.fromhex(v)
+
+
+def point(v, what, check, nonzero=False):
+    b = hexbytes(v, 32, what, check)
+    if b == ID:
+        if nonzero:
+            raise Bad(check, f"{what} is the identity")
+        return b
+    if not rbcl.crypto_core_ristretto255_is_valid_point(b):
+        raise Bad(check, f"{what}: not a canonical encoding")
+    return b
+
+
+def scalar(v, what, check):
+    n = int.from_bytes(hexbytes(v, 32, what, check), "little")
+    if n >= L:
+        raise Bad(check, f"{what}: not a canonical scalar")
+    return n
+
+
+def add(p, q):
+    if p == ID:
+        return q
+    if q == ID:
+        return p
+    return rbcl.crypto_core_ristretto255_add(p, q)
+
+
+def sub(p, q):
+    if q == ID:
+        return p
+    return rbcl.crypto_core_ristretto255_sub(p, q)
+
+
+def mul(n, p):
+    n %= L
+    if n == 0 or p == ID:
+        return ID
+    return rbcl.crypto_scalarmult_ristretto255(n.to_bytes(32, "little"), p)
+
+
+def mul_g(n):
+    n %= L
+    return ID if n == 0 else rbcl.crypto_scalarmult_ristretto255_base(n.to_bytes(32, "little"))
+
+
+def u64(n):
+    return n.to_bytes(8, "little")
+
+
+def transcript(tag, *items):
+    h = hashlib.sha512()
+    for b in [b"hiwar/v1/" + tag.encode(), b"ristretto255", *items]:
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return int.from_bytes(h.digest(), "little") % L
+
+
+def sha256(*parts):
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p)
+    return h.digest()
+
+
+def shape(v, names, check):
+    if not isinstance(v, dict) or set(v) != set(names):
+        raise Bad(check, f"members {sorted(v) if isinstance(v, dict) else v!r} are not {sorted(names)}")
+    return v
+
+
+def nat(v, what, check):
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise Bad(check, f"{what} is not a non-negative integer")
+    return v
+
+
+def ciphertext(v, check, nonzero_alpha):
+    shape(v, ["alpha", "beta"], check)
+    return point(v["alpha"], "alpha", check, nonzero_alpha), point(v["beta"], "beta", check)
+
+
+def disjunctive(proof, context, K, ct, values):
+    """§6.1: the disjunctive proof that ct encrypts one of `values`."""
+    if not isinstance(proof, list) or len(proof) != len(values):
+        raise Bad("E6", "wrong number of branches")
+    branches = []
+    for br in proof:
+        shape(br, ["a", "b", "c", "z"], "E6")
+        branches.append((point(br["a"], "a", "E6"), point(br["b"], "b", "E6"), scalar(br["c"], "c", "E6"), scalar(br["z"], "z", "E6")))
+    alpha, beta = ct
+    items = [K, alpha, beta, u64(len(values))] + [u64(m) for m in values]
+    for a, b, _, _ in branches:
+        items += [a, b]
+    c = transcript(*context, *items)
+    if sum(br[2] for br in branches) % L != c:
+        raise Bad("E6", "challenge shares do not sum to the challenge")
+    for (a, b, cj, z), m in zip(branches, values):
+        if mul_g(z) != add(a, mul(cj, alpha)) or mul(z, K) != add(b, mul(cj, sub(beta, mul_g(m)))):
+            raise Bad("E6", "a branch equation fails")
+
+
+class Election:
+    pass
+
+
+class Elections:
+    def __init__(self, dialogue):
+        self.dialogue = dialogue
+        self.elections = {}
+
+    def apply(self, kind, body):
+        name = body.get("election") if isinstance(body, dict) else None
+        if not isinstance(name, str):
+            raise Bad("E1", "body lacks a string election")
+        if kind == "election.created":
+            return self.created(name, body)
+        e = self.elections.get(name)
+        if e is None:
+            raise Bad("E1", f"election {name} was never created")
+        handler = {
+            "election.credentials": self.credentials,
+            "election.trustee_committed": self.committed,
+            "election.trustee_revealed": self.revealed,
+            "election.share_disputed": self.disputed,
+            "election.opened": self.opened,
+            "ballot.cast": self.cast,
+            "ballot.spoiled": self.spoiled,
+            "election.closed": self.closed,
+            "election.partial_decryption": self.partial,
+            "election.result": self.result,
+        }.get(kind)
+        if handler is None:
+            raise Bad("E1", f"unknown event kind {kind}")
+        handler(e, body)
+
+    def created(self, name, b):
+        shape(b, ["election", "title", "questions", "trustees", "threshold", "weighted"], "E1")
+        if not ID_RE.match(name) or name in self.elections:
+            raise Bad("E1", "bad or repeated election id")
+        n, t = nat(b["trustees"], "trustees", "E1"), nat(b["threshold"], "threshold", "E1")
+        if not 1 <= t <= n <= 1000 or not isinstance(b["weighted"], bool) or not State.text(b["title"]):
+            raise Bad("E1", "bad parameters")
+        if not isinstance(b["questions"], list) or not b["questions"]:
+            raise Bad("E1", "no questions")
+        questions = []
+        for q in b["questions"]:
+            shape(q, ["title", "options", "min", "max"], "E1")
+            if not State.text(q["title"]) or not isinstance(q["options"], list) or not all(State.text(o) for o in q["options"]):
+                raise Bad("E1", "bad question")
+            k, lo, hi = len(q["options"]), nat(q["min"], "min", "E1"), nat(q["max"], "max", "E1")
+            if not (k >= 1 and lo <= hi <= k):
+                raise Bad("E1", "bad question bounds")
+            questions.append((k, lo, hi))
+        e = Election()
+        e.hash = sha256(b"hiwar/v1/election\n", self.dialogue.encode(), b"\n", canonical(b))
+        e.questions, e.n, e.t, e.weighted = questions, n, t, b["weighted"]
+        e.stage, e.committed, e.revealed, e.disqualified = "setup", {}, {}, set()
+        e.credentials, e.latest, e.cast, e.key, e.vks = {}, {}, 0, None, {}
+        e.partials, e.tally = {}, None
+        self.elections[name] = e
+
+    def credentials(self, e, b):
+        shape(b, ["election", "credentials", "weights"], "E4")
+        if e.stage != "setup" or not isinstance(b["credentials"], list):
+            raise Bad("E4", "credentials after opening")
+        if e.weighted:
+            weights = b["weights"]
+            if not isinstance(weights, list) or len(weights) != len(b["credentials"]) or not all(nat(w, "weight", "E4") >= 1 for w in weights):
+                raise Bad("E4", "bad weights")
+        else:
+            if b["weights"] is not None:
+                raise Bad("E4", "weights in an unweighted election")
+            weights = [1] * len(b["credentials"])
+        for c, w in zip(b["credentials"], weights):
+            key = hexbytes(c, 32, "credential", "E4")
+            if not nacl.bindings.crypto_core_ed25519_is_valid_point(key) or key in e.credentials:
+                raise Bad("E4", "invalid or repeated credential")
+            e.credentials[key] = w
+
+    def trustee(self, e, v, check):
+        i = nat(v, "trustee", check)
+        if not 1 <= i <= e.n:
+            raise Bad(check, "trustee out of range")
+        return i
+
+    def committed(self, e, b):
+        shape(b, ["election", "trustee", "hash"], "E2")
+        i = self.trustee(e, b["trustee"], "E2")
+        if e.stage != "setup" or e.revealed or i in e.committed:
+            raise Bad("E2", "commitment out of order")
+        e.committed[i] = hexbytes(b["hash"], 32, "hash", "E2")
+
+    def revealed(self, e, b):
+        shape(b, ["election", "trustee", "commitments", "proof"], "E2")
+        i = self.trustee(e, b["trustee"], "E2")
+        if e.stage != "setup" or len(e.committed) != e.n or i in e.revealed:
+            raise Bad("E2", "reveal before every commitment, or twice")
+        cs = b["commitments"]
+        if not isinstance(cs, list) or len(cs) != e.t:
+            raise Bad("E2", "wrong number of commitments")
+        cs = [point(c, "commitment", "E2", nonzero=True) for c in cs]
+        shape(b["proof"], ["a", "z"], "E2")
+        a, z = point(b["proof"]["a"], "a", "E2"), scalar(b["proof"]["z"], "z", "E2")
+        if sha256(b"hiwar/v1/trustee-commitment", i.to_bytes(4, "little"), *cs, a, z.to_bytes(32, "little")) != e.committed[i]:
+            raise Bad("E2", "reveal does not match its commitment")
+        c = transcript("trustee-possession", e.hash, u64(i), cs[0], a)
+        if mul_g(z) != add(a, mul(c, cs[0])):
+            raise Bad("E2", "proof of possession fails")
+        e.revealed[i] = cs
+
+    @staticmethod
+    def eval_commitments(cs, j):
+        acc = ID
+        for c in reversed(cs):
+            acc = add(mul(j, acc), c)
+        return acc
+
+    def disputed(self, e, b):
+        shape(b, ["election", "dealer", "trustee", "share"], "E3")
+        i, j = self.trustee(e, b["dealer"], "E3"), self.trustee(e, b["trustee"], "E3")
+        s = scalar(b["share"], "share", "E3")
+        if e.stage != "setup" or i not in e.revealed:
+            raise Bad("E3", "dispute out of order")
+        if mul_g(s) != self.eval_commitments(e.revealed[i], j):
+            e.disqualified.add(i)
+
+    def opened(self, e, b):
+        shape(b, ["election", "public_key", "trustees", "verification_keys"], "E3")
+        qualified = sorted(i for i in e.revealed if i not in e.disqualified)
+        if e.stage != "setup" or b["trustees"] != qualified or len(qualified) < e.t:
+            raise Bad("E3", "qualified trustees differ")
+        key = ID
+        for i in qualified:
+            key = add(key, e.revealed[i][0])
+        if key == ID or point(b["public_key"], "public_key", "E3") != key:
+            raise Bad("E3", "public key does not follow from the commitments")
+        vks = b["verification_keys"]
+        if not isinstance(vks, list) or len(vks) != e.n:
+            raise Bad("E3", "wrong number of verification keys")
+        for j in range(1, e.n + 1):
+            x = ID
+            for i in qualified:
+                x = add(x, self.eval_commitments(e.revealed[i], j))
+            if point(vks[j - 1], "verification key", "E3") != x:
+                raise Bad("E3", f"verification key {j} does not follow from the commitments")
+            e.vks[j] = x
+        e.key, e.stage = key, "open"
+
+    def ballot(self, e, b, check_kind):
+        """E5 then E6 for a cast or spoiled ballot; returns (credential, choices)."""
+        if e.stage != "open":
+            raise Bad(check_kind, "ballot outside the voting period")
+        cred = hexbytes(b["credential"], 32, "credential", "E5")
+        if cred not in e.credentials:
+            raise Bad(check_kind, "credential not listed")
+        digest = sha256(b"hiwar/v1/ballot\n", e.hash, cred, canonical(b["ballot"]))
+        if b["tracking"] != digest.hex():
+            raise Bad("E5", "tracking code is not the ballot digest")
+        try:
+            VerifyKey(cred).verify(b"hiwar/v1/ballot" + digest, hexbytes(b["signature"], 64, "signature", "E5"))
+        except (BadSignatureError, ValueError):
+            raise Bad("E5", "bad ballot signature")
+        ballot = b["ballot"]
+        shape(ballot, ["answers"], "E6")
+        if not isinstance(ballot["answers"], list) or len(ballot["answers"]) != len(e.questions):
+            raise Bad("E6", "wrong number of answers")
+        all_choices = []
+        for q, (answer, (k, lo, hi)) in enumerate(zip(ballot["answers"], e.questions)):
+            shape(answer, ["choices", "choice_proofs", "selections_proof"], "E6")
+            if not isinstance(answer["choices"], list) or len(answer["choices"]) != k or not isinstance(answer["choice_proofs"], list) or len(answer["choice_proofs"]) != k:
+                raise Bad("E6", "wrong number of options")
+            cts = [ciphertext(c, "E6", True) for c in answer["choices"]]
+            for o, (ct, proof) in enumerate(zip(cts, answer["choice_proofs"])):
+                disjunctive(proof, ["ballot-option", e.hash, cred, u64(q), u64(o)], e.key, ct, [0, 1])
+            total = (ID, ID)
+            for ct in cts:
+                total = (add(total[0], ct[0]), add(total[1], ct[1]))
+            disjunctive(answer["selections_proof"], ["ballot-selections", e.hash, cred, u64(q)], e.key, total, list(range(lo, hi + 1)))
+            all_choices.append(cts)
+        return cred, all_choices
+
+    def cast(self, e, b):
+        shape(b, ["election", "credential", "ballot", "signature", "tracking"], "E5")
+        cred, cts = self.ballot(e, b, "E5")
+        e.latest[cred] = cts
+        e.cast += 1
+
+    def spoiled(self, e, b):
+        shape(b, ["election", "credential", "ballot", "signature", "tracking", "nonces", "choices"], "E7")
+        _, cts = self.ballot(e, b, "E7")
+        nonces, choices = b["nonces"], b["choices"]
+        if not isinstance(nonces, list) or not isinstance(choices, list) or len(nonces) != len(cts) or len(choices) != len(cts):
+            raise Bad("E7", "nonces or choices do not fit the ballot")
+        for q_cts, q_r, q_c in zip(cts, nonces, choices):
+            if not isinstance(q_r, list) or not isinstance(q_c, list) or len(q_r) != len(q_cts) or len(q_c) != len(q_cts):
+                raise Bad("E7", "nonces or choices do not fit the ballot")
+            for (alpha, beta), r, c in zip(q_cts, q_r, q_c):
+                r = scalar(r, "nonce", "E7")
+                if c not in (0, 1) or isinstance(c, bool) or alpha != mul_g(r) or beta != add(mul_g(c), mul(r, e.key)):
+                    raise Bad("E7", "a spoiled ballot does not open to its published choices")
+
+    def closed(self, e, b):
+        shape(b, ["election", "counted", "superseded", "tally"], "E8")
+        if e.stage != "open":
+            raise Bad("E8", "closing out of order")
+        counted = len(e.latest)
+        if b["counted"] != counted or b["superseded"] != e.cast - counted:
+            raise Bad("E8", "counted or superseded numbers differ")
+        expected = [[(ID, ID) for _ in range(k)] for k, _, _ in e.questions]
+        for cred, cts in e.latest.items():
+            w = e.credentials[cred]
+            for q, row in enumerate(cts):
+                for o, (alpha, beta) in enumerate(row):
+                    acc = expected[q][o]
+                    expected[q][o] = (add(acc[0], mul(w, alpha)), add(acc[1], mul(w, beta)))
+        tally = b["tally"]
+        if not isinstance(tally, list) or len(tally) != len(expected):
+            raise Bad("E8", "tally shape")
+        for row, exp in zip(tally, expected):
+            if not isinstance(row, list) or len(row) != len(exp):
+                raise Bad("E8", "tally shape")
+            for ct, x in zip(row, exp):
+                if ciphertext(ct, "E8", False) != x:
+                    raise Bad("E8", "the tally is not the weighted sum of the last ballots")
+        e.tally, e.stage = expected, "closed"
+
+    def partial(self, e, b):
+        shape(b, ["election", "trustee", "shares"], "E9")
+        j = self.trustee(e, b["trustee"], "E9")
+        if e.stage != "closed" or j not in e.revealed or j in e.disqualified or j in e.partials:
+            raise Bad("E9", "partial decryption out of order")
+        shares = b["shares"]
+        if not isinstance(shares, list) or len(shares) != len(e.tally):
+            raise Bad("E9", "shares shape")
+        out = []
+        for row, trow in zip(shares, e.tally):
+            if not isinstance(row, list) or len(row) != len(trow):
+                raise Bad("E9", "shares shape")
+            orow = []
+            for sh, (alpha, _) in zip(row, trow):
+                shape(sh, ["share", "a1", "a2", "z"], "E9")
+                d, a1, a2 = point(sh["share"], "share", "E9"), point(sh["a1"], "a1", "E9"), point(sh["a2"], "a2", "E9")
+                z = scalar(sh["z"], "z", "E9")
+                c = transcript("partial-decryption", e.hash, u64(j), e.vks[j], alpha, d, a1, a2)
+                if mul_g(z) != add(a1, mul(c, e.vks[j])) or mul(z, alpha) != add(a2, mul(c, d)):
+                    raise Bad("E9", f"trustee {j}: decryption share proof fails")
+                orow.append(d)
+            out.append(orow)
+        e.partials[j] = out
+
+    def result(self, e, b):
+        shape(b, ["election", "trustees", "counts"], "E10")
+        S = b["trustees"]
+        if e.stage != "closed" or not isinstance(S, list) or len(set(S)) != len(S) or len(S) < e.t or any(j not in e.partials for j in S):
+            raise Bad("E10", "result trustees are not t verified decryptors")
+        lam = {}
+        for j in S:
+            num, den = 1, 1
+            for m in S:
+                if m != j:
+                    num, den = num * m % L, den * (m - j) % L
+            lam[j] = num * pow(den, L - 2, L) % L
+        counts = b["counts"]
+        if not isinstance(counts, list) or len(counts) != len(e.tally):
+            raise Bad("E10", "counts shape")
+        for q, (row, trow) in enumerate(zip(counts, e.tally)):
+            if not isinstance(row, list) or len(row) != len(trow):
+                raise Bad("E10", "counts shape")
+            for o, (count, (_, beta)) in enumerate(zip(row, trow)):
+                xa = ID
+                for j in S:
+                    xa = add(xa, mul(lam[j], e.partials[j][q][o]))
+                if sub(beta, xa) != mul_g(nat(count, "count", "E10")):
+                    raise Bad("E10", f"question {q} option {o}: the decryption is not {count}")
+        e.stage = "decided"
+
+
 def verify(data, pinned=None, previous=None):
     try:
         text = data.decode("utf-8")
@@ -189,7 +588,7 @@ def verify(data, pinned=None, previous=None):
     for i, line in enumerate(lines):
         if not line or len(line.encode()) > MAX_LINE:
             raise Failure("R1", i, "empty or oversized line")
-    state, key, dialogue = State(), None, None
+    state, key, dialogue, elections = State(), None, None, None
     prev_hash, prev_time = "0" * 64, ""
     for i, line in enumerate(lines):
         try:
@@ -215,10 +614,19 @@ def verify(data, pinned=None, previous=None):
             raise Failure("R4", i, "other dialogue")
         if obj["prev"] != prev_hash:
             raise Failure("R5", i, "broken chain")
-        try:
-            state.apply(i, obj["kind"], obj["body"])
-        except ValueError as e:
-            raise Failure("R6" if i == 0 else "R9", i, str(e))
+        kind = obj["kind"]
+        if i > 0 and (kind.startswith("election.") or kind.startswith("ballot.")):
+            if elections is None:
+                elections = Elections(dialogue)
+            try:
+                elections.apply(kind, obj["body"])
+            except Bad as e:
+                raise Failure(e.check, i, str(e))
+        else:
+            try:
+                state.apply(i, kind, obj["body"])
+            except ValueError as e:
+                raise Failure("R6" if i == 0 else "R9", i, str(e))
         if i == 0:
             if pinned is not None and pinned.lower() != state.key:
                 raise Failure("R6", i, "not the pinned key")

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::hiwar;
+use common::{hiwar, python_verify};
 use ed25519_dalek::SigningKey;
 use hiwar_crypto::ballot::{self, BallotContext, Credential, Question};
 use hiwar_crypto::elgamal::ElectionKey;
@@ -74,6 +74,13 @@ fn assert_fails(events: &[(String, Value)], check: &str, what: &str) {
     assert_eq!(code, 1, "{what} was accepted: {stdout}");
     let verdict = stdout.lines().find(|l| l.starts_with("VERIFICATION FAILED")).unwrap();
     assert!(verdict.starts_with(&format!("VERIFICATION FAILED: {check} ")), "{what}: expected {check}, got {verdict}");
+    // The independent verifier, written from the spec, names the same check.
+    let (code, stdout) = python_verify(&reseal(events));
+    assert_eq!(code, 1, "python accepted {what}: {stdout}");
+    assert!(
+        stdout.starts_with(&format!("VERIFICATION FAILED: {check} ")),
+        "python, {what}: expected {check}, got {stdout}"
+    );
 }
 
 fn position(events: &[(String, Value)], kind: &str) -> usize {
@@ -131,6 +138,8 @@ fn an_honest_simulated_election_verifies_even_when_resealed() {
     let (code, stdout) = verify(&reseal(&events));
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("E10"));
+    let (code, stdout) = python_verify(&reseal(&events));
+    assert_eq!(code, 0, "python: {stdout}");
     // Re-votes and challenges happened.
     assert!(events.iter().any(|(k, _)| k == "ballot.spoiled"));
     let closed = &events[position(&events, "election.closed")].1;

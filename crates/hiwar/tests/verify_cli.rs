@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{get, hiwar, Running};
+use common::{get, hiwar, python_verify, Running};
 use ed25519_dalek::SigningKey;
 use hiwar_record::Event;
 use serde_json::Value;
@@ -15,18 +15,6 @@ fn verify_file(contents: &str, extra: &[&str]) -> (i32, String) {
     let mut args = vec!["verify", path.to_str().unwrap()];
     args.extend_from_slice(extra);
     let out = hiwar().args(&args).output().unwrap();
-    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// The independent Python verifier (`tools/verify_record.py`, on libsodium) on the same bytes.
-fn python_verify(contents: &str) -> (i32, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("record.jsonl");
-    std::fs::write(&path, contents).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/verify_record.py");
-    let out = std::process::Command::new("python3").arg(script).arg(&path).output().expect("python3 runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("ModuleNotFoundError"), "the Python verifier needs PyNaCl (pip install pynacl): {stderr}");
     (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 

@@ -86,3 +86,18 @@ impl Drop for Running {
 pub fn get(url: &str) -> String {
     ureq::get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}")).into_string().unwrap()
 }
+
+/// The independent Python verifier (`tools/verify_record.py`, on libsodium) on the same bytes.
+pub fn python_verify(contents: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("record.jsonl");
+    std::fs::write(&path, contents).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/verify_record.py");
+    let out = std::process::Command::new("python3").arg(script).arg(&path).output().expect("python3 runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("ModuleNotFoundError"),
+        "the Python verifier needs PyNaCl (pip install pynacl rbcl): {stderr}"
+    );
+    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
