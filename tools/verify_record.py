@@ -477,7 +477,11 @@ class Elections:
             total = (ID, ID)
             for ct in cts:
                 total = (add(total[0], ct[0]), add(total[1], ct[1]))
-            disjunctive(answer["selections_proof"], ["ballot-selections", e.hash, cred, u64(q)], e.key, total, list(range(lo, hi + 1)))
+            if lo == 0 and hi == k:
+                if answer["selections_proof"] != []:
+                    raise Bad("E6", "a selections proof where the bounds are implied")
+            else:
+                disjunctive(answer["selections_proof"], ["ballot-selections", e.hash, cred, u64(q)], e.key, total, list(range(lo, hi + 1)))
             all_choices.append(cts)
         return cred, all_choices
 

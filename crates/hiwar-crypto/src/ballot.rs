@@ -44,6 +44,12 @@ impl Question {
     fn selection_values(&self) -> Vec<u64> {
         (self.min as u64..=self.max as u64).collect()
     }
+
+    /// Whether `min..=max` says nothing beyond the 0/1 proofs (`0..=options`): then the
+    /// selections proof is empty, as Helios omits its overall proof without a bound.
+    pub fn bounds_implied(&self) -> bool {
+        self.min == 0 && self.max == self.options
+    }
 }
 
 /// What every proof in a ballot is bound to.
@@ -130,12 +136,15 @@ pub fn encrypt(
             cts.push(ct);
             nonces.push(r);
         }
-        let sum: Ciphertext = cts.iter().copied().sum();
-        let r_sum = nonces.iter().fold(Nonce::from_scalar(Scalar::ZERO), |acc, r| &acc + r);
-        let values = question.selection_values();
-        let real = (count - question.min) as usize;
-        let selections_proof =
-            DisjunctiveProof::prove(ctx.selections_transcript(q), ctx.key, &sum, &values, real, &r_sum, rng);
+        let selections_proof = if question.bounds_implied() {
+            DisjunctiveProof { branches: Vec::new() }
+        } else {
+            let sum: Ciphertext = cts.iter().copied().sum();
+            let r_sum = nonces.iter().fold(Nonce::from_scalar(Scalar::ZERO), |acc, r| &acc + r);
+            let real = (count - question.min) as usize;
+            let values = question.selection_values();
+            DisjunctiveProof::prove(ctx.selections_transcript(q), ctx.key, &sum, &values, real, &r_sum, rng)
+        };
         answers.push(Answer { choices: cts, choice_proofs: proofs, selections_proof });
         all_nonces.push(nonces);
     }
@@ -166,17 +175,24 @@ impl Ballot {
                     question.options
                 )));
             }
-            let sum: Ciphertext = answer.choices.iter().copied().sum();
             // The sum's α and β are the sums of the options' α and β, so the selections
             // proof's coefficients join each option's: one term per point.
-            let (sum_alpha, sum_beta) = answer.selections_proof.verify_into(
-                ctx.selections_transcript(q),
-                ctx.key,
-                &sum,
-                &question.selection_values(),
-                batch,
-                rng,
-            )?;
+            let (sum_alpha, sum_beta) = if question.bounds_implied() {
+                if !answer.selections_proof.branches.is_empty() {
+                    return Err(CryptoError::BadProof("a selections proof where the bounds are implied"));
+                }
+                (Scalar::ZERO, Scalar::ZERO)
+            } else {
+                let sum: Ciphertext = answer.choices.iter().copied().sum();
+                answer.selections_proof.verify_into(
+                    ctx.selections_transcript(q),
+                    ctx.key,
+                    &sum,
+                    &question.selection_values(),
+                    batch,
+                    rng,
+                )?
+            };
             for (o, (ct, proof)) in answer.choices.iter().zip(&answer.choice_proofs).enumerate() {
                 let (alpha, beta) = proof.verify_into(ctx.option_transcript(q, o), ctx.key, ct, &[0, 1], batch, rng)?;
                 batch.term(alpha + sum_alpha, ct.alpha);
@@ -394,6 +410,14 @@ mod tests {
         let other_hash = [6u8; 32];
         let other = BallotContext { election_hash: &other_hash, ..ctx };
         assert!(ballot.verify(&other, &[APPROVE]).is_err(), "replay in another election");
+        // Where 0..=options makes the bound implied, the selections proof must be empty.
+        let all = Question { options: 4, min: 0, max: 4 };
+        let (implied, _) = encrypt(&ctx, &[all], &[vec![true, false, true, false]], &mut s.rng).unwrap();
+        assert!(implied.answers[0].selections_proof.branches.is_empty());
+        implied.verify(&ctx, &[all]).unwrap();
+        let mut padded = implied.clone();
+        padded.answers[0].selections_proof = ballot.answers[0].selections_proof.clone();
+        assert!(padded.verify(&ctx, &[all]).is_err(), "a selections proof where none belongs");
         // Wrong shape.
         let mut short = ballot.clone();
         short.answers[0].choices.pop();

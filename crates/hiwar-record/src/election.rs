@@ -430,7 +430,7 @@ impl Elections {
     }
 
     /// Checks one election event at `line`.
-    pub fn apply(&mut self, line: usize, kind: &str, body: &Value) -> Result<(), ElectionFailure> {
+    pub fn apply(&mut self, line: usize, kind: &str, body: Value) -> Result<(), ElectionFailure> {
         // Results that arrived meanwhile: stop early on a bad ballot.
         while let Ok(r) = self.results.try_recv() {
             self.absorb(r);
@@ -443,18 +443,18 @@ impl Elections {
             .ok_or_else(|| ("E1", line, "body lacks a string \"election\"".to_string()))?
             .to_string();
         if kind == "election.created" {
-            return self.create(&name, body).map_err(at("E1"));
+            return self.create(&name, &body).map_err(at("E1"));
         }
         let e = self
             .elections
             .get_mut(&name)
             .ok_or_else(|| ("E1", line, format!("election {name:?} was never created")))?;
         match kind {
-            "election.credentials" => credentials(e, body).map_err(at("E4")),
-            "election.trustee_committed" => trustee_committed(e, body).map_err(at("E2")),
-            "election.trustee_revealed" => trustee_revealed(e, body).map_err(at("E2")),
-            "election.share_disputed" => share_disputed(e, body).map_err(at("E3")),
-            "election.opened" => opened(e, body).map_err(at("E3")),
+            "election.credentials" => credentials(e, &body).map_err(at("E4")),
+            "election.trustee_committed" => trustee_committed(e, &body).map_err(at("E2")),
+            "election.trustee_revealed" => trustee_revealed(e, &body).map_err(at("E2")),
+            "election.share_disputed" => share_disputed(e, &body).map_err(at("E3")),
+            "election.opened" => opened(e, &body).map_err(at("E3")),
             "ballot.cast" => {
                 let job = cast(e, line, body).map_err(|(c, d)| (c, line, d))?;
                 e.pending.push(job);
@@ -463,14 +463,14 @@ impl Elections {
                 }
                 Ok(())
             }
-            "ballot.spoiled" => spoiled(e, body).map_err(|(c, d)| (c, line, d)),
+            "ballot.spoiled" => spoiled(e, &body).map_err(|(c, d)| (c, line, d)),
             "election.closed" => {
                 self.flush()?;
                 let e = self.elections.get_mut(&name).expect("present");
-                closed(e, body).map_err(at("E8"))
+                closed(e, &body).map_err(at("E8"))
             }
-            "election.partial_decryption" => partial(e, body).map_err(at("E9")),
-            "election.result" => result(e, body).map_err(at("E10")),
+            "election.partial_decryption" => partial(e, &body).map_err(at("E9")),
+            "election.result" => result(e, &body).map_err(at("E10")),
             other => Err(("E1", line, format!("unknown event kind {other:?}"))),
         }
     }
@@ -697,8 +697,9 @@ fn opened(e: &mut Election, body: &Value) -> R<()> {
 }
 
 /// The E5 checks that need the election's state; the rest run on a worker.
-fn cast(e: &mut Election, line: usize, body: &Value) -> Result<Job, (&'static str, String)> {
-    let b = obj(body, "body", &["election", "credential", "ballot", "signature", "tracking"]).map_err(|d| ("E5", d))?;
+fn cast(e: &mut Election, line: usize, body: Value) -> Result<Job, (&'static str, String)> {
+    let b =
+        obj(&body, "body", &["election", "credential", "ballot", "signature", "tracking"]).map_err(|d| ("E5", d))?;
     if e.stage != Stage::Open {
         return Err(("E5", format!("a ballot cast in stage {:?}", e.stage)));
     }
@@ -711,7 +712,8 @@ fn cast(e: &mut Election, line: usize, body: &Value) -> Result<Job, (&'static st
         e.superseded.push((*weight, previous));
     }
     e.cast += 1;
-    Ok(Job { line, credential, weight: *weight, body: body.clone() })
+    let weight = *weight;
+    Ok(Job { line, credential, weight, body })
 }
 
 /// The ballot's choice ciphertexts as 32-byte encodings, in order.

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::canonical::to_canonical_string;
 use crate::election::Elections;
 use crate::events::State;
-use crate::line::{line_hash, signed_message_of, FORMAT_VERSION, GENESIS_PREV, LINE_FIELDS};
+use crate::line::{line_hash, signed_message_of, FORMAT_VERSION, GENESIS_PREV, LINE_FIELDS, SIGNATURE_DOMAIN};
 
 /// Largest accepted line, in bytes.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -110,7 +110,7 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
     for (i, text) in lines.iter().enumerate() {
         let at = Some(i);
         // R2: shape.
-        let value: Value = serde_json::from_str(text).map_err(|e| fail("R2", at, format!("not JSON: {e}")))?;
+        let mut value: Value = serde_json::from_str(text).map_err(|e| fail("R2", at, format!("not JSON: {e}")))?;
         let object = value.as_object().ok_or_else(|| fail("R2", at, "not a JSON object".into()))?;
         for field in LINE_FIELDS {
             if !object.contains_key(field) {
@@ -122,8 +122,13 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
         }
         let str_field =
             |name: &str| object[name].as_str().ok_or_else(|| fail("R2", at, format!("{name} is not a string")));
-        let (dialogue_id, prev, time, kind, sig) =
-            (str_field("dialogue")?, str_field("prev")?, str_field("time")?, str_field("kind")?, str_field("sig")?);
+        let (dialogue_id, prev, time, kind, sig) = (
+            str_field("dialogue")?.to_string(),
+            str_field("prev")?.to_string(),
+            str_field("time")?.to_string(),
+            str_field("kind")?.to_string(),
+            str_field("sig")?.to_string(),
+        );
         let seq = object["seq"].as_u64().ok_or_else(|| fail("R2", at, "seq is not a non-negative integer".into()))?;
         if object["v"].as_u64() != Some(FORMAT_VERSION) {
             return Err(fail("R2", at, format!("v is not {FORMAT_VERSION}")));
@@ -140,7 +145,7 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
             return Err(fail("R4", at, format!("seq is {seq}, expected {i}")));
         }
         if i == 0 {
-            dialogue = dialogue_id.to_string();
+            dialogue = dialogue_id;
         } else if dialogue_id != dialogue {
             return Err(fail("R4", at, format!("dialogue {dialogue_id:?}, expected {dialogue:?}")));
         }
@@ -151,13 +156,10 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
         }
 
         // R9 (body) runs before R6/R7 need the key, since line 0's body carries the key.
-        if i > 0 && Elections::handles(kind) {
-            elections
-                .get_or_insert_with(|| Elections::new(&dialogue))
-                .apply(i, kind, &object["body"])
-                .map_err(|(check, line, detail)| fail(check, Some(line), detail))?;
-        } else {
-            state.apply(seq, kind, &object["body"]).map_err(|detail| {
+        // Election events (E1–E10) are checked after the signature, below.
+        let is_election = i > 0 && Elections::handles(&kind);
+        if !is_election {
+            state.apply(seq, &kind, &object["body"]).map_err(|detail| {
                 // A first line of the wrong kind is the R6 failure, not a body failure.
                 fail(if i == 0 { "R6" } else { "R9" }, at, format!("{kind}: {detail}"))
             })?;
@@ -184,10 +186,15 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
         }
 
         // R7: signature.
-        let mut unsigned = object.clone();
-        unsigned.remove("sig");
-        let message = signed_message_of(&unsigned).map_err(|e| fail("R3", at, e.to_string()))?;
-        let sig_bytes: [u8; 64] = hex::decode(sig)
+        let message = match unsigned_text(text, &sig, &time) {
+            Some((head, tail)) => [SIGNATURE_DOMAIN, head.as_bytes(), tail.as_bytes()].concat(),
+            None => {
+                let mut unsigned = object.clone();
+                unsigned.remove("sig");
+                signed_message_of(&unsigned).map_err(|e| fail("R3", at, e.to_string()))?
+            }
+        };
+        let sig_bytes: [u8; 64] = hex::decode(&sig)
             .ok()
             .filter(|_| sig.bytes().all(|c| !c.is_ascii_uppercase()))
             .and_then(|b| b.try_into().ok())
@@ -201,14 +208,22 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
         // R8: time.
         let format = time::format_description::well_known::Rfc3339;
         let valid_shape = time.len() == 20 && time.ends_with('Z');
-        if !valid_shape || time::OffsetDateTime::parse(time, &format).is_err() {
+        if !valid_shape || time::OffsetDateTime::parse(&time, &format).is_err() {
             return Err(fail("R8", at, format!("time {time:?} is not YYYY-MM-DDTHH:MM:SSZ")));
         }
-        if time < prev_time.as_str() {
+        if time < prev_time {
             return Err(fail("R8", at, format!("time {time} is before {prev_time}")));
         }
-        prev_time = time.to_string();
+        prev_time = time;
         prev_hash = hex::encode(line_hash(text));
+
+        if is_election {
+            let body = value.as_object_mut().and_then(|o| o.remove("body")).unwrap_or_default();
+            elections
+                .get_or_insert_with(|| Elections::new(&dialogue))
+                .apply(i, &kind, body)
+                .map_err(|(check, line, detail)| fail(check, Some(line), detail))?;
+        }
     }
 
     let ballots = match elections {
@@ -241,4 +256,17 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
         previous_checked,
         ballots,
     })
+}
+
+/// The canonical text of a line without its signature, cut from the line itself: in a
+/// canonical line the last members are always `,"sig":"<128 hex>","time":"<20>","v":1}`,
+/// so removing `,"sig":"…"` leaves exactly the canonical unsigned object. Returns the
+/// text before and after the signature member, or `None` if the line does not end that
+/// way (then the caller re-encodes the object instead).
+fn unsigned_text<'a>(text: &'a str, sig: &str, time: &str) -> Option<(&'a str, &'a str)> {
+    let tail = format!(",\"time\":\"{time}\",\"v\":1}}");
+    let member = format!(",\"sig\":\"{sig}\"");
+    let before_tail = text.strip_suffix(tail.as_str())?;
+    let head = before_tail.strip_suffix(member.as_str())?;
+    Some((head, &text[text.len() - tail.len()..]))
 }
