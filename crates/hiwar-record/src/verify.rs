@@ -81,6 +81,17 @@ pub struct Summary {
 
 /// Verifies `record` (the exact bytes served at `/dialogues/{id}/record`).
 pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
+    verify_observed(record, options, |_| {})
+}
+
+/// [`verify`], calling `on_ballots` with the number of ballots whose proofs have been
+/// checked so far (for a progress bar).
+pub fn verify_observed(
+    record: &str,
+    options: &Options,
+    on_ballots: impl FnMut(u64) + 'static,
+) -> Result<Summary, Failure> {
+    let mut on_ballots = Some(on_ballots);
     let fail = |check: &'static str, line: Option<usize>, detail: String| Failure { check, line, detail };
 
     // R1: framing.
@@ -220,7 +231,13 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
         if is_election {
             let body = value.as_object_mut().and_then(|o| o.remove("body")).unwrap_or_default();
             elections
-                .get_or_insert_with(|| Elections::new(&dialogue))
+                .get_or_insert_with(|| {
+                    let mut e = Elections::new(&dialogue);
+                    if let Some(f) = on_ballots.take() {
+                        e.on_progress(f);
+                    }
+                    e
+                })
                 .apply(i, &kind, body)
                 .map_err(|(check, line, detail)| fail(check, Some(line), detail))?;
         }

@@ -96,6 +96,9 @@ enum ElectionAction {
         /// makes the record reproducible byte for byte.
         #[arg(long, value_name = "TIME")]
         time: Option<String>,
+        /// Give voters public weights 1, 2, 3, 1, 2, 3, … (as in a weighted vote).
+        #[arg(long)]
+        weighted: bool,
         /// Where to write the record.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -126,8 +129,8 @@ fn main() -> ExitCode {
         Command::Serve { store, server } => runtime().and_then(|rt| rt.block_on(serve(store, server, &file))),
         Command::Demo { data, server } => runtime().and_then(|rt| rt.block_on(demo(data, server, &file))),
         Command::Election {
-            action: ElectionAction::Simulate { voters, options, select, trustees, seed, time, out },
-        } => simulate(voters, options, &select, &trustees, seed, time, &out),
+            action: ElectionAction::Simulate { voters, options, select, trustees, seed, time, weighted, out },
+        } => simulate(voters, options, &select, &trustees, seed, time, weighted, &out),
         Command::Convener { action: ConvenerAction::Add { store } } => {
             runtime().and_then(|rt| rt.block_on(convener_add(store, &file)))
         }
@@ -221,6 +224,7 @@ fn simulate(
     trustees: &str,
     seed: u64,
     time: Option<String>,
+    weighted: bool,
     out: &std::path::Path,
 ) -> Result<()> {
     let (min, max) = parse_pair(select, "..", "--select")?;
@@ -236,6 +240,7 @@ fn simulate(
         revote_every: 100,
         challenge_every: 1000,
         time,
+        weighted,
     };
     let started = std::time::Instant::now();
     let counts = simulate::run(&sim, out)?;

@@ -39,6 +39,18 @@ pub struct Simulation {
     pub challenge_every: u64,
     /// The time stamp of every event (default: now).
     pub time: Option<String>,
+    /// Give voters public weights 1, 2, 3, 1, 2, 3, … instead of 1 each.
+    pub weighted: bool,
+}
+
+impl Simulation {
+    fn weight(&self, voter: u64) -> u64 {
+        if self.weighted {
+            1 + voter % 3
+        } else {
+            1
+        }
+    }
 }
 
 /// Seals events into a record file.
@@ -95,6 +107,7 @@ fn random_choice(q: &Question, rng: &mut ChaCha20Rng) -> Vec<bool> {
 
 /// What one voter's turn produced: record bodies in order, and the counted choice.
 struct VoterOutput {
+    weight: u64,
     events: Vec<(&'static str, Value)>,
     counted: Vec<bool>,
     counted_cts: Vec<Ciphertext>,
@@ -144,7 +157,7 @@ fn vote(
         last = Some((choice, b.answers[0].choices.clone()));
     }
     let (counted, counted_cts) = last.expect("at least one ballot");
-    Ok(VoterOutput { events, counted, counted_cts })
+    Ok(VoterOutput { weight: sim.weight(i), events, counted, counted_cts })
 }
 
 fn progress(len: u64, message: &str) -> ProgressBar {
@@ -191,7 +204,7 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
         (0..sim.options).map(|o| bilingual(&format!("الخيار {}", o + 1), &format!("Option {}", o + 1))).collect();
     let created = json!({"election": election, "title": bilingual("سؤال", "Question"),
         "questions": [{"title": bilingual("اختر", "Choose"), "options": options, "min": sim.min, "max": sim.max}],
-        "trustees": sim.trustees, "threshold": sim.threshold, "weighted": false});
+        "trustees": sim.trustees, "threshold": sim.threshold, "weighted": sim.weighted});
     let hash = election_hash(&w.dialogue, &created);
     w.push("election.created", created)?;
 
@@ -201,8 +214,13 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
         let mut r = rng_for(sim.seed, "voter", i);
         credentials.push(hex::encode(Credential::from_secret(&r.gen()).public()));
     }
-    for chunk in credentials.chunks(10_000) {
-        w.push("election.credentials", json!({"election": election, "credentials": chunk, "weights": null}))?;
+    for (k, chunk) in credentials.chunks(10_000).enumerate() {
+        let weights: Value = if sim.weighted {
+            json!((0..chunk.len() as u64).map(|i| sim.weight(k as u64 * 10_000 + i)).collect::<Vec<_>>())
+        } else {
+            Value::Null
+        };
+        w.push("election.credentials", json!({"election": election, "credentials": chunk, "weights": weights}))?;
     }
     drop(credentials);
 
@@ -270,10 +288,10 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
                 w.push(kind, body)?;
             }
             for (o, &c) in output.counted.iter().enumerate() {
-                counts[o] += c as u64;
+                counts[o] += c as u64 * output.weight;
             }
             for (t, ct) in tally.iter_mut().zip(&output.counted_cts) {
-                *t = *t + *ct;
+                *t = *t + *ct * output.weight;
             }
         }
         bar.set_position(end);
@@ -303,7 +321,8 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
     for (o, ct) in tally.iter().enumerate() {
         let shares: Vec<_> = partials.iter().map(|row| row[o]).collect();
         let m = threshold::combine(ct, &shares, sim.threshold).map_err(|e| anyhow::anyhow!("{e}"))?;
-        decoded.push(decode_total(&m, sim.voters).context("decoding a total")?);
+        let total_weight = (0..sim.voters).map(|i| sim.weight(i)).sum();
+        decoded.push(decode_total(&m, total_weight).context("decoding a total")?);
     }
     if decoded != counts {
         bail!("threshold decryption gave {decoded:?}, the plain count is {counts:?}");

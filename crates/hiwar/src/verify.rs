@@ -42,7 +42,15 @@ pub fn run(source: &str, key: Option<String>, previous: Option<&Path>) -> ExitCo
     };
     let options = Options { pinned_key: key.clone(), previous: previous.clone() };
     println!("verifying {source}");
-    match hiwar_record::verify(&record, &options) {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} ballots verified ({per_sec})")
+            .expect("valid template"),
+    );
+    let progress = bar.clone();
+    let verdict = hiwar_record::verify_observed(&record, &options, move |n| progress.set_position(n));
+    bar.finish_and_clear();
+    match verdict {
         Ok(summary) => {
             for (id, title) in CHECKS {
                 let skipped = id == "R10" && !summary.previous_checked;

@@ -105,6 +105,16 @@ impl Driver {
     fn script(&self, js: &str) -> Value {
         self.cmd("POST", "/execute/sync", Some(json!({"script": js, "args": []})))
     }
+
+    /// Waits until `condition` (a JavaScript expression) is true: a click's navigation
+    /// may still be under way when the click command returns.
+    fn wait_for(&self, condition: &str) {
+        let started = Instant::now();
+        while self.script(&format!("return document.readyState === 'complete' && !!({condition})")) != json!(true) {
+            assert!(started.elapsed() < Duration::from_secs(15), "timed out waiting for {condition}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 #[test]
@@ -120,8 +130,9 @@ fn a_browser_logs_in_with_a_demo_code_and_reads_both_languages() {
     browser.type_into("#pseudonym", "ليلى");
     browser.click("form.stack button[type=submit]");
     // The welcome page shows the personal key; continue to the dialogue.
-    assert_eq!(browser.script("return document.querySelector('.access-key code') !== null"), json!(true));
+    browser.wait_for("document.querySelector('.access-key code')");
     browser.click("a.button");
+    browser.wait_for("document.querySelector('ul.members')");
 
     let page = browser.script("return [document.documentElement.dir, document.documentElement.lang, document.querySelector('h1').textContent, document.body.innerText]");
     assert_eq!(page[0], json!("rtl"));

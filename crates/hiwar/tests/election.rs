@@ -325,3 +325,53 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn weighted_elections_count_weights_and_disputes_exclude_bad_dealers() {
+    let simulate_to_text = |weighted: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("w.jsonl");
+        let mut command = hiwar();
+        command
+            .args(["election", "simulate", "--voters", "30", "--options", "3", "--select", "0..2", "--trustees", "2/3"])
+            .args(["--seed", "8", "--out", out.to_str().unwrap()]);
+        if weighted {
+            command.arg("--weighted");
+        }
+        let run = command.output().unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        std::fs::read_to_string(&out).unwrap()
+    };
+    let events_of = |text: &str| -> Vec<(String, Value)> {
+        text.lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                (v["kind"].as_str().unwrap().to_string(), v["body"].clone())
+            })
+            .collect()
+    };
+    let weighted = simulate_to_text(true);
+    assert_eq!(verify(&weighted).0, 0);
+    assert_eq!(python_verify(&weighted).0, 0);
+    let w = events_of(&weighted);
+    let plain = events_of(&simulate_to_text(false));
+    // Same voters and ballots; the weights change the count.
+    let result = |e: &[(String, Value)]| e[position(e, "election.result")].1["counts"].clone();
+    assert_ne!(result(&w), result(&plain));
+    // Changing a weight breaks the tally check; dropping the weights breaks the list.
+    let mut e = w.clone();
+    let i = position(&e, "election.credentials");
+    e[i].1["weights"][0] = json!(7);
+    assert_fails(&e, "E8", "a changed weight");
+    let mut e = w.clone();
+    e[i].1["weights"] = Value::Null;
+    assert_fails(&e, "E4", "weights missing in a weighted election");
+
+    // A dealer whose published share is wrong is disqualified: an opening that still
+    // counts it fails.
+    let mut e = plain.clone();
+    let opened = position(&e, "election.opened");
+    let dispute = json!({"election": "e-1", "dealer": 1, "trustee": 2, "share": format!("01{}", "00".repeat(31))});
+    e.insert(opened, ("election.share_disputed".into(), dispute));
+    assert_fails(&e, "E3", "an opening that keeps a disqualified dealer");
+}
