@@ -2,6 +2,8 @@
 //! environment and the optional config file, then calls into them.
 
 mod config;
+mod plots;
+mod select;
 mod simulate;
 mod verify;
 
@@ -70,6 +72,11 @@ enum Command {
         #[command(subcommand)]
         action: ElectionAction,
     },
+    /// Seat delegates by a fair, checkable lottery: run the optimiser, draw, verify.
+    Select {
+        #[command(subcommand)]
+        action: select::SelectAction,
+    },
     /// Manage platform conveners (who may create dialogues).
     Convener {
         #[command(subcommand)]
@@ -136,6 +143,7 @@ fn main() -> ExitCode {
         Command::Election {
             action: ElectionAction::Simulate { voters, options, select, trustees, seed, time, weighted, out },
         } => simulate(voters, options, &select, &trustees, seed, time, weighted, &out),
+        Command::Select { action } => select::run(action),
         Command::Convener { action: ConvenerAction::Add { store } } => {
             runtime().and_then(|rt| rt.block_on(convener_add(store, &file)))
         }

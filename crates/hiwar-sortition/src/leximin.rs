@@ -1,0 +1,223 @@
+//! Leximin panel distributions (Flanigan, Gölz, Gupta, Hennig, Procaccia, Nature 2021):
+//! among all probability distributions over quota-satisfying panels, the one that
+//! maximises the smallest selection probability, then the next smallest, and so on.
+//!
+//! Volunteers with the same features are interchangeable, so the optimiser works over
+//! *profiles*: a panel is a vector `x` of seats per profile, and a volunteer of profile
+//! `p` (with `c_p` members) is selected with probability `π_p = Σ_P λ_P x_{P,p} / c_p`.
+//! (With households, every volunteer is its own profile and the panel constraints
+//! include "at most one seat per household".)
+//!
+//! Each leximin level solves, by column generation, the dual of
+//! `max z  s.t.  π_p ≥ z (p unfixed), π_p ≥ f_p (p fixed), Σ λ = 1, λ ≥ 0`:
+//!
+//! `min μ − Σ_{p fixed} f_p y_p  s.t.  Σ_p y_p x_{P,p}/c_p ≤ μ  for every panel P,
+//!  Σ_{p unfixed} y_p = 1,  y ≥ 0`
+//!
+//! over the panels found so far; the pricing integer program then finds the panel that
+//! maximises `Σ_p y_p x_p / c_p`. If it exceeds `μ`, that panel is a violated dual
+//! constraint and joins; otherwise the level's optimum `z* = μ − Σ_fixed f_p y_p` is
+//! proven, and the unfixed profiles with `y_p > 0` (whose probability every optimal
+//! distribution holds at `z*`, by complementary slackness) are fixed at `z*`. The final
+//! distribution is the LP over all panels found that meets every fixed value.
+
+use good_lp::{constraint, highs, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
+
+use crate::pool::{Pool, Profiles, Quotas};
+use crate::Error;
+
+/// Pricing values above `μ` by less than this are treated as optimal.
+const EPS: f64 = 1e-7;
+/// Safety bound on column generation.
+const MAX_PANELS: usize = 20_000;
+
+/// The result of the optimisation.
+#[derive(Debug, Clone)]
+pub struct Distribution {
+    /// Panels as seats per profile, and their probabilities (summing to 1).
+    pub panels: Vec<(Vec<u32>, f64)>,
+    /// Selection probability of each profile's members.
+    pub profile_probabilities: Vec<f64>,
+    /// Largest pricing excess left when a level stopped (0 when every level was
+    /// proven optimal within 1e-7): an upper bound on how much that level's minimum
+    /// could still rise.
+    pub gap: f64,
+}
+
+/// The optimiser's view of a pool: profiles with sizes and quota incidence.
+pub struct Instance<'a> {
+    pub pool: &'a Pool,
+    pub quotas: &'a Quotas,
+    pub profiles: Profiles,
+    pub k: u32,
+}
+
+impl<'a> Instance<'a> {
+    pub fn new(pool: &'a Pool, quotas: &'a Quotas, k: u32) -> Result<Self, Error> {
+        if k == 0 || k as usize > pool.len() {
+            return Err(Error::Infeasible(format!("a panel of {k} from a pool of {}", pool.len())));
+        }
+        let profiles = match &pool.households {
+            None => pool.profiles(quotas),
+            Some(_) => pool.singleton_profiles(quotas),
+        };
+        Ok(Instance { pool, quotas, profiles, k })
+    }
+
+    fn sizes(&self) -> Vec<f64> {
+        self.profiles.members.iter().map(|m| m.len() as f64).collect()
+    }
+
+    /// The panel maximising `Σ_p weight_p x_p` (or any panel, for zero weights), or
+    /// `None` when the quotas admit no panel.
+    pub fn best_panel(&self, weights: &[f64], quotas: Option<&Quotas>) -> Result<Option<Vec<u32>>, Error> {
+        let quotas = quotas.unwrap_or(self.quotas);
+        let mut vars = ProblemVariables::new();
+        let x: Vec<Variable> =
+            self.profiles.members.iter().map(|m| vars.add(variable().integer().min(0).max(m.len() as f64))).collect();
+        let objective: Expression = x.iter().zip(weights).map(|(v, w)| *w * *v).sum();
+        let mut model = vars.maximise(objective).using(highs);
+        let seats: Expression = x.iter().copied().sum();
+        model = model.with(constraint!(seats == self.k as f64));
+        for (q, profiles) in quotas.quotas.iter().zip(&self.profiles.quota_profiles) {
+            let count: Expression = profiles.iter().map(|&p| x[p]).sum();
+            model = model.with(constraint!(count.clone() >= q.min as f64)).with(constraint!(count <= q.max as f64));
+        }
+        if let Some(households) = &self.pool.households {
+            let mut by_house: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+            for (p, members) in self.profiles.members.iter().enumerate() {
+                let h = households[members[0]].as_str();
+                if !h.is_empty() {
+                    by_house.entry(h).or_default().push(p);
+                }
+            }
+            for ps in by_house.values().filter(|ps| ps.len() > 1) {
+                let seated: Expression = ps.iter().map(|&p| x[p]).sum();
+                model = model.with(constraint!(seated <= 1.0));
+            }
+        }
+        match model.solve() {
+            Ok(solution) => Ok(Some(x.iter().map(|v| solution.value(*v).round().max(0.0) as u32).collect())),
+            Err(good_lp::ResolutionError::Infeasible) => Ok(None),
+            Err(e) => Err(Error::Solver(e.to_string())),
+        }
+    }
+
+    /// Computes the leximin distribution. `progress` is told each level's minimum.
+    pub fn leximin(&self, mut progress: impl FnMut(usize, f64)) -> Result<Distribution, Error> {
+        let n = self.profiles.members.len();
+        let sizes = self.sizes();
+        let mut panels: Vec<Vec<u32>> = Vec::new();
+        let first = self.best_panel(&vec![0.0; n], None)?.ok_or_else(|| self.infeasible())?;
+        panels.push(first);
+        // Seed with the panel that favours each profile in turn's members: it makes
+        // the first levels converge in far fewer rounds.
+        for p in 0..n.min(64) {
+            let mut w = vec![0.0; n];
+            w[p] = 1.0 / sizes[p];
+            if let Some(panel) = self.best_panel(&w, None)? {
+                if !panels.contains(&panel) {
+                    panels.push(panel);
+                }
+            }
+        }
+        let mut fixed: Vec<Option<f64>> = vec![None; n];
+        let mut gap: f64 = 0.0;
+        let mut level = 0;
+        while fixed.iter().any(Option::is_none) {
+            let (y, z, level_gap) = loop {
+                let (y, mu) = self.solve_dual(&panels, &fixed, &sizes)?;
+                let weights: Vec<f64> = y.iter().zip(&sizes).map(|(y, c)| y / c).collect();
+                let best = self.best_panel(&weights, None)?.ok_or_else(|| self.infeasible())?;
+                let value: f64 = best.iter().zip(&weights).map(|(x, w)| *x as f64 * w).sum();
+                let excess = value - mu;
+                if excess <= EPS || panels.contains(&best) || panels.len() >= MAX_PANELS {
+                    let z = mu - fixed.iter().zip(&y).filter_map(|(f, y)| f.map(|f| f * y)).sum::<f64>();
+                    break (y, z, excess.max(0.0));
+                }
+                panels.push(best);
+            };
+            gap = gap.max(level_gap);
+            let mut to_fix: Vec<usize> = (0..n).filter(|&p| fixed[p].is_none() && y[p] > EPS).collect();
+            if to_fix.is_empty() {
+                // Numerically degenerate duals: fix every profile the primal holds at z*.
+                let probs = self.solve_primal(&panels, &fixed, &sizes)?.1;
+                to_fix = (0..n).filter(|&p| fixed[p].is_none() && probs[p] <= z + 1e-6).collect();
+                if to_fix.is_empty() {
+                    to_fix = (0..n).filter(|&p| fixed[p].is_none()).collect();
+                }
+            }
+            for p in to_fix {
+                fixed[p] = Some(z.clamp(0.0, 1.0));
+            }
+            progress(level, z);
+            level += 1;
+        }
+        let (lambda, probabilities) = self.solve_primal(&panels, &fixed, &sizes)?;
+        let panels = panels.into_iter().zip(lambda).filter(|(_, l)| *l > 1e-12).collect::<Vec<_>>();
+        let total: f64 = panels.iter().map(|(_, l)| l).sum();
+        let panels = panels.into_iter().map(|(p, l)| (p, l / total)).collect();
+        Ok(Distribution { panels, profile_probabilities: probabilities, gap })
+    }
+
+    /// The dual LP of the current level: `(y, μ)`.
+    fn solve_dual(&self, panels: &[Vec<u32>], fixed: &[Option<f64>], sizes: &[f64]) -> Result<(Vec<f64>, f64), Error> {
+        let mut vars = ProblemVariables::new();
+        let y: Vec<Variable> = (0..sizes.len()).map(|_| vars.add(variable().min(0.0))).collect();
+        let mu = vars.add(variable());
+        let fixed_part: Expression = fixed.iter().zip(&y).filter_map(|(f, y)| f.map(|f| f * *y)).sum();
+        let mut model = vars.minimise(Expression::from(mu) - fixed_part).using(highs);
+        for panel in panels {
+            let load: Expression = panel
+                .iter()
+                .zip(&y)
+                .zip(sizes)
+                .filter(|((x, _), _)| **x > 0)
+                .map(|((x, y), c)| (*x as f64 / c) * *y)
+                .sum();
+            model = model.with(constraint!(load <= mu));
+        }
+        let unfixed: Expression = fixed.iter().zip(&y).filter(|(f, _)| f.is_none()).map(|(_, y)| *y).sum();
+        model = model.with(constraint!(unfixed == 1.0));
+        let solution = model.solve().map_err(|e| Error::Solver(e.to_string()))?;
+        Ok((y.iter().map(|v| solution.value(*v).max(0.0)).collect(), solution.value(mu)))
+    }
+
+    /// The distribution over `panels` closest to meeting every fixed value:
+    /// `min δ  s.t.  π_p ≥ f_p − δ,  Σ λ = 1,  λ ≥ 0`. Returns `(λ, π)`.
+    fn solve_primal(
+        &self,
+        panels: &[Vec<u32>],
+        fixed: &[Option<f64>],
+        sizes: &[f64],
+    ) -> Result<(Vec<f64>, Vec<f64>), Error> {
+        let mut vars = ProblemVariables::new();
+        let lambda: Vec<Variable> = panels.iter().map(|_| vars.add(variable().min(0.0))).collect();
+        let delta = vars.add(variable().min(0.0));
+        let mut model = vars.minimise(delta).using(highs);
+        let total: Expression = lambda.iter().copied().sum();
+        model = model.with(constraint!(total == 1.0));
+        for (p, f) in fixed.iter().enumerate() {
+            if let Some(f) = f {
+                let prob: Expression = panels
+                    .iter()
+                    .zip(&lambda)
+                    .filter(|(x, _)| x[p] > 0)
+                    .map(|(x, l)| (x[p] as f64 / sizes[p]) * *l)
+                    .sum();
+                model = model.with(constraint!(prob + delta >= *f));
+            }
+        }
+        let solution = model.solve().map_err(|e| Error::Solver(e.to_string()))?;
+        let lambda: Vec<f64> = lambda.iter().map(|v| solution.value(*v).max(0.0)).collect();
+        let probs = (0..sizes.len())
+            .map(|p| panels.iter().zip(&lambda).map(|(x, l)| x[p] as f64 / sizes[p] * l).sum())
+            .collect();
+        Ok((lambda, probs))
+    }
+
+    /// Names the quotas that conflict and the smallest single relaxation that works.
+    pub fn infeasible(&self) -> Error {
+        crate::relax::explain(self)
+    }
+}

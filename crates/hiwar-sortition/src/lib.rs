@@ -1,0 +1,31 @@
+//! Fair, verifiable selection of delegates: pools and quotas ([`pool`]), leximin panel
+//! distributions ([`leximin`]), the legacy greedy procedure for comparison
+//! ([`legacy`]), and the transparent lottery with its manifest, draw and verification
+//! ([`lottery`]). Takes text and plain data, does no I/O.
+
+pub mod legacy;
+pub mod leximin;
+pub mod lottery;
+pub mod pool;
+mod relax;
+
+/// What can go wrong, each naming where.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    #[error("{file}: line {line}, column {column}: {message}")]
+    Csv { file: String, line: usize, column: usize, message: String },
+    #[error("infeasible: {0}")]
+    Infeasible(String),
+    #[error("solver: {0}")]
+    Solver(String),
+    #[error("manifest: {0}")]
+    Manifest(String),
+    #[error("draw: {0}")]
+    Draw(String),
+}
+
+impl Error {
+    pub(crate) fn csv(file: &str, line: usize, column: usize, message: &str) -> Self {
+        Error::Csv { file: file.into(), line, column, message: message.into() }
+    }
+}

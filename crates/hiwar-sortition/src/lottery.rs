@@ -1,0 +1,278 @@
+//! The transparent lottery (Flanigan, Kehne, Procaccia, NeurIPS 2021): the leximin
+//! distribution is rounded to a published list of `m` panels, each volunteer's
+//! probability becoming (panels containing them)/m; the manifest is published before
+//! the public random value (the beacon) exists; then
+//! `seed = SHA-256(manifest hash ‖ beacon)` picks one panel by rejection sampling, which
+//! anyone can redo.
+//!
+//! Rounding: panel compositions get `m` slots by largest remainder on `λ·m`; then, in
+//! each profile, seats are handed to its members in turn (round robin over the `m`
+//! panels), so every member of a profile appears in ⌊T/c⌋ or ⌈T/c⌉ panels, where `T` is
+//! the profile's seats over all panels and `c` its size.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::leximin::{Distribution, Instance};
+use crate::pool::{panel_violation, Pool, Quota, Quotas};
+use crate::Error;
+
+/// Manifest format version.
+pub const MANIFEST_VERSION: u64 = 1;
+
+/// Rounds `distribution` to `m` panels of volunteer indices.
+pub fn round(instance: &Instance, distribution: &Distribution, m: usize) -> Vec<Vec<usize>> {
+    // Largest remainder: floor(λ m) slots each, then the largest fractional parts.
+    let mut slots: Vec<(usize, f64)> =
+        distribution.panels.iter().map(|(_, l)| ((l * m as f64).floor() as usize, l * m as f64)).collect();
+    let assigned: usize = slots.iter().map(|s| s.0).sum();
+    let mut order: Vec<usize> = (0..slots.len()).collect();
+    order.sort_by(|&a, &b| {
+        let fa = slots[a].1 - slots[a].0 as f64;
+        let fb = slots[b].1 - slots[b].0 as f64;
+        fb.partial_cmp(&fa).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b))
+    });
+    for &i in order.iter().take(m.saturating_sub(assigned)) {
+        slots[i].0 += 1;
+    }
+    let compositions: Vec<&Vec<u32>> =
+        distribution.panels.iter().zip(&slots).flat_map(|((x, _), (n, _))| std::iter::repeat_n(x, *n)).collect();
+    let mut next = vec![0usize; instance.profiles.members.len()];
+    compositions
+        .into_iter()
+        .map(|x| {
+            let mut panel = Vec::with_capacity(instance.k as usize);
+            for (p, &seats) in x.iter().enumerate() {
+                let members = &instance.profiles.members[p];
+                for _ in 0..seats {
+                    panel.push(members[next[p] % members.len()]);
+                    next[p] += 1;
+                }
+            }
+            panel.sort_unstable();
+            panel
+        })
+        .collect()
+}
+
+/// Builds the manifest JSON for panels of volunteer indices.
+pub fn manifest(
+    pool: &Pool,
+    quotas: &Quotas,
+    k: usize,
+    panels: &[Vec<usize>],
+    leximin: &[f64],
+    software: &str,
+) -> Value {
+    let m = panels.len() as f64;
+    let mut counts = vec![0u64; pool.len()];
+    for panel in panels {
+        for &v in panel {
+            counts[v] += 1;
+        }
+    }
+    let probabilities: serde_json::Map<String, Value> =
+        pool.ids.iter().zip(&counts).map(|(id, c)| (id.clone(), json!(*c as f64 / m))).collect();
+    let target: serde_json::Map<String, Value> =
+        pool.ids.iter().zip(leximin).map(|(id, p)| (id.clone(), json!(p))).collect();
+    let mut body = json!({
+        "version": MANIFEST_VERSION,
+        "software": software,
+        "pool": pool_json(pool),
+        "pool_hash": pool.hash(),
+        "quotas": quotas.quotas,
+        "size": k,
+        "panels": panels.iter().map(|p| p.iter().map(|&v| pool.ids[v].clone()).collect::<Vec<_>>()).collect::<Vec<_>>(),
+    });
+    let hash = manifest_hash(&body).expect("the hashed part is strings and integers");
+    let object = body.as_object_mut().expect("object");
+    object.insert("probabilities".into(), Value::Object(probabilities));
+    object.insert("leximin_probabilities".into(), Value::Object(target));
+    object.insert("manifest_hash".into(), json!(hash));
+    body
+}
+
+fn pool_json(pool: &Pool) -> Value {
+    json!({
+        "categories": pool.categories,
+        "volunteers": pool.ids.iter().zip(&pool.features).map(|(id, f)| json!({"id": id, "features": f})).collect::<Vec<_>>(),
+        "households": pool.households,
+    })
+}
+
+/// The members the hash covers, in this order of importance: everything but the
+/// derived `probabilities`, `leximin_probabilities` and the hash itself.
+const HASHED: [&str; 7] = ["version", "software", "pool", "pool_hash", "quotas", "size", "panels"];
+
+/// `SHA-256(canonical JSON of the manifest's hashed members)`, hex.
+pub fn manifest_hash(manifest: &Value) -> Result<String, Error> {
+    let object = manifest.as_object().ok_or_else(|| Error::Manifest("not a JSON object".into()))?;
+    let mut hashed = serde_json::Map::new();
+    for key in HASHED {
+        let value = object.get(key).ok_or_else(|| Error::Manifest(format!("missing {key:?}")))?;
+        hashed.insert(key.into(), value.clone());
+    }
+    let text = hiwar_record::canonical::to_canonical_string(&Value::Object(hashed))
+        .map_err(|e| Error::Manifest(e.to_string()))?;
+    Ok(hex::encode(Sha256::digest(text.as_bytes())))
+}
+
+/// The index of the drawn panel: `seed = SHA-256(manifest hash bytes ‖ beacon)`; for
+/// `j = 0, 1, …`: `v` = the first 8 bytes of `SHA-256(seed ‖ j as 8 bytes
+/// little-endian)` read little-endian; the first `v < 2^64 − (2^64 mod m)` gives the
+/// index `v mod m` (rejection sampling, so every index is equally likely).
+pub fn draw_index(manifest_hash_hex: &str, beacon: &str, m: usize) -> Result<usize, Error> {
+    let hash = hex::decode(manifest_hash_hex).map_err(|_| Error::Manifest("manifest_hash is not hex".into()))?;
+    if m == 0 {
+        return Err(Error::Manifest("the manifest has no panels".into()));
+    }
+    let seed = Sha256::new().chain_update(&hash).chain_update(beacon.as_bytes()).finalize();
+    let m64 = m as u64;
+    let limit = u64::MAX - (u64::MAX % m64 + 1) % m64; // largest multiple of m, minus 1
+    for j in 0u64.. {
+        let block = Sha256::new().chain_update(seed).chain_update(j.to_le_bytes()).finalize();
+        let v = u64::from_le_bytes(block[..8].try_into().expect("8 bytes"));
+        if v <= limit {
+            return Ok((v % m64) as usize);
+        }
+    }
+    unreachable!("the loop returns with probability 1")
+}
+
+/// What `select verify` established.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub panels: usize,
+    pub volunteers: usize,
+    pub min_probability: f64,
+    /// The drawn panel's index, when a beacon and panel were checked.
+    pub drawn: Option<usize>,
+}
+
+/// Checks a manifest: its hash, every panel against the quotas, the probabilities as
+/// counts/m; and, given a beacon and a panel, that the panel is the one drawn.
+pub fn verify(manifest: &Value, draw: Option<(&str, &[String])>) -> Result<Verified, Error> {
+    let bad = |m: String| Error::Manifest(m);
+    let claimed =
+        manifest.get("manifest_hash").and_then(Value::as_str).ok_or_else(|| bad("missing manifest_hash".into()))?;
+    let computed = manifest_hash(manifest)?;
+    if claimed != computed {
+        return Err(bad(format!("manifest_hash is {claimed}, the content hashes to {computed}")));
+    }
+    let pool_value = &manifest["pool"];
+    let categories: Vec<String> =
+        serde_json::from_value(pool_value["categories"].clone()).map_err(|e| bad(format!("pool.categories: {e}")))?;
+    let volunteers = pool_value["volunteers"].as_array().ok_or_else(|| bad("pool.volunteers is not a list".into()))?;
+    let mut ids = Vec::with_capacity(volunteers.len());
+    let mut features = Vec::with_capacity(volunteers.len());
+    for v in volunteers {
+        ids.push(v["id"].as_str().ok_or_else(|| bad("a volunteer id is not a string".into()))?.to_string());
+        let f: Vec<String> =
+            serde_json::from_value(v["features"].clone()).map_err(|e| bad(format!("features: {e}")))?;
+        if f.len() != categories.len() {
+            return Err(bad(format!(
+                "volunteer {} has {} features for {} categories",
+                ids.last().expect("pushed"),
+                f.len(),
+                categories.len()
+            )));
+        }
+        features.push(f);
+    }
+    let households: Option<Vec<String>> =
+        serde_json::from_value(pool_value["households"].clone()).map_err(|e| bad(format!("households: {e}")))?;
+    let pool = Pool { ids, categories, features, households };
+    if manifest["pool_hash"].as_str() != Some(pool.hash().as_str()) {
+        return Err(bad("pool_hash does not match the pool".into()));
+    }
+    let quotas = Quotas {
+        quotas: serde_json::from_value::<Vec<Quota>>(manifest["quotas"].clone())
+            .map_err(|e| bad(format!("quotas: {e}")))?,
+    };
+    let k = manifest["size"].as_u64().ok_or_else(|| bad("size is not a number".into()))? as usize;
+    let index: HashMap<&str, usize> = pool.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    if index.len() != pool.len() {
+        return Err(bad("volunteer ids are not unique".into()));
+    }
+    let panels = manifest["panels"].as_array().ok_or_else(|| bad("panels is not a list".into()))?;
+    let mut counts = vec![0u64; pool.len()];
+    let mut panel_ids = Vec::with_capacity(panels.len());
+    for (i, panel) in panels.iter().enumerate() {
+        let members: Vec<String> = serde_json::from_value(panel.clone()).map_err(|e| bad(format!("panel {i}: {e}")))?;
+        let seats = members
+            .iter()
+            .map(|id| {
+                index
+                    .get(id.as_str())
+                    .copied()
+                    .ok_or_else(|| bad(format!("panel {i} seats {id:?}, who is not in the pool")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(problem) = panel_violation(&pool, &quotas, k, &seats) {
+            return Err(bad(format!("panel {i} breaks the quotas: {problem}")));
+        }
+        for v in &seats {
+            counts[*v] += 1;
+        }
+        panel_ids.push(members);
+    }
+    let m = panels.len();
+    let probabilities =
+        manifest["probabilities"].as_object().ok_or_else(|| bad("probabilities is not an object".into()))?;
+    if probabilities.len() != pool.len() {
+        return Err(bad("probabilities do not list every volunteer exactly once".into()));
+    }
+    for (id, &c) in pool.ids.iter().zip(&counts) {
+        let p = probabilities.get(id).and_then(Value::as_f64).ok_or_else(|| bad(format!("no probability for {id}")))?;
+        if (p - c as f64 / m as f64).abs() > 1e-12 {
+            return Err(bad(format!("{id} is in {c} of {m} panels, but its probability is given as {p}")));
+        }
+    }
+    let min_probability = counts.iter().map(|&c| c as f64 / m as f64).fold(f64::INFINITY, f64::min);
+    let drawn = match draw {
+        None => None,
+        Some((beacon, panel)) => {
+            let i = draw_index(claimed, beacon, m)?;
+            let mut expected = panel_ids[i].clone();
+            let mut given = panel.to_vec();
+            expected.sort();
+            given.sort();
+            if expected != given {
+                return Err(Error::Draw(format!("this beacon draws panel {i}, which is not the panel given")));
+            }
+            Some(i)
+        }
+    };
+    Ok(Verified { panels: m, volunteers: pool.len(), min_probability, drawn })
+}
+
+/// Per-volunteer probabilities from profile probabilities.
+pub fn volunteer_probabilities(instance: &Instance, distribution: &Distribution) -> Vec<f64> {
+    let mut out = vec![0.0; instance.pool.len()];
+    for (p, members) in instance.profiles.members.iter().enumerate() {
+        for &v in members {
+            out[v] = distribution.profile_probabilities[p];
+        }
+    }
+    out
+}
+
+/// Gini coefficient of a list of probabilities (0 = all equal).
+pub fn gini(values: &[f64]) -> f64 {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    if mean == 0.0 {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    let weighted: f64 = sorted.iter().enumerate().map(|(i, v)| (2.0 * (i as f64 + 1.0) - n - 1.0) * v).sum();
+    weighted / (n * n * mean)
+}
+
+/// Number of distinct panels among `panels`.
+pub fn distinct(panels: &[Vec<usize>]) -> usize {
+    panels.iter().collect::<BTreeSet<_>>().len()
+}

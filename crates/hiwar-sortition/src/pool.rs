@@ -1,0 +1,379 @@
+//! Volunteers, quotas, and the feature profiles the optimiser works over. Parsing
+//! takes text (the caller reads files) and names the line and column of every error.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::Error;
+
+/// One quota: between `min` and `max` seats for volunteers with `feature` in `category`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Quota {
+    pub category: String,
+    pub feature: String,
+    pub min: u32,
+    pub max: u32,
+}
+
+/// All quotas, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quotas {
+    pub quotas: Vec<Quota>,
+}
+
+/// The pool of volunteers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    /// Volunteer ids as strings (the row number from 0 when the file has no `id`).
+    pub ids: Vec<String>,
+    /// Category names, in quota order.
+    pub categories: Vec<String>,
+    /// `features[v][c]`: volunteer `v`'s feature in category `c`.
+    pub features: Vec<Vec<String>>,
+    /// Household of each volunteer, when the pool has a `household` column.
+    pub households: Option<Vec<String>>,
+}
+
+/// Volunteers with identical features: interchangeable for the optimiser.
+#[derive(Debug, Clone)]
+pub struct Profiles {
+    /// Feature vector of each profile.
+    pub features: Vec<Vec<String>>,
+    /// Volunteers (indices into the pool) of each profile.
+    pub members: Vec<Vec<usize>>,
+    /// For each quota, the profiles that count towards it.
+    pub quota_profiles: Vec<Vec<usize>>,
+}
+
+/// Splits CSV text into records (RFC 4180: quoted fields, doubled quotes, CRLF).
+/// Errors name the 1-based line.
+pub fn parse_csv(text: &str, file: &str) -> Result<Vec<(usize, Vec<String>)>, Error> {
+    let mut records = Vec::new();
+    let mut field = String::new();
+    let mut record = Vec::new();
+    let mut in_quotes = false;
+    let mut line = 1;
+    let mut record_line = 1;
+    let mut chars = text.trim_start_matches('\u{feff}').chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => in_quotes = false,
+                '\n' => {
+                    line += 1;
+                    field.push(c);
+                }
+                c => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if field.is_empty() => in_quotes = true,
+            '"' => return Err(Error::csv(file, line, record.len() + 1, "a quote inside an unquoted field")),
+            ',' => record.push(std::mem::take(&mut field)),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                record.push(std::mem::take(&mut field));
+                if !(record.len() == 1 && record[0].is_empty()) {
+                    records.push((record_line, std::mem::take(&mut record)));
+                }
+                record.clear();
+                line += 1;
+                record_line = line;
+            }
+            c => field.push(c),
+        }
+    }
+    if in_quotes {
+        return Err(Error::csv(file, record_line, record.len() + 1, "a quoted field is never closed"));
+    }
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push((record_line, record));
+    }
+    Ok(records)
+}
+
+fn header_index(header: &[String]) -> HashMap<String, usize> {
+    header.iter().enumerate().map(|(i, h)| (h.trim().to_string(), i)).collect()
+}
+
+impl Quotas {
+    /// Reads `category,feature,min,max` CSV.
+    pub fn parse(text: &str) -> Result<Quotas, Error> {
+        const FILE: &str = "quotas";
+        let records = parse_csv(text, FILE)?;
+        let Some(((_, header), rows)) = records.split_first() else {
+            return Err(Error::csv(FILE, 1, 1, "the file is empty"));
+        };
+        let index = header_index(header);
+        let column =
+            |name: &str| index.get(name).copied().ok_or_else(|| Error::csv(FILE, 1, 1, &format!("no column {name:?}")));
+        let (c, f, lo, hi) = (column("category")?, column("feature")?, column("min")?, column("max")?);
+        let mut quotas = Vec::new();
+        let mut seen = HashSet::new();
+        for (line, row) in rows {
+            let get = |i: usize| {
+                row.get(i).map(|s| s.trim().to_string()).ok_or_else(|| Error::csv(FILE, *line, i + 1, "missing field"))
+            };
+            let number = |i: usize| -> Result<u32, Error> {
+                get(i)?.parse().map_err(|_| Error::csv(FILE, *line, i + 1, "not a whole number ≥ 0"))
+            };
+            let quota = Quota { category: get(c)?, feature: get(f)?, min: number(lo)?, max: number(hi)? };
+            if quota.category.is_empty() || quota.feature.is_empty() {
+                return Err(Error::csv(FILE, *line, c + 1, "empty category or feature"));
+            }
+            if quota.min > quota.max {
+                return Err(Error::csv(
+                    FILE,
+                    *line,
+                    lo + 1,
+                    &format!("min {} is greater than max {}", quota.min, quota.max),
+                ));
+            }
+            if !seen.insert((quota.category.clone(), quota.feature.clone())) {
+                return Err(Error::csv(
+                    FILE,
+                    *line,
+                    f + 1,
+                    &format!("{}/{} has a quota already", quota.category, quota.feature),
+                ));
+            }
+            quotas.push(quota);
+        }
+        if quotas.is_empty() {
+            return Err(Error::csv(FILE, 2, 1, "no quotas"));
+        }
+        Ok(Quotas { quotas })
+    }
+
+    /// Category names in first-appearance order.
+    pub fn categories(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for q in &self.quotas {
+            if !out.contains(&q.category) {
+                out.push(q.category.clone());
+            }
+        }
+        out
+    }
+
+    /// Writes the quotas back as CSV.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("category,feature,min,max\n");
+        for q in &self.quotas {
+            out.push_str(&format!("{},{},{},{}\n", q.category, q.feature, q.min, q.max));
+        }
+        out
+    }
+}
+
+impl Pool {
+    /// Reads a pool CSV: an optional `id` column (else the row number from 0 is the
+    /// id), one column per quota category, an optional `household` column; other
+    /// columns are ignored. Checks every value has a quota and every quota a volunteer.
+    pub fn parse(text: &str, quotas: &Quotas) -> Result<Pool, Error> {
+        const FILE: &str = "pool";
+        let records = parse_csv(text, FILE)?;
+        let Some(((_, header), rows)) = records.split_first() else {
+            return Err(Error::csv(FILE, 1, 1, "the file is empty"));
+        };
+        let index = header_index(header);
+        let categories = quotas.categories();
+        let category_columns = categories
+            .iter()
+            .map(|c| {
+                index
+                    .get(c)
+                    .copied()
+                    .ok_or_else(|| Error::csv(FILE, 1, 1, &format!("no column for the quota category {c:?}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let id_column = index.get("id").copied();
+        let household_column = index.get("household").copied();
+        let known: HashSet<(&str, &str)> =
+            quotas.quotas.iter().map(|q| (q.category.as_str(), q.feature.as_str())).collect();
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut features = Vec::with_capacity(rows.len());
+        let mut households = Vec::new();
+        let mut seen = HashMap::new();
+        for (row_number, (line, row)) in rows.iter().enumerate() {
+            if row.len() != header.len() {
+                return Err(Error::csv(
+                    FILE,
+                    *line,
+                    row.len().min(header.len()) + 1,
+                    &format!("{} fields, the header has {}", row.len(), header.len()),
+                ));
+            }
+            let id = match id_column {
+                Some(i) => row[i].trim().to_string(),
+                None => row_number.to_string(),
+            };
+            if id.is_empty() {
+                return Err(Error::csv(FILE, *line, id_column.unwrap_or(0) + 1, "empty id"));
+            }
+            if let Some(first) = seen.insert(id.clone(), *line) {
+                return Err(Error::csv(
+                    FILE,
+                    *line,
+                    id_column.unwrap_or(0) + 1,
+                    &format!("id {id:?} also on line {first}"),
+                ));
+            }
+            let mut values = Vec::with_capacity(categories.len());
+            for (category, &col) in categories.iter().zip(&category_columns) {
+                let value = row[col].trim().to_string();
+                if !known.contains(&(category.as_str(), value.as_str())) {
+                    return Err(Error::csv(FILE, *line, col + 1, &format!("{category} {value:?} has no quota")));
+                }
+                values.push(value);
+            }
+            ids.push(id);
+            features.push(values);
+            if let Some(h) = household_column {
+                households.push(row[h].trim().to_string());
+            }
+        }
+        let pool = Pool { ids, categories, features, households: household_column.map(|_| households) };
+        for q in &quotas.quotas {
+            let c = pool.categories.iter().position(|c| *c == q.category).expect("categories come from quotas");
+            if q.min > 0 && !pool.features.iter().any(|f| f[c] == q.feature) {
+                return Err(Error::Infeasible(format!(
+                    "the quota {}/{} needs {} but no volunteer has it",
+                    q.category, q.feature, q.min
+                )));
+            }
+        }
+        Ok(pool)
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Groups volunteers by their features.
+    pub fn profiles(&self, quotas: &Quotas) -> Profiles {
+        let mut by_features: BTreeMap<&Vec<String>, Vec<usize>> = BTreeMap::new();
+        for (v, f) in self.features.iter().enumerate() {
+            by_features.entry(f).or_default().push(v);
+        }
+        let (features, members): (Vec<Vec<String>>, Vec<Vec<usize>>) =
+            by_features.into_iter().map(|(f, m)| (f.clone(), m)).unzip();
+        let quota_profiles = quotas
+            .quotas
+            .iter()
+            .map(|q| {
+                let c = self.categories.iter().position(|c| *c == q.category).expect("known category");
+                (0..features.len()).filter(|&p| features[p][c] == q.feature).collect()
+            })
+            .collect();
+        Profiles { features, members, quota_profiles }
+    }
+
+    /// Every volunteer as its own profile (needed when households tie volunteers).
+    pub fn singleton_profiles(&self, quotas: &Quotas) -> Profiles {
+        let features = self.features.clone();
+        let members = (0..self.len()).map(|v| vec![v]).collect();
+        let quota_profiles = quotas
+            .quotas
+            .iter()
+            .map(|q| {
+                let c = self.categories.iter().position(|c| *c == q.category).expect("known category");
+                (0..features.len()).filter(|&p| features[p][c] == q.feature).collect()
+            })
+            .collect();
+        Profiles { features, members, quota_profiles }
+    }
+
+    /// SHA-256 of the pool as the manifest publishes it: ids and features, canonical.
+    pub fn hash(&self) -> String {
+        let rows: Vec<serde_json::Value> =
+            self.ids.iter().zip(&self.features).map(|(id, f)| serde_json::json!({"id": id, "features": f})).collect();
+        let value = serde_json::json!({"categories": self.categories, "volunteers": rows});
+        let text = hiwar_record::canonical::to_canonical_string(&value).expect("strings only");
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()))
+    }
+}
+
+/// Whether `panel` (volunteer indices) meets the size and every quota, with distinct
+/// volunteers and at most one per household.
+pub fn panel_violation(pool: &Pool, quotas: &Quotas, k: usize, panel: &[usize]) -> Option<String> {
+    if panel.len() != k {
+        return Some(format!("{} seats, not {k}", panel.len()));
+    }
+    let distinct: HashSet<&usize> = panel.iter().collect();
+    if distinct.len() != panel.len() {
+        return Some("a volunteer is seated twice".into());
+    }
+    if let Some(households) = &pool.households {
+        let mut seen = HashSet::new();
+        for &v in panel {
+            if !households[v].is_empty() && !seen.insert(&households[v]) {
+                return Some(format!("two seats for household {}", households[v]));
+            }
+        }
+    }
+    for q in &quotas.quotas {
+        let c = pool.categories.iter().position(|c| *c == q.category)?;
+        let n = panel.iter().filter(|&&v| pool.features[v][c] == q.feature).count() as u32;
+        if n < q.min || n > q.max {
+            return Some(format!("{}/{} has {n} seats, allowed {}..={}", q.category, q.feature, q.min, q.max));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUOTAS: &str = "category,feature,min,max\ngender,f,1,2\ngender,m,1,2\nregion,north,0,3\nregion,south,0,3\n";
+
+    #[test]
+    fn csv_handles_quotes_and_names_errors() {
+        let rows = parse_csv("a,b\n\"x, y\",\"say \"\"hi\"\"\"\r\n", "t").unwrap();
+        assert_eq!(rows[1].1, vec!["x, y".to_string(), "say \"hi\"".to_string()]);
+        let err = parse_csv("a\n\"open\n", "t").unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+        let err = parse_csv("a,b\nx,y\"z\n", "t").unwrap_err().to_string();
+        assert!(err.contains("line 2, column 2"), "{err}");
+    }
+
+    #[test]
+    fn quotas_and_pools_report_line_and_column() {
+        let q = Quotas::parse(QUOTAS).unwrap();
+        assert_eq!(q.categories(), vec!["gender", "region"]);
+        assert!(Quotas::parse("category,feature,min,max\ng,f,3,2\n")
+            .unwrap_err()
+            .to_string()
+            .contains("line 2, column 3"));
+        assert!(Quotas::parse("category,feature,min,max\ng,f,x,2\n")
+            .unwrap_err()
+            .to_string()
+            .contains("not a whole number"));
+        let pool = Pool::parse("id,gender,region,extra\na,f,north,1\nb,m,south,2\n", &q).unwrap();
+        assert_eq!(pool.ids, vec!["a", "b"]);
+        let err = Pool::parse("id,gender,region\na,f,north\na,m,south\n", &q).unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("also on line 2"), "{err}");
+        let err = Pool::parse("id,gender,region\na,x,north\n", &q).unwrap_err().to_string();
+        assert!(err.contains("line 2, column 2") && err.contains("has no quota"), "{err}");
+        let err = Pool::parse("id,gender\na,f\n", &q).unwrap_err().to_string();
+        assert!(err.contains("region"), "{err}");
+        let err = Pool::parse("id,gender,region\na,f\n", &q).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+        // Without an id column the row number is the id.
+        let pool = Pool::parse("gender,region\nf,north\nm,south\n", &q).unwrap();
+        assert_eq!(pool.ids, vec!["0", "1"]);
+        // A quota that needs a feature no one has.
+        let q2 = Quotas::parse("category,feature,min,max\ngender,f,1,2\ngender,x,1,1\n").unwrap();
+        assert!(Pool::parse("gender\nf\n", &q2).unwrap_err().to_string().contains("no volunteer"));
+    }
+}

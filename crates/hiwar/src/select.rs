@@ -1,0 +1,188 @@
+//! `hiwar select run|draw|verify`: the fair lottery from the command line.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use hiwar_sortition::leximin::Instance;
+use hiwar_sortition::lottery::{self, gini, volunteer_probabilities};
+use hiwar_sortition::pool::{parse_csv, Pool, Quotas};
+use serde_json::Value;
+
+#[derive(Subcommand)]
+pub enum SelectAction {
+    /// Compute the leximin panel distribution, round it to M panels and write the
+    /// lottery manifest (publish it before the beacon exists), with a histogram of
+    /// selection probabilities as SVG beside it.
+    Run {
+        /// Volunteers: CSV with an `id` column (else the row number is the id), one
+        /// column per quota category, optionally `household`.
+        #[arg(long, value_name = "FILE")]
+        pool: PathBuf,
+        /// Quotas: CSV `category,feature,min,max`.
+        #[arg(long, value_name = "FILE")]
+        quotas: PathBuf,
+        /// Seats on the panel.
+        #[arg(long, value_name = "K")]
+        size: u32,
+        /// Panels in the published lottery.
+        #[arg(long, value_name = "M", default_value_t = 1000)]
+        panels: usize,
+        /// Also estimate the legacy greedy procedure's probabilities over this many draws, for comparison.
+        #[arg(long, value_name = "RUNS")]
+        legacy: Option<usize>,
+        /// Where to write the manifest (JSON).
+        #[arg(long, value_name = "MANIFEST")]
+        out: PathBuf,
+    },
+    /// Draw the panel from the public random value: seed = SHA-256(manifest hash ‖ beacon).
+    Draw {
+        #[arg(long, value_name = "MANIFEST")]
+        manifest: PathBuf,
+        /// The public random value exactly as announced, e.g. the numbers of a named lottery draw.
+        #[arg(long, value_name = "TEXT")]
+        beacon: String,
+        /// Where to write the drawn panel (CSV: a header, then one id per line).
+        #[arg(long, value_name = "PANEL")]
+        out: PathBuf,
+    },
+    /// Re-check a manifest (hash, quotas of every panel, probabilities) and, with a
+    /// beacon and panel, the draw.
+    Verify {
+        #[arg(long, value_name = "MANIFEST")]
+        manifest: PathBuf,
+        #[arg(long, value_name = "TEXT", requires = "panel")]
+        beacon: Option<String>,
+        #[arg(long, value_name = "PANEL", requires = "beacon")]
+        panel: Option<PathBuf>,
+    },
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn read_manifest(path: &Path) -> Result<Value> {
+    serde_json::from_str(&read(path)?).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+pub fn run(action: SelectAction) -> Result<()> {
+    match action {
+        SelectAction::Run { pool, quotas, size, panels, legacy, out } => {
+            run_selection(&pool, &quotas, size, panels, legacy, &out)
+        }
+        SelectAction::Draw { manifest, beacon, out } => {
+            let value = read_manifest(&manifest)?;
+            lottery::verify(&value, None)?;
+            let hash = value["manifest_hash"].as_str().expect("verified");
+            let m = value["panels"].as_array().expect("verified").len();
+            let index = lottery::draw_index(hash, &beacon, m)?;
+            let panel: Vec<String> = serde_json::from_value(value["panels"][index].clone())?;
+            let mut csv = String::from("id\n");
+            for id in &panel {
+                csv.push_str(id);
+                csv.push('\n');
+            }
+            std::fs::write(&out, csv).with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "beacon {beacon:?} draws panel {index} of {m}; {} delegates written to {}",
+                panel.len(),
+                out.display()
+            );
+            Ok(())
+        }
+        SelectAction::Verify { manifest, beacon, panel } => {
+            let value = read_manifest(&manifest)?;
+            let panel_ids = match &panel {
+                Some(path) => {
+                    let rows = parse_csv(&read(path)?, "panel")?;
+                    Some(
+                        rows.iter()
+                            .skip(1)
+                            .filter_map(|(_, r)| r.first().map(|s| s.trim().to_string()))
+                            .collect::<Vec<_>>(),
+                    )
+                }
+                None => None,
+            };
+            let draw = beacon.as_deref().zip(panel_ids.as_deref());
+            match lottery::verify(&value, draw) {
+                Ok(v) => {
+                    println!("ok  manifest hash matches its content");
+                    println!("ok  all {} panels have {} seats and meet every quota", v.panels, value["size"]);
+                    println!(
+                        "ok  each of {} volunteers' probabilities is (panels containing them)/{}",
+                        v.volunteers, v.panels
+                    );
+                    println!("    lowest selection probability: {:.4} %", v.min_probability * 100.0);
+                    if let Some(i) = v.drawn {
+                        println!("ok  the beacon draws panel {i}, which is the panel given");
+                    }
+                    Ok(())
+                }
+                Err(e) => bail!("VERIFICATION FAILED: {e}"),
+            }
+        }
+    }
+}
+
+fn run_selection(pool: &Path, quotas: &Path, k: u32, m: usize, legacy_runs: Option<usize>, out: &Path) -> Result<()> {
+    if m == 0 {
+        bail!("--panels must be at least 1");
+    }
+    let quotas = Quotas::parse(&read(quotas)?)?;
+    let pool = Pool::parse(&read(pool)?, &quotas)?;
+    let started = std::time::Instant::now();
+    let instance = Instance::new(&pool, &quotas, k)?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} leximin: {msg} [{elapsed}]").expect("template"));
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let progress = bar.clone();
+    let distribution =
+        instance.leximin(move |level, z| progress.set_message(format!("level {level}, minimum {:.4} %", z * 100.0)))?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let leximin = volunteer_probabilities(&instance, &distribution);
+    let panels = lottery::round(&instance, &distribution, m);
+    let software = format!("hiwar {}", env!("CARGO_PKG_VERSION"));
+    let manifest = lottery::manifest(&pool, &quotas, k as usize, &panels, &leximin, &software);
+    lottery::verify(&manifest, None).context("the manifest just built does not verify")?;
+    std::fs::write(out, serde_json::to_string_pretty(&manifest)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
+    let lottery_probs: Vec<f64> =
+        pool.ids.iter().map(|id| manifest["probabilities"][id].as_f64().expect("numbers")).collect();
+    let min = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
+    let change = leximin.iter().zip(&lottery_probs).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    println!(
+        "pool: {} volunteers, {} profiles; panel of {k}; {} quotas",
+        pool.len(),
+        instance.profiles.members.len(),
+        quotas.quotas.len()
+    );
+    println!("{:<34} {:>12} {:>12}", "", "leximin", "lottery");
+    println!(
+        "{:<34} {:>11.4}% {:>11.4}%",
+        "minimum selection probability",
+        min(&leximin) * 100.0,
+        min(&lottery_probs) * 100.0
+    );
+    println!("{:<34} {:>12.4} {:>12.4}", "Gini coefficient", gini(&leximin), gini(&lottery_probs));
+    println!("{:<34} {:>12} {:>12}", "panels used", distribution.panels.len(), lottery::distinct(&panels));
+    println!("{:<34} {:>12.2e}", "optimality gap", distribution.gap);
+    println!("{:<34} {:>12.4}%", "largest rounding change", change * 100.0);
+    println!("time: {seconds:.2} s");
+    let mut series = vec![("leximin", leximin.clone()), ("lottery", lottery_probs)];
+    if let Some(runs) = legacy_runs {
+        let legacy = hiwar_sortition::legacy::estimate(&pool, &quotas, k as usize, runs, 1)
+            .context("the legacy procedure found no panel")?;
+        println!("{:<34} {:>11.4}%  (legacy, {runs} draws)", "minimum selection probability", min(&legacy) * 100.0);
+        println!("{:<34} {:>12.4}  (legacy)", "Gini coefficient", gini(&legacy));
+        series.push(("legacy", legacy));
+    }
+    let svg_path = out.with_extension("svg");
+    std::fs::write(&svg_path, crate::plots::histogram(&series, k as f64 / pool.len() as f64))
+        .with_context(|| format!("writing {}", svg_path.display()))?;
+    println!("wrote {} (publish it before the beacon is known) and {}", out.display(), svg_path.display());
+    println!("manifest hash: {}", manifest["manifest_hash"].as_str().expect("set"));
+    Ok(())
+}
