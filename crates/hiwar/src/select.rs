@@ -120,7 +120,11 @@ pub fn run(action: SelectAction) -> Result<()> {
                     }
                     Ok(())
                 }
-                Err(e) => bail!("VERIFICATION FAILED: {e}"),
+                Err(e) => {
+                    // A failed check is a verdict (exit 1), unlike an unreadable file (exit 2).
+                    println!("VERIFICATION FAILED: {e}");
+                    std::process::exit(1);
+                }
             }
         }
     }
