@@ -267,21 +267,16 @@ impl Pool {
         }
         let (features, members): (Vec<Vec<String>>, Vec<Vec<usize>>) =
             by_features.into_iter().map(|(f, m)| (f.clone(), m)).unzip();
-        let quota_profiles = quotas
-            .quotas
-            .iter()
-            .map(|q| {
-                let c = self.categories.iter().position(|c| *c == q.category).expect("known category");
-                (0..features.len()).filter(|&p| features[p][c] == q.feature).collect()
-            })
-            .collect();
-        Profiles { features, members, quota_profiles }
+        self.with_quota_incidence(quotas, features, members)
     }
 
     /// Every volunteer as its own profile (needed when households tie volunteers).
     pub fn singleton_profiles(&self, quotas: &Quotas) -> Profiles {
-        let features = self.features.clone();
-        let members = (0..self.len()).map(|v| vec![v]).collect();
+        self.with_quota_incidence(quotas, self.features.clone(), (0..self.len()).map(|v| vec![v]).collect())
+    }
+
+    /// Profiles with, for each quota, the profiles that count towards it.
+    fn with_quota_incidence(&self, quotas: &Quotas, features: Vec<Vec<String>>, members: Vec<Vec<usize>>) -> Profiles {
         let quota_profiles = quotas
             .quotas
             .iter()
