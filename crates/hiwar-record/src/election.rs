@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use hiwar_crypto::ballot::{self, Answer, Ballot, BallotContext, BallotNonces, Question};
 use hiwar_crypto::batch::BatchVerifier;
 use hiwar_crypto::elgamal::{Ciphertext, DiscreteLog, ElectionKey, Nonce};
-use hiwar_crypto::group::{point_from_hex, point_to_hex, scalar_from_hex, scalar_to_hex};
+use hiwar_crypto::group::{point_from_bytes, point_from_hex, point_to_hex, scalar_from_hex, scalar_to_hex};
 use hiwar_crypto::proofs::{Branch, DisjunctiveProof, EqualityProof, KnowledgeProof};
 use hiwar_crypto::threshold::{self, DealerPublic, PartialDecryption};
 use hiwar_crypto::{CompressedRistretto, CryptoError, RistrettoPoint};
@@ -808,10 +808,10 @@ fn closed(e: &mut Election, body: &Value) -> R<()> {
         let mut k = 0;
         for question in expected.iter_mut() {
             for option in question.iter_mut() {
-                let old =
-                    Ciphertext::from_hex_any(&hex::encode(choices[k]), &hex::encode(choices[k + 1])).map_err(cerr)?;
+                let alpha = point_from_bytes("ciphertext alpha", &choices[k]).map_err(cerr)?;
+                let beta = point_from_bytes("ciphertext beta", &choices[k + 1]).map_err(cerr)?;
                 k += 2;
-                *option = *option + Ciphertext { alpha: -old.alpha, beta: -old.beta } * *weight;
+                *option = *option + Ciphertext { alpha: -alpha, beta: -beta } * *weight;
             }
         }
     }
