@@ -66,53 +66,34 @@ fn run_draw_and_verify_on_the_papers_pool() {
 fn bad_input_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let quotas = dir.path().join("q.csv");
-    std::fs::write(&quotas, "category,feature,min,max\ngender,f,1,2\ngender,m,1,2\n").unwrap();
-    let q = quotas.to_str().unwrap();
     let pool = dir.path().join("p.csv");
-    std::fs::write(&pool, "id,gender\na,f\nb,m\nc,\"f\n").unwrap();
     let out = dir.path().join("m.json");
-    let (code, _, stderr) = run(&[
-        "select",
-        "run",
-        "--pool",
-        pool.to_str().unwrap(),
-        "--quotas",
-        q,
-        "--size",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    // Writes the two files, runs `select run` and returns its exit code and stderr.
+    let attempt = |quotas_csv: &str, pool_csv: &str, size: &str| {
+        std::fs::write(&quotas, quotas_csv).unwrap();
+        std::fs::write(&pool, pool_csv).unwrap();
+        let (code, _, stderr) = run(&[
+            "select",
+            "run",
+            "--pool",
+            pool.to_str().unwrap(),
+            "--quotas",
+            quotas.to_str().unwrap(),
+            "--size",
+            size,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        (code, stderr)
+    };
+    let gender = "category,feature,min,max\ngender,f,1,2\ngender,m,1,2\n";
+    let (code, stderr) = attempt(gender, "id,gender\na,f\nb,m\nc,\"f\n", "2");
     assert_eq!(code, 2);
     assert!(stderr.contains("pool: line 4"), "{stderr}");
-    std::fs::write(&pool, "id,gender\na,f\nb,m\n").unwrap();
-    let (code, _, stderr) = run(&[
-        "select",
-        "run",
-        "--pool",
-        pool.to_str().unwrap(),
-        "--quotas",
-        q,
-        "--size",
-        "5",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, stderr) = attempt(gender, "id,gender\na,f\nb,m\n", "5");
     assert_eq!(code, 2);
     assert!(stderr.contains("a panel of 5 from a pool of 2"), "{stderr}");
-    std::fs::write(&quotas, "category,feature,min,max\ngender,f,2,1\n").unwrap();
-    let (code, _, stderr) = run(&[
-        "select",
-        "run",
-        "--pool",
-        pool.to_str().unwrap(),
-        "--quotas",
-        q,
-        "--size",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, stderr) = attempt("category,feature,min,max\ngender,f,2,1\n", "id,gender\na,f\nb,m\n", "1");
     assert_eq!(code, 2);
     assert!(stderr.contains("quotas: line 2, column 3: min 2 is greater than max 1"), "{stderr}");
 }
