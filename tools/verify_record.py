@@ -84,6 +84,7 @@ class State:
         self.members = {}
         self.pseudonyms = set()
         self.batches = {}
+        self.batch_roles = {}
 
     @staticmethod
     def shape(body, names):
@@ -144,6 +145,7 @@ class State:
             if b["batch"] in self.batches:
                 raise ValueError("batch issued twice")
             self.batches[b["batch"]] = [b["count"], 0, 0]
+            self.batch_roles[b["batch"]] = b["role"]
         elif kind == "codes.revoked":
             self.shape(b, ["batch", "count"])
             if not self.ident(b["batch"]) or not self.uint(b["count"]):
@@ -179,6 +181,82 @@ class State:
             (roles.add if kind == "role.granted" else roles.discard)(b["role"])
         else:
             raise ValueError(f"unknown event kind {kind!r}")
+
+
+# ----- selections (spec §7) -----
+
+
+def draw_index(seed, m):
+    """The rejection-sampling draw of spec §7: an index in 0..m-1 from a 32-byte seed."""
+    limit = 2**64 - 1 - ((2**64 - 1) % m + 1) % m
+    j = 0
+    while True:
+        v = int.from_bytes(hashlib.sha256(seed + j.to_bytes(8, "little")).digest()[:8], "little")
+        if v <= limit:
+            return v % m
+        j += 1
+
+
+class Selections:
+    """Spec §7: S1 (order and shape) and S2 (seed and index)."""
+
+    def __init__(self):
+        self.by_id = {}
+
+    def apply(self, kind, b, state):
+        def s1(detail):
+            return Bad("S1", f"{kind}: {detail}")
+
+        def text(v, lo, hi):
+            return isinstance(v, str) and lo <= len(v) <= hi
+
+        if not isinstance(b, dict) or not State.ident(b.get("selection")):
+            raise s1("no selection id")
+        sel = self.by_id.get(b["selection"])
+        if kind == "selection.published":
+            names = ["selection", "manifest_hash", "pool_hash", "volunteers", "size", "panels", "beacon_source"]
+            if set(b) != set(names):
+                raise s1("wrong members")
+            if sel is not None:
+                raise s1("published twice")
+            if not all(isinstance(b[h], str) and HEX64.fullmatch(b[h]) for h in ("manifest_hash", "pool_hash")):
+                raise s1("hash is not 64 lowercase hex")
+            if not all(State.uint(b[n]) for n in ("volunteers", "size", "panels")):
+                raise s1("counts are not non-negative integers")
+            if b["size"] == 0 or b["size"] > b["volunteers"] or b["panels"] == 0:
+                raise s1("impossible sizes")
+            if not text(b["beacon_source"], 1, 500):
+                raise s1("bad beacon_source")
+            self.by_id[b["selection"]] = dict(b, drawn=None, seated=False)
+        elif kind == "selection.drawn":
+            if set(b) != {"selection", "beacon", "seed", "index", "panel"}:
+                raise s1("wrong members")
+            if sel is None or sel["drawn"] is not None:
+                raise s1("not published, or already drawn")
+            if not text(b["beacon"], 1, 500) or not isinstance(b["seed"], str) or not HEX64.fullmatch(b["seed"]):
+                raise s1("bad beacon or seed")
+            if not State.uint(b["index"]) or not isinstance(b["panel"], list):
+                raise s1("bad index or panel")
+            panel = b["panel"]
+            if not all(text(v, 1, 64) for v in panel) or len(set(panel)) != len(panel) or len(panel) != sel["size"]:
+                raise s1("the panel is not size distinct ids")
+            seed = hashlib.sha256(bytes.fromhex(sel["manifest_hash"]) + b["beacon"].encode("utf-8")).digest()
+            if b["seed"] != seed.hex():
+                raise Bad("S2", "seed is not SHA-256(manifest hash || beacon)")
+            if b["index"] != draw_index(seed, sel["panels"]):
+                raise Bad("S2", "the beacon draws another index")
+            sel["drawn"] = panel
+        elif kind == "selection.seated":
+            if set(b) != {"selection", "batch"}:
+                raise s1("wrong members")
+            if sel is None or sel["drawn"] is None or sel["seated"]:
+                raise s1("not drawn, or already seated")
+            batch = b["batch"]
+            if state.batch_roles.get(batch) != "delegate" or state.batches[batch][0] != len(sel["drawn"]):
+                raise s1("the batch is not delegate invitations for exactly the panel")
+            sel["seated"] = True
+        else:
+            raise s1("unknown event kind")
 
 
 # ----- elections (spec §6) -----
@@ -592,7 +670,7 @@ def verify(data, pinned=None, previous=None):
     for i, line in enumerate(lines):
         if not line or len(line.encode()) > MAX_LINE:
             raise Failure("R1", i, "empty or oversized line")
-    state, key, dialogue, elections = State(), None, None, None
+    state, key, dialogue, elections, selections = State(), None, None, None, Selections()
     prev_hash, prev_time = "0" * 64, ""
     for i, line in enumerate(lines):
         try:
@@ -619,7 +697,12 @@ def verify(data, pinned=None, previous=None):
         if obj["prev"] != prev_hash:
             raise Failure("R5", i, "broken chain")
         kind = obj["kind"]
-        if i > 0 and (kind.startswith("election.") or kind.startswith("ballot.")):
+        if i > 0 and kind.startswith("selection."):
+            try:
+                selections.apply(kind, obj["body"], state)
+            except Bad as e:
+                raise Failure(e.check, i, str(e))
+        elif i > 0 and (kind.startswith("election.") or kind.startswith("ballot.")):
             if elections is None:
                 elections = Elections(dialogue)
             try:

@@ -54,9 +54,16 @@ pub struct State {
     pseudonyms: BTreeSet<String>,
     /// batch id → (issued, joined, revoked)
     batches: BTreeMap<String, (u64, u64, u64)>,
+    /// batch id → role its invitations grant
+    batch_roles: BTreeMap<String, String>,
 }
 
 impl State {
+    /// The role and size of an issued batch.
+    pub fn batch(&self, id: &str) -> Option<(&str, u64)> {
+        Some((self.batch_roles.get(id)?.as_str(), self.batches.get(id)?.0))
+    }
+
     /// Checks `body` against the schema of `kind` and the state so far, then applies it.
     /// The error names the field or rule that failed.
     pub fn apply(&mut self, seq: u64, kind: &str, body: &Value) -> Result<(), String> {
@@ -100,7 +107,7 @@ impl State {
             "codes.issued" => {
                 let b = fields(body, &["batch", "role", "count"])?;
                 let batch = id(b, "batch")?;
-                one_of(b, "role", &ROLES)?;
+                let role = one_of(b, "role", &ROLES)?;
                 let count = uint(b, "count")?;
                 if count == 0 {
                     return Err("count must be at least 1".into());
@@ -108,6 +115,7 @@ impl State {
                 if self.batches.insert(batch.clone(), (count, 0, 0)).is_some() {
                     return Err(format!("batch {batch} was already issued"));
                 }
+                self.batch_roles.insert(batch, role);
             }
             "codes.revoked" => {
                 let b = fields(body, &["batch", "count"])?;
@@ -174,7 +182,7 @@ impl State {
     }
 }
 
-fn fields<'a>(body: &'a Value, names: &[&str]) -> Result<&'a Map<String, Value>, String> {
+pub(crate) fn fields<'a>(body: &'a Value, names: &[&str]) -> Result<&'a Map<String, Value>, String> {
     let map = body.as_object().ok_or_else(|| "body is not an object".to_string())?;
     for name in names {
         if !map.contains_key(*name) {
@@ -187,7 +195,7 @@ fn fields<'a>(body: &'a Value, names: &[&str]) -> Result<&'a Map<String, Value>,
     Ok(map)
 }
 
-fn text(b: &Map<String, Value>, name: &str, min: usize, max: usize) -> Result<String, String> {
+pub(crate) fn text(b: &Map<String, Value>, name: &str, min: usize, max: usize) -> Result<String, String> {
     let s = b[name].as_str().ok_or_else(|| format!("{name} is not a string"))?;
     let n = s.chars().count();
     if n < min || n > max {
@@ -209,11 +217,11 @@ fn text_pair(b: &Map<String, Value>, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn uint(b: &Map<String, Value>, name: &str) -> Result<u64, String> {
+pub(crate) fn uint(b: &Map<String, Value>, name: &str) -> Result<u64, String> {
     b[name].as_u64().ok_or_else(|| format!("{name} is not a non-negative integer"))
 }
 
-fn id(b: &Map<String, Value>, name: &str) -> Result<String, String> {
+pub(crate) fn id(b: &Map<String, Value>, name: &str) -> Result<String, String> {
     let s = text(b, name, 1, 64)?;
     if !s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
         return Err(format!("{name} {s:?} is not an id (a-z, 0-9, -)"));
@@ -246,10 +254,10 @@ fn date(b: &Map<String, Value>, name: &str) -> Result<String, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn created() -> Value {
+    pub(crate) fn created() -> Value {
         body::dialogue_created(&bilingual("ع", "t"), &bilingual("و", "d"), &"ab".repeat(32))
     }
 

@@ -13,6 +13,7 @@ pub mod canonical;
 pub mod election;
 pub mod events;
 pub mod line;
+pub mod selection;
 pub mod verify;
 
 pub use line::{format_time, line_hash, now_rfc3339, Event, SealedLine, GENESIS_PREV};

@@ -8,12 +8,13 @@ use crate::canonical::to_canonical_string;
 use crate::election::Elections;
 use crate::events::State;
 use crate::line::{line_hash, signed_message_of, FORMAT_VERSION, GENESIS_PREV, LINE_FIELDS, SIGNATURE_DOMAIN};
+use crate::selection::{Selection, Selections};
 
 /// Largest accepted line, in bytes.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// The checks, in the order the spec numbers them.
-pub const CHECKS: [(&str, &str); 20] = [
+pub const CHECKS: [(&str, &str); 23] = [
     ("R1", "the record is newline-terminated UTF-8 lines of at most 1 MiB"),
     ("R2", "each line is a JSON object with exactly the line fields, of the right types"),
     ("R3", "each line is in canonical form"),
@@ -34,6 +35,9 @@ pub const CHECKS: [(&str, &str); 20] = [
     ("E8", "the tally is the weighted sum of the last ballot of each credential"),
     ("E9", "every partial decryption carries a valid proof"),
     ("E10", "the result is the combination of at least t verified partial decryptions"),
+    ("S1", "every selection's manifest hash was published before its draw; each is drawn and seated once, by delegate invitations for exactly the drawn panel"),
+    ("S2", "every draw's seed is SHA-256(manifest hash ‖ beacon) and its index follows by rejection sampling"),
+    ("S3", "every manifest hashes to its published hash, its panels meet the quotas, and the drawn panel is the one at the drawn index"),
 ];
 
 /// What the verifier is told besides the record.
@@ -77,6 +81,8 @@ pub struct Summary {
     pub previous_checked: bool,
     /// Ballots whose proofs were verified.
     pub ballots: u64,
+    /// The selections, for the manifest checks (S3) that need more than the record.
+    pub selections: Vec<Selection>,
 }
 
 /// Verifies `record` (the exact bytes served at `/dialogues/{id}/record`).
@@ -113,6 +119,7 @@ pub fn verify_observed(
 
     let mut state = State::default();
     let mut elections: Option<Elections> = None;
+    let mut selections = Selections::default();
     let mut key: Option<VerifyingKey> = None;
     let mut dialogue = String::new();
     let mut prev_hash = GENESIS_PREV.to_string();
@@ -167,9 +174,10 @@ pub fn verify_observed(
         }
 
         // R9 (body) runs before R6/R7 need the key, since line 0's body carries the key.
-        // Election events (E1–E10) are checked after the signature, below.
+        // Election (E1–E10) and selection (S1, S2) events are checked after the signature, below.
         let is_election = i > 0 && Elections::handles(&kind);
-        if !is_election {
+        let is_selection = i > 0 && Selections::handles(&kind);
+        if !is_election && !is_selection {
             state.apply(seq, &kind, &object["body"]).map_err(|detail| {
                 // A first line of the wrong kind is the R6 failure, not a body failure.
                 fail(if i == 0 { "R6" } else { "R9" }, at, format!("{kind}: {detail}"))
@@ -228,6 +236,9 @@ pub fn verify_observed(
         prev_time = time;
         prev_hash = hex::encode(line_hash(text));
 
+        if is_selection {
+            selections.apply(&kind, &value["body"], &state).map_err(|(check, detail)| fail(check, at, detail))?;
+        }
         if is_election {
             let body = value.as_object_mut().and_then(|o| o.remove("body")).unwrap_or_default();
             elections
@@ -272,6 +283,7 @@ pub fn verify_observed(
         head: prev_hash,
         previous_checked,
         ballots,
+        selections: selections.by_id.into_values().collect(),
     })
 }
 

@@ -124,7 +124,13 @@ mod tests {
     #[test]
     fn every_message_used_in_the_code_exists() {
         // Catches a typo in a message id: the page would show the id instead of text.
-        let sources = [include_str!("pages.rs"), include_str!("web.rs"), include_str!("service.rs")];
+        let sources = [
+            include_str!("pages.rs"),
+            include_str!("web.rs"),
+            include_str!("service.rs"),
+            include_str!("selection.rs"),
+            include_str!("selection_pages.rs"),
+        ];
         let ids = Lang::En.message_ids();
         for source in sources {
             for (i, _) in source.match_indices(".t(\"").chain(source.match_indices(".t1(\"")) {

@@ -9,6 +9,8 @@ pub mod codes;
 pub mod demo;
 pub mod i18n;
 pub mod pages;
+pub mod selection;
+pub mod selection_pages;
 pub mod service;
 pub mod web;
 
@@ -33,6 +35,8 @@ pub struct Config {
     pub login_floor: Duration,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Largest upload accepted (a selection's pool and quotas).
+    pub max_upload_bytes: usize,
 }
 
 impl Default for Config {
@@ -42,6 +46,7 @@ impl Default for Config {
             logins_per_minute: 10,
             login_floor: Duration::from_millis(300),
             max_body_bytes: 64 * 1024,
+            max_upload_bytes: 8 << 20,
         }
     }
 }
@@ -111,6 +116,19 @@ pub fn router(state: AppState) -> Router {
         .route("/dialogues/{id}/roles", post(pages::change_role))
         .route("/dialogues/{id}/phases", post(pages::add_phase))
         .route("/dialogues/{id}/phase", post(pages::set_phase))
+        .route(
+            "/dialogues/{id}/selections",
+            get(selection_pages::list)
+                .post(selection_pages::start)
+                .layer(DefaultBodyLimit::max(state.config.max_upload_bytes)),
+        )
+        .route("/dialogues/{id}/selections/{sid}", get(selection_pages::show))
+        .route("/dialogues/{id}/selections/{sid}/publish", post(selection_pages::publish))
+        .route("/dialogues/{id}/selections/{sid}/draw", post(selection_pages::draw))
+        .route("/dialogues/{id}/selections/{sid}/seat", post(selection_pages::seat))
+        .route("/dialogues/{id}/selections/{sid}/manifest.json", get(selection_pages::manifest))
+        .route("/dialogues/{id}/selections/{sid}/histogram.svg", get(selection_pages::histogram))
+        .route("/dialogues/{id}/selections/{sid}/panel.csv", get(selection_pages::panel))
         .route("/dialogues/{id}/record", get(api::record))
         .route("/dialogues/{id}/record/view", get(pages::record_view))
         .route("/api/openapi.json", get(api::openapi))

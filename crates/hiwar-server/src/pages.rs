@@ -16,7 +16,14 @@ use crate::AppState;
 
 type PageResult = Result<Response, AppError>;
 
-fn pick(lang: Lang, text: &Text) -> &str {
+/// This server as its visitors reach it, for commands they can copy.
+pub fn origin(state: &AppState, headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = if state.config.secure_cookies { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
+pub fn pick(lang: Lang, text: &Text) -> &str {
     match lang {
         Lang::Ar => &text.ar,
         Lang::En => &text.en,
@@ -65,7 +72,7 @@ fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
     }
 }
 
-fn page(ctx: &Ctx, title: &str, body: Markup) -> Response {
+pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Response {
     let mut response = axum::response::Html(layout(ctx, title, body).into_string()).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
@@ -170,6 +177,8 @@ pub async fn dialogue(State(state): State<AppState>, ctx: Ctx, Path(id): Path<St
             ul.members {
                 @for m in &members { li { bdi { (m.pseudonym) } " — " (role_names(lang, &m.roles)) } }
             }
+            h2 { (lang.t("selections-title")) }
+            p { a href={ "/dialogues/" (d.id) "/selections" } { (lang.t("dialogue-selections-link")) } }
             h2 { (lang.t("dialogue-record")) }
             p {
                 a href={ "/dialogues/" (d.id) "/record/view" } { (lang.t("dialogue-record")) }
@@ -320,7 +329,7 @@ pub async fn manage(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
         &lang.t1("manage-title", "title", title.clone()),
         html! {
             h1 { (lang.t1("manage-title", "title", title.clone())) }
-            p { a href=(base) { (title) } }
+            p { a href=(base) { (title) } " · " a href={ (base) "/selections" } { (lang.t("manage-selections-link")) } }
 
             section aria-labelledby="codes" {
                 h2 #codes { (lang.t("manage-codes")) }
@@ -522,8 +531,7 @@ pub async fn record_view(
     let lang = ctx.lang;
     let d = state.store.dialogue(&id).await?;
     let record = state.store.record(&id).await?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let url = format!("http://{host}/dialogues/{id}/record");
+    let url = format!("{}/dialogues/{id}/record", origin(&state, &headers));
     let title = pick(lang, &d.title).to_string();
     let rows: Vec<serde_json::Value> = record.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     Ok(page(

@@ -230,20 +230,40 @@ pub async fn issue_codes(
     if count == 0 || count > MAX_BATCH {
         return Err(AppError::bad_request("count", format!("count must be between 1 and {MAX_BATCH}")));
     }
+    let role = role.as_str();
+    with_fresh_codes(
+        state,
+        count as usize,
+        |hashed| async move { state.store.issue_codes(dialogue, role, &hashed).await },
+    )
+    .await
+}
+
+/// Draws `count` new codes whose lookup parts are free, hashes them, and hands the
+/// hashes to `store_them`; returns its result and the codes in clear. If another
+/// request took one of the lookup parts meanwhile (a conflict), draws again.
+pub async fn with_fresh_codes<T, F, Fut>(
+    state: &AppState,
+    count: usize,
+    store_them: F,
+) -> Result<(T, Vec<String>), AppError>
+where
+    F: Fn(Vec<HashedCode>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
     for _attempt in 0..3 {
-        let mut codes = Vec::with_capacity(count as usize);
+        let mut codes = Vec::with_capacity(count);
         let mut lookups = HashSet::new();
-        while codes.len() < count as usize {
+        while codes.len() < count {
             let code = Code::generate();
             if lookups.insert(code.lookup().to_string()) && state.store.lookup_is_free(code.lookup()).await? {
                 codes.push(code);
             }
         }
         let (codes, hashed) = hash_all(codes).await?;
-        match state.store.issue_codes(dialogue, &role, &hashed).await {
-            Ok(batch) => return Ok((batch, codes.iter().map(Code::display).collect())),
-            // Another request took one of these lookup parts meanwhile: draw again.
-            Err(StoreError::Conflict(_)) => continue,
+        match store_them(hashed).await {
+            Ok(value) => return Ok((value, codes.iter().map(Code::display).collect())),
+            Err(StoreError::Conflict(detail)) if detail.contains("lookup part") => continue,
             Err(e) => return Err(e.into()),
         }
     }

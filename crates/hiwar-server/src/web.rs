@@ -184,6 +184,11 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> He
         .expect("cookie values are hex or language codes")
 }
 
+/// Requests that may carry a file upload, with the larger body limit.
+pub fn is_upload(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::POST && path.starts_with("/dialogues/") && path.ends_with("/selections")
+}
+
 /// The middleware every request passes: context in, headers and errors out.
 pub async fn context(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -193,7 +198,9 @@ pub async fn context(State(state): State<AppState>, mut request: Request, next: 
     // A declared length over the limit is refused before any of the body is read.
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let too_large = declared.is_some_and(|n| n > state.config.max_body_bytes as u64);
+    let limit =
+        if is_upload(request.method(), &path) { state.config.max_upload_bytes } else { state.config.max_body_bytes };
+    let too_large = declared.is_some_and(|n| n > limit as u64);
 
     let chosen_lang = query_lang(request.uri().query());
     let lang = chosen_lang
@@ -380,5 +387,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         })?;
         de.end().map_err(|e| AppError::bad_request("body", e.to_string()))?;
         Ok(ApiJson(value))
+    }
+}
+
+/// A `multipart/form-data` form (file uploads) whose `csrf` field matches this
+/// browser's CSRF cookie; every field as UTF-8 text, by name.
+pub struct CsrfMultipart(pub std::collections::HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequest<S> for CsrfMultipart {
+    type Rejection = AppError;
+    async fn from_request(request: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = request.extensions().get::<Ctx>().cloned().ok_or_else(|| AppError::internal("no context"))?;
+        let read_error = |status: StatusCode, text: String| {
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::too_large()
+            } else {
+                AppError::bad_request("body", text)
+            }
+        };
+        let mut multipart = axum::extract::Multipart::from_request(request, state)
+            .await
+            .map_err(|e| read_error(e.status(), e.body_text()))?;
+        let mut fields = std::collections::HashMap::new();
+        while let Some(field) = multipart.next_field().await.map_err(|e| read_error(e.status(), e.body_text()))? {
+            let name = field.name().unwrap_or_default().to_string();
+            let bytes = field.bytes().await.map_err(|e| read_error(e.status(), e.body_text()))?;
+            let text = String::from_utf8(bytes.to_vec())
+                .map_err(|e| AppError::bad_request(name.clone(), format!("{name} is not UTF-8 text: {e}")))?;
+            fields.insert(name, text);
+        }
+        let token = fields.get("csrf").map(String::as_bytes).unwrap_or(b"");
+        if !ctx.same_origin || !bool::from(token.ct_eq(ctx.csrf.as_bytes())) {
+            return Err(AppError::csrf());
+        }
+        Ok(CsrfMultipart(fields))
     }
 }

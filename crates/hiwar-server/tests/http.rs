@@ -596,3 +596,180 @@ fn convener_pages_work_as_forms_and_refuse_others() {
     let summary = hiwar_record::verify(&rec, &Default::default()).unwrap();
     assert_eq!(summary.members, 5);
 }
+
+impl Browser {
+    /// Posts `multipart/form-data` (file uploads) with the CSRF token, as a browser does.
+    fn post_multipart(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let csrf = self.cookies.get("hiwar_csrf").cloned().unwrap_or_default();
+        self.post_multipart_with_token(path, &csrf, fields)
+    }
+    fn post_multipart_with_token(&mut self, path: &str, csrf: &str, fields: &[(&str, &str)]) -> Reply {
+        let boundary = "----hiwar-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = String::new();
+        for (name, value) in std::iter::once(&("csrf", csrf)).chain(fields) {
+            body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\""));
+            if matches!(*name, "pool" | "quotas") {
+                body.push_str(&format!("; filename=\"{name}.csv\"\r\nContent-Type: text/csv"));
+            }
+            body.push_str(&format!("\r\n\r\n{value}\r\n"));
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        let r = reply(
+            self.agent
+                .post(&format!("{}{path}", self.base))
+                .set("Cookie", &self.cookie_header())
+                .set("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
+                .send_string(&body),
+        );
+        self.keep(&r);
+        r
+    }
+}
+
+/// A pool of 60 in which women and the south are under-represented, so quotas bind.
+fn small_pool() -> (String, String) {
+    let mut pool = String::from("id,gender,region\n");
+    for i in 0..60 {
+        let gender = if i % 3 == 0 { "f" } else { "m" };
+        let region = if i % 4 == 0 { "south" } else { "north" };
+        pool.push_str(&format!("p{i:02},{gender},{region}\n"));
+    }
+    let quotas = "category,feature,min,max\ngender,f,3,3\ngender,m,3,3\nregion,south,2,3\nregion,north,3,4\n";
+    (pool, quotas.to_string())
+}
+
+#[test]
+fn a_selection_runs_publishes_draws_and_seats_delegates() {
+    let s = start(fast());
+    let d = &s.dialogue;
+    let mut convener = Browser::new(&s.base);
+    convener.get("/login?lang=en");
+    assert_eq!(convener.post("/login", &[("code", &s.convener_key)]).status, 303);
+    let list = convener.get(&format!("/dialogues/{d}/selections"));
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("Start a selection") && list.body.contains("delegates seated"), "the demo's panel");
+
+    let (pool, quotas) = small_pool();
+    let upload = |b: &mut Browser, pool: &str, quotas: &str, size: &str| {
+        b.post_multipart(
+            &format!("/dialogues/{d}/selections"),
+            &[("pool", pool), ("quotas", quotas), ("size", size), ("panels", "200")],
+        )
+    };
+    // Bad input: each named, nothing stored.
+    let before = convener.get(&format!("/dialogues/{d}/selections")).body.matches("<tr>").count();
+    let bad = upload(&mut convener, "id,gender,region\np1,f,south\np2,\"m,north\n", &quotas, "6");
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("line 3") && bad.body.contains("pool"), "{}", bad.body);
+    let bad = upload(&mut convener, &pool, "category,feature,min,max\ngender,f,4,3\n", "6");
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("quotas"), "{}", bad.body);
+    let bad = upload(&mut convener, &pool, "category,feature,min,max\ngender,x,1,3\n", "6");
+    assert_eq!(bad.status, 400, "a quota no volunteer can meet: {}", bad.body);
+    let bad = upload(&mut convener, &pool, &quotas, "61");
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("size"));
+    let dup = pool.replace("p01,", "p00,");
+    assert_eq!(upload(&mut convener, &dup, &quotas, "6").status, 400);
+    assert_eq!(convener.get(&format!("/dialogues/{d}/selections")).body.matches("<tr>").count(), before);
+    // Without the token, or as a participant: refused.
+    let fields = [("pool", pool.as_str()), ("quotas", quotas.as_str()), ("size", "6"), ("panels", "200")];
+    let forged = convener.post_multipart_with_token(&format!("/dialogues/{d}/selections"), &"0".repeat(64), &fields);
+    assert_eq!(forged.status, 403);
+    let mut participant = Browser::new(&s.base);
+    participant.get("/login");
+    assert_eq!(participant.post("/login", &[("code", &s.invitations[3]), ("pseudonym", "Yusuf")]).status, 200);
+    assert_eq!(upload(&mut participant, &pool, &quotas, "6").status, 403);
+    // Over the upload limit: refused before the body is read.
+    assert_eq!(raw_status(&s, "POST", &format!("/dialogues/{d}/selections"), 9 << 20), 413);
+
+    // Infeasible quotas: the run fails and says why.
+    // (Only 5 women live in the south.)
+    let infeasible = "category,feature,min,max\ngender,f,6,6\ngender,m,0,0\nregion,south,6,6\nregion,north,0,0\n";
+    let started = upload(&mut convener, &pool, infeasible, "6");
+    assert_eq!(started.status, 303, "{}", started.body);
+    let failed_page = started.header("location").unwrap().to_string();
+    let page = wait_until(&mut convener, &failed_page, |body| !body.contains("computing"));
+    assert!(page.contains("failed") && page.contains("infeasible"), "{page}");
+
+    let started = upload(&mut convener, &pool, &quotas, "6");
+    assert_eq!(started.status, 303);
+    let page_path = started.header("location").unwrap().to_string();
+    let sid = page_path.rsplit('/').next().unwrap().to_string();
+    let page = wait_until(&mut convener, &page_path, |body| !body.contains("computing"));
+    assert!(page.contains("computed, not yet published"), "{page}");
+    assert!(page.contains("Lowest selection probability") && page.contains("histogram.svg"));
+    // Nothing is public before publication.
+    let mut visitor = Browser::new(&s.base);
+    assert_eq!(visitor.get(&page_path).status, 404);
+    assert_eq!(visitor.get(&format!("{page_path}/manifest.json")).status, 404);
+    assert!(!record(&s).contains(&sid));
+    // The draw cannot come before the publication.
+    assert_eq!(convener.post(&format!("{page_path}/draw"), &[("beacon", "1 2 3")]).status, 409);
+
+    assert_eq!(convener.post(&format!("{page_path}/publish"), &[("beacon_source", "")]).status, 400);
+    let source = "The main numbers of the national lottery of 2026-12-01";
+    assert_eq!(convener.post(&format!("{page_path}/publish"), &[("beacon_source", source)]).status, 303);
+    assert_eq!(convener.post(&format!("{page_path}/publish"), &[("beacon_source", source)]).status, 409);
+    let public = visitor.get(&format!("{page_path}?lang=ar"));
+    assert_eq!(public.status, 200);
+    assert!(public.body.contains("dir=\"rtl\"") && public.body.contains(source));
+    let manifest: Value = serde_json::from_str(&visitor.get(&format!("{page_path}/manifest.json")).body).unwrap();
+    assert!(hiwar_sortition::lottery::verify(&manifest, None).is_ok());
+    let published = record(&s);
+    assert!(published.contains(manifest["manifest_hash"].as_str().unwrap()));
+
+    let beacon = "04 11 19 27 33 42";
+    assert_eq!(participant.post(&format!("{page_path}/draw"), &[("beacon", beacon)]).status, 403);
+    assert_eq!(convener.post(&format!("{page_path}/draw"), &[("beacon", beacon)]).status, 303);
+    assert_eq!(convener.post(&format!("{page_path}/draw"), &[("beacon", "another")]).status, 409);
+    let panel_csv = visitor.get(&format!("{page_path}/panel.csv")).body;
+    let panel: Vec<String> = panel_csv.lines().skip(1).map(str::to_string).collect();
+    assert_eq!(panel.len(), 6);
+    let checked = hiwar_sortition::lottery::verify(&manifest, Some((beacon, &panel))).unwrap();
+    // (Without Fluent's bidi isolation marks around the number.)
+    let drawn_page = visitor.get(&format!("{page_path}?lang=en")).body.replace(['\u{2068}', '\u{2069}'], "");
+    assert!(drawn_page.contains(&format!("panel number {}", checked.drawn.unwrap())), "{drawn_page}");
+    assert!(drawn_page.contains("hiwar select verify --manifest manifest.json --beacon"));
+    let svg = visitor.get(&format!("{page_path}/histogram.svg?lang=ar"));
+    assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+    assert!(svg.body.contains("احتمال الاختيار"));
+
+    let seated = convener.post(&format!("{page_path}/seat"), &[]);
+    assert_eq!(seated.status, 200);
+    assert!(seated.header("cache-control").unwrap().contains("no-store"));
+    let rows: Vec<&str> = seated.body.lines().collect();
+    assert_eq!(rows[0], "volunteer,code,role,dialogue");
+    assert_eq!(rows.len(), 7);
+    let mut seated_ids: Vec<&str> = rows[1..].iter().map(|r| r.split(',').next().unwrap()).collect();
+    seated_ids.sort();
+    let mut panel_sorted: Vec<&str> = panel.iter().map(String::as_str).collect();
+    panel_sorted.sort();
+    assert_eq!(seated_ids, panel_sorted);
+    assert_eq!(convener.post(&format!("{page_path}/seat"), &[]).status, 409);
+    let delegate_code = rows[1].split(',').nth(1).unwrap();
+    let mut delegate = Browser::new(&s.base);
+    delegate.get("/login");
+    assert_eq!(delegate.post("/login", &[("code", delegate_code), ("pseudonym", "Delegate One")]).status, 200);
+    let members = api(&s, "GET", &format!("/api/dialogues/{d}/members"), None, None).json();
+    let joined = members.as_array().unwrap().iter().find(|m| m["pseudonym"] == "Delegate One").unwrap();
+    assert_eq!(joined["roles"], json!(["delegate"]));
+
+    let summary = hiwar_record::verify(&record(&s), &Default::default()).unwrap();
+    assert_eq!(summary.selections.len(), 2, "the demo's and this one");
+    let ours = summary.selections.iter().find(|x| x.id == sid).unwrap();
+    assert_eq!(ours.drawn.as_ref().unwrap().2, panel);
+}
+
+/// Reloads `path` until `done(body)` or 60 s pass.
+fn wait_until(b: &mut Browser, path: &str, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = b.get(path);
+        assert_eq!(r.status, 200, "{}", r.body);
+        if done(&r.body) || Instant::now() > deadline {
+            return r.body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

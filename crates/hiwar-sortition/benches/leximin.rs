@@ -53,15 +53,27 @@ fn main() {
         "{:<40} {:>9} {:>12} {:>9} {:>10} {:>9} {:>9}",
         "instance", "profiles", "min prob", "k/n", "gini", "gap", "time"
     );
+    // `cargo bench -p hiwar-sortition --bench leximin -- 1727` runs only the instances whose label contains "1727".
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     for (label, n, k, categories, values) in [
         ("n=200, k=20, 2 categories x 2", 200, 20, 2, 2),
         ("n=2000, k=200, 2 categories x 4", 2000, 200, 2, 4),
         ("n=1727, k=110, 7 categories x 3", 1727, 110, 7, 3),
     ] {
+        if !only.is_empty() && !only.iter().any(|o| label.contains(o.as_str())) {
+            continue;
+        }
         let (pool, quotas) = generate(n, k, categories, values, 7);
         let started = Instant::now();
         let instance = Instance::new(&pool, &quotas, k).unwrap();
-        let distribution = instance.leximin(|_, _| {}).unwrap();
+        let verbose = std::env::var_os("HIWAR_BENCH_VERBOSE").is_some();
+        let distribution = instance
+            .leximin(|level, z| {
+                if verbose {
+                    eprintln!("  level {level}: {:.6} % at {:.1} s", z * 100.0, started.elapsed().as_secs_f64());
+                }
+            })
+            .unwrap();
         let seconds = started.elapsed().as_secs_f64();
         let p = volunteer_probabilities(&instance, &distribution);
         let min = p.iter().cloned().fold(f64::INFINITY, f64::min);

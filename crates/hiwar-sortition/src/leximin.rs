@@ -29,7 +29,9 @@ use crate::Error;
 /// Pricing values above `μ` by less than this are treated as optimal.
 const EPS: f64 = 1e-7;
 /// Safety bound on column generation.
-const MAX_PANELS: usize = 20_000;
+const MAX_PANELS: usize = 50_000;
+/// Profiles whose favouring panel seeds the first level.
+const SEEDED_PROFILES: usize = 64;
 
 /// The result of the optimisation.
 #[derive(Debug, Clone)]
@@ -112,7 +114,7 @@ impl<'a> Instance<'a> {
         panels.push(first);
         // Seed with the panel that favours each profile in turn's members: it makes
         // the first levels converge in far fewer rounds.
-        for p in 0..n.min(64) {
+        for p in 0..n.min(SEEDED_PROFILES) {
             let mut w = vec![0.0; n];
             w[p] = 1.0 / sizes[p];
             if let Some(panel) = self.best_panel(&w, None)? {
@@ -121,6 +123,8 @@ impl<'a> Instance<'a> {
                 }
             }
         }
+        let mut seen: std::collections::HashSet<Vec<u32>> = panels.iter().cloned().collect();
+        let search = self.pool.households.is_none().then(|| LocalSearch::new(self));
         let mut fixed: Vec<Option<f64>> = vec![None; n];
         let mut gap: f64 = 0.0;
         let mut level = 0;
@@ -128,10 +132,22 @@ impl<'a> Instance<'a> {
             let (y, z, level_gap) = loop {
                 let (y, mu) = self.solve_dual(&panels, &fixed, &sizes)?;
                 let weights: Vec<f64> = y.iter().zip(&sizes).map(|(y, c)| y / c).collect();
+                // Cheap pricing first: a local search from the best panel so far often finds
+                // a violated dual constraint; the integer program runs only when it does not,
+                // and so still proves each level's optimum.
+                if let Some(search) = &search {
+                    let value = |x: &[u32]| x.iter().zip(&weights).map(|(x, w)| *x as f64 * w).sum::<f64>();
+                    let start = panels.iter().max_by(|a, b| value(a).total_cmp(&value(b))).expect("seeded");
+                    let improved = search.improve(start, &weights);
+                    if value(&improved) > mu + EPS && seen.insert(improved.clone()) {
+                        panels.push(improved);
+                        continue;
+                    }
+                }
                 let best = self.best_panel(&weights, None)?.ok_or_else(|| self.infeasible())?;
                 let value: f64 = best.iter().zip(&weights).map(|(x, w)| *x as f64 * w).sum();
                 let excess = value - mu;
-                if excess <= EPS || panels.contains(&best) || panels.len() >= MAX_PANELS {
+                if excess <= EPS || !seen.insert(best.clone()) || panels.len() >= MAX_PANELS {
                     let z = mu - fixed.iter().zip(&y).filter_map(|(f, y)| f.map(|f| f * y)).sum::<f64>();
                     break (y, z, excess.max(0.0));
                 }
@@ -219,5 +235,77 @@ impl<'a> Instance<'a> {
     /// Names the quotas that conflict and the smallest single relaxation that works.
     pub fn infeasible(&self) -> Error {
         crate::relax::explain(self)
+    }
+}
+
+/// Swap moves between profiles that keep every quota: the cheap pricing heuristic.
+/// (Not used with households, whose one-seat-per-household rows it does not model.)
+struct LocalSearch {
+    /// The quotas each profile counts towards, ascending.
+    profile_quotas: Vec<Vec<usize>>,
+    min: Vec<i64>,
+    max: Vec<i64>,
+    sizes: Vec<u32>,
+}
+
+impl LocalSearch {
+    fn new(instance: &Instance) -> Self {
+        let n = instance.profiles.members.len();
+        let mut profile_quotas = vec![Vec::new(); n];
+        for (q, profiles) in instance.profiles.quota_profiles.iter().enumerate() {
+            for &p in profiles {
+                profile_quotas[p].push(q);
+            }
+        }
+        LocalSearch {
+            profile_quotas,
+            min: instance.quotas.quotas.iter().map(|q| q.min as i64).collect(),
+            max: instance.quotas.quotas.iter().map(|q| q.max as i64).collect(),
+            sizes: instance.profiles.members.iter().map(|m| m.len() as u32).collect(),
+        }
+    }
+
+    /// Whether moving one seat from profile `a` to profile `b` keeps every quota.
+    fn can_move(&self, a: usize, b: usize, count: &[i64]) -> bool {
+        let (qa, qb) = (&self.profile_quotas[a], &self.profile_quotas[b]);
+        qa.iter().all(|q| qb.contains(q) || count[*q] > self.min[*q])
+            && qb.iter().all(|q| qa.contains(q) || count[*q] < self.max[*q])
+    }
+
+    /// Best-improvement swaps from `start` until none raises `Σ_p weight_p x_p`.
+    fn improve(&self, start: &[u32], weights: &[f64]) -> Vec<u32> {
+        let mut x = start.to_vec();
+        let mut count = vec![0i64; self.min.len()];
+        for (p, &seats) in x.iter().enumerate() {
+            for &q in &self.profile_quotas[p] {
+                count[q] += seats as i64;
+            }
+        }
+        let mut by_weight: Vec<usize> = (0..x.len()).collect();
+        by_weight.sort_by(|&a, &b| weights[b].total_cmp(&weights[a]));
+        loop {
+            let mut best: Option<(f64, usize, usize)> = None;
+            for a in (0..x.len()).filter(|&a| x[a] > 0) {
+                for &b in &by_weight {
+                    let gain = weights[b] - weights[a];
+                    if gain <= best.map_or(1e-12, |(g, _, _)| g) {
+                        break; // the rest gain less
+                    }
+                    if b != a && x[b] < self.sizes[b] && self.can_move(a, b, &count) {
+                        best = Some((gain, a, b));
+                        break; // the best move out of `a`
+                    }
+                }
+            }
+            let Some((_, a, b)) = best else { return x };
+            x[a] -= 1;
+            x[b] += 1;
+            for &q in &self.profile_quotas[a] {
+                count[q] -= 1;
+            }
+            for &q in &self.profile_quotas[b] {
+                count[q] += 1;
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use hiwar_record::selection;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -55,6 +56,71 @@ pub fn round(instance: &Instance, distribution: &Distribution, m: usize) -> Vec<
             panel
         })
         .collect()
+}
+
+/// A computed lottery: the manifest and the figures a convener reviews before
+/// publishing it.
+#[derive(Debug, Clone)]
+pub struct Lottery {
+    pub manifest: Value,
+    /// Each volunteer's leximin probability, in pool order.
+    pub leximin: Vec<f64>,
+    /// Each volunteer's probability in the rounded lottery, (panels containing them)/m.
+    pub lottery: Vec<f64>,
+    pub profiles: usize,
+    /// Panels with positive probability in the leximin distribution.
+    pub support: usize,
+    /// Distinct panels among the m of the lottery.
+    pub distinct_panels: usize,
+    pub gap: f64,
+    /// The largest change of any volunteer's probability by the rounding.
+    pub largest_change: f64,
+}
+
+impl Lottery {
+    pub fn manifest_hash(&self) -> &str {
+        self.manifest["manifest_hash"].as_str().expect("set by manifest()")
+    }
+}
+
+/// The smallest of `values` (infinity for none).
+pub fn minimum(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+/// The whole computation: leximin, rounding to `m` panels, the manifest, and its own
+/// verification (a manifest that fails [`verify`] is never returned). `progress` is
+/// told each leximin level and its minimum.
+pub fn compute(
+    pool: &Pool,
+    quotas: &Quotas,
+    k: u32,
+    m: usize,
+    software: &str,
+    progress: impl FnMut(usize, f64),
+) -> Result<Lottery, Error> {
+    if m == 0 {
+        return Err(Error::Manifest("a lottery needs at least one panel".into()));
+    }
+    let instance = Instance::new(pool, quotas, k)?;
+    let distribution = instance.leximin(progress)?;
+    let leximin = volunteer_probabilities(&instance, &distribution);
+    let panels = round(&instance, &distribution, m);
+    let manifest = manifest(pool, quotas, k as usize, &panels, &leximin, software);
+    verify(&manifest, None).map_err(|e| Error::Manifest(format!("the manifest just built does not verify: {e}")))?;
+    let lottery: Vec<f64> =
+        pool.ids.iter().map(|id| manifest["probabilities"][id].as_f64().expect("verified numbers")).collect();
+    let largest_change = leximin.iter().zip(&lottery).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    Ok(Lottery {
+        manifest,
+        leximin,
+        lottery,
+        profiles: instance.profiles.members.len(),
+        support: distribution.panels.len(),
+        distinct_panels: distinct(&panels),
+        gap: distribution.gap,
+        largest_change,
+    })
 }
 
 /// Builds the manifest JSON for panels of volunteer indices.
@@ -119,26 +185,37 @@ pub fn manifest_hash(manifest: &Value) -> Result<String, Error> {
     Ok(hex::encode(Sha256::digest(text.as_bytes())))
 }
 
-/// The index of the drawn panel: `seed = SHA-256(manifest hash bytes ‖ beacon)`; for
-/// `j = 0, 1, …`: `v` = the first 8 bytes of `SHA-256(seed ‖ j as 8 bytes
-/// little-endian)` read little-endian; the first `v < 2^64 − (2^64 mod m)` gives the
-/// index `v mod m` (rejection sampling, so every index is equally likely).
+/// The index of the drawn panel for `beacon` among `m`: the procedure of
+/// [`hiwar_record::selection`], the one place it is defined.
 pub fn draw_index(manifest_hash_hex: &str, beacon: &str, m: usize) -> Result<usize, Error> {
-    let hash = hex::decode(manifest_hash_hex).map_err(|_| Error::Manifest("manifest_hash is not hex".into()))?;
+    let hash: [u8; 32] = hex::decode(manifest_hash_hex)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| Error::Manifest("manifest_hash is not 32 bytes of hex".into()))?;
     if m == 0 {
         return Err(Error::Manifest("the manifest has no panels".into()));
     }
-    let seed = Sha256::new().chain_update(&hash).chain_update(beacon.as_bytes()).finalize();
-    let m64 = m as u64;
-    let limit = u64::MAX - (u64::MAX % m64 + 1) % m64; // largest multiple of m, minus 1
-    for j in 0u64.. {
-        let block = Sha256::new().chain_update(seed).chain_update(j.to_le_bytes()).finalize();
-        let v = u64::from_le_bytes(block[..8].try_into().expect("8 bytes"));
-        if v <= limit {
-            return Ok((v % m64) as usize);
-        }
-    }
-    unreachable!("the loop returns with probability 1")
+    Ok(selection::draw_index(&selection::draw_seed(&hash, beacon), m as u64) as usize)
+}
+
+/// A drawn panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draw {
+    pub index: usize,
+    /// `SHA-256(manifest hash ‖ beacon)`, hex.
+    pub seed: String,
+    pub panel: Vec<String>,
+}
+
+/// Draws from a manifest (whose hash and panels the caller has verified or built).
+pub fn draw(manifest: &Value, beacon: &str) -> Result<Draw, Error> {
+    let hash_hex = manifest["manifest_hash"].as_str().ok_or_else(|| Error::Manifest("missing manifest_hash".into()))?;
+    let panels = manifest["panels"].as_array().ok_or_else(|| Error::Manifest("panels is not a list".into()))?;
+    let index = draw_index(hash_hex, beacon, panels.len())?;
+    let panel: Vec<String> =
+        serde_json::from_value(panels[index].clone()).map_err(|e| Error::Manifest(format!("panel {index}: {e}")))?;
+    let hash: [u8; 32] = hex::decode(hash_hex).expect("draw_index checked").try_into().expect("32 bytes");
+    Ok(Draw { index, seed: hex::encode(selection::draw_seed(&hash, beacon)), panel })
 }
 
 /// What `select verify` established.

@@ -13,6 +13,7 @@
 //!   code in clear.
 
 mod schema;
+mod selections;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -29,6 +30,7 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use zeroize::Zeroizing;
 
 pub use schema::MIGRATIONS;
+pub use selections::{NewSelection, Selection, SelectionStatus};
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -711,9 +713,21 @@ impl Store {
         if !ROLES.contains(&role) {
             return Err(StoreError::Conflict(format!("unknown role {role:?}")));
         }
-        let batch = random_id("b-", 10);
         let mut tx = self.pool.begin().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
+        let batch = Self::insert_batch(&mut tx, dialogue, role, codes).await?;
+        tx.commit().await?;
+        Ok(batch)
+    }
+
+    /// Inserts a batch and its codes and records it, inside the caller's transaction.
+    async fn insert_batch(
+        tx: &mut Transaction<'_, Any>,
+        dialogue: &str,
+        role: &str,
+        codes: &[HashedCode],
+    ) -> Result<String> {
+        let batch = random_id("b-", 10);
         let created = now();
         sqlx::query("INSERT INTO code_batches (id, dialogue_id, role, size, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&batch)
@@ -721,7 +735,7 @@ impl Store {
             .bind(role)
             .bind(codes.len() as i64)
             .bind(&created)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         for code in codes {
             sqlx::query(
@@ -731,12 +745,11 @@ impl Store {
             .bind(&code.hash)
             .bind(&batch)
             .bind(&created)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(unique_as_conflict("a code's lookup part is already in use"))?;
         }
-        Self::append(&mut tx, dialogue, "codes.issued", body::codes_issued(&batch, role, codes.len() as u64)).await?;
-        tx.commit().await?;
+        Self::append(tx, dialogue, "codes.issued", body::codes_issued(&batch, role, codes.len() as u64)).await?;
         Ok(batch)
     }
 

@@ -6,9 +6,10 @@
 //! PostgreSQL an advisory lock keeps two starting processes from racing.
 
 /// `(version, statements)`, applied in order. Append only: never edit a shipped one.
-pub const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
     is_convener BIGINT NOT NULL,
@@ -84,4 +85,32 @@ CREATE TABLE record_lines (
     PRIMARY KEY (dialogue_id, seq)
 );
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+CREATE TABLE selections (
+    id TEXT PRIMARY KEY,
+    dialogue_id TEXT NOT NULL REFERENCES dialogues(id),
+    status TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    panels BIGINT NOT NULL,
+    volunteers BIGINT NOT NULL,
+    pool_csv TEXT NOT NULL,
+    quotas_csv TEXT NOT NULL,
+    progress TEXT NOT NULL,
+    error TEXT,
+    manifest TEXT,
+    manifest_hash TEXT,
+    summary TEXT,
+    beacon_source TEXT,
+    beacon TEXT,
+    drawn_index BIGINT,
+    batch_id TEXT REFERENCES code_batches(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX selections_dialogue ON selections (dialogue_id);
+"#,
+    ),
+];

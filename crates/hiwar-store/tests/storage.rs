@@ -2,7 +2,9 @@
 //! temporary directory and PostgreSQL at 127.0.0.1:5432 (`HIWAR_TEST_POSTGRES`).
 
 use hiwar_record::{verify, Options};
-use hiwar_store::{CredentialKind, HashedCode, NewDialogue, Phase, Store, StoreError, Text};
+use hiwar_store::{
+    CredentialKind, HashedCode, NewDialogue, NewSelection, Phase, SelectionStatus, Store, StoreError, Text,
+};
 
 /// Each test body runs once per backend.
 macro_rules! storage_tests {
@@ -34,6 +36,7 @@ storage_tests!(
     sessions_expire_and_end,
     concurrent_appends_keep_one_chain,
     unknown_ids_are_not_found,
+    a_selection_moves_forward_once_per_step,
 );
 
 fn code(lookup: &str) -> HashedCode {
@@ -202,4 +205,59 @@ async fn unknown_ids_are_not_found(store: Store) {
     let (_, id, _) = convener_with_dialogue(&store).await;
     assert!(matches!(store.revoke_codes(&id, "b-nope", None).await, Err(StoreError::NotFound("batch"))));
     assert!(matches!(store.revoke_code(&id, "ZZZZZ").await, Err(StoreError::NotFound("code"))));
+}
+
+async fn a_selection_moves_forward_once_per_step(store: Store) {
+    use hiwar_record::selection::{draw_index, draw_seed};
+    let (_, id, _) = convener_with_dialogue(&store).await;
+    let new = NewSelection {
+        size: 2,
+        panels: 3,
+        volunteers: 4,
+        pool_csv: "id,g\n",
+        quotas_csv: "category,feature,min,max\n",
+    };
+    let sid = store.create_selection(&id, &new).await.unwrap();
+    store.selection_progress(&sid, "0:0.25").await.unwrap();
+    let running = store.selection(&id, &sid).await.unwrap();
+    assert_eq!((running.status, running.progress.as_str()), (SelectionStatus::Running, "0:0.25"));
+    assert!(!running.status.is_public());
+    assert!(matches!(store.publish_selection(&id, &sid, "lottery").await, Err(StoreError::Conflict(_))));
+
+    let hash = "ab".repeat(32);
+    let manifest = serde_json::json!({"pool_hash": "cd".repeat(32), "panels": [["a", "b"], ["b", "c"], ["c", "d"]]});
+    let summary = serde_json::json!({"min_lottery": 0.5});
+    store.finish_selection(&sid, Ok((&manifest.to_string(), &hash, &summary))).await.unwrap();
+    // A late error report does not undo a finished run.
+    store.finish_selection(&sid, Err("late")).await.unwrap();
+    let computed = store.selection(&id, &sid).await.unwrap();
+    assert_eq!(computed.status, SelectionStatus::Computed);
+    assert_eq!(computed.summary, Some(summary));
+    assert!(store.record(&id).await.unwrap().lines().all(|l| !l.contains("selection.")), "nothing public yet");
+
+    store.publish_selection(&id, &sid, "national lottery, 1 Dec").await.unwrap();
+    assert!(matches!(store.publish_selection(&id, &sid, "again").await, Err(StoreError::Conflict(_))));
+
+    let beacon = "07 12 19";
+    let seed = draw_seed(&[0xab; 32], beacon);
+    let index = draw_index(&seed, 3);
+    let panel: Vec<String> = serde_json::from_value(manifest["panels"][index as usize].clone()).unwrap();
+    // Two simultaneous draws: exactly one is recorded.
+    let seed = hex::encode(seed);
+    let (a, b) = tokio::join!(
+        store.draw_selection(&id, &sid, beacon, &seed, index, &panel),
+        store.draw_selection(&id, &sid, beacon, &seed, index, &panel)
+    );
+    assert!(a.is_ok() != b.is_ok(), "{a:?} {b:?}");
+    let seated = store.seat_selection(&id, &sid, &[code("SEAT1"), code("SEAT2")]).await.unwrap();
+    assert!(matches!(
+        store.seat_selection(&id, &sid, &[code("SEAT3"), code("SEAT4")]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let done = store.selection(&id, &sid).await.unwrap();
+    assert_eq!((done.status, done.drawn_index, done.batch), (SelectionStatus::Seated, Some(index), Some(seated)));
+    let summary = assert_record_verifies(&store.record(&id).await.unwrap());
+    assert_eq!(summary.selections.len(), 1);
+    assert_eq!(summary.selections[0].drawn.as_ref().unwrap().2, panel);
+    assert!(matches!(store.selection(&id, "s-nope").await, Err(StoreError::NotFound("selection"))));
 }

@@ -61,8 +61,7 @@ impl ServerArgs {
         ServerConfig {
             secure_cookies: self.secure_cookies || file.secure_cookies.unwrap_or(false),
             logins_per_minute: self.logins_per_minute.or(file.logins_per_minute).unwrap_or(defaults.logins_per_minute),
-            login_floor: defaults.login_floor,
-            max_body_bytes: defaults.max_body_bytes,
+            ..defaults
         }
     }
 }

@@ -2,7 +2,6 @@
 //! environment and the optional config file, then calls into them.
 
 mod config;
-mod plots;
 mod select;
 mod simulate;
 mod verify;
@@ -66,6 +65,11 @@ enum Command {
         /// An earlier copy of the same record: it must be a prefix of this one.
         #[arg(long, value_name = "FILE")]
         previous: Option<PathBuf>,
+        /// A directory with the selection manifests (`{selection}-manifest.json`, as the
+        /// server names them), for check S3 of a record read from a file. From a URL
+        /// they are fetched from the same server.
+        #[arg(long, value_name = "DIR")]
+        manifests: Option<PathBuf>,
     },
     /// Elections: simulate a complete one locally.
     Election {
@@ -137,7 +141,9 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Verify { record, key, previous } => return verify::run(&record, key, previous.as_deref()),
+        Command::Verify { record, key, previous, manifests } => {
+            return verify::run(&record, key, previous.as_deref(), manifests.as_deref())
+        }
         Command::Serve { store, server } => runtime().and_then(|rt| rt.block_on(serve(store, server, &file))),
         Command::Demo { data, server } => runtime().and_then(|rt| rt.block_on(demo(data, server, &file))),
         Command::Election {

@@ -2,10 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Subcommand;
-use hiwar_sortition::leximin::Instance;
-use hiwar_sortition::lottery::{self, gini, volunteer_probabilities};
+use hiwar_sortition::lottery::{self, gini, minimum};
 use hiwar_sortition::pool::{parse_csv, Pool, Quotas};
 use serde_json::Value;
 
@@ -74,10 +73,8 @@ pub fn run(action: SelectAction) -> Result<()> {
         SelectAction::Draw { manifest, beacon, out } => {
             let value = read_manifest(&manifest)?;
             lottery::verify(&value, None)?;
-            let hash = value["manifest_hash"].as_str().expect("verified");
             let m = value["panels"].as_array().expect("verified").len();
-            let index = lottery::draw_index(hash, &beacon, m)?;
-            let panel: Vec<String> = serde_json::from_value(value["panels"][index].clone())?;
+            let lottery::Draw { index, panel, .. } = lottery::draw(&value, &beacon)?;
             let mut csv = String::from("id\n");
             for id in &panel {
                 csv.push_str(id);
@@ -131,62 +128,51 @@ pub fn run(action: SelectAction) -> Result<()> {
 }
 
 fn run_selection(pool: &Path, quotas: &Path, k: u32, m: usize, legacy_runs: Option<usize>, out: &Path) -> Result<()> {
-    if m == 0 {
-        bail!("--panels must be at least 1");
-    }
     let quotas = Quotas::parse(&read(quotas)?)?;
     let pool = Pool::parse(&read(pool)?, &quotas)?;
     let started = std::time::Instant::now();
-    let instance = Instance::new(&pool, &quotas, k)?;
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(indicatif::ProgressStyle::with_template("{spinner} leximin: {msg} [{elapsed}]").expect("template"));
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let progress = bar.clone();
-    let distribution =
-        instance.leximin(move |level, z| progress.set_message(format!("level {level}, minimum {:.4} %", z * 100.0)))?;
+    let software = format!("hiwar {}", env!("CARGO_PKG_VERSION"));
+    let computed = lottery::compute(&pool, &quotas, k, m, &software, move |level, z| {
+        progress.set_message(format!("level {level}, minimum {:.4} %", z * 100.0))
+    })?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    let leximin = volunteer_probabilities(&instance, &distribution);
-    let panels = lottery::round(&instance, &distribution, m);
-    let software = format!("hiwar {}", env!("CARGO_PKG_VERSION"));
-    let manifest = lottery::manifest(&pool, &quotas, k as usize, &panels, &leximin, &software);
-    lottery::verify(&manifest, None).context("the manifest just built does not verify")?;
-    std::fs::write(out, serde_json::to_string_pretty(&manifest)? + "\n")
+    std::fs::write(out, serde_json::to_string_pretty(&computed.manifest)? + "\n")
         .with_context(|| format!("writing {}", out.display()))?;
-    let lottery_probs: Vec<f64> =
-        pool.ids.iter().map(|id| manifest["probabilities"][id].as_f64().expect("numbers")).collect();
-    let min = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
-    let change = leximin.iter().zip(&lottery_probs).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     println!(
         "pool: {} volunteers, {} profiles; panel of {k}; {} quotas",
         pool.len(),
-        instance.profiles.members.len(),
+        computed.profiles,
         quotas.quotas.len()
     );
     println!("{:<34} {:>12} {:>12}", "", "leximin", "lottery");
     println!(
         "{:<34} {:>11.4}% {:>11.4}%",
         "minimum selection probability",
-        min(&leximin) * 100.0,
-        min(&lottery_probs) * 100.0
+        minimum(&computed.leximin) * 100.0,
+        minimum(&computed.lottery) * 100.0
     );
-    println!("{:<34} {:>12.4} {:>12.4}", "Gini coefficient", gini(&leximin), gini(&lottery_probs));
-    println!("{:<34} {:>12} {:>12}", "panels used", distribution.panels.len(), lottery::distinct(&panels));
-    println!("{:<34} {:>12.2e}", "optimality gap", distribution.gap);
-    println!("{:<34} {:>12.4}%", "largest rounding change", change * 100.0);
+    println!("{:<34} {:>12.4} {:>12.4}", "Gini coefficient", gini(&computed.leximin), gini(&computed.lottery));
+    println!("{:<34} {:>12} {:>12}", "panels used", computed.support, computed.distinct_panels);
+    println!("{:<34} {:>12.2e}", "optimality gap", computed.gap);
+    println!("{:<34} {:>12.4}%", "largest rounding change", computed.largest_change * 100.0);
     println!("time: {seconds:.2} s");
-    let mut series = vec![("leximin", leximin.clone()), ("lottery", lottery_probs)];
+    let mut series = vec![("leximin", computed.leximin.clone()), ("lottery", computed.lottery.clone())];
     if let Some(runs) = legacy_runs {
         let legacy = hiwar_sortition::legacy::estimate(&pool, &quotas, k as usize, runs, 1)
             .context("the legacy procedure found no panel")?;
-        println!("{:<34} {:>11.4}%  (legacy, {runs} draws)", "minimum selection probability", min(&legacy) * 100.0);
+        println!("{:<34} {:>11.4}%  (legacy, {runs} draws)", "minimum selection probability", minimum(&legacy) * 100.0);
         println!("{:<34} {:>12.4}  (legacy)", "Gini coefficient", gini(&legacy));
         series.push(("legacy", legacy));
     }
     let svg_path = out.with_extension("svg");
-    std::fs::write(&svg_path, crate::plots::histogram(&series, k as f64 / pool.len() as f64))
-        .with_context(|| format!("writing {}", svg_path.display()))?;
+    let svg = hiwar_plots::histogram(&series, k as f64 / pool.len() as f64, &hiwar_plots::HistogramLabels::ENGLISH);
+    std::fs::write(&svg_path, svg).with_context(|| format!("writing {}", svg_path.display()))?;
     println!("wrote {} (publish it before the beacon is known) and {}", out.display(), svg_path.display());
-    println!("manifest hash: {}", manifest["manifest_hash"].as_str().expect("set"));
+    println!("manifest hash: {}", computed.manifest_hash());
     Ok(())
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use hiwar_record::{Options, CHECKS};
+use hiwar_record::{Options, Summary, CHECKS};
 
 /// Largest record accepted over HTTP.
 const MAX_DOWNLOAD: u64 = 4 << 30;
@@ -20,7 +20,53 @@ fn read_record(source: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-pub fn run(source: &str, key: Option<String>, previous: Option<&Path>) -> ExitCode {
+/// Where each published selection's manifest comes from.
+fn manifest_source(source: &str, manifests: Option<&Path>, selection: &str) -> Option<String> {
+    if let Some(dir) = manifests {
+        return Some(dir.join(format!("{selection}-manifest.json")).display().to_string());
+    }
+    let base = source.strip_suffix("/record").filter(|_| source.starts_with("http"))?;
+    Some(format!("{base}/selections/{selection}/manifest.json"))
+}
+
+/// Check S3 for every selection in the record: `Ok(None)` when there are selections
+/// but no manifests to check them against.
+fn check_manifests(source: &str, manifests: Option<&Path>, summary: &Summary) -> Result<Option<usize>, String> {
+    let mut checked = 0;
+    for s in &summary.selections {
+        let Some(location) = manifest_source(source, manifests, &s.id) else { return Ok(None) };
+        let text =
+            read_record(&location).map_err(|e| format!("selection {}: the manifest is not available: {e}", s.id))?;
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| format!("selection {}: {location} is not JSON: {e}", s.id))?;
+        let draw = s.drawn.as_ref().map(|(beacon, _, panel)| (beacon.as_str(), panel.as_slice()));
+        let verified =
+            hiwar_sortition::lottery::verify(&manifest, draw).map_err(|e| format!("selection {}: {e}", s.id))?;
+        let mismatch =
+            |what: &str| Err(format!("selection {}: the manifest's {what} is not the one in the record", s.id));
+        if manifest["manifest_hash"].as_str() != Some(s.manifest_hash.as_str()) {
+            return mismatch("hash");
+        }
+        if manifest["pool_hash"].as_str() != Some(s.pool_hash.as_str()) {
+            return mismatch("pool hash");
+        }
+        if manifest["size"].as_u64() != Some(s.size) {
+            return mismatch("panel size");
+        }
+        if verified.panels as u64 != s.panels || verified.volunteers as u64 != s.volunteers {
+            return mismatch("number of panels or volunteers");
+        }
+        if let (Some((_, index, _)), Some(drawn)) = (&s.drawn, verified.drawn) {
+            if *index != drawn as u64 {
+                return mismatch("drawn index");
+            }
+        }
+        checked += 1;
+    }
+    Ok(Some(checked))
+}
+
+pub fn run(source: &str, key: Option<String>, previous: Option<&Path>, manifests: Option<&Path>) -> ExitCode {
     let record = match read_record(source).map(String::from_utf8) {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
@@ -52,14 +98,29 @@ pub fn run(source: &str, key: Option<String>, previous: Option<&Path>) -> ExitCo
     bar.finish_and_clear();
     match verdict {
         Ok(summary) => {
+            let manifests_checked = match check_manifests(source, manifests, &summary) {
+                Ok(n) => n,
+                Err(detail) => {
+                    println!("  ok    every check of the record itself held");
+                    println!(
+                        "  FAIL  S3  {}",
+                        CHECKS.iter().find(|(id, _)| *id == "S3").map(|(_, t)| *t).unwrap_or("")
+                    );
+                    println!("VERIFICATION FAILED: S3 failed: {detail}");
+                    return ExitCode::from(1);
+                }
+            };
             for (id, title) in CHECKS {
-                let skipped = id == "R10" && !summary.previous_checked;
+                let skipped = (id == "R10" && !summary.previous_checked) || (id == "S3" && manifests_checked.is_none());
                 println!("  {}  {id}  {title}", if skipped { "skip" } else { " ok " });
             }
             println!(
                 "all checks hold: {} events, {} members, {} ballots with proofs, dialogue {}",
                 summary.lines, summary.members, summary.ballots, summary.dialogue
             );
+            if manifests_checked.is_none() {
+                println!("S3 was skipped: give --manifests DIR, or verify from the server's URL, to check the selection manifests");
+            }
             println!(
                 "dialogue key: {}{}",
                 summary.public_key,

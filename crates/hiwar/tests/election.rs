@@ -4,12 +4,10 @@
 
 mod common;
 
-use common::{hiwar, python_verify};
-use ed25519_dalek::SigningKey;
+use common::{assert_fails, hiwar, python_verify, reseal, verify};
 use hiwar_crypto::ballot::{self, BallotContext, Credential, Question};
 use hiwar_crypto::elgamal::ElectionKey;
 use hiwar_record::election::{ballot_digest, ballot_json, election_hash};
-use hiwar_record::{Event, GENESIS_PREV};
 use rand::SeedableRng;
 use serde_json::{json, Value};
 
@@ -35,54 +33,6 @@ fn simulate(voters: u64, select: &str, seed: u64) -> Vec<(String, Value)> {
 }
 
 /// Re-signs a whole record with an operator key of our own, as a hostile server could.
-fn reseal(events: &[(String, Value)]) -> String {
-    let key = SigningKey::from_bytes(&[9u8; 32]);
-    let mut prev = GENESIS_PREV.to_string();
-    let mut out = String::new();
-    for (seq, (kind, body)) in events.iter().enumerate() {
-        let mut body = body.clone();
-        if seq == 0 {
-            body["public_key"] = json!(hex::encode(key.verifying_key().to_bytes()));
-        }
-        let sealed = Event {
-            dialogue: "simulation".into(),
-            seq: seq as u64,
-            prev: prev.clone(),
-            time: "2026-11-23T12:00:00Z".into(),
-            kind: kind.clone(),
-            body,
-        }
-        .seal(&key)
-        .unwrap();
-        prev = hex::encode(sealed.hash);
-        out.push_str(&sealed.text);
-        out.push('\n');
-    }
-    out
-}
-
-fn verify(record: &str) -> (i32, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("r.jsonl");
-    std::fs::write(&path, record).unwrap();
-    let out = hiwar().args(["verify", path.to_str().unwrap()]).output().unwrap();
-    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn assert_fails(events: &[(String, Value)], check: &str, what: &str) {
-    let (code, stdout) = verify(&reseal(events));
-    assert_eq!(code, 1, "{what} was accepted: {stdout}");
-    let verdict = stdout.lines().find(|l| l.starts_with("VERIFICATION FAILED")).unwrap();
-    assert!(verdict.starts_with(&format!("VERIFICATION FAILED: {check} ")), "{what}: expected {check}, got {verdict}");
-    // The independent verifier, written from the spec, names the same check.
-    let (code, stdout) = python_verify(&reseal(events));
-    assert_eq!(code, 1, "python accepted {what}: {stdout}");
-    assert!(
-        stdout.starts_with(&format!("VERIFICATION FAILED: {check} ")),
-        "python, {what}: expected {check}, got {stdout}"
-    );
-}
-
 fn position(events: &[(String, Value)], kind: &str) -> usize {
     events.iter().position(|(k, _)| k == kind).unwrap_or_else(|| panic!("no {kind}"))
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{get, hiwar, python_verify, Running};
+use common::{assert_fails, events, get, hiwar, python_verify, reseal, verify_with, Running};
 use ed25519_dalek::SigningKey;
 use hiwar_record::Event;
 use serde_json::Value;
@@ -144,4 +144,95 @@ fn help_explains_the_commands() {
     let out = hiwar().args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("--database-url") && help.contains("HIWAR_DATA") && help.contains("127.0.0.1:8080"));
+}
+
+#[test]
+fn selections_are_checked_in_the_record_and_against_their_manifests() {
+    let demo = Running::start(&["demo", "--listen", "127.0.0.1:0"]);
+    let record_url = demo.value("public record:");
+    let record = get(&record_url);
+    let s3_line = |stdout: &str| stdout.lines().find(|l| l.contains(" S3 ")).unwrap_or("").to_string();
+
+    // From the URL, the manifest is fetched from the same server and S3 runs.
+    let out = hiwar().args(["verify", &record_url]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    assert!(s3_line(&stdout).contains("ok"), "{stdout}");
+
+    let mut evs = events(&record);
+    let published = evs.iter().position(|(k, _)| k == "selection.published").expect("the demo publishes a selection");
+    let drawn = evs.iter().position(|(k, _)| k == "selection.drawn").unwrap();
+    let seated = evs.iter().position(|(k, _)| k == "selection.seated").unwrap();
+    assert!(published < drawn && drawn < seated);
+    let sid = evs[published].1["selection"].as_str().unwrap().to_string();
+    let manifest_url = format!("{}/selections/{sid}/manifest.json", record_url.trim_end_matches("/record"));
+    let manifest = get(&manifest_url);
+
+    // From a file: S3 is skipped without manifests, and runs with them.
+    let resealed = reseal(&evs);
+    let (code, stdout) = verify_with(&resealed, &[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(s3_line(&stdout).contains("skip"), "{stdout}");
+    assert_eq!(python_verify(&resealed).0, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let with_manifests = |manifest: &str, record: &str| {
+        std::fs::write(dir.path().join(format!("{sid}-manifest.json")), manifest).unwrap();
+        verify_with(record, &["--manifests", dir.path().to_str().unwrap()])
+    };
+    let (code, stdout) = with_manifests(&manifest, &resealed);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(s3_line(&stdout).contains("ok"), "{stdout}");
+
+    // An operator who re-signs everything still cannot move the draw (S2) or its order (S1).
+    let mut other_index = evs.clone();
+    let panels = evs[published].1["panels"].as_u64().unwrap();
+    let index = evs[drawn].1["index"].as_u64().unwrap();
+    other_index[drawn].1["index"] = serde_json::json!((index + 1) % panels);
+    assert_fails(&other_index, "S2", "another panel index");
+    let mut other_beacon = evs.clone();
+    other_beacon[drawn].1["beacon"] = serde_json::json!("a beacon chosen after the fact");
+    assert_fails(&other_beacon, "S2", "another beacon with the old seed");
+    let mut other_hash = evs.clone();
+    other_hash[published].1["manifest_hash"] = serde_json::json!("00".repeat(32));
+    assert_fails(&other_hash, "S2", "another manifest hash");
+    let mut drawn_first = evs.clone();
+    drawn_first.swap(published, drawn);
+    assert_fails(&drawn_first, "S1", "a draw before its publication");
+    let mut twice = evs.clone();
+    let again = twice[drawn].clone();
+    twice.insert(drawn + 1, again);
+    assert_fails(&twice, "S1", "a second draw");
+    let mut short_panel = evs.clone();
+    short_panel[drawn].1["panel"].as_array_mut().unwrap().pop();
+    assert_fails(&short_panel, "S1", "a panel missing a member");
+    let participant_batch =
+        evs.iter().find(|(k, b)| k == "codes.issued" && b["role"] == "participant").unwrap().1["batch"].clone();
+    let mut wrong_batch = evs.clone();
+    wrong_batch[seated].1["batch"] = participant_batch;
+    assert_fails(&wrong_batch, "S1", "seating through participant invitations");
+
+    // A swapped panel member passes S1 and S2 but not the manifest (S3).
+    let pool: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let panel: Vec<String> = serde_json::from_value(evs[drawn].1["panel"].clone()).unwrap();
+    let outsider = pool["pool"]["volunteers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .find(|id| !panel.contains(id))
+        .unwrap();
+    evs[drawn].1["panel"][0] = serde_json::json!(outsider);
+    let swapped = reseal(&evs);
+    assert_eq!(python_verify(&swapped).0, 0, "the record alone cannot see it");
+    let (code, stdout) = with_manifests(&manifest, &swapped);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("VERIFICATION FAILED: S3"), "{stdout}");
+    // An altered manifest fails S3 against the honest record.
+    let mut altered: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let first = altered["panels"][0][0].clone();
+    altered["panels"][0][0] = altered["panels"][1][0].clone();
+    altered["panels"][1][0] = first;
+    let (code, stdout) = with_manifests(&altered.to_string(), &resealed);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("VERIFICATION FAILED: S3"), "{stdout}");
 }

@@ -101,3 +101,72 @@ pub fn python_verify(contents: &str) -> (i32, String) {
     );
     (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// Re-signs `events` from end to end under a key of our own, as an operator holding the
+/// signing key could: only the checks beyond signatures can catch what was changed.
+pub fn reseal(events: &[(String, serde_json::Value)]) -> String {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let mut prev = hiwar_record::GENESIS_PREV.to_string();
+    let mut out = String::new();
+    for (seq, (kind, body)) in events.iter().enumerate() {
+        let mut body = body.clone();
+        if seq == 0 {
+            body["public_key"] = serde_json::json!(hex::encode(key.verifying_key().to_bytes()));
+        }
+        let sealed = hiwar_record::Event {
+            dialogue: "simulation".into(),
+            seq: seq as u64,
+            prev: prev.clone(),
+            time: "2026-11-23T12:00:00Z".into(),
+            kind: kind.clone(),
+            body,
+        }
+        .seal(&key)
+        .unwrap();
+        prev = hex::encode(sealed.hash);
+        out.push_str(&sealed.text);
+        out.push('\n');
+    }
+    out
+}
+
+/// The events of a record, as `(kind, body)`.
+pub fn events(record: &str) -> Vec<(String, serde_json::Value)> {
+    record
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["kind"].as_str().unwrap().to_string(), v["body"].clone())
+        })
+        .collect()
+}
+
+/// `hiwar verify FILE [extra]`: exit code and stdout.
+pub fn verify_with(record: &str, extra: &[&str]) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.jsonl");
+    std::fs::write(&path, record).unwrap();
+    let mut args = vec!["verify", path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = hiwar().args(&args).output().unwrap();
+    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub fn verify(record: &str) -> (i32, String) {
+    verify_with(record, &[])
+}
+
+/// Both verifiers reject the re-signed `events`, naming `check`.
+pub fn assert_fails(events: &[(String, serde_json::Value)], check: &str, what: &str) {
+    let (code, stdout) = verify(&reseal(events));
+    assert_eq!(code, 1, "{what} was accepted: {stdout}");
+    let verdict = stdout.lines().find(|l| l.starts_with("VERIFICATION FAILED")).unwrap();
+    assert!(verdict.starts_with(&format!("VERIFICATION FAILED: {check} ")), "{what}: expected {check}, got {verdict}");
+    // The independent verifier, written from the spec, names the same check.
+    let (code, stdout) = python_verify(&reseal(events));
+    assert_eq!(code, 1, "python accepted {what}: {stdout}");
+    assert!(
+        stdout.starts_with(&format!("VERIFICATION FAILED: {check} ")),
+        "python, {what}: expected {check}, got {stdout}"
+    );
+}
