@@ -73,7 +73,7 @@ pub fn histogram(series: &[(&str, Vec<f64>)], equal: f64, labels: &HistogramLabe
     let direction = if labels.rtl { "rtl" } else { "ltr" };
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" \
-         font-family=\"sans-serif\" font-size=\"12\" direction=\"{direction}\" role=\"img\">\n<title>{}</title>\n\
+         font-family=\"sans-serif\" font-size=\"12\" role=\"img\">\n<title>{}</title>\n\
          <rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>\n",
         escape(labels.title)
     );
@@ -95,7 +95,7 @@ pub fn histogram(series: &[(&str, Vec<f64>)], equal: f64, labels: &HistogramLabe
     let _ = writeln!(
         svg,
         "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{T}\" y2=\"{1}\" stroke=\"black\" stroke-dasharray=\"4 3\"/>\n\
-         <text x=\"{0:.1}\" y=\"{2}\" text-anchor=\"middle\">{3} = {4:.2} %</text>",
+         <text x=\"{0:.1}\" y=\"{2}\" text-anchor=\"middle\" direction=\"ltr\">{3} = {4:.2} %</text>",
         x(equal),
         H - B,
         T - 8.0,
@@ -123,25 +123,26 @@ pub fn histogram(series: &[(&str, Vec<f64>)], equal: f64, labels: &HistogramLabe
     }
     let _ = writeln!(
         svg,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" direction=\"{direction}\">{}</text>",
         (L + W - R) / 2.0,
         H - 8.0,
         escape(labels.x_axis)
     );
     let _ = writeln!(
         svg,
-        "<text x=\"14\" y=\"{0}\" transform=\"rotate(-90 14 {0})\" text-anchor=\"middle\">{1}</text>",
+        "<text x=\"14\" y=\"{0}\" transform=\"rotate(-90 14 {0})\" text-anchor=\"middle\" direction=\"{direction}\">{1}</text>",
         (T + H - B) / 2.0,
         escape(labels.y_axis)
     );
-    let legend_x = if labels.rtl { L + 10.0 } else { W - R - 110.0 };
+    // The legend sits top right; its text runs away from its swatch in either direction
+    // ("start" is the right edge of right-to-left text).
+    let (swatch_x, text_x) = if labels.rtl { (W - R - 10.0, W - R - 15.0) } else { (W - R - 110.0, W - R - 95.0) };
     for (s, (name, _)) in series.iter().enumerate() {
         let ly = T + 16.0 * s as f64;
         let _ = writeln!(
             svg,
-            "<rect x=\"{legend_x}\" y=\"{ly:.1}\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"{:.1}\" direction=\"{direction}\" text-anchor=\"start\">{}</text>",
+            "<rect x=\"{swatch_x}\" y=\"{ly:.1}\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{text_x}\" y=\"{:.1}\" direction=\"{direction}\" text-anchor=\"start\">{}</text>",
             COLOURS[s % COLOURS.len()],
-            legend_x + 15.0,
             ly + 9.0,
             escape(name)
         );

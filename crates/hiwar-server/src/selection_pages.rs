@@ -180,7 +180,7 @@ pub async fn show(
                         tr { th scope="row" { (lang.t("selection-gini")) } td dir="ltr" { (format!("{:.4}", figure("gini_lottery").unwrap_or(0.0))) } }
                         tr { th scope="row" { (lang.t("selection-gap")) } td dir="ltr" { (format!("{:.1e}", figure("gap").unwrap_or(0.0))) } }
                         tr { th scope="row" { (lang.t("selection-change")) } td dir="ltr" { (percent(figure("largest_change"))) } }
-                        tr { th scope="row" { (lang.t("selection-profiles")) } td { (figure("profiles").unwrap_or(0.0)) } }
+                        tr { th scope="row" { (lang.t("selection-profiles")) } td dir="ltr" { (figure("profiles").unwrap_or(0.0)) } }
                         tr { th scope="row" { (lang.t("selection-seconds")) } td dir="ltr" { (format!("{:.2} s", figure("seconds").unwrap_or(0.0))) } }
                     } }
                     figure {

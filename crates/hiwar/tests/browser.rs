@@ -152,3 +152,26 @@ fn a_browser_logs_in_with_a_demo_code_and_reads_both_languages() {
     assert!(page[2].as_str().unwrap().contains("Participant"));
     assert_eq!(browser.script("return getComputedStyle(document.querySelector('main')).direction"), json!("ltr"));
 }
+
+#[test]
+fn the_demo_selection_page_shows_its_histogram_quotas_and_draw() {
+    let demo = Running::start(&["demo", "--listen", "127.0.0.1:0"]);
+    let dialogue_url = demo.value("demo dialogue:");
+    let browser = Driver::start();
+    browser.go(&format!("{dialogue_url}/selections?lang=ar"));
+    browser.click("table a");
+    browser.wait_for("document.querySelector('ul.panel')");
+    // The histogram is an image from this site that the browser could draw under the CSP.
+    browser.wait_for("document.querySelector('figure img').complete");
+    let page = browser.script(
+        "return [document.documentElement.dir, document.querySelector('figure img').naturalWidth, \
+         document.querySelectorAll('ul.panel li').length, document.body.innerText, \
+         getComputedStyle(document.querySelector('main')).direction]",
+    );
+    assert_eq!(page[0], json!("rtl"));
+    assert_eq!(page[1], json!(720), "the SVG histogram loaded");
+    assert_eq!(page[2], json!(24), "the demo seats 24 delegates");
+    let text = page[3].as_str().unwrap();
+    assert!(text.contains("جرى تعيين المندوبين") && text.contains("hiwar select verify"), "{text}");
+    assert_eq!(page[4], json!("rtl"));
+}
