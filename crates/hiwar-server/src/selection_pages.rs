@@ -317,18 +317,9 @@ pub async fn seat(
     let seated = selection::seat(&state, &ctx, &id, &sid).await?;
     let mut csv = String::from("volunteer,code,role,dialogue\n");
     for (volunteer, code) in &seated {
-        csv.push_str(&format!("{},{code},delegate,/dialogues/{id}\n", csv_field(volunteer)));
+        csv.push_str(&hiwar_csv::line(&[volunteer.as_str(), code, "delegate", &format!("/dialogues/{id}")]));
     }
     Ok(download("text/csv; charset=utf-8", &format!("hiwar-{id}-{sid}-delegates.csv"), csv, true))
-}
-
-/// A CSV field, quoted when it needs to be.
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_string()
-    }
 }
 
 fn download(content_type: &'static str, filename: &str, body: String, private: bool) -> Response {
@@ -352,8 +343,7 @@ pub async fn panel(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Pat
     let panel = selection::drawn_panel(&state, &id, &s).await?;
     let mut csv = String::from("id\n");
     for v in &panel {
-        csv.push_str(&csv_field(v));
-        csv.push('\n');
+        csv.push_str(&hiwar_csv::line(&[v]));
     }
     Ok(download("text/csv; charset=utf-8", &format!("{sid}-panel.csv"), csv, false))
 }

@@ -30,7 +30,9 @@ use crate::Error;
 const EPS: f64 = 1e-7;
 /// Safety bound on column generation.
 const MAX_PANELS: usize = 50_000;
-/// Profiles whose favouring panel seeds the first level.
+/// Local searches per round of column generation, from the best panels so far.
+const LOCAL_STARTS: usize = 4;
+/// Profiles whose seeding panel may come from the integer program.
 const SEEDED_PROFILES: usize = 64;
 
 /// The result of the optimisation.
@@ -112,35 +114,53 @@ impl<'a> Instance<'a> {
         let mut panels: Vec<Vec<u32>> = Vec::new();
         let first = self.best_panel(&vec![0.0; n], None)?.ok_or_else(|| self.infeasible())?;
         panels.push(first);
-        // Seed with the panel that favours each profile in turn's members: it makes
-        // the first levels converge in far fewer rounds.
-        for p in 0..n.min(SEEDED_PROFILES) {
+        let mut seen: std::collections::HashSet<Vec<u32>> = panels.iter().cloned().collect();
+        let search = self.pool.households.is_none().then(|| LocalSearch::new(self));
+        // Seed with a panel that seats each profile in turn (found by local search, or
+        // by the integer program for the first few it misses): every profile then has a
+        // panel, so the first level starts above zero and converges in far fewer rounds.
+        let mut by_program = 0;
+        for p in 0..n {
             let mut w = vec![0.0; n];
-            w[p] = 1.0 / sizes[p];
-            if let Some(panel) = self.best_panel(&w, None)? {
-                if !panels.contains(&panel) {
+            w[p] = 1.0;
+            let mut panel = search.as_ref().map(|s| s.improve(&panels[0], &w)).filter(|x| x[p] > 0);
+            if panel.is_none() && by_program < SEEDED_PROFILES {
+                by_program += 1;
+                panel = self.best_panel(&w, None)?;
+            }
+            if let Some(panel) = panel {
+                if seen.insert(panel.clone()) {
                     panels.push(panel);
                 }
             }
         }
-        let mut seen: std::collections::HashSet<Vec<u32>> = panels.iter().cloned().collect();
-        let search = self.pool.households.is_none().then(|| LocalSearch::new(self));
         let mut fixed: Vec<Option<f64>> = vec![None; n];
         let mut gap: f64 = 0.0;
         let mut level = 0;
         while fixed.iter().any(Option::is_none) {
+            let mut dual = DualLp::new(&panels, &fixed, &sizes);
             let (y, z, level_gap) = loop {
-                let (y, mu) = self.solve_dual(&panels, &fixed, &sizes)?;
+                let (y, mu) = dual.solve()?;
                 let weights: Vec<f64> = y.iter().zip(&sizes).map(|(y, c)| y / c).collect();
                 // Cheap pricing first: a local search from the best panel so far often finds
                 // a violated dual constraint; the integer program runs only when it does not,
                 // and so still proves each level's optimum.
                 if let Some(search) = &search {
                     let value = |x: &[u32]| x.iter().zip(&weights).map(|(x, w)| *x as f64 * w).sum::<f64>();
-                    let start = panels.iter().max_by(|a, b| value(a).total_cmp(&value(b))).expect("seeded");
-                    let improved = search.improve(start, &weights);
-                    if value(&improved) > mu + EPS && seen.insert(improved.clone()) {
-                        panels.push(improved);
+                    // Several starts (the best panels so far) give several columns per LP solve.
+                    let mut starts: Vec<(f64, usize)> = panels.iter().enumerate().map(|(i, x)| (value(x), i)).collect();
+                    let top = starts.len().min(LOCAL_STARTS);
+                    starts.select_nth_unstable_by(top - 1, |a, b| b.0.total_cmp(&a.0));
+                    let mut added = 0;
+                    for &(_, i) in &starts[..top] {
+                        let improved = search.improve(&panels[i], &weights);
+                        if value(&improved) > mu + EPS && seen.insert(improved.clone()) {
+                            dual.add(&improved, &sizes);
+                            panels.push(improved);
+                            added += 1;
+                        }
+                    }
+                    if added > 0 {
                         continue;
                     }
                 }
@@ -151,6 +171,7 @@ impl<'a> Instance<'a> {
                     let z = mu - fixed.iter().zip(&y).filter_map(|(f, y)| f.map(|f| f * y)).sum::<f64>();
                     break (y, z, excess.max(0.0));
                 }
+                dual.add(&best, &sizes);
                 panels.push(best);
             };
             gap = gap.max(level_gap);
@@ -174,29 +195,6 @@ impl<'a> Instance<'a> {
         let total: f64 = panels.iter().map(|(_, l)| l).sum();
         let panels = panels.into_iter().map(|(p, l)| (p, l / total)).collect();
         Ok(Distribution { panels, profile_probabilities: probabilities, gap })
-    }
-
-    /// The dual LP of the current level: `(y, μ)`.
-    fn solve_dual(&self, panels: &[Vec<u32>], fixed: &[Option<f64>], sizes: &[f64]) -> Result<(Vec<f64>, f64), Error> {
-        let mut vars = ProblemVariables::new();
-        let y: Vec<Variable> = (0..sizes.len()).map(|_| vars.add(variable().min(0.0))).collect();
-        let mu = vars.add(variable());
-        let fixed_part: Expression = fixed.iter().zip(&y).filter_map(|(f, y)| f.map(|f| f * *y)).sum();
-        let mut model = vars.minimise(Expression::from(mu) - fixed_part).using(highs);
-        for panel in panels {
-            let load: Expression = panel
-                .iter()
-                .zip(&y)
-                .zip(sizes)
-                .filter(|((x, _), _)| **x > 0)
-                .map(|((x, y), c)| (*x as f64 / c) * *y)
-                .sum();
-            model = model.with(constraint!(load <= mu));
-        }
-        let unfixed: Expression = fixed.iter().zip(&y).filter(|(f, _)| f.is_none()).map(|(_, y)| *y).sum();
-        model = model.with(constraint!(unfixed == 1.0));
-        let solution = model.solve().map_err(|e| Error::Solver(e.to_string()))?;
-        Ok((y.iter().map(|v| solution.value(*v).max(0.0)).collect(), solution.value(mu)))
     }
 
     /// The distribution over `panels` closest to meeting every fixed value:
@@ -235,6 +233,67 @@ impl<'a> Instance<'a> {
     /// Names the quotas that conflict and the smallest single relaxation that works.
     pub fn infeasible(&self) -> Error {
         crate::relax::explain(self)
+    }
+}
+
+/// The dual LP of one level, kept in HiGHS between column-generation rounds: a new
+/// panel adds one row and the dual simplex restarts from the previous basis, instead of
+/// solving from scratch (which dominated the run time on pools with many profiles).
+struct DualLp {
+    model: Option<highs::Model>,
+    y: Vec<highs::Col>,
+    mu: highs::Col,
+}
+
+impl DualLp {
+    /// `min μ − Σ_{p fixed} f_p y_p  s.t.  Σ_p y_p x_{P,p}/c_p ≤ μ (every panel P),
+    /// Σ_{p unfixed} y_p = 1,  y ≥ 0`.
+    fn new(panels: &[Vec<u32>], fixed: &[Option<f64>], sizes: &[f64]) -> Self {
+        let mut problem = highs::RowProblem::default();
+        let y: Vec<highs::Col> = fixed.iter().map(|f| problem.add_column(-f.unwrap_or(0.0), 0.0..)).collect();
+        let mu = problem.add_column(1.0, f64::NEG_INFINITY..f64::INFINITY);
+        let unfixed: Vec<(highs::Col, f64)> =
+            fixed.iter().zip(&y).filter(|(f, _)| f.is_none()).map(|(_, y)| (*y, 1.0)).collect();
+        problem.add_row(1.0..=1.0, unfixed);
+        for panel in panels {
+            problem.add_row(f64::NEG_INFINITY..=0.0, Self::load(panel, &y, mu, sizes));
+        }
+        let mut model = problem.optimise(highs::Sense::Minimise);
+        model.make_quiet();
+        // Presolve would discard the basis that makes each re-solve a few pivots.
+        model.set_option("presolve", "off");
+        DualLp { model: Some(model), y, mu }
+    }
+
+    fn load(panel: &[u32], y: &[highs::Col], mu: highs::Col, sizes: &[f64]) -> Vec<(highs::Col, f64)> {
+        panel
+            .iter()
+            .zip(y)
+            .zip(sizes)
+            .filter(|((x, _), _)| **x > 0)
+            .map(|((x, y), c)| (*y, *x as f64 / c))
+            .chain([(mu, -1.0)])
+            .collect()
+    }
+
+    fn add(&mut self, panel: &[u32], sizes: &[f64]) {
+        let row = Self::load(panel, &self.y, self.mu, sizes);
+        self.model.as_mut().expect("present between solves").add_row(f64::NEG_INFINITY..=0.0, row);
+    }
+
+    /// `(y, μ)` at the optimum.
+    fn solve(&mut self) -> Result<(Vec<f64>, f64), Error> {
+        let model = self.model.take().expect("present between solves");
+        let solved = model.try_solve().map_err(|e| Error::Solver(format!("{e:?}")))?;
+        if solved.status() != highs::HighsModelStatus::Optimal {
+            return Err(Error::Solver(format!("the dual LP ended {:?}", solved.status())));
+        }
+        let solution = solved.get_solution();
+        let columns = solution.columns();
+        let y = self.y.iter().map(|c| columns[c.index()].max(0.0)).collect();
+        let mu = columns[self.mu.index()];
+        self.model = Some(solved.into());
+        Ok((y, mu))
     }
 }
 

@@ -44,57 +44,10 @@ pub struct Profiles {
     pub quota_profiles: Vec<Vec<usize>>,
 }
 
-/// Splits CSV text into records (RFC 4180: quoted fields, doubled quotes, CRLF).
-/// Errors name the 1-based line.
+/// Splits CSV text into records with their starting lines ([`hiwar_csv::parse`]),
+/// naming `file` in errors.
 pub fn parse_csv(text: &str, file: &str) -> Result<Vec<(usize, Vec<String>)>, Error> {
-    let mut records = Vec::new();
-    let mut field = String::new();
-    let mut record = Vec::new();
-    let mut in_quotes = false;
-    let mut line = 1;
-    let mut record_line = 1;
-    let mut chars = text.trim_start_matches('\u{feff}').chars().peekable();
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => in_quotes = false,
-                '\n' => {
-                    line += 1;
-                    field.push(c);
-                }
-                c => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if field.is_empty() => in_quotes = true,
-            '"' => return Err(Error::csv(file, line, record.len() + 1, "a quote inside an unquoted field")),
-            ',' => record.push(std::mem::take(&mut field)),
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                record.push(std::mem::take(&mut field));
-                if !(record.len() == 1 && record[0].is_empty()) {
-                    records.push((record_line, std::mem::take(&mut record)));
-                }
-                record.clear();
-                line += 1;
-                record_line = line;
-            }
-            c => field.push(c),
-        }
-    }
-    if in_quotes {
-        return Err(Error::csv(file, record_line, record.len() + 1, "a quoted field is never closed"));
-    }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        records.push((record_line, record));
-    }
-    Ok(records)
+    hiwar_csv::parse(text).map_err(|e| Error::csv(file, e.line, e.column, &e.message))
 }
 
 fn header_index(header: &[String]) -> HashMap<String, usize> {
@@ -333,13 +286,9 @@ mod tests {
     const QUOTAS: &str = "category,feature,min,max\ngender,f,1,2\ngender,m,1,2\nregion,north,0,3\nregion,south,0,3\n";
 
     #[test]
-    fn csv_handles_quotes_and_names_errors() {
-        let rows = parse_csv("a,b\n\"x, y\",\"say \"\"hi\"\"\"\r\n", "t").unwrap();
-        assert_eq!(rows[1].1, vec!["x, y".to_string(), "say \"hi\"".to_string()]);
-        let err = parse_csv("a\n\"open\n", "t").unwrap_err().to_string();
-        assert!(err.contains("line 2"), "{err}");
-        let err = parse_csv("a,b\nx,y\"z\n", "t").unwrap_err().to_string();
-        assert!(err.contains("line 2, column 2"), "{err}");
+    fn csv_errors_name_the_file() {
+        let err = parse_csv("a\n\"open\n", "pool.csv").unwrap_err().to_string();
+        assert!(err.starts_with("pool.csv: line 2, column 1"), "{err}");
     }
 
     #[test]
