@@ -8,6 +8,8 @@ use rand::{Rng, SeedableRng};
 pub const MAX_GROUPS: usize = 5;
 /// Points used to estimate the silhouette of large populations.
 const SILHOUETTE_SAMPLE: usize = 2_000;
+/// Points k-means runs on; larger populations are sampled evenly.
+const KMEANS_SAMPLE: usize = 20_000;
 /// A new number of groups must beat the previous one's silhouette by this much.
 const HYSTERESIS: f64 = 0.02;
 
@@ -160,9 +162,14 @@ pub fn group(points: &[f64], dim: usize, previous: Option<&Grouping>) -> Groupin
     if n < 2 {
         return Grouping { labels: vec![0; n], centroids: points.to_vec(), dim, silhouette: 0.0 };
     }
+    // Large populations: centroids from an evenly spaced sample, then everyone is
+    // assigned to the nearest (k-means on 20,000 points finds the same few centres).
+    let step = n.div_ceil(KMEANS_SAMPLE).max(1);
+    let sample: Vec<f64> = points.chunks(dim).step_by(step).flatten().copied().collect();
     let candidates: Vec<(usize, Vec<usize>, Vec<f64>, f64)> = (2..=MAX_GROUPS.min(n))
         .map(|k| {
-            let (labels, centroids) = kmeans(points, dim, k, 4, 0x6772_6f75_70 + k as u64);
+            let (_, centroids) = kmeans(&sample, dim, k, 4, 0x6772_6f75_70 + k as u64);
+            let labels: Vec<usize> = points.chunks(dim).map(|p| nearest(&centroids, dim, p).0).collect();
             let s = silhouette(points, dim, &labels, k);
             (k, labels, centroids, s)
         })

@@ -10,6 +10,7 @@ pub mod polis;
 pub mod router;
 pub mod space;
 pub mod stats;
+pub mod synthetic;
 
 use groups::Grouping;
 use matrix::{Indexed, VoteMatrix};

@@ -151,6 +151,89 @@ pub fn histogram(series: &[(&str, Vec<f64>)], equal: f64, labels: &HistogramLabe
     svg
 }
 
+/// The words on an opinion map.
+#[derive(Debug, Clone, Copy)]
+pub struct MapLabels<'a> {
+    pub title: &'a str,
+    /// "group", followed by the group's number.
+    pub group: &'a str,
+    /// "participants", after a group's size.
+    pub participants: &'a str,
+    pub rtl: bool,
+}
+
+impl MapLabels<'static> {
+    pub const ENGLISH: Self =
+        MapLabels { title: "Opinion map", group: "Group", participants: "participants", rtl: false };
+}
+
+const GROUP_COLOURS: [&str; 6] = ["#0b5d4b", "#c25e00", "#6a3d9a", "#1f78b4", "#b15928", "#777777"];
+
+/// Points drawn at most: larger maps are thinned evenly (the groups' sizes stay exact).
+const MAP_POINTS: usize = 4_000;
+
+/// An opinion map: each participant a dot at its first two coordinates, coloured by
+/// group (`None`: not in a group, grey), and each group's centre labelled with its size.
+pub fn opinion_map(points: &[(f64, f64, Option<usize>)], labels: &MapLabels) -> String {
+    const W: f64 = 640.0;
+    const H: f64 = 480.0;
+    const M: f64 = 30.0;
+    let finite = points.iter().filter(|p| p.0.is_finite() && p.1.is_finite());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for p in finite.clone() {
+        x0 = x0.min(p.0);
+        x1 = x1.max(p.0);
+        y0 = y0.min(p.1);
+        y1 = y1.max(p.1);
+    }
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (-1.0, 1.0, -1.0, 1.0);
+    }
+    let (sx, sy) = ((x1 - x0).max(1e-9), (y1 - y0).max(1e-9));
+    let x = |v: f64| M + (W - 2.0 * M) * (v - x0) / sx;
+    let y = |v: f64| H - M - (H - 2.0 * M) * (v - y0) / sy;
+    let direction = if labels.rtl { "rtl" } else { "ltr" };
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" \
+         font-family=\"sans-serif\" font-size=\"13\" role=\"img\">\n<title>{}</title>\n\
+         <rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>\n",
+        escape(labels.title)
+    );
+    let step = points.len().div_ceil(MAP_POINTS).max(1);
+    for p in finite.clone().step_by(step) {
+        let colour = p.2.map_or("#bbbbbb", |g| GROUP_COLOURS[g % GROUP_COLOURS.len()]);
+        let _ = writeln!(
+            svg,
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\" fill=\"{colour}\" fill-opacity=\"0.6\"/>",
+            x(p.0),
+            y(p.1)
+        );
+    }
+    let groups = points.iter().filter_map(|p| p.2).max().map_or(0, |g| g + 1);
+    for g in 0..groups {
+        let members: Vec<_> = finite.clone().filter(|p| p.2 == Some(g)).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let cx = members.iter().map(|p| p.0).sum::<f64>() / members.len() as f64;
+        let cy = members.iter().map(|p| p.1).sum::<f64>() / members.len() as f64;
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" direction=\"{direction}\" font-weight=\"bold\" \
+             fill=\"{}\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">{} {} · {} {}</text>",
+            x(cx),
+            y(cy),
+            GROUP_COLOURS[g % GROUP_COLOURS.len()],
+            escape(labels.group),
+            g + 1,
+            members.len(),
+            escape(labels.participants)
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +246,16 @@ mod tests {
         assert!(svg.contains("x&lt;y: 2"));
         assert!(svg.contains("z: 1"));
         assert!(!svg.contains("<b>"));
+    }
+
+    #[test]
+    fn a_map_labels_each_group_with_its_size() {
+        let points = [(0.0, 0.0, Some(0)), (0.1, 0.0, Some(0)), (5.0, 5.0, Some(1)), (2.0, 2.0, None)];
+        let svg = opinion_map(&points, &MapLabels::ENGLISH);
+        assert!(svg.contains("Group 1 · 2 participants") && svg.contains("Group 2 · 1 participants"));
+        assert_eq!(svg.matches("<circle").count(), 4);
+        let _ = opinion_map(&[], &MapLabels::ENGLISH);
+        let _ = opinion_map(&[(f64::NAN, 1.0, Some(3))], &MapLabels::ENGLISH);
     }
 
     #[test]

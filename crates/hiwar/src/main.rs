@@ -2,6 +2,7 @@
 //! environment and the optional config file, then calls into them.
 
 mod config;
+mod opinions;
 mod select;
 mod simulate;
 mod verify;
@@ -81,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         action: select::SelectAction,
     },
+    /// Opinions: analyse a conversation (groups, representative statements, consensus).
+    Opinions {
+        #[command(subcommand)]
+        action: opinions::OpinionsAction,
+    },
     /// Manage platform conveners (who may create dialogues).
     Convener {
         #[command(subcommand)]
@@ -150,6 +156,7 @@ fn main() -> ExitCode {
             action: ElectionAction::Simulate { voters, options, select, trustees, seed, time, weighted, out },
         } => simulate(voters, options, &select, &trustees, seed, time, weighted, &out),
         Command::Select { action } => select::run(action),
+        Command::Opinions { action } => opinions::run(action),
         Command::Convener { action: ConvenerAction::Add { store } } => {
             runtime().and_then(|rt| rt.block_on(convener_add(store, &file)))
         }
