@@ -168,7 +168,7 @@ pub fn group(points: &[f64], dim: usize, previous: Option<&Grouping>) -> Groupin
     let sample: Vec<f64> = points.chunks(dim).step_by(step).flatten().copied().collect();
     let candidates: Vec<(usize, Vec<usize>, Vec<f64>, f64)> = (2..=MAX_GROUPS.min(n))
         .map(|k| {
-            let (_, centroids) = kmeans(&sample, dim, k, 4, 0x6772_6f75_70 + k as u64);
+            let (_, centroids) = kmeans(&sample, dim, k, 4, 0x0067_726f_7570 + k as u64);
             let labels: Vec<usize> = points.chunks(dim).map(|p| nearest(&centroids, dim, p).0).collect();
             let s = silhouette(points, dim, &labels, k);
             (k, labels, centroids, s)

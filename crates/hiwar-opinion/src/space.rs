@@ -104,7 +104,7 @@ fn par_rows(out: &mut [f64], width: usize, f: impl Fn(usize, &mut [f64]) + Sync)
 /// statements and means; new statements start small and random).
 pub fn fit(votes: &Indexed, dim: usize, sweeps: usize, warm: Option<&Space>) -> Space {
     let (np, ns) = (votes.participants, votes.statements);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x6869_7761_72);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x0068_6977_6172);
     let mut statements: Vec<f64> = (0..ns * dim).map(|_| rng.gen_range(-0.1..0.1)).collect();
     let mut means: Vec<f64> = (0..ns)
         .map(|s| {
@@ -189,9 +189,9 @@ fn rotate_to_principal_axes(space: &mut Space) {
         return;
     }
     let mut mean = vec![0.0; d];
-    for p in 0..n {
-        for i in 0..d {
-            mean[i] += space.participants[p * d + i] / n as f64;
+    for row in space.participants.chunks(d) {
+        for (m, x) in mean.iter_mut().zip(row) {
+            *m += x / n as f64;
         }
     }
     let mut c = vec![0.0; d * d];
