@@ -83,6 +83,28 @@ fn solve_spd(a: &mut [f64], b: &mut [f64], n: usize) {
     }
 }
 
+/// Adds one observation with features `f` and target `t` to the normal equations
+/// (`a += f fᵀ`, lower triangle only; `b += t f`).
+fn accumulate(a: &mut [f64], b: &mut [f64], f: &[f64], t: f64) {
+    let n = f.len();
+    for i in 0..n {
+        b[i] += t * f[i];
+        for j in 0..=i {
+            a[i * n + j] += f[i] * f[j];
+        }
+    }
+}
+
+/// Completes the upper triangle from the lower one and solves; the answer is left in `b`.
+fn solve_normal_equations(a: &mut [f64], b: &mut [f64], n: usize) {
+    for i in 0..n {
+        for j in 0..i {
+            a[j * n + i] = a[i * n + j];
+        }
+    }
+    solve_spd(a, b, n);
+}
+
 /// Runs `f(index, row)` over the rows of `out` (each `width` long) on all cores.
 fn par_rows(out: &mut [f64], width: usize, f: impl Fn(usize, &mut [f64]) + Sync) {
     let rows = out.len() / width.max(1);
@@ -127,20 +149,9 @@ pub fn fit(votes: &Indexed, dim: usize, sweeps: usize, warm: Option<&Space>) -> 
             }
             for &(s, x) in votes.participant_votes(p) {
                 let v = &statements[s as usize * dim..(s as usize + 1) * dim];
-                let r = x as f64 - means[s as usize];
-                for i in 0..dim {
-                    b[i] += r * v[i];
-                    for j in 0..=i {
-                        a[i * dim + j] += v[i] * v[j];
-                    }
-                }
+                accumulate(&mut a, &mut b, v, x as f64 - means[s as usize]);
             }
-            for i in 0..dim {
-                for j in 0..i {
-                    a[j * dim + i] = a[i * dim + j];
-                }
-            }
-            solve_spd(&mut a, &mut b, dim);
+            solve_normal_equations(&mut a, &mut b, dim);
             u.copy_from_slice(&b);
         });
         let width = dim + 1;
@@ -155,19 +166,9 @@ pub fn fit(votes: &Indexed, dim: usize, sweeps: usize, warm: Option<&Space>) -> 
             let mut f = vec![1.0; width];
             for &(p, x) in votes.statement_votes(s) {
                 f[1..].copy_from_slice(&participants[p as usize * dim..(p as usize + 1) * dim]);
-                for i in 0..width {
-                    b[i] += x as f64 * f[i];
-                    for j in 0..=i {
-                        a[i * width + j] += f[i] * f[j];
-                    }
-                }
+                accumulate(&mut a, &mut b, &f, x as f64);
             }
-            for i in 0..width {
-                for j in 0..i {
-                    a[j * width + i] = a[i * width + j];
-                }
-            }
-            solve_spd(&mut a, &mut b, width);
+            solve_normal_equations(&mut a, &mut b, width);
             out.copy_from_slice(&b);
         });
         for s in 0..ns {

@@ -58,6 +58,9 @@ fn main() {
     for (label, n, k, categories, values) in [
         ("n=200, k=20, 2 categories x 2", 200, 20, 2, 2),
         ("n=2000, k=200, 2 categories x 4", 2000, 200, 2, 4),
+        ("n=1727, k=110, 4 categories x 3", 1727, 110, 4, 3),
+        ("n=1727, k=110, 7 categories x 2", 1727, 110, 7, 2),
+        ("n=1727, k=110, 5 categories x 3", 1727, 110, 5, 3),
         ("n=1727, k=110, 7 categories x 3", 1727, 110, 7, 3),
     ] {
         if !only.is_empty() && !only.iter().any(|o| label.contains(o.as_str())) {
