@@ -85,6 +85,7 @@ class State:
         self.pseudonyms = set()
         self.batches = {}
         self.batch_roles = {}
+        self.statements = {}
 
     @staticmethod
     def shape(body, names):
@@ -179,6 +180,35 @@ class State:
             if (b["role"] in roles) == (kind == "role.granted"):
                 raise ValueError("the change changes nothing")
             (roles.add if kind == "role.granted" else roles.discard)(b["role"])
+        elif kind == "statement.posted":
+            self.shape(b, ["statement", "text"])
+            if not self.ident(b["statement"]) or not isinstance(b["text"], str) or not 1 <= len(b["text"]) <= 280:
+                raise ValueError("bad statement.posted")
+            if b["statement"] in self.statements:
+                raise ValueError("statement posted twice")
+            self.statements[b["statement"]] = False
+        elif kind == "statement.moderated":
+            self.shape(b, ["statement", "hidden", "reason", "by"])
+            r = b["reason"]
+            if not isinstance(b["hidden"], bool) or not isinstance(r, str) or not 1 <= len(r) <= 500:
+                raise ValueError("bad statement.moderated")
+            if "convener" not in self.members.get(b["by"], set()):
+                raise ValueError("by is not a convener")
+            if self.statements.get(b["statement"], b["hidden"]) == b["hidden"]:
+                raise ValueError("unknown statement, or the moderation changes nothing")
+            self.statements[b["statement"]] = b["hidden"]
+        elif kind == "votes.tallied":
+            self.shape(b, ["statements"])
+            if not isinstance(b["statements"], list):
+                raise ValueError("statements is not a list")
+            seen = set()
+            for e in b["statements"]:
+                self.shape(e, ["statement", "agree", "disagree", "pass"])
+                if e["statement"] not in self.statements or e["statement"] in seen:
+                    raise ValueError("unknown or repeated statement")
+                if not all(self.uint(e[c]) for c in ("agree", "disagree", "pass")):
+                    raise ValueError("counts are not non-negative integers")
+                seen.add(e["statement"])
         else:
             raise ValueError(f"unknown event kind {kind!r}")
 

@@ -42,7 +42,26 @@ pub mod body {
     pub fn role_changed(member: &str, role: &str, by: &str) -> Value {
         json!({"member": member, "role": role, "by": by})
     }
+    /// A statement put to the deliberation (its author is not published).
+    pub fn statement_posted(statement: &str, text: &str) -> Value {
+        json!({"statement": statement, "text": text})
+    }
+    /// A convener hides or restores a statement, giving the reason publicly.
+    pub fn statement_moderated(statement: &str, hidden: bool, reason: &str, by: &str) -> Value {
+        json!({"statement": statement, "hidden": hidden, "reason": reason, "by": by})
+    }
+    /// Vote counts per statement at a moment (never who voted what): `(statement, agree, disagree, pass)`.
+    pub fn votes_tallied(counts: &[(String, u64, u64, u64)]) -> Value {
+        let statements: Vec<Value> = counts
+            .iter()
+            .map(|(s, a, d, p)| json!({"statement": s, "agree": a, "disagree": d, "pass": p}))
+            .collect();
+        json!({ "statements": statements })
+    }
 }
+
+/// Longest statement, in characters.
+pub const MAX_STATEMENT_CHARS: usize = 280;
 
 /// What the events so far have established; each new event is checked against it.
 #[derive(Debug, Default)]
@@ -56,6 +75,8 @@ pub struct State {
     batches: BTreeMap<String, (u64, u64, u64)>,
     /// batch id → role its invitations grant
     batch_roles: BTreeMap<String, String>,
+    /// statement id → hidden
+    statements: BTreeMap<String, bool>,
 }
 
 impl State {
@@ -174,6 +195,47 @@ impl State {
                 let changed = if kind == "role.granted" { roles.insert(role.clone()) } else { roles.remove(&role) };
                 if !changed {
                     return Err(format!("{kind} {role} for {member} changes nothing"));
+                }
+            }
+            "statement.posted" => {
+                let b = fields(body, &["statement", "text"])?;
+                let statement = id(b, "statement")?;
+                text(b, "text", 1, MAX_STATEMENT_CHARS)?;
+                if self.statements.insert(statement.clone(), false).is_some() {
+                    return Err(format!("statement {statement} was already posted"));
+                }
+            }
+            "statement.moderated" => {
+                let b = fields(body, &["statement", "hidden", "reason", "by"])?;
+                let statement = id(b, "statement")?;
+                let hidden = b["hidden"].as_bool().ok_or("hidden is not true or false")?;
+                text(b, "reason", 1, 500)?;
+                let by = id(b, "by")?;
+                if !self.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener")) {
+                    return Err(format!("{by} is not a convener of this dialogue"));
+                }
+                let state = self.statements.get_mut(&statement).ok_or_else(|| format!("statement {statement} was never posted"))?;
+                if *state == hidden {
+                    return Err(format!("statement.moderated for {statement} changes nothing"));
+                }
+                *state = hidden;
+            }
+            "votes.tallied" => {
+                let b = fields(body, &["statements"])?;
+                let list = b["statements"].as_array().ok_or("statements is not a list")?;
+                let mut seen = BTreeSet::new();
+                for entry in list {
+                    let e = fields(entry, &["statement", "agree", "disagree", "pass"])?;
+                    let statement = id(e, "statement")?;
+                    if !self.statements.contains_key(&statement) {
+                        return Err(format!("statement {statement} was never posted"));
+                    }
+                    if !seen.insert(statement.clone()) {
+                        return Err(format!("statement {statement} is tallied twice"));
+                    }
+                    for count in ["agree", "disagree", "pass"] {
+                        uint(e, count)?;
+                    }
                 }
             }
             other => return Err(format!("unknown event kind {other:?}")),
@@ -306,5 +368,26 @@ pub(crate) mod tests {
         let mut extra = created();
         extra["x"] = json!(1);
         assert!(State::default().apply(0, "dialogue.created", &extra).unwrap_err().contains("unexpected field"));
+    }
+
+    #[test]
+    fn statements_are_posted_once_moderated_by_conveners_and_tallied_by_count() {
+        let mut s = State::default();
+        s.apply(0, "dialogue.created", &created()).unwrap();
+        s.apply(1, "member.joined", &body::member_joined("m-c", "Convener", "convener", None)).unwrap();
+        s.apply(2, "statement.posted", &body::statement_posted("st-1", "Roads before walls")).unwrap();
+        assert!(s.apply(3, "statement.posted", &body::statement_posted("st-1", "again")).is_err());
+        assert!(s.apply(3, "statement.posted", &body::statement_posted("st-2", "")).is_err(), "empty");
+        assert!(s.apply(3, "statement.posted", &body::statement_posted("st-2", &"x".repeat(281))).is_err(), "too long");
+        let hide = body::statement_moderated("st-1", true, "a personal attack", "m-c");
+        assert!(s.apply(3, "statement.moderated", &body::statement_moderated("st-1", false, "r", "m-c")).is_err());
+        assert!(s.apply(3, "statement.moderated", &body::statement_moderated("st-1", true, "r", "m-x")).is_err());
+        assert!(s.apply(3, "statement.moderated", &body::statement_moderated("st-9", true, "r", "m-c")).is_err());
+        s.apply(3, "statement.moderated", &hide).unwrap();
+        let tally = body::votes_tallied(&[("st-1".into(), 3, 1, 0)]);
+        s.apply(4, "votes.tallied", &tally).unwrap();
+        assert!(s.apply(5, "votes.tallied", &body::votes_tallied(&[("st-9".into(), 1, 0, 0)])).is_err());
+        let twice = body::votes_tallied(&[("st-1".into(), 1, 0, 0), ("st-1".into(), 1, 0, 0)]);
+        assert!(s.apply(5, "votes.tallied", &twice).is_err());
     }
 }

@@ -12,6 +12,7 @@
 //! - codes are stored only as hashes computed by the caller; this crate never sees a
 //!   code in clear.
 
+mod deliberation;
 mod schema;
 mod selections;
 
@@ -29,6 +30,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use zeroize::Zeroizing;
 
+pub use deliberation::{statement_key, Statement, VoteRow};
 pub use schema::MIGRATIONS;
 pub use selections::{NewSelection, Selection, SelectionStatus};
 

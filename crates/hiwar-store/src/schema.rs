@@ -113,4 +113,29 @@ CREATE TABLE selections (
 CREATE INDEX selections_dialogue ON selections (dialogue_id);
 "#,
     ),
+    (
+        3,
+        r#"
+CREATE TABLE statements (
+    id TEXT PRIMARY KEY,
+    dialogue_id TEXT NOT NULL REFERENCES dialogues(id),
+    author_member TEXT NOT NULL REFERENCES members(id),
+    text TEXT NOT NULL,
+    text_key TEXT NOT NULL,
+    hidden BIGINT NOT NULL,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (dialogue_id, text_key)
+);
+CREATE INDEX statements_dialogue ON statements (dialogue_id, created_at);
+CREATE TABLE statement_votes (
+    statement_id TEXT NOT NULL REFERENCES statements(id),
+    member_id TEXT NOT NULL REFERENCES members(id),
+    vote BIGINT NOT NULL,
+    voted_at TEXT NOT NULL,
+    PRIMARY KEY (statement_id, member_id)
+);
+CREATE INDEX statement_votes_member ON statement_votes (member_id);
+"#,
+    ),
 ];

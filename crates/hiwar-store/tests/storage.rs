@@ -37,6 +37,7 @@ storage_tests!(
     concurrent_appends_keep_one_chain,
     unknown_ids_are_not_found,
     a_selection_moves_forward_once_per_step,
+    statements_votes_and_moderation,
 );
 
 fn code(lookup: &str) -> HashedCode {
@@ -260,4 +261,29 @@ async fn a_selection_moves_forward_once_per_step(store: Store) {
     assert_eq!(summary.selections.len(), 1);
     assert_eq!(summary.selections[0].drawn.as_ref().unwrap().2, panel);
     assert!(matches!(store.selection(&id, "s-nope").await, Err(StoreError::NotFound("selection"))));
+}
+
+async fn statements_votes_and_moderation(store: Store) {
+    let (_, id, convener) = convener_with_dialogue(&store).await;
+    let a = store.post_statement(&id, &convener, "Roads before walls").await.unwrap();
+    assert!(matches!(store.post_statement(&id, &convener, "  roads BEFORE   walls ").await, Err(StoreError::Conflict(_))));
+    let b = store.post_statement(&id, &convener, "طرق قبل الأسوار").await.unwrap();
+    store.vote(&id, &a, &convener, 1).await.unwrap();
+    store.vote(&id, &a, &convener, -1).await.unwrap();
+    store.vote(&id, &b, &convener, 0).await.unwrap();
+    let mut votes = store.votes(&id).await.unwrap();
+    votes.sort_by_key(|v| v.2);
+    assert_eq!(votes, vec![(convener.clone(), a.clone(), -1), (convener.clone(), b.clone(), 0)]);
+    assert!(matches!(store.vote(&id, "st-nope", &convener, 1).await, Err(StoreError::NotFound("statement"))));
+    store.moderate_statement(&id, &b, true, "off topic", &convener).await.unwrap();
+    assert!(matches!(store.moderate_statement(&id, &b, true, "again", &convener).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.vote(&id, &b, &convener, 1).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.publish_tally(&id).await.unwrap(), 2);
+    let record = store.record(&id).await.unwrap();
+    assert_record_verifies(&record);
+    assert!(record.contains("off topic") && record.contains("\"disagree\":1"));
+    assert!(!record.contains(&format!("\"member\":\"{convener}\",\"statement\"")), "no vote is published");
+    let statements = store.statements(&id).await.unwrap();
+    assert_eq!(statements.len(), 2);
+    assert!(statements.iter().find(|x| x.id == b).unwrap().hidden);
 }

@@ -1,0 +1,163 @@
+//! Deliberation: statements (public, in the record, without their author), votes
+//! (private: only counts are ever published), and moderation decisions (public, with
+//! the reason and the convener who made them).
+
+use hiwar_record::events::body;
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::{now, random_id, unique_as_conflict, Result, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Statement {
+    pub id: String,
+    pub text: String,
+    pub hidden: bool,
+    pub reason: Option<String>,
+    pub created_at: String,
+}
+
+/// One vote, for analysis: `(member, statement, vote)` with vote in {1, 0, −1}.
+pub type VoteRow = (String, String, i8);
+
+/// How duplicates are recognised: case-folded, whitespace collapsed.
+pub fn statement_key(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+impl Store {
+    /// Posts a statement by `author` (a member) and records it; a duplicate of an
+    /// existing statement in the dialogue is a conflict.
+    pub async fn post_statement(&self, dialogue: &str, author: &str, text: &str) -> Result<String> {
+        let id = random_id("st-", 10);
+        let mut tx = self.pool.begin().await?;
+        Self::lock_dialogue(&mut tx, dialogue).await?;
+        sqlx::query(
+            "INSERT INTO statements (id, dialogue_id, author_member, text, text_key, hidden, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6)",
+        )
+        .bind(&id)
+        .bind(dialogue)
+        .bind(author)
+        .bind(text)
+        .bind(statement_key(text))
+        .bind(now())
+        .execute(&mut *tx)
+        .await
+        .map_err(unique_as_conflict("this statement was already posted"))?;
+        Self::append(&mut tx, dialogue, "statement.posted", body::statement_posted(&id, text)).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn statements(&self, dialogue: &str) -> Result<Vec<Statement>> {
+        self.dialogue_exists(dialogue).await?;
+        let rows = sqlx::query(
+            "SELECT id, text, hidden, reason, created_at FROM statements WHERE dialogue_id = $1 ORDER BY created_at, id",
+        )
+        .bind(dialogue)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Statement {
+                id: r.get(0),
+                text: r.get(1),
+                hidden: r.get::<i64, _>(2) != 0,
+                reason: r.get(3),
+                created_at: r.get(4),
+            })
+            .collect())
+    }
+
+    /// Records `member`'s vote; a later vote replaces the earlier one. Votes on unknown
+    /// or hidden statements are refused.
+    pub async fn vote(&self, dialogue: &str, statement: &str, member: &str, vote: i8) -> Result<()> {
+        let row = sqlx::query("SELECT hidden FROM statements WHERE id = $1 AND dialogue_id = $2")
+            .bind(statement)
+            .bind(dialogue)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("statement"))?;
+        if row.get::<i64, _>(0) != 0 {
+            return Err(StoreError::Conflict("the statement was moderated out".into()));
+        }
+        sqlx::query(
+            "INSERT INTO statement_votes (statement_id, member_id, vote, voted_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (statement_id, member_id) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
+        )
+        .bind(statement)
+        .bind(member)
+        .bind(vote as i64)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every vote in the dialogue, for analysis (never published as such).
+    pub async fn votes(&self, dialogue: &str) -> Result<Vec<VoteRow>> {
+        let rows = sqlx::query(
+            "SELECT v.member_id, v.statement_id, v.vote FROM statement_votes v \
+             JOIN statements s ON s.id = v.statement_id WHERE s.dialogue_id = $1 ORDER BY v.member_id, v.statement_id",
+        )
+        .bind(dialogue)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get::<i64, _>(2) as i8)).collect())
+    }
+
+    /// Hides or restores a statement, recording the decision and its reason.
+    pub async fn moderate_statement(&self, dialogue: &str, statement: &str, hidden: bool, reason: &str, by: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Self::lock_dialogue(&mut tx, dialogue).await?;
+        let changed = sqlx::query(
+            "UPDATE statements SET hidden = $3, reason = $4 WHERE id = $1 AND dialogue_id = $2 AND hidden <> $3",
+        )
+        .bind(statement)
+        .bind(dialogue)
+        .bind(hidden as i64)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            let exists = sqlx::query("SELECT 1 FROM statements WHERE id = $1 AND dialogue_id = $2")
+                .bind(statement)
+                .bind(dialogue)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match exists {
+                None => StoreError::NotFound("statement"),
+                Some(_) => StoreError::Conflict(format!("the statement is already {}", if hidden { "hidden" } else { "shown" })),
+            });
+        }
+        Self::append(&mut tx, dialogue, "statement.moderated", body::statement_moderated(statement, hidden, reason, by))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Publishes the vote counts of every statement to the record.
+    pub async fn publish_tally(&self, dialogue: &str) -> Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        Self::lock_dialogue(&mut tx, dialogue).await?;
+        let rows = sqlx::query(
+            "SELECT s.id, \
+             COALESCE(SUM(CASE WHEN v.vote = 1 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN v.vote = -1 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN v.vote = 0 THEN 1 ELSE 0 END), 0) \
+             FROM statements s LEFT JOIN statement_votes v ON v.statement_id = s.id \
+             WHERE s.dialogue_id = $1 GROUP BY s.id, s.created_at ORDER BY s.created_at, s.id",
+        )
+        .bind(dialogue)
+        .fetch_all(&mut *tx)
+        .await?;
+        let counts: Vec<(String, u64, u64, u64)> = rows
+            .iter()
+            .map(|r| (r.get(0), r.get::<i64, _>(1) as u64, r.get::<i64, _>(2) as u64, r.get::<i64, _>(3) as u64))
+            .collect();
+        Self::append(&mut tx, dialogue, "votes.tallied", body::votes_tallied(&counts)).await?;
+        tx.commit().await?;
+        Ok(counts.len())
+    }
+}
