@@ -52,10 +52,8 @@ pub mod body {
     }
     /// Vote counts per statement at a moment (never who voted what): `(statement, agree, disagree, pass)`.
     pub fn votes_tallied(counts: &[(String, u64, u64, u64)]) -> Value {
-        let statements: Vec<Value> = counts
-            .iter()
-            .map(|(s, a, d, p)| json!({"statement": s, "agree": a, "disagree": d, "pass": p}))
-            .collect();
+        let statements: Vec<Value> =
+            counts.iter().map(|(s, a, d, p)| json!({"statement": s, "agree": a, "disagree": d, "pass": p})).collect();
         json!({ "statements": statements })
     }
 }
@@ -214,7 +212,10 @@ impl State {
                 if !self.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener")) {
                     return Err(format!("{by} is not a convener of this dialogue"));
                 }
-                let state = self.statements.get_mut(&statement).ok_or_else(|| format!("statement {statement} was never posted"))?;
+                let state = self
+                    .statements
+                    .get_mut(&statement)
+                    .ok_or_else(|| format!("statement {statement} was never posted"))?;
                 if *state == hidden {
                     return Err(format!("statement.moderated for {statement} changes nothing"));
                 }

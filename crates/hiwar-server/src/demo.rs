@@ -74,6 +74,7 @@ pub async fn seed(store: &Store) -> Result<DemoAccess, AppError> {
     let observers: Vec<Code> = (0..2).map(|_| Code::generate()).collect();
     store.issue_codes(&dialogue, "observer", &observers.iter().map(hashed).collect::<Vec<_>>()).await?;
     seat_demo_panel(store, &dialogue).await?;
+    seed_demo_deliberation(store, &dialogue, &convener_member.id).await?;
     Ok(DemoAccess { dialogue, convener_key, invitations: codes[3..].iter().map(Code::display).collect() })
 }
 
@@ -140,5 +141,61 @@ async fn seat_demo_panel(store: &Store, dialogue: &str) -> Result<(), AppError> 
     store.draw_selection(dialogue, &id, beacon, &draw.seed, draw.index as u64, &draw.panel).await?;
     let invitations: Vec<HashedCode> = draw.panel.iter().map(|_| hashed(&Code::generate())).collect();
     store.seat_selection(dialogue, &id, &invitations).await?;
+    Ok(())
+}
+
+/// Demo voters never log in: their stored "hash" is not a valid Argon2 string, which
+/// every login check refuses.
+const DEMO_VOTER_HASH: &str = "demo voter: no login";
+
+/// A deliberation with 60 demo voters in two camps and a bridge: 12 statements (one
+/// moderated out, with its reason), votes, and the tally published to the record.
+async fn seed_demo_deliberation(store: &Store, dialogue: &str, convener: &str) -> Result<(), AppError> {
+    use rand::{Rng, SeedableRng};
+    let statements = [
+        ("The constitution should be drafted by an elected assembly.", [0.9, 0.2]),
+        ("يجب أن يصوغ الدستورَ مجلسٌ منتخب.", [0.85, 0.25]),
+        ("Local councils should control their own budgets.", [0.3, 0.9]),
+        ("ينبغي أن تدير المجالس المحلية ميزانياتها بنفسها.", [0.25, 0.85]),
+        ("Refugees abroad must be able to vote in every decision.", [0.8, 0.3]),
+        ("Security forces must answer to civilian courts.", [0.9, 0.85]),
+        ("يجب أن تخضع الأجهزة الأمنية للقضاء المدني.", [0.88, 0.9]),
+        ("Reconstruction money should go first to the worst-hit towns.", [0.85, 0.8]),
+        ("The capital should keep its special status.", [0.2, 0.75]),
+        ("Teaching in schools should be in every community's language.", [0.7, 0.35]),
+        ("Detainees' families have the right to know their fate.", [0.95, 0.9]),
+    ];
+    let mut ids = Vec::new();
+    for (text, _) in &statements {
+        ids.push(store.post_statement(dialogue, convener, text).await?);
+    }
+    let off_topic = store.post_statement(dialogue, convener, "Buy cheap phones here!").await?;
+    store
+        .moderate_statement(dialogue, &off_topic, true, "advertising, not a statement on the dialogue", convener)
+        .await?;
+
+    let voters: Vec<Code> = (0..60).map(|_| Code::generate()).collect();
+    let invitations: Vec<HashedCode> =
+        voters.iter().map(|c| HashedCode { lookup: c.lookup().to_string(), hash: DEMO_VOTER_HASH.into() }).collect();
+    store.issue_codes(dialogue, "participant", &invitations).await?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+    for (i, code) in voters.iter().enumerate() {
+        let access = HashedCode { lookup: Code::generate().lookup().to_string(), hash: DEMO_VOTER_HASH.into() };
+        let joined = store.redeem_invitation(code.lookup(), &format!("Demo voter {}", i + 1), &access).await?;
+        let camp = usize::from(i % 5 >= 3); // 60 % and 40 %
+        for (id, (_, agree)) in ids.iter().zip(&statements) {
+            if rng.gen::<f64>() < 0.85 {
+                let vote = if rng.gen::<f64>() < 0.08 {
+                    0
+                } else if rng.gen::<f64>() < agree[camp] {
+                    1
+                } else {
+                    -1
+                };
+                store.vote(dialogue, id, &joined.member, vote).await?;
+            }
+        }
+    }
+    store.publish_tally(dialogue).await?;
     Ok(())
 }

@@ -130,6 +130,8 @@ mod tests {
             include_str!("service.rs"),
             include_str!("selection.rs"),
             include_str!("selection_pages.rs"),
+            include_str!("deliberation.rs"),
+            include_str!("deliberation_pages.rs"),
         ];
         let ids = Lang::En.message_ids();
         for source in sources {

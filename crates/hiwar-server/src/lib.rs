@@ -6,6 +6,8 @@
 
 pub mod api;
 pub mod codes;
+pub mod deliberation;
+pub mod deliberation_pages;
 pub mod demo;
 pub mod i18n;
 pub mod pages;
@@ -129,6 +131,16 @@ pub fn router(state: AppState) -> Router {
         .route("/dialogues/{id}/selections/{sid}/manifest.json", get(selection_pages::manifest))
         .route("/dialogues/{id}/selections/{sid}/histogram.svg", get(selection_pages::histogram))
         .route("/dialogues/{id}/selections/{sid}/panel.csv", get(selection_pages::panel))
+        .route("/dialogues/{id}/deliberation", get(deliberation_pages::deliberate))
+        .route("/dialogues/{id}/deliberation/results", get(deliberation_pages::results))
+        .route("/dialogues/{id}/deliberation/map.svg", get(deliberation_pages::map))
+        .route("/dialogues/{id}/deliberation/report.json", get(deliberation_pages::report_json))
+        .route("/dialogues/{id}/deliberation/report.csv", get(deliberation_pages::report_csv))
+        .route("/dialogues/{id}/deliberation/moderation", get(deliberation_pages::moderation))
+        .route("/dialogues/{id}/deliberation/tally", post(deliberation_pages::tally))
+        .route("/dialogues/{id}/statements", post(deliberation_pages::post_statement))
+        .route("/dialogues/{id}/statements/{sid}/vote", post(deliberation_pages::vote))
+        .route("/dialogues/{id}/statements/{sid}/moderate", post(deliberation_pages::moderate))
         .route("/dialogues/{id}/record", get(api::record))
         .route("/dialogues/{id}/record/view", get(pages::record_view))
         .route("/api/openapi.json", get(api::openapi))

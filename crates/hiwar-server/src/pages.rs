@@ -177,6 +177,9 @@ pub async fn dialogue(State(state): State<AppState>, ctx: Ctx, Path(id): Path<St
             ul.members {
                 @for m in &members { li { bdi { (m.pseudonym) } " — " (role_names(lang, &m.roles)) } }
             }
+            h2 { (lang.t("deliberation-title")) }
+            p { a href={ "/dialogues/" (d.id) "/deliberation" } { (lang.t("dialogue-deliberation-link")) } " · "
+                a href={ "/dialogues/" (d.id) "/deliberation/results" } { (lang.t("deliberation-results-link")) } }
             h2 { (lang.t("selections-title")) }
             p { a href={ "/dialogues/" (d.id) "/selections" } { (lang.t("dialogue-selections-link")) } }
             h2 { (lang.t("dialogue-record")) }

@@ -594,7 +594,7 @@ fn convener_pages_work_as_forms_and_refuse_others() {
     assert_eq!(visitor.get(&format!("/dialogues/{}/manage", s.dialogue)).status, 401);
     let rec = record(&s);
     let summary = hiwar_record::verify(&rec, &Default::default()).unwrap();
-    assert_eq!(summary.members, 5);
+    assert_eq!(summary.members, 5 + 60, "with the demo's 60 demo voters");
 }
 
 impl Browser {
@@ -772,4 +772,71 @@ fn wait_until(b: &mut Browser, path: &str, done: impl Fn(&str) -> bool) -> Strin
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn participants_post_vote_and_see_the_opinion_map() {
+    let s = start(fast());
+    let d = &s.dialogue;
+    let mut visitor = Browser::new(&s.base);
+    let page = visitor.get(&format!("/dialogues/{d}/deliberation?lang=en"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Log in with your code"));
+    assert_eq!(visitor.post(&format!("/dialogues/{d}/statements"), &[("text", "hello")]).status, 401);
+
+    let mut p = Browser::new(&s.base);
+    p.get("/login?lang=en");
+    assert_eq!(p.post("/login", &[("code", &s.invitations[3]), ("pseudonym", "Yusuf")]).status, 200);
+    let page = p.get(&format!("/dialogues/{d}/deliberation"));
+    let action = page.body.split("action=\"").find(|a| a.contains("/vote\"")).expect("a statement to vote on");
+    let vote_path = action.split('"').next().unwrap().to_string();
+    assert_eq!(p.post(&vote_path, &[("vote", "agree")]).status, 303);
+    assert_eq!(p.post(&vote_path, &[("vote", "disagree")]).status, 303, "a changed vote: the last counts");
+    assert_eq!(p.post(&vote_path, &[("vote", "maybe")]).status, 400);
+    let next = p.get(&format!("/dialogues/{d}/deliberation")).body;
+    assert!(!next.contains(&vote_path), "a voted statement is not served again");
+    assert_eq!(p.post(&format!("/dialogues/{d}/statements/st-nope/vote"), &[("vote", "agree")]).status, 400);
+
+    let text = "Every region should have a seat on the drafting committee.";
+    assert_eq!(p.post(&format!("/dialogues/{d}/statements"), &[("text", text)]).status, 303);
+    assert_eq!(p.post(&format!("/dialogues/{d}/statements"), &[("text", &text.to_uppercase())]).status, 409);
+    assert_eq!(p.post(&format!("/dialogues/{d}/statements"), &[("text", "   ")]).status, 400);
+    assert_eq!(p.post(&format!("/dialogues/{d}/statements"), &[("text", &"x".repeat(281))]).status, 400);
+    assert_eq!(p.get(&format!("/dialogues/{d}/deliberation/moderation")).status, 403);
+
+    let results = visitor.get(&format!("/dialogues/{d}/deliberation/results?lang=ar"));
+    assert_eq!(results.status, 200);
+    assert!(results.body.contains("dir=\"rtl\"") && results.body.contains("map.svg"));
+    assert!(results.body.contains("المجموعة"), "groups are shown");
+    let map = visitor.get(&format!("/dialogues/{d}/deliberation/map.svg"));
+    assert_eq!(map.header("content-type"), Some("image/svg+xml"));
+    assert!(map.body.matches("<circle").count() >= 60);
+    let report: Value =
+        serde_json::from_str(&visitor.get(&format!("/dialogues/{d}/deliberation/report.json")).body).unwrap();
+    assert!((2..=5).contains(&report["groups"].as_array().unwrap().len()), "the demo's camps make groups");
+    assert!(report["consensus"][0]["text"].as_str().unwrap().len() > 10);
+    let csv = visitor.get(&format!("/dialogues/{d}/deliberation/report.csv")).body;
+    assert!(csv.starts_with("statement,text,hidden,consensus,bridging,group 1 agree"));
+    assert_eq!(csv.lines().count(), 1 + 13, "12 demo statements and ours");
+
+    let mut convener = Browser::new(&s.base);
+    convener.get("/login?lang=en");
+    assert_eq!(convener.post("/login", &[("code", &s.convener_key)]).status, 303);
+    let queue = convener.get(&format!("/dialogues/{d}/deliberation/moderation"));
+    assert_eq!(queue.status, 200);
+    let ours = queue.body.split("<tr>").find(|row| row.contains(text)).unwrap();
+    let moderate = ours.split("action=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert_eq!(convener.post(&moderate, &[("hidden", "true"), ("reason", "")]).status, 400);
+    assert_eq!(
+        convener.post(&moderate, &[("hidden", "true"), ("reason", "a duplicate of an earlier statement")]).status,
+        303
+    );
+    assert_eq!(convener.post(&moderate, &[("hidden", "true"), ("reason", "again")]).status, 409);
+    let sid = moderate.split('/').nth(4).unwrap().to_string();
+    assert_eq!(p.post(&format!("/dialogues/{d}/statements/{sid}/vote"), &[("vote", "agree")]).status, 409);
+    assert_eq!(convener.post(&format!("/dialogues/{d}/deliberation/tally"), &[]).status, 303);
+    let rec = record(&s);
+    assert!(rec.contains("a duplicate of an earlier statement") && rec.contains(text));
+    assert!(!rec.contains("Yusuf\",\"statement"), "who voted what is never published");
+    hiwar_record::verify(&rec, &Default::default()).unwrap();
 }

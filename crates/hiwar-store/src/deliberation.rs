@@ -108,7 +108,14 @@ impl Store {
     }
 
     /// Hides or restores a statement, recording the decision and its reason.
-    pub async fn moderate_statement(&self, dialogue: &str, statement: &str, hidden: bool, reason: &str, by: &str) -> Result<()> {
+    pub async fn moderate_statement(
+        &self,
+        dialogue: &str,
+        statement: &str,
+        hidden: bool,
+        reason: &str,
+        by: &str,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         let changed = sqlx::query(
@@ -128,11 +135,19 @@ impl Store {
                 .await?;
             return Err(match exists {
                 None => StoreError::NotFound("statement"),
-                Some(_) => StoreError::Conflict(format!("the statement is already {}", if hidden { "hidden" } else { "shown" })),
+                Some(_) => StoreError::Conflict(format!(
+                    "the statement is already {}",
+                    if hidden { "hidden" } else { "shown" }
+                )),
             });
         }
-        Self::append(&mut tx, dialogue, "statement.moderated", body::statement_moderated(statement, hidden, reason, by))
-            .await?;
+        Self::append(
+            &mut tx,
+            dialogue,
+            "statement.moderated",
+            body::statement_moderated(statement, hidden, reason, by),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -266,7 +266,10 @@ async fn a_selection_moves_forward_once_per_step(store: Store) {
 async fn statements_votes_and_moderation(store: Store) {
     let (_, id, convener) = convener_with_dialogue(&store).await;
     let a = store.post_statement(&id, &convener, "Roads before walls").await.unwrap();
-    assert!(matches!(store.post_statement(&id, &convener, "  roads BEFORE   walls ").await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.post_statement(&id, &convener, "  roads BEFORE   walls ").await,
+        Err(StoreError::Conflict(_))
+    ));
     let b = store.post_statement(&id, &convener, "طرق قبل الأسوار").await.unwrap();
     store.vote(&id, &a, &convener, 1).await.unwrap();
     store.vote(&id, &a, &convener, -1).await.unwrap();

@@ -175,3 +175,37 @@ fn the_demo_selection_page_shows_its_histogram_quotas_and_draw() {
     assert!(text.contains("جرى تعيين المندوبين") && text.contains("hiwar select verify"), "{text}");
     assert_eq!(page[4], json!("rtl"));
 }
+
+#[test]
+fn a_participant_posts_votes_and_sees_the_opinion_map() {
+    let demo = Running::start(&["demo", "--listen", "127.0.0.1:0"]);
+    let invitation = demo.values("invitation:").remove(0);
+    let dialogue_url = demo.value("demo dialogue:");
+    let browser = Driver::start();
+    browser.go(&format!("{}/login?lang=en", demo.url));
+    browser.type_into("#code", &invitation);
+    browser.type_into("#pseudonym", "Rania");
+    browser.click("form.stack button[type=submit]");
+    browser.wait_for("document.querySelector('.access-key code')");
+
+    browser.go(&format!("{dialogue_url}/deliberation?lang=en"));
+    let first = browser.script("return document.querySelector('blockquote.statement').textContent");
+    browser.click("button[value=agree]");
+    browser.wait_for("document.querySelector('blockquote.statement')");
+    let second = browser.script("return document.querySelector('blockquote.statement').textContent");
+    assert_ne!(first, second, "the next statement follows the vote");
+    browser.type_into("#text", "Water and electricity first, everywhere.");
+    browser.click("form.stack button[type=submit]");
+    browser.wait_for("document.querySelector('#next')");
+
+    browser.go(&format!("{dialogue_url}/deliberation/results?lang=ar"));
+    browser.wait_for("document.querySelector('figure img').complete");
+    let page = browser.script(
+        "return [document.documentElement.dir, document.querySelector('figure img').naturalWidth, \
+         document.querySelectorAll('ol.consensus li').length, document.body.innerText]",
+    );
+    assert_eq!(page[0], json!("rtl"));
+    assert_eq!(page[1], json!(640), "the opinion map loaded");
+    assert_eq!(page[2], json!(10));
+    assert!(page[3].as_str().unwrap().contains("ما تراه كل مجموعة"));
+}

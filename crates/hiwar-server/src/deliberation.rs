@@ -1,0 +1,127 @@
+//! Deliberation: members post statements and vote on them one at a time, as the router
+//! chooses; conveners moderate in public; everyone sees the opinion map, what each
+//! group thinks, what has support across groups, and coverage. The analysis is
+//! `hiwar_opinion`, recomputed from the stored votes on each results request.
+
+use hiwar_opinion::matrix::{Vote, VoteMatrix};
+use hiwar_opinion::router::Router;
+use hiwar_opinion::{analyze, Analysis, Options};
+use hiwar_record::events::MAX_STATEMENT_CHARS;
+use hiwar_store::{Member, Statement};
+
+use crate::service::{require_convener, text_field};
+use crate::web::{AppError, Ctx};
+use crate::AppState;
+
+/// A dialogue's conversation, analysed.
+pub struct Results {
+    pub statements: Vec<Statement>,
+    pub matrix: VoteMatrix,
+    pub analysis: Analysis,
+}
+
+impl Results {
+    pub fn texts(&self) -> Vec<String> {
+        let by_id: std::collections::HashMap<&str, &str> =
+            self.statements.iter().map(|s| (s.id.as_str(), s.text.as_str())).collect();
+        self.matrix.statement_ids().iter().map(|id| by_id.get(id.as_str()).unwrap_or(&"").to_string()).collect()
+    }
+}
+
+/// The caller's membership, which deliberation requires.
+pub async fn require_member(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<Member, AppError> {
+    state.store.dialogue(dialogue).await?;
+    let account = ctx.account()?;
+    state.store.membership(dialogue, &account.id).await?.ok_or_else(AppError::forbidden)
+}
+
+pub async fn post(state: &AppState, ctx: &Ctx, dialogue: &str, text: &str) -> Result<String, AppError> {
+    let me = require_member(state, ctx, dialogue).await?;
+    let text = text_field("text", text, 1, MAX_STATEMENT_CHARS)?;
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    Ok(state.store.post_statement(dialogue, &me.id, &text).await?)
+}
+
+pub fn parse_vote(raw: &str) -> Result<i8, AppError> {
+    match raw {
+        "agree" => Ok(1),
+        "disagree" => Ok(-1),
+        "pass" => Ok(0),
+        _ => Err(AppError::bad_request("vote", "vote must be agree, disagree or pass")),
+    }
+}
+
+pub async fn vote(state: &AppState, ctx: &Ctx, dialogue: &str, statement: &str, vote: &str) -> Result<(), AppError> {
+    let me = require_member(state, ctx, dialogue).await?;
+    let vote = parse_vote(vote)?;
+    state.store.vote(dialogue, statement, &me.id, vote).await.map_err(|e| match e {
+        hiwar_store::StoreError::NotFound(_) => {
+            AppError::bad_request("statement", "no such statement in this dialogue")
+        }
+        hiwar_store::StoreError::Conflict(detail) => AppError::conflict("statement", detail),
+        other => other.into(),
+    })
+}
+
+pub async fn moderate(
+    state: &AppState,
+    ctx: &Ctx,
+    dialogue: &str,
+    statement: &str,
+    hidden: bool,
+    reason: &str,
+) -> Result<(), AppError> {
+    let me = require_convener(state, ctx, dialogue).await?;
+    let reason = text_field("reason", reason, 1, 500)?;
+    Ok(state.store.moderate_statement(dialogue, statement, hidden, &reason, &me.id).await?)
+}
+
+pub async fn publish_tally(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<usize, AppError> {
+    require_convener(state, ctx, dialogue).await?;
+    Ok(state.store.publish_tally(dialogue).await?)
+}
+
+/// Loads statements and votes and analyses them (on a blocking thread).
+pub async fn results(state: &AppState, dialogue: &str) -> Result<Results, AppError> {
+    let statements = state.store.statements(dialogue).await?;
+    let votes = state.store.votes(dialogue).await?;
+    tokio::task::spawn_blocking(move || {
+        let mut matrix = VoteMatrix::new();
+        for s in &statements {
+            let i = matrix.statement(&s.id) as usize;
+            matrix.hidden[i] = s.hidden;
+        }
+        for (member, statement, vote) in &votes {
+            let p = matrix.participant(member);
+            if let (Some(s), Some(v)) = (matrix.statement_index(statement), Vote::from_i8(*vote)) {
+                matrix.vote(p, s, v);
+            }
+        }
+        let analysis = analyze(&matrix, None, &Options::default());
+        Results { statements, matrix, analysis }
+    })
+    .await
+    .map_err(AppError::internal)
+}
+
+/// The statement the router gives `member` next, if any is left.
+pub fn next_statement<'a>(results: &'a Results, member: &str, participant_number: u64) -> Option<&'a Statement> {
+    let matrix = &results.matrix;
+    let analysis = &results.analysis;
+    let mut router = Router::new(analysis.groups(), Options::default().coverage_votes);
+    router.statements(matrix.statement_ids().len());
+    for (s, hidden) in matrix.hidden.iter().enumerate() {
+        router.hide(s, *hidden);
+    }
+    let votes = matrix.index();
+    for p in 0..votes.participants {
+        for &(s, _) in votes.participant_votes(p) {
+            router.record(s as usize, analysis.membership[p]);
+        }
+    }
+    let me = matrix.participant_index(member);
+    let group = me.and_then(|p| analysis.membership[p as usize]);
+    let next = router.next(participant_number, group, |s| me.is_some_and(|p| matrix.get(p, s as u32).is_some()))?;
+    let id = &matrix.statement_ids()[next];
+    results.statements.iter().find(|s| &s.id == id)
+}

@@ -1,0 +1,280 @@
+//! Deliberation pages: vote on the next statement and post one (plain forms, no
+//! JavaScript), the public results with the opinion map, the report downloads, and the
+//! conveners' moderation queue.
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+
+use crate::deliberation::{self, Results};
+use crate::pages::{page, pick};
+use crate::service;
+use crate::web::{AppError, CsrfForm, Ctx, LoggedIn};
+use crate::AppState;
+
+type PageResult = Result<Response, AppError>;
+
+pub async fn deliberate(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let lang = ctx.lang;
+    let d = state.store.dialogue(&id).await?;
+    let me = match &ctx.viewer {
+        Some(account) => state.store.membership(&id, &account.id).await?,
+        None => None,
+    };
+    let results = deliberation::results(&state, &id).await?;
+    let number = me.as_ref().map_or(0, |m| m.id.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)));
+    let next = me.as_ref().and_then(|m| deliberation::next_statement(&results, &m.id, number));
+    let base = format!("/dialogues/{id}");
+    let csrf = html! { input type="hidden" name="csrf" value=(ctx.csrf); };
+    Ok(page(
+        &ctx,
+        &lang.t("deliberation-title"),
+        html! {
+            h1 { (lang.t("deliberation-title")) }
+            p { a href=(base) { (pick(lang, &d.title)) } " · " a href={ (base) "/deliberation/results" } { (lang.t("deliberation-results-link")) } }
+            p { (lang.t("deliberation-intro")) }
+            @if me.is_none() {
+                p { a href="/login" { (lang.t("deliberation-login")) } }
+            } @else {
+                section.card aria-labelledby="next" {
+                    h2 #next { (lang.t("deliberation-next")) }
+                    @match next {
+                        Some(s) => {
+                            blockquote.statement dir="auto" { (s.text) }
+                            form.row method="post" action={ (base) "/statements/" (s.id) "/vote" } {
+                                (csrf)
+                                button type="submit" name="vote" value="agree" { (lang.t("vote-agree")) }
+                                button type="submit" name="vote" value="disagree" { (lang.t("vote-disagree")) }
+                                button type="submit" name="vote" value="pass" { (lang.t("vote-pass")) }
+                            }
+                        }
+                        None => { p.empty { (lang.t("deliberation-none-left")) } }
+                    }
+                }
+                section aria-labelledby="post" {
+                    h2 #post { (lang.t("deliberation-post")) }
+                    form.stack method="post" action={ (base) "/statements" } {
+                        (csrf)
+                        label for="text" { (lang.t("deliberation-post-label")) }
+                        textarea #text name="text" required maxlength=(hiwar_record::events::MAX_STATEMENT_CHARS) rows="3" dir="auto" {}
+                        button type="submit" { (lang.t("deliberation-post-submit")) }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct PostForm {
+    text: String,
+}
+
+pub async fn post_statement(
+    State(state): State<AppState>,
+    LoggedIn(ctx): LoggedIn,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<PostForm>,
+) -> PageResult {
+    deliberation::post(&state, &ctx, &id, &form.text).await?;
+    Ok(Redirect::to(&format!("/dialogues/{id}/deliberation")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct VoteForm {
+    vote: String,
+}
+
+pub async fn vote(
+    State(state): State<AppState>,
+    LoggedIn(ctx): LoggedIn,
+    Path((id, sid)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<VoteForm>,
+) -> PageResult {
+    deliberation::vote(&state, &ctx, &id, &sid, &form.vote).await?;
+    Ok(Redirect::to(&format!("/dialogues/{id}/deliberation#next")).into_response())
+}
+
+fn group_name(lang: crate::i18n::Lang, g: usize) -> String {
+    lang.t1("deliberation-group", "number", g as u64 + 1)
+}
+
+pub async fn results(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let lang = ctx.lang;
+    let d = state.store.dialogue(&id).await?;
+    let r = deliberation::results(&state, &id).await?;
+    let a = &r.analysis;
+    let texts = r.texts();
+    let ns = r.matrix.statement_ids().len();
+    let sizes = a.grouping.sizes();
+    let base = format!("/dialogues/{id}/deliberation");
+    let is_convener = service::require_convener(&state, &ctx, &id).await.is_ok();
+    Ok(page(
+        &ctx,
+        &lang.t("deliberation-results"),
+        html! {
+            h1 { (lang.t("deliberation-results")) }
+            p { a href={ "/dialogues/" (id) } { (pick(lang, &d.title)) } " · " a href=(base) { (lang.t("deliberation-title")) } }
+            p { (lang.t1("deliberation-counts", "participants", r.matrix.participant_ids().len() as u64)) " · "
+                (lang.t1("deliberation-statements", "count", ns as u64)) " · " (lang.t1("deliberation-votes", "count", r.matrix.votes() as u64)) }
+            figure {
+                img src={ (base) "/map.svg?lang=" (lang.code()) } alt=(lang.t("deliberation-map-alt")) width="640" height="480";
+                figcaption { (lang.t("deliberation-map-caption")) }
+            }
+            section aria-labelledby="groups" {
+                h2 #groups { (lang.t("deliberation-groups")) }
+                @for g in 0..a.groups() {
+                    h3 { (group_name(lang, g)) " · " (lang.t1("deliberation-group-size", "count", sizes[g] as u64)) }
+                    ul.representative { @for rep in &a.representative[g] {
+                        li { span.direction { (lang.t(if rep.agree { "deliberation-agreed" } else { "deliberation-disagreed" })) }
+                             " " (format!("{:.0} %", rep.probability * 100.0)) ": " q dir="auto" { (texts[rep.statement]) } }
+                    } }
+                }
+            }
+            section aria-labelledby="consensus" {
+                h2 #consensus { (lang.t("deliberation-consensus")) }
+                p { (lang.t("deliberation-consensus-help")) }
+                ol.consensus { @for &s in a.consensus_order.iter().take(10) {
+                    @let votes: u32 = (0..a.groups()).map(|g| a.tallies[g * ns + s].seen).sum();
+                    li { q dir="auto" { (texts[s]) } " — " (format!("{:.2}", a.consensus[s])) " (" (lang.t1("deliberation-votes", "count", votes as u64)) ")" }
+                } }
+            }
+            section aria-labelledby="coverage" {
+                h2 #coverage { (lang.t("deliberation-coverage")) }
+                p { (lang.t1("deliberation-coverage-share", "percent", format!("{:.0}", a.coverage.share() * 100.0))) }
+            }
+            p { a href={ (base) "/report.json" } download { (lang.t("deliberation-report-json")) } " · "
+                a href={ (base) "/report.csv" } download { (lang.t("deliberation-report-csv")) } }
+            @if is_convener { p { a href={ (base) "/moderation" } { (lang.t("deliberation-moderation")) } } }
+        },
+    ))
+}
+
+pub async fn map(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let lang = ctx.lang;
+    let r = deliberation::results(&state, &id).await?;
+    let a = &r.analysis;
+    let points: Vec<(f64, f64, Option<usize>)> = (0..r.matrix.participant_ids().len())
+        .map(|p| {
+            let u = a.space.participant(p);
+            (u[0], u.get(1).copied().unwrap_or(0.0), a.membership[p])
+        })
+        .collect();
+    let (title, group, participants) =
+        (lang.t("deliberation-map-alt"), lang.t("deliberation-map-group"), lang.t("deliberation-map-participants"));
+    let labels =
+        hiwar_plots::MapLabels { title: &title, group: &group, participants: &participants, rtl: lang.dir() == "rtl" };
+    let svg = hiwar_plots::opinion_map(&points, &labels);
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-cache")], svg).into_response())
+}
+
+fn report_of(r: &Results) -> serde_json::Value {
+    hiwar_opinion::report(&r.matrix, &r.texts(), &r.analysis, 20)
+}
+
+pub async fn report_json(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let r = deliberation::results(&state, &id).await?;
+    let body = serde_json::to_string_pretty(&report_of(&r)).map_err(AppError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// One row per statement: its text, status and each group's agree/disagree/seen counts.
+pub async fn report_csv(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let r = deliberation::results(&state, &id).await?;
+    let a = &r.analysis;
+    let ns = r.matrix.statement_ids().len();
+    let mut header =
+        vec!["statement".to_string(), "text".into(), "hidden".into(), "consensus".into(), "bridging".into()];
+    for g in 0..a.groups() {
+        header.extend([
+            format!("group {} agree", g + 1),
+            format!("group {} disagree", g + 1),
+            format!("group {} seen", g + 1),
+        ]);
+    }
+    let mut csv = hiwar_csv::line(&header);
+    let texts = r.texts();
+    for (s, id) in r.matrix.statement_ids().iter().enumerate() {
+        let mut row = vec![
+            id.clone(),
+            texts[s].clone(),
+            r.matrix.hidden[s].to_string(),
+            format!("{:.4}", a.consensus[s]),
+            format!("{:.4}", a.bridging[s]),
+        ];
+        for g in 0..a.groups() {
+            let t = a.tallies[g * ns + s];
+            row.extend([t.agree.to_string(), t.disagree.to_string(), t.seen.to_string()]);
+        }
+        csv.push_str(&hiwar_csv::line(&row));
+    }
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
+}
+
+pub async fn moderation(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let lang = ctx.lang;
+    service::require_convener(&state, &ctx, &id).await?;
+    let statements = state.store.statements(&id).await?;
+    let base = format!("/dialogues/{id}");
+    let csrf = html! { input type="hidden" name="csrf" value=(ctx.csrf); };
+    Ok(page(
+        &ctx,
+        &lang.t("deliberation-moderation"),
+        html! {
+            h1 { (lang.t("deliberation-moderation")) }
+            p { (lang.t("deliberation-moderation-help")) }
+            form method="post" action={ (base) "/deliberation/tally" } { (csrf) button type="submit" { (lang.t("deliberation-publish-tally")) } }
+            table {
+                thead { tr { th scope="col" { (lang.t("deliberation-statement")) } th scope="col" { (lang.t("deliberation-status")) } th {} } }
+                tbody { @for s in &statements { tr {
+                    td dir="auto" { (s.text) }
+                    td { (lang.t(if s.hidden { "deliberation-hidden" } else { "deliberation-shown" }))
+                         @if let Some(reason) = &s.reason { " — " bdi { (reason) } } }
+                    td { form.inline method="post" action={ (base) "/statements/" (s.id) "/moderate" } {
+                        (csrf)
+                        input type="hidden" name="hidden" value=(if s.hidden { "false" } else { "true" });
+                        label.visually-hidden for={ "reason-" (s.id) } { (lang.t("deliberation-reason")) }
+                        input id={ "reason-" (s.id) } name="reason" required maxlength="500" placeholder=(lang.t("deliberation-reason"));
+                        button type="submit" { (lang.t(if s.hidden { "deliberation-restore" } else { "deliberation-hide" })) }
+                    } }
+                } } }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ModerateForm {
+    hidden: String,
+    reason: String,
+}
+
+pub async fn moderate(
+    State(state): State<AppState>,
+    LoggedIn(ctx): LoggedIn,
+    Path((id, sid)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<ModerateForm>,
+) -> PageResult {
+    let hidden = match form.hidden.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => return Err(AppError::bad_request("hidden", "hidden must be true or false")),
+    };
+    deliberation::moderate(&state, &ctx, &id, &sid, hidden, &form.reason).await?;
+    Ok(Redirect::to(&format!("/dialogues/{id}/deliberation/moderation")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TallyForm {}
+
+pub async fn tally(
+    State(state): State<AppState>,
+    LoggedIn(ctx): LoggedIn,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<TallyForm>,
+) -> PageResult {
+    deliberation::publish_tally(&state, &ctx, &id).await?;
+    Ok(Redirect::to(&format!("/dialogues/{id}/record/view")).into_response())
+}
