@@ -148,6 +148,78 @@ pub fn read(comments: &str, votes: &str, participants_votes: Option<&str>) -> Re
     Ok(conversation)
 }
 
+/// A conversation in Polis's export format: `(comments.csv, votes.csv,
+/// participants-votes.csv)`. Participants are numbered 0, 1, … in the order given
+/// by `voter_order` (a permutation of the participants chosen by the caller, so the
+/// numbers need not reveal who is who); `groups` fills `group-id`.
+pub fn export(
+    matrix: &VoteMatrix,
+    texts: &[String],
+    voter_order: &[usize],
+    groups: &[Option<usize>],
+) -> (String, String, String) {
+    let votes = matrix.index();
+    let ns = matrix.statement_ids().len();
+    let mut comments = hiwar_csv::line(&[
+        "timestamp",
+        "datetime",
+        "comment-id",
+        "author-id",
+        "agrees",
+        "disagrees",
+        "moderated",
+        "comment-body",
+    ]);
+    for (s, id) in matrix.statement_ids().iter().enumerate() {
+        let column = votes.statement_votes(s);
+        let agrees = column.iter().filter(|v| v.1 == 1).count().to_string();
+        let disagrees = column.iter().filter(|v| v.1 == -1).count().to_string();
+        let moderated = if matrix.hidden[s] { "-1" } else { "1" };
+        let text = texts.get(s).map(String::as_str).unwrap_or("");
+        comments.push_str(&hiwar_csv::line(&["0", "", id.as_str(), "", &agrees, &disagrees, moderated, text]));
+    }
+    let mut votes_csv = hiwar_csv::line(&["timestamp", "datetime", "comment-id", "voter-id", "vote"]);
+    let mut header = vec![
+        "participant".to_string(),
+        "group-id".into(),
+        "n-comments".into(),
+        "n-votes".into(),
+        "n-agree".into(),
+        "n-disagree".into(),
+    ];
+    header.extend(matrix.statement_ids().iter().cloned());
+    let mut participants = hiwar_csv::line(&header);
+    for (number, &p) in voter_order.iter().enumerate() {
+        let row = votes.participant_votes(p);
+        let voter = number.to_string();
+        for &(s, v) in row {
+            votes_csv.push_str(&hiwar_csv::line(&[
+                "0",
+                "",
+                matrix.statement_ids()[s as usize].as_str(),
+                &voter,
+                &v.to_string(),
+            ]));
+        }
+        let mut cells = vec![String::new(); ns];
+        for &(s, v) in row {
+            cells[s as usize] = v.to_string();
+        }
+        let count = |x: i8| row.iter().filter(|v| v.1 == x).count().to_string();
+        let mut line = vec![
+            voter,
+            groups.get(p).copied().flatten().map(|g| g.to_string()).unwrap_or_default(),
+            "0".into(),
+            row.len().to_string(),
+            count(1),
+            count(-1),
+        ];
+        line.extend(cells);
+        participants.push_str(&hiwar_csv::line(&line));
+    }
+    (comments, votes_csv, participants)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +236,22 @@ mod tests {
         assert_eq!(c.texts[0], "Roads, not walls");
         assert!(c.matrix.hidden[1]);
         assert_eq!(c.polis_groups.len(), 1);
+    }
+
+    #[test]
+    fn an_export_reads_back_as_the_same_conversation() {
+        let votes = "comment-id,voter-id,vote\n0,7,1\n1,7,-1\n0,8,0\n";
+        let c = read(COMMENTS, votes, None).unwrap();
+        let order: Vec<usize> = (0..c.matrix.participant_ids().len()).rev().collect();
+        let (comments, votes, participants) = export(&c.matrix, &c.texts, &order, &[Some(1), None]);
+        let back = read(&comments, &votes, Some(&participants)).unwrap();
+        assert_eq!(back.texts, c.texts);
+        assert_eq!(back.matrix.hidden, c.matrix.hidden);
+        assert_eq!(back.matrix.votes(), 3);
+        // Participant "7" is exported as number 1 (the order is reversed).
+        let (p, s) = (back.matrix.participant_index("1").unwrap(), back.matrix.statement_index("1").unwrap());
+        assert_eq!(back.matrix.get(p, s), Some(Vote::Disagree));
+        assert_eq!(back.polis_groups.get("1").map(String::as_str), Some("1"));
     }
 
     #[test]

@@ -230,3 +230,5 @@ deliberation-shown = ظاهرة
 deliberation-reason = السبب (يُنشر)
 deliberation-hide = أخفِ
 deliberation-restore = أعِد
+deliberation-report-html = نزّل التقرير (HTML)
+deliberation-polis-export = صدّر بصيغة Polis (يُعاد ترقيم المصوّتين عشوائيًا في كل تنزيل)

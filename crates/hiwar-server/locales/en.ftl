@@ -230,3 +230,5 @@ deliberation-shown = shown
 deliberation-reason = Reason (published)
 deliberation-hide = Hide
 deliberation-restore = Restore
+deliberation-report-html = Download the report (HTML)
+deliberation-polis-export = Export in Polis's format (voters renumbered at random on each download)

@@ -145,16 +145,25 @@ pub async fn results(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Str
                 h2 #coverage { (lang.t("deliberation-coverage")) }
                 p { (lang.t1("deliberation-coverage-share", "percent", format!("{:.0}", a.coverage.share() * 100.0))) }
             }
-            p { a href={ (base) "/report.json" } download { (lang.t("deliberation-report-json")) } " · "
+            p { a href={ (base) "/report.html?lang=" (lang.code()) } download { (lang.t("deliberation-report-html")) } " · "
+                a href={ (base) "/report.json" } download { (lang.t("deliberation-report-json")) } " · "
                 a href={ (base) "/report.csv" } download { (lang.t("deliberation-report-csv")) } }
-            @if is_convener { p { a href={ (base) "/moderation" } { (lang.t("deliberation-moderation")) } } }
+            @if is_convener {
+                p { a href={ (base) "/moderation" } { (lang.t("deliberation-moderation")) } }
+                p { (lang.t("deliberation-polis-export")) ": "
+                    @for file in ["comments.csv", "votes.csv", "participants-votes.csv"] { a href={ (base) "/polis/" (file) } download { code { (file) } } " " } }
+            }
         },
     ))
 }
 
 pub async fn map(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
-    let lang = ctx.lang;
     let r = deliberation::results(&state, &id).await?;
+    let svg = map_svg(ctx.lang, &r);
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-cache")], svg).into_response())
+}
+
+fn map_svg(lang: crate::i18n::Lang, r: &Results) -> String {
     let a = &r.analysis;
     let points: Vec<(f64, f64, Option<usize>)> = (0..r.matrix.participant_ids().len())
         .map(|p| {
@@ -166,8 +175,7 @@ pub async fn map(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>
         (lang.t("deliberation-map-alt"), lang.t("deliberation-map-group"), lang.t("deliberation-map-participants"));
     let labels =
         hiwar_plots::MapLabels { title: &title, group: &group, participants: &participants, rtl: lang.dir() == "rtl" };
-    let svg = hiwar_plots::opinion_map(&points, &labels);
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-cache")], svg).into_response())
+    hiwar_plots::opinion_map(&points, &labels)
 }
 
 fn report_of(r: &Results) -> serde_json::Value {
@@ -277,4 +285,72 @@ pub async fn tally(
 ) -> PageResult {
     deliberation::publish_tally(&state, &ctx, &id).await?;
     Ok(Redirect::to(&format!("/dialogues/{id}/record/view")).into_response())
+}
+
+/// The conversation in Polis's format, for conveners: one file of the export. Voters
+/// are numbered in a fresh random order on every download, so the numbers cannot be
+/// linked to members (or to another download).
+pub async fn polis_export(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, file)): Path<(String, String)>,
+) -> PageResult {
+    use rand::seq::SliceRandom;
+    service::require_convener(&state, &ctx, &id).await?;
+    let r = deliberation::results(&state, &id).await?;
+    let mut order: Vec<usize> = (0..r.matrix.participant_ids().len()).collect();
+    order.shuffle(&mut rand::thread_rng());
+    let (comments, votes, participants) =
+        hiwar_opinion::polis::export(&r.matrix, &r.texts(), &order, &r.analysis.membership);
+    let body = match file.as_str() {
+        "comments.csv" => comments,
+        "votes.csv" => votes,
+        "participants-votes.csv" => participants,
+        _ => return Err(AppError::not_found()),
+    };
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response())
+}
+
+/// The results as one self-contained HTML file to keep or share: the map inlined.
+pub async fn report_html(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let lang = ctx.lang;
+    let d = state.store.dialogue(&id).await?;
+    let r = deliberation::results(&state, &id).await?;
+    let a = &r.analysis;
+    let texts = r.texts();
+    let ns = r.matrix.statement_ids().len();
+    let sizes = a.grouping.sizes();
+    let svg = map_svg(lang, &r);
+    let doc = html! {
+        (maud::DOCTYPE)
+        html lang=(lang.code()) dir=(lang.dir()) {
+            head { meta charset="utf-8"; title { (lang.t("deliberation-results")) " · " (pick(lang, &d.title)) } }
+            body {
+                h1 { (lang.t("deliberation-results")) ": " (pick(lang, &d.title)) }
+                p { (lang.t1("deliberation-counts", "participants", r.matrix.participant_ids().len() as u64)) " · "
+                    (lang.t1("deliberation-statements", "count", ns as u64)) " · " (lang.t1("deliberation-votes", "count", r.matrix.votes() as u64)) }
+                figure { (maud::PreEscaped(svg)) figcaption { (lang.t("deliberation-map-caption")) } }
+                h2 { (lang.t("deliberation-groups")) }
+                @for g in 0..a.groups() {
+                    h3 { (group_name(lang, g)) " · " (lang.t1("deliberation-group-size", "count", sizes[g] as u64)) }
+                    ul { @for rep in &a.representative[g] {
+                        li { (lang.t(if rep.agree { "deliberation-agreed" } else { "deliberation-disagreed" }))
+                             " " (format!("{:.0} %", rep.probability * 100.0)) ": " q dir="auto" { (texts[rep.statement]) } }
+                    } }
+                }
+                h2 { (lang.t("deliberation-consensus")) }
+                ol { @for &s in a.consensus_order.iter().take(20) { li { q dir="auto" { (texts[s]) } " — " (format!("{:.2}", a.consensus[s])) } } }
+                h2 { (lang.t("deliberation-coverage")) }
+                p { (lang.t1("deliberation-coverage-share", "percent", format!("{:.0}", a.coverage.share() * 100.0))) }
+            }
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"deliberation-report.html\""),
+        ],
+        doc.into_string(),
+    )
+        .into_response())
 }

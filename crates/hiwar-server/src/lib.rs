@@ -136,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         .route("/dialogues/{id}/deliberation/map.svg", get(deliberation_pages::map))
         .route("/dialogues/{id}/deliberation/report.json", get(deliberation_pages::report_json))
         .route("/dialogues/{id}/deliberation/report.csv", get(deliberation_pages::report_csv))
+        .route("/dialogues/{id}/deliberation/report.html", get(deliberation_pages::report_html))
+        .route("/dialogues/{id}/deliberation/polis/{file}", get(deliberation_pages::polis_export))
         .route("/dialogues/{id}/deliberation/moderation", get(deliberation_pages::moderation))
         .route("/dialogues/{id}/deliberation/tally", post(deliberation_pages::tally))
         .route("/dialogues/{id}/statements", post(deliberation_pages::post_statement))

@@ -822,6 +822,17 @@ fn participants_post_vote_and_see_the_opinion_map() {
     let mut convener = Browser::new(&s.base);
     convener.get("/login?lang=en");
     assert_eq!(convener.post("/login", &[("code", &s.convener_key)]).status, 303);
+    let html = visitor.get(&format!("/dialogues/{d}/deliberation/report.html?lang=en"));
+    assert!(html.header("content-disposition").unwrap().starts_with("attachment"));
+    assert!(html.body.contains("<svg") && html.body.contains("Support across groups"));
+    assert_eq!(visitor.get(&format!("/dialogues/{d}/deliberation/polis/votes.csv")).status, 401);
+    let files: Vec<String> = ["comments.csv", "votes.csv", "participants-votes.csv"]
+        .iter()
+        .map(|f| convener.get(&format!("/dialogues/{d}/deliberation/polis/{f}")).body)
+        .collect();
+    let exported = hiwar_opinion::polis::read(&files[0], &files[1], Some(&files[2])).unwrap();
+    assert_eq!(exported.texts.len(), 13);
+    assert_eq!(convener.get(&format!("/dialogues/{d}/deliberation/polis/other.csv")).status, 404);
     let queue = convener.get(&format!("/dialogues/{d}/deliberation/moderation"));
     assert_eq!(queue.status, 200);
     let ours = queue.body.split("<tr>").find(|row| row.contains(text)).unwrap();
