@@ -232,3 +232,4 @@ deliberation-hide = أخفِ
 deliberation-restore = أعِد
 deliberation-report-html = نزّل التقرير (HTML)
 deliberation-polis-export = صدّر بصيغة Polis (يُعاد ترقيم المصوّتين عشوائيًا في كل تنزيل)
+deliberation-closed = الحوار ليس في مرحلة النقاش: لا تُقبل العبارات ولا الأصوات الآن. تبقى النتائج متاحة للجميع.

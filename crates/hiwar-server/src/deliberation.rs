@@ -28,11 +28,21 @@ impl Results {
     }
 }
 
-/// The caller's membership, which deliberation requires.
+/// Whether the dialogue's current phase is a deliberation: statements and votes are
+/// taken only then (results stay readable at any time).
+pub fn is_open(dialogue: &hiwar_store::Dialogue) -> bool {
+    dialogue.current_phase.and_then(|i| dialogue.phases.get(i)).is_some_and(|p| p.kind == "deliberation")
+}
+
+/// The caller's membership, which posting and voting require, during a deliberation phase.
 pub async fn require_member(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<Member, AppError> {
-    state.store.dialogue(dialogue).await?;
+    let d = state.store.dialogue(dialogue).await?;
     let account = ctx.account()?;
-    state.store.membership(dialogue, &account.id).await?.ok_or_else(AppError::forbidden)
+    let member = state.store.membership(dialogue, &account.id).await?.ok_or_else(AppError::forbidden)?;
+    if !is_open(&d) {
+        return Err(AppError::conflict("phase", "the dialogue is not in a deliberation phase"));
+    }
+    Ok(member)
 }
 
 pub async fn post(state: &AppState, ctx: &Ctx, dialogue: &str, text: &str) -> Result<String, AppError> {

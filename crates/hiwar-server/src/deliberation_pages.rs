@@ -35,7 +35,9 @@ pub async fn deliberate(State(state): State<AppState>, ctx: Ctx, Path(id): Path<
             h1 { (lang.t("deliberation-title")) }
             p { a href=(base) { (pick(lang, &d.title)) } " · " a href={ (base) "/deliberation/results" } { (lang.t("deliberation-results-link")) } }
             p { (lang.t("deliberation-intro")) }
-            @if me.is_none() {
+            @if !deliberation::is_open(&d) {
+                p.empty { (lang.t("deliberation-closed")) }
+            } @else if me.is_none() {
                 p { a href="/login" { (lang.t("deliberation-login")) } }
             } @else {
                 section.card aria-labelledby="next" {

@@ -56,7 +56,8 @@ pub async fn seed(store: &Store) -> Result<DemoAccess, AppError> {
         let phase = Phase { kind: kind.into(), name: Text::new(ar, en), starts: starts.into(), ends: ends.into() };
         store.add_phase(&dialogue, &phase).await?;
     }
-    store.set_current_phase(&dialogue, Some(0)).await?;
+    // Registration and the delegate lottery are done (see below): the demo is deliberating.
+    store.set_current_phase(&dialogue, Some(2)).await?;
 
     let codes: Vec<Code> = (0..8).map(|_| Code::generate()).collect();
     let hashes: Vec<HashedCode> = codes.iter().map(hashed).collect();

@@ -822,6 +822,11 @@ fn participants_post_vote_and_see_the_opinion_map() {
     let mut convener = Browser::new(&s.base);
     convener.get("/login?lang=en");
     assert_eq!(convener.post("/login", &[("code", &s.convener_key)]).status, 303);
+    // Outside a deliberation phase, statements and votes are refused; results stay readable.
+    assert_eq!(convener.post(&format!("/dialogues/{d}/phase"), &[("index", "3")]).status, 303);
+    assert_eq!(p.post(&format!("/dialogues/{d}/statements"), &[("text", "Too late")]).status, 409);
+    assert!(p.get(&format!("/dialogues/{d}/deliberation?lang=en")).body.contains("not in its deliberation phase"));
+    assert_eq!(convener.post(&format!("/dialogues/{d}/phase"), &[("index", "2")]).status, 303);
     let html = visitor.get(&format!("/dialogues/{d}/deliberation/report.html?lang=en"));
     assert!(html.header("content-disposition").unwrap().starts_with("attachment"));
     assert!(html.body.contains("<svg") && html.body.contains("Support across groups"));
