@@ -107,10 +107,7 @@ pub async fn results(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Str
     let lang = ctx.lang;
     let d = state.store.dialogue(&id).await?;
     let r = deliberation::results(&state, &id).await?;
-    let a = &r.analysis;
-    let texts = r.texts();
     let ns = r.matrix.statement_ids().len();
-    let sizes = a.grouping.sizes();
     let base = format!("/dialogues/{id}/deliberation");
     let is_convener = service::require_convener(&state, &ctx, &id).await.is_ok();
     Ok(page(
@@ -125,28 +122,7 @@ pub async fn results(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Str
                 img src={ (base) "/map.svg?lang=" (lang.code()) } alt=(lang.t("deliberation-map-alt")) width="640" height="480";
                 figcaption { (lang.t("deliberation-map-caption")) }
             }
-            section aria-labelledby="groups" {
-                h2 #groups { (lang.t("deliberation-groups")) }
-                @for g in 0..a.groups() {
-                    h3 { (group_name(lang, g)) " · " (lang.t1("deliberation-group-size", "count", sizes[g] as u64)) }
-                    ul.representative { @for rep in &a.representative[g] {
-                        li { span.direction { (lang.t(if rep.agree { "deliberation-agreed" } else { "deliberation-disagreed" })) }
-                             " " (format!("{:.0} %", rep.probability * 100.0)) ": " q dir="auto" { (texts[rep.statement]) } }
-                    } }
-                }
-            }
-            section aria-labelledby="consensus" {
-                h2 #consensus { (lang.t("deliberation-consensus")) }
-                p { (lang.t("deliberation-consensus-help")) }
-                ol.consensus { @for &s in a.consensus_order.iter().take(10) {
-                    @let votes: u32 = (0..a.groups()).map(|g| a.tallies[g * ns + s].seen).sum();
-                    li { q dir="auto" { (texts[s]) } " — " (format!("{:.2}", a.consensus[s])) " (" (lang.t1("deliberation-votes", "count", votes as u64)) ")" }
-                } }
-            }
-            section aria-labelledby="coverage" {
-                h2 #coverage { (lang.t("deliberation-coverage")) }
-                p { (lang.t1("deliberation-coverage-share", "percent", format!("{:.0}", a.coverage.share() * 100.0))) }
-            }
+            (findings(lang, &r, 10))
             p { a href={ (base) "/report.html?lang=" (lang.code()) } download { (lang.t("deliberation-report-html")) } " · "
                 a href={ (base) "/report.json" } download { (lang.t("deliberation-report-json")) } " · "
                 a href={ (base) "/report.csv" } download { (lang.t("deliberation-report-csv")) } }
@@ -318,10 +294,7 @@ pub async fn report_html(State(state): State<AppState>, ctx: Ctx, Path(id): Path
     let lang = ctx.lang;
     let d = state.store.dialogue(&id).await?;
     let r = deliberation::results(&state, &id).await?;
-    let a = &r.analysis;
-    let texts = r.texts();
     let ns = r.matrix.statement_ids().len();
-    let sizes = a.grouping.sizes();
     let svg = map_svg(lang, &r);
     let doc = html! {
         (maud::DOCTYPE)
@@ -332,18 +305,7 @@ pub async fn report_html(State(state): State<AppState>, ctx: Ctx, Path(id): Path
                 p { (lang.t1("deliberation-counts", "participants", r.matrix.participant_ids().len() as u64)) " · "
                     (lang.t1("deliberation-statements", "count", ns as u64)) " · " (lang.t1("deliberation-votes", "count", r.matrix.votes() as u64)) }
                 figure { (maud::PreEscaped(svg)) figcaption { (lang.t("deliberation-map-caption")) } }
-                h2 { (lang.t("deliberation-groups")) }
-                @for g in 0..a.groups() {
-                    h3 { (group_name(lang, g)) " · " (lang.t1("deliberation-group-size", "count", sizes[g] as u64)) }
-                    ul { @for rep in &a.representative[g] {
-                        li { (lang.t(if rep.agree { "deliberation-agreed" } else { "deliberation-disagreed" }))
-                             " " (format!("{:.0} %", rep.probability * 100.0)) ": " q dir="auto" { (texts[rep.statement]) } }
-                    } }
-                }
-                h2 { (lang.t("deliberation-consensus")) }
-                ol { @for &s in a.consensus_order.iter().take(20) { li { q dir="auto" { (texts[s]) } " — " (format!("{:.2}", a.consensus[s])) } } }
-                h2 { (lang.t("deliberation-coverage")) }
-                p { (lang.t1("deliberation-coverage-share", "percent", format!("{:.0}", a.coverage.share() * 100.0))) }
+                (findings(lang, &r, 20))
             }
         }
     };
@@ -355,4 +317,37 @@ pub async fn report_html(State(state): State<AppState>, ctx: Ctx, Path(id): Path
         doc.into_string(),
     )
         .into_response())
+}
+
+/// What each group thinks, support across groups (the first `consensus_listed`), and
+/// coverage: the body of both the results page and the downloadable report.
+fn findings(lang: crate::i18n::Lang, r: &Results, consensus_listed: usize) -> maud::Markup {
+    let a = &r.analysis;
+    let texts = r.texts();
+    let ns = r.matrix.statement_ids().len();
+    let sizes = a.grouping.sizes();
+    html! {
+        section aria-labelledby="groups" {
+            h2 #groups { (lang.t("deliberation-groups")) }
+            @for g in 0..a.groups() {
+                h3 { (group_name(lang, g)) " · " (lang.t1("deliberation-group-size", "count", sizes[g] as u64)) }
+                ul.representative { @for rep in &a.representative[g] {
+                    li { span.direction { (lang.t(if rep.agree { "deliberation-agreed" } else { "deliberation-disagreed" })) }
+                         " " (format!("{:.0} %", rep.probability * 100.0)) ": " q dir="auto" { (texts[rep.statement]) } }
+                } }
+            }
+        }
+        section aria-labelledby="consensus" {
+            h2 #consensus { (lang.t("deliberation-consensus")) }
+            p { (lang.t("deliberation-consensus-help")) }
+            ol.consensus { @for &s in a.consensus_order.iter().take(consensus_listed) {
+                @let votes: u32 = (0..a.groups()).map(|g| a.tallies[g * ns + s].seen).sum();
+                li { q dir="auto" { (texts[s]) } " — " (format!("{:.2}", a.consensus[s])) " (" (lang.t1("deliberation-votes", "count", votes as u64)) ")" }
+            } }
+        }
+        section aria-labelledby="coverage" {
+            h2 #coverage { (lang.t("deliberation-coverage")) }
+            p { (lang.t1("deliberation-coverage-share", "percent", format!("{:.0}", a.coverage.share() * 100.0))) }
+        }
+    }
 }
