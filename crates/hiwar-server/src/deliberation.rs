@@ -3,9 +3,10 @@
 //! group thinks, what has support across groups, and coverage. The analysis is
 //! `hiwar_opinion`, recomputed from the stored votes on each results request.
 
+use hiwar_opinion::matrix::Indexed;
 use hiwar_opinion::matrix::{Vote, VoteMatrix};
 use hiwar_opinion::router::Router;
-use hiwar_opinion::{analyze, Analysis, Options};
+use hiwar_opinion::{analyze_indexed, Analysis, Options};
 use hiwar_record::events::MAX_STATEMENT_CHARS;
 use hiwar_store::{Member, Statement};
 
@@ -17,6 +18,8 @@ use crate::AppState;
 pub struct Results {
     pub statements: Vec<Statement>,
     pub matrix: VoteMatrix,
+    /// The votes indexed once, shared by the analysis and the router.
+    pub votes: Indexed,
     pub analysis: Analysis,
 }
 
@@ -107,8 +110,9 @@ pub async fn results(state: &AppState, dialogue: &str) -> Result<Results, AppErr
                 matrix.vote(p, s, v);
             }
         }
-        let analysis = analyze(&matrix, None, &Options::default());
-        Results { statements, matrix, analysis }
+        let indexed = matrix.index();
+        let analysis = analyze_indexed(&indexed, &matrix.hidden, None, &Options::default());
+        Results { statements, matrix, votes: indexed, analysis }
     })
     .await
     .map_err(AppError::internal)
@@ -123,7 +127,7 @@ pub fn next_statement<'a>(results: &'a Results, member: &str, participant_number
     for (s, hidden) in matrix.hidden.iter().enumerate() {
         router.hide(s, *hidden);
     }
-    let votes = matrix.index();
+    let votes = &results.votes;
     for p in 0..votes.participants {
         for &(s, _) in votes.participant_votes(p) {
             router.record(s as usize, analysis.membership[p]);
