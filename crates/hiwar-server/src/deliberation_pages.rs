@@ -9,7 +9,7 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::deliberation::{self, Results};
-use crate::pages::{page, pick};
+use crate::pages::{download, page, pick};
 use crate::service;
 use crate::web::{AppError, CsrfForm, Ctx, LoggedIn};
 use crate::AppState;
@@ -309,14 +309,7 @@ pub async fn report_html(State(state): State<AppState>, ctx: Ctx, Path(id): Path
             }
         }
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"deliberation-report.html\""),
-        ],
-        doc.into_string(),
-    )
-        .into_response())
+    Ok(download("text/html; charset=utf-8", "deliberation-report.html", doc.into_string(), false))
 }
 
 /// What each group thinks, support across groups (the first `consensus_listed`), and

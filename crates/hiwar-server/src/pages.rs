@@ -448,14 +448,7 @@ pub async fn issue_codes(
     for code in &codes {
         csv.push_str(&format!("{code},{},{batch},/dialogues/{id}\n", form.role));
     }
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"hiwar-{id}-{batch}.csv\"")).expect("ids are ASCII"),
-    );
-    Ok((headers, csv).into_response())
+    Ok(download("text/csv; charset=utf-8", &format!("hiwar-{id}-{batch}.csv"), csv, true))
 }
 
 #[derive(Deserialize)]
@@ -562,4 +555,15 @@ pub async fn record_view(
             }
         },
     ))
+}
+
+/// A file to save: its type, name, and whether it must not be cached (codes in clear).
+pub fn download(content_type: &'static str, filename: &str, body: String, private: bool) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(if private { "no-store" } else { "no-cache" }));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    (headers, body).into_response()
 }

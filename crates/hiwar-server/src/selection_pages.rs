@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::i18n::Lang;
-use crate::pages::{origin, page, pick};
+use crate::pages::{download, origin, page, pick};
 use crate::selection::{self, SelectionInput};
 use crate::service;
 use crate::web::{AppError, CsrfForm, CsrfMultipart, Ctx, LoggedIn};
@@ -320,16 +320,6 @@ pub async fn seat(
         csv.push_str(&hiwar_csv::line(&[volunteer.as_str(), code, "delegate", &format!("/dialogues/{id}")]));
     }
     Ok(download("text/csv; charset=utf-8", &format!("hiwar-{id}-{sid}-delegates.csv"), csv, true))
-}
-
-fn download(content_type: &'static str, filename: &str, body: String, private: bool) -> Response {
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(if private { "no-store" } else { "no-cache" }));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    (headers, body).into_response()
 }
 
 pub async fn manifest(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path<(String, String)>) -> PageResult {
