@@ -2,14 +2,13 @@
 //! encrypts 0 or 1, and a proof that the number of selections is within the
 //! question's `min..=max` (blank only if `min` is 0). Each ballot is bound to its
 //! election (hash and key) and to the voter's credential through every proof's
-//! transcript, and signed with the credential key; its tracking code is its digest.
+//! transcript, and signed with the credential key when it is cast.
 //!
 //! Cast-or-challenge (Benaloh): a voter may instead *challenge* a ballot; the device
 //! then reveals the nonces, anyone recomputes the ciphertexts for each possible
 //! choice and so sees what the ballot contained, and the ballot is never counted.
 
 use curve25519_dalek::scalar::Scalar;
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -17,6 +16,7 @@ use zeroize::Zeroizing;
 use crate::batch::BatchVerifier;
 use crate::elgamal::{Ciphertext, ElectionKey, Nonce};
 use crate::proofs::DisjunctiveProof;
+use crate::signing::Signer25519;
 use crate::transcript::Transcript;
 use crate::{CryptoError, Result};
 
@@ -211,43 +211,50 @@ impl Ballot {
         batch.verify().map_err(|_| CryptoError::BadProof("a ballot proof equation fails"))
     }
 
-    /// Recomputes a challenged ballot from its revealed nonces: the choices it
-    /// encrypted, or an error if some ciphertext matches neither 0 nor 1.
-    pub fn open(&self, ctx: &BallotContext, nonces: &BallotNonces) -> Result<Vec<Vec<bool>>> {
-        if nonces.0.len() != self.answers.len() {
-            return Err(CryptoError::Invalid("nonces do not match the ballot".into()));
-        }
-        self.answers
-            .iter()
-            .zip(&nonces.0)
-            .map(|(answer, rs)| {
-                if rs.len() != answer.choices.len() {
-                    return Err(CryptoError::Invalid("nonces do not match the ballot".into()));
-                }
-                answer
-                    .choices
-                    .iter()
-                    .zip(rs)
-                    .map(|(ct, r)| {
-                        if ctx.key.encrypt_with(1, r) == *ct {
-                            Ok(true)
-                        } else if ctx.key.encrypt_with(0, r) == *ct {
-                            Ok(false)
-                        } else {
-                            Err(CryptoError::BadProof("a revealed nonce does not reproduce its ciphertext"))
-                        }
-                    })
-                    .collect()
-            })
-            .collect()
+    /// The ciphertexts of each answer, without the proofs: what a challenged ballot
+    /// publishes.
+    pub fn choices(&self) -> Vec<Vec<Ciphertext>> {
+        self.answers.iter().map(|a| a.choices.clone()).collect()
     }
+}
+
+/// Opens a challenged ballot's ciphertexts with its revealed nonces (Benaloh): the
+/// choices they encrypt, or an error if some ciphertext is neither `(rG, rK)` nor
+/// `(rG, G + rK)`. Needs only the election key, not the voter's credential.
+pub fn open(key: &ElectionKey, choices: &[Vec<Ciphertext>], nonces: &BallotNonces) -> Result<Vec<Vec<bool>>> {
+    if nonces.0.len() != choices.len() {
+        return Err(CryptoError::Invalid("nonces do not match the ballot".into()));
+    }
+    choices
+        .iter()
+        .zip(&nonces.0)
+        .map(|(cts, rs)| {
+            if rs.len() != cts.len() {
+                return Err(CryptoError::Invalid("nonces do not match the ballot".into()));
+            }
+            cts.iter()
+                .zip(rs)
+                .map(|(ct, r)| {
+                    if key.encrypt_with(1, r) == *ct {
+                        Ok(true)
+                    } else if key.encrypt_with(0, r) == *ct {
+                        Ok(false)
+                    } else {
+                        Err(CryptoError::BadProof("a revealed nonce does not reproduce its ciphertext"))
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// A voter's credential: a secret from which an Ed25519 key is derived, as
 /// `seed = SHA-256("hiwar/v1/credential" ‖ secret)`. The public key is published on
-/// the election's credential list; the secret never leaves the voter.
+/// the election's credential list (signed by the credential authority); the secret
+/// never leaves the voter. It signs only at cast time (`hiwar-record` defines the
+/// message, in its own domain), never a challenged ballot.
 pub struct Credential {
-    key: SigningKey,
+    key: Signer25519,
 }
 
 impl Credential {
@@ -256,7 +263,7 @@ impl Credential {
         h.update(b"hiwar/v1/credential");
         h.update(secret);
         let seed = Zeroizing::new(<[u8; 32]>::from(h.finalize()));
-        Credential { key: SigningKey::from_bytes(&seed) }
+        Credential { key: Signer25519::from_seed(&seed) }
     }
 
     pub fn generate(rng: &mut impl CryptoRngCore) -> (Zeroizing<[u8; 32]>, Self) {
@@ -267,30 +274,13 @@ impl Credential {
     }
 
     pub fn public(&self) -> [u8; 32] {
-        self.key.verifying_key().to_bytes()
+        self.key.public()
     }
 
-    /// Signs a ballot digest (see [`signed_message`]).
-    pub fn sign(&self, digest: &[u8; 32]) -> [u8; 64] {
-        self.key.sign(&signed_message(digest)).to_bytes()
+    /// Signs a cast message.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message)
     }
-}
-
-/// `"hiwar/v1/ballot" ‖ digest`: what a credential signs.
-pub fn signed_message(digest: &[u8; 32]) -> Vec<u8> {
-    let mut m = b"hiwar/v1/ballot".to_vec();
-    m.extend_from_slice(digest);
-    m
-}
-
-/// Checks a ballot signature under a public credential (strict Ed25519).
-pub fn verify_signature(credential: &[u8; 32], digest: &[u8; 32], signature: &[u8; 64]) -> Result<()> {
-    let key = VerifyingKey::from_bytes(credential).map_err(|_| CryptoError::NonCanonical("credential"))?;
-    if key.is_weak() {
-        return Err(CryptoError::Invalid("credential is a weak key".into()));
-    }
-    key.verify_strict(&signed_message(digest), &Signature::from_bytes(signature))
-        .map_err(|_| CryptoError::BadProof("ballot signature"))
 }
 
 /// The sum over ballots of `weight × choice` ciphertexts, per question and option.
@@ -423,20 +413,20 @@ mod tests {
         short.answers[0].choices.pop();
         assert!(short.verify(&ctx, &[APPROVE]).is_err());
         // Benaloh: the honest opening shows the choice; a wrong nonce is caught.
-        assert_eq!(ballot.open(&ctx, &nonces).unwrap(), vec![vec![true, false, false, false]]);
+        assert_eq!(open(&s.key, &ballot.choices(), &nonces).unwrap(), vec![vec![true, false, false, false]]);
         let wrong = BallotNonces(vec![nonces.0[0].iter().map(|_| Nonce::random(&mut s.rng)).collect()]);
-        assert!(ballot.open(&ctx, &wrong).is_err());
+        assert!(open(&s.key, &ballot.choices(), &wrong).is_err());
     }
 
     #[test]
     fn signatures_bind_the_ballot_to_its_credential() {
         let mut s = setup();
-        let digest = [3u8; 32];
-        let sig = s.credential.sign(&digest);
-        verify_signature(&s.credential.public(), &digest, &sig).unwrap();
-        assert!(verify_signature(&s.credential.public(), &[4u8; 32], &sig).is_err());
+        let message = [3u8; 40];
+        let sig = s.credential.sign(&message);
+        crate::signing::verify("credential", &s.credential.public(), &message, &sig).unwrap();
+        assert!(crate::signing::verify("credential", &s.credential.public(), &[4u8; 40], &sig).is_err());
         let (_, other) = Credential::generate(&mut s.rng);
-        assert!(verify_signature(&other.public(), &digest, &sig).is_err());
+        assert!(crate::signing::verify("credential", &other.public(), &message, &sig).is_err());
         assert_eq!(Credential::from_secret(&[1u8; 32]).public(), Credential::from_secret(&[1u8; 32]).public());
     }
 }

@@ -14,6 +14,7 @@ pub mod batch;
 pub mod elgamal;
 pub mod group;
 pub mod proofs;
+pub mod signing;
 pub mod threshold;
 pub mod transcript;
 

@@ -221,7 +221,7 @@ impl EqualityProof {
         let c = equality_challenge(context, x, base, d, &self.a1, &self.a2);
         let g = generator();
         if self.z * g != self.a1 + c * x || self.z * base != self.a2 + c * d {
-            return Err(CryptoError::BadProof("decryption share proof fails"));
+            return Err(CryptoError::BadProof("equality of discrete logarithms fails"));
         }
         Ok(())
     }

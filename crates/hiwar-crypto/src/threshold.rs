@@ -10,17 +10,30 @@
 //!    Committing first stops a rushing trustee from choosing its polynomial after
 //!    seeing the others' (the bias Gennaro et al. described and Belenios fixed in 4.0);
 //!    `π_i` stops rogue-key choices such as `C_{i,0} = Y − Σ_{j≠i} C_{j,0}`;
-//! 3. sends each trustee `j` its share `s_{i,j} = f_i(j)` privately; trustee `j`
-//!    checks `s_{i,j} G = Σ_k j^k C_{i,k}` and, if not, publishes a complaint; `i`
-//!    must then publish `s_{i,j}`, which anyone checks the same way; a trustee whose
-//!    published share fails is disqualified.
+//! 3. publishes each trustee `j`'s share `s_{i,j} = f_i(j)` **encrypted to `j`**
+//!    ([`EncryptedShare`], under `j`'s share key `E_j` named in the election) in an
+//!    event the dealer signs: an authenticated public channel, as in Belenios. Trustee
+//!    `j` decrypts and checks `s_{i,j} G = Σ_k j^k C_{i,k}`; if the check fails it
+//!    publishes a [`complaint`](ShareKey::complain): the Diffie–Hellman point that
+//!    opens that one share, with a proof that it is the right one. Anyone can then
+//!    decrypt the share and decide, from the public record alone, whether the dealer
+//!    or the complainant lied. On any complaint the ceremony is abandoned and run
+//!    again from scratch (never "disqualify and continue", which a writer of the
+//!    record could abuse to exclude honest dealers).
 //!
-//! With `Q` the qualified trustees, the election key is `K = Σ_{i∈Q} C_{i,0}`, the
-//! secret of trustee `j` is `x_j = Σ_{i∈Q} s_{i,j}`, and anyone can compute its public
-//! verification key `X_j = x_j G = Σ_{i∈Q} Σ_k j^k C_{i,k}`. The decryption key
-//! `x = Σ_{i∈Q} a_{i,0} = F(0)` for `F = Σ f_i` is never assembled: any `t` shares
-//! determine it by Lagrange interpolation and fewer than `t` reveal nothing about it
-//! (Shamir), so fewer than `t` trustees learn nothing about any vote.
+//! Every trustee must reveal: with all `n` dealers in, the election key is
+//! `K = Σ_i C_{i,0}`, the secret of trustee `j` is `x_j = Σ_i s_{i,j}`, and anyone can
+//! compute its public verification key `X_j = x_j G = Σ_i Σ_k j^k C_{i,k}`. The
+//! decryption key `x = Σ_i a_{i,0} = F(0)` for `F = Σ f_i` is never assembled: any
+//! `t` shares determine it by Lagrange interpolation and fewer than `t` reveal nothing
+//! about it (Shamir), so fewer than `t` trustees learn nothing about any vote.
+//!
+//! Remaining bias: a trustee can still refuse to reveal after seeing the others'
+//! reveals, forcing a restart; across restarts it could try to steer `K`, at the cost
+//! of a visible abandoned ceremony each time. Because the key is uniformly random as
+//! long as one dealer is honest and each attempt is public, this gives no advantage
+//! against ballot secrecy (Gennaro et al.'s bias concerns the distribution of `K`,
+//! not its secrecy).
 //!
 //! **Decryption.** For a ciphertext `(A, B)`, trustee `j` publishes `D_j = x_j A` with
 //! an [`EqualityProof`] that `log_G X_j = log_A D_j`. For any set `S` of `t` trustees,
@@ -31,7 +44,7 @@ use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity;
 use rand_core::CryptoRngCore;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 use zeroize::Zeroizing;
 
 use crate::elgamal::Ciphertext;
@@ -56,6 +69,12 @@ pub struct DealerPublic {
 fn possession_context(election_hash: &[u8; 32], index: u32) -> Transcript {
     let mut t = Transcript::new("trustee-possession");
     t.bytes(election_hash).u64(index as u64);
+    t
+}
+
+fn complaint_context(election_hash: &[u8; 32], dealer: u32, recipient: u32) -> Transcript {
+    let mut t = Transcript::new("share-complaint");
+    t.bytes(election_hash).u64(dealer as u64).u64(recipient as u64);
     t
 }
 
@@ -173,6 +192,146 @@ impl TrusteeKey {
     }
 }
 
+/// A trustee's key for receiving shares: secret `e`, public `E = eG` (named in the
+/// election before the ceremony starts); zeroized on drop.
+pub struct ShareKey {
+    secret: Zeroizing<Scalar>,
+}
+
+/// Dealer `i`'s share for trustee `j`, encrypted to `E_j` (hashed ElGamal / DHIES):
+/// with a fresh `r`, `R = rG`, `P = rE_j` and
+/// `pad = SHA-512("hiwar/v2/share-pad\n" ‖ H_E ‖ i ‖ j ‖ R ‖ P)[0..32]` (indices as
+/// 4 bytes little-endian, points as their 32-byte encodings), the ciphertext is the
+/// share's 32-byte encoding XOR `pad`. Under CDH in ristretto255 and SHA-512 as a
+/// random oracle the pad is unpredictable to anyone without `r` or `e_j`. Integrity
+/// and origin come from the dealer's signature on the event that carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncryptedShare {
+    pub ephemeral: RistrettoPoint,
+    pub ciphertext: [u8; 32],
+}
+
+fn share_pad(election_hash: &[u8; 32], dealer: u32, recipient: u32, r: &RistrettoPoint, p: &RistrettoPoint) -> [u8; 32] {
+    let mut h = Sha512::new();
+    h.update(b"hiwar/v2/share-pad\n");
+    h.update(election_hash);
+    h.update(dealer.to_le_bytes());
+    h.update(recipient.to_le_bytes());
+    h.update(r.compress().as_bytes());
+    h.update(p.compress().as_bytes());
+    let mut pad = [0u8; 32];
+    pad.copy_from_slice(&h.finalize()[..32]);
+    pad
+}
+
+/// Encrypts `share` (dealer `dealer` to trustee `recipient`, whose share key is `key`).
+pub fn encrypt_share(
+    election_hash: &[u8; 32],
+    dealer: u32,
+    recipient: u32,
+    key: &RistrettoPoint,
+    share: &Scalar,
+    rng: &mut impl CryptoRngCore,
+) -> EncryptedShare {
+    let r = Zeroizing::new(Scalar::random(rng));
+    let ephemeral = &*r * RISTRETTO_BASEPOINT_TABLE;
+    let pad = share_pad(election_hash, dealer, recipient, &ephemeral, &(*r * key));
+    let mut ciphertext = share.to_bytes();
+    for (c, p) in ciphertext.iter_mut().zip(pad) {
+        *c ^= p;
+    }
+    EncryptedShare { ephemeral, ciphertext }
+}
+
+/// Decrypts with the Diffie–Hellman point `P`: the share, or an error if the plaintext
+/// is not a canonical scalar (a dealer's fault, like a wrong share).
+pub fn open_share(
+    election_hash: &[u8; 32],
+    dealer: u32,
+    recipient: u32,
+    shared: &RistrettoPoint,
+    share: &EncryptedShare,
+) -> Result<Zeroizing<Scalar>> {
+    let pad = share_pad(election_hash, dealer, recipient, &share.ephemeral, shared);
+    let mut plain = Zeroizing::new(share.ciphertext);
+    for (c, p) in plain.iter_mut().zip(pad) {
+        *c ^= p;
+    }
+    Option::from(Scalar::from_canonical_bytes(*plain))
+        .map(Zeroizing::new)
+        .ok_or(CryptoError::NonCanonical("decrypted share"))
+}
+
+impl ShareKey {
+    pub fn from_scalar(secret: Scalar) -> Self {
+        ShareKey { secret: Zeroizing::new(secret) }
+    }
+
+    pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
+        Self::from_scalar(Scalar::random(rng))
+    }
+
+    pub fn public(&self) -> RistrettoPoint {
+        &*self.secret * RISTRETTO_BASEPOINT_TABLE
+    }
+
+    pub fn secret(&self) -> &Scalar {
+        &self.secret
+    }
+
+    /// Decrypts dealer `dealer`'s share for trustee `recipient` (this key's holder).
+    pub fn decrypt(
+        &self,
+        election_hash: &[u8; 32],
+        dealer: u32,
+        recipient: u32,
+        share: &EncryptedShare,
+    ) -> Result<Zeroizing<Scalar>> {
+        open_share(election_hash, dealer, recipient, &(*self.secret * share.ephemeral), share)
+    }
+
+    /// A complaint against a share: `P = eR` with an [`EqualityProof`] that
+    /// `log_G E = log_R P`, so anyone can open exactly that share and check it. Only
+    /// that share's pad is revealed; the key `e` stays secret.
+    pub fn complain(
+        &self,
+        election_hash: &[u8; 32],
+        dealer: u32,
+        recipient: u32,
+        share: &EncryptedShare,
+        rng: &mut impl CryptoRngCore,
+    ) -> (RistrettoPoint, EqualityProof) {
+        EqualityProof::prove(complaint_context(election_hash, dealer, recipient), &self.secret, &share.ephemeral, rng)
+    }
+}
+
+/// What a checked complaint shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The share does not match the dealer's commitments: the dealer cheated.
+    DealerAtFault,
+    /// The share is right: the complaint was false.
+    ComplainantAtFault,
+}
+
+/// Checks a complaint (the proof that `shared` opens the share) and decides it.
+#[allow(clippy::too_many_arguments)]
+pub fn decide_complaint(
+    election_hash: &[u8; 32],
+    dealer: &DealerPublic,
+    recipient: u32,
+    recipient_key: &RistrettoPoint,
+    share: &EncryptedShare,
+    shared: &RistrettoPoint,
+    proof: &EqualityProof,
+) -> Result<Verdict> {
+    proof.verify(complaint_context(election_hash, dealer.index, recipient), recipient_key, &share.ephemeral, shared)?;
+    Ok(match open_share(election_hash, dealer.index, recipient, shared, share) {
+        Ok(s) if dealer.share_is_valid(recipient, &s) => Verdict::ComplainantAtFault,
+        _ => Verdict::DealerAtFault,
+    })
+}
+
 /// One trustee's decryption share of one ciphertext.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartialDecryption {
@@ -279,6 +438,38 @@ mod tests {
         assert!(relabelled.verify(&H, &verification_key(&publics, 2), &ct.alpha).is_err());
         // And a share for another election.
         assert!(pd.verify(&[8u8; 32], &verification_key(&publics, 1), &ct.alpha).is_err());
+    }
+
+    #[test]
+    fn encrypted_shares_open_only_for_their_recipient_and_complaints_are_decidable() {
+        let mut rng = ChaCha20Rng::seed_from_u64(6);
+        let dealer = Dealer::new(1, 2, &mut rng);
+        let public = dealer.public(&H, &mut rng);
+        let key = ShareKey::generate(&mut rng);
+        let other = ShareKey::generate(&mut rng);
+        let share = dealer.share_for(2);
+        let enc = encrypt_share(&H, 1, 2, &key.public(), &share, &mut rng);
+        assert_eq!(*key.decrypt(&H, 1, 2, &enc).unwrap(), *share);
+        // Another key, another recipient index or another election opens nothing useful.
+        assert!(other.decrypt(&H, 1, 2, &enc).map_or(true, |s| *s != *share));
+        assert!(key.decrypt(&H, 1, 3, &enc).map_or(true, |s| *s != *share));
+        assert!(key.decrypt(&[1u8; 32], 1, 2, &enc).map_or(true, |s| *s != *share));
+
+        // An honest share: a complaint about it is found false.
+        let (p, proof) = key.complain(&H, 1, 2, &enc, &mut rng);
+        let verdict = decide_complaint(&H, &public, 2, &key.public(), &enc, &p, &proof).unwrap();
+        assert_eq!(verdict, Verdict::ComplainantAtFault);
+        // A wrong share: the complaint is upheld.
+        let wrong = encrypt_share(&H, 1, 2, &key.public(), &(*share + Scalar::ONE), &mut rng);
+        let (p, proof) = key.complain(&H, 1, 2, &wrong, &mut rng);
+        assert_eq!(decide_complaint(&H, &public, 2, &key.public(), &wrong, &p, &proof).unwrap(), Verdict::DealerAtFault);
+        // A complaint with a made-up point, or by someone without the key, does not verify.
+        let fake = p + crate::group::generator();
+        assert!(decide_complaint(&H, &public, 2, &key.public(), &wrong, &fake, &proof).is_err());
+        let (p2, proof2) = other.complain(&H, 1, 2, &wrong, &mut rng);
+        assert!(decide_complaint(&H, &public, 2, &key.public(), &wrong, &p2, &proof2).is_err());
+        // Nor for another dealer or recipient index.
+        assert!(decide_complaint(&H, &public, 3, &key.public(), &wrong, &p, &proof).is_err());
     }
 
     #[test]

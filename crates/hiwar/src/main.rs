@@ -1,6 +1,7 @@
 //! `hiwar`: the command line. A thin layer over the library crates: it reads flags,
 //! environment and the optional config file, then calls into them.
 
+mod ballots;
 mod config;
 mod opinions;
 mod select;
@@ -77,6 +78,16 @@ enum Command {
         #[command(subcommand)]
         action: ElectionAction,
     },
+    /// What a trustee does on its own machine.
+    Trustee {
+        #[command(subcommand)]
+        action: TrusteeAction,
+    },
+    /// What a voter checks on its own machine.
+    Vote {
+        #[command(subcommand)]
+        action: VoteAction,
+    },
     /// Seat delegates by a fair, checkable lottery: run the optimiser, draw, verify.
     Select {
         #[command(subcommand)]
@@ -124,6 +135,47 @@ enum ElectionAction {
         /// Where to write the record.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Also write each trustee's key file here (trustee-J.json), for `hiwar trustee decrypt`.
+        #[arg(long, value_name = "DIR")]
+        trustee_keys: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TrusteeAction {
+    /// Verify the record, recompute your key share from the shares dealt to you, and
+    /// print your signed partial decryption of the election's verified tally (one
+    /// record body, as JSON). Refuses if any check of the record fails.
+    Decrypt {
+        /// The record: a path, or the URL of /dialogues/{id}/record.
+        #[arg(long)]
+        record: String,
+        /// Your trustee key file (JSON: election, trustee, signing_seed, share_secret).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Where to write the signed body [default: standard output].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum VoteAction {
+    /// Verify the record, then say whether your credential is listed and which of your
+    /// ballots counts, and where a tracking code appears. Exits 1 if something is missing.
+    Check {
+        /// The record: a path, or the URL of /dialogues/{id}/record.
+        #[arg(long)]
+        record: String,
+        /// The election id.
+        #[arg(long)]
+        election: String,
+        /// Your public credential (64 hex digits).
+        #[arg(long, value_name = "HEX")]
+        credential: Option<String>,
+        /// A tracking code you were shown.
+        #[arg(long, value_name = "CODE")]
+        tracking: Option<String>,
     },
 }
 
@@ -153,8 +205,21 @@ fn main() -> ExitCode {
         Command::Serve { store, server } => runtime().and_then(|rt| rt.block_on(serve(store, server, &file))),
         Command::Demo { data, server } => runtime().and_then(|rt| rt.block_on(demo(data, server, &file))),
         Command::Election {
-            action: ElectionAction::Simulate { voters, options, select, trustees, seed, time, weighted, out },
-        } => simulate(voters, options, &select, &trustees, seed, time, weighted, &out),
+            action: ElectionAction::Simulate { voters, options, select, trustees, seed, time, weighted, out, trustee_keys },
+        } => simulate(voters, options, &select, &trustees, seed, time, weighted, &out, trustee_keys),
+        Command::Trustee { action: TrusteeAction::Decrypt { record, key, out } } => {
+            ballots::trustee_decrypt(&record, &key, out.as_deref())
+        }
+        Command::Vote { action: VoteAction::Check { record, election, credential, tracking } } => {
+            return match ballots::vote_check(&record, &election, credential.as_deref(), tracking.as_deref()) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Select { action } => select::run(action),
         Command::Opinions { action } => opinions::run(action),
         Command::Convener { action: ConvenerAction::Add { store } } => {
@@ -252,6 +317,7 @@ fn simulate(
     time: Option<String>,
     weighted: bool,
     out: &std::path::Path,
+    trustee_keys: Option<PathBuf>,
 ) -> Result<()> {
     let (min, max) = parse_pair(select, "..", "--select")?;
     let (threshold, n) = parse_pair(trustees, "/", "--trustees")?;
@@ -267,6 +333,7 @@ fn simulate(
         challenge_every: 1000,
         time,
         weighted,
+        trustee_keys,
     };
     let started = std::time::Instant::now();
     let counts = simulate::run(&sim, out)?;

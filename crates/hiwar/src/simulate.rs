@@ -12,9 +12,11 @@ use ed25519_dalek::SigningKey;
 use hiwar_crypto::ballot::{self, BallotContext, Credential, Question};
 use hiwar_crypto::elgamal::{Ciphertext, ElectionKey};
 use hiwar_crypto::group::point_to_hex;
-use hiwar_crypto::threshold::{self, Dealer, DealerPublic, TrusteeKey};
+use hiwar_crypto::signing::Signer25519;
+use hiwar_crypto::threshold::{self, Dealer, DealerPublic, EncryptedShare, ShareKey, TrusteeKey};
 use hiwar_record::election::{
-    ballot_digest, ballot_json, ct_json, dealer_json, decode_total, election_hash, nonces_json, partial_json,
+    ballot_json, cast_message, choices_json, ct_json, dealer_json, decode_total, election_hash, encrypted_share_json,
+    nonces_json, partial_json, roll_hash, sign_event, tracking_code,
 };
 use hiwar_record::events::{bilingual, body};
 use hiwar_record::{now_rfc3339, Event, GENESIS_PREV};
@@ -23,6 +25,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 /// Settings of one simulation.
 pub struct Simulation {
@@ -41,6 +44,8 @@ pub struct Simulation {
     pub time: Option<String>,
     /// Give voters public weights 1, 2, 3, 1, 2, 3, … instead of 1 each.
     pub weighted: bool,
+    /// Where to write each trustee's key file (for `hiwar trustee decrypt`), if anywhere.
+    pub trustee_keys: Option<std::path::PathBuf>,
 }
 
 impl Simulation {
@@ -113,6 +118,11 @@ struct VoterOutput {
     counted_cts: Vec<Ciphertext>,
 }
 
+/// The credential secret of voter `i` (the credential authority hands it to the voter).
+fn credential_of(seed: u64, i: u64) -> Credential {
+    Credential::from_secret(&rng_for(seed, "credential", i).gen())
+}
+
 fn vote(
     sim: &Simulation,
     ctx_hash: &[u8; 32],
@@ -122,42 +132,54 @@ fn vote(
     i: u64,
 ) -> Result<VoterOutput> {
     let mut rng = rng_for(sim.seed, "voter", i);
-    let credential = Credential::from_secret(&rng.gen());
+    let credential = credential_of(sim.seed, i);
     let public = credential.public();
     let ctx = BallotContext { election_hash: ctx_hash, key, credential: &public };
     let mut events = Vec::new();
-    let make =
-        |rng: &mut ChaCha20Rng| -> Result<(Vec<bool>, ballot::Ballot, ballot::BallotNonces, Value, String, String)> {
-            let choice = random_choice(q, rng);
-            let (b, nonces) =
-                ballot::encrypt(&ctx, &[*q], &[choice.clone()], rng).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let wire = ballot_json(&b);
-            let digest = ballot_digest(ctx_hash, &public, &wire);
-            let signature = hex::encode(credential.sign(&digest));
-            Ok((choice, b, nonces, wire, hex::encode(digest), signature))
-        };
+    let make = |rng: &mut ChaCha20Rng| -> Result<(Vec<bool>, ballot::Ballot, ballot::BallotNonces)> {
+        let choice = random_choice(q, rng);
+        let (b, nonces) = ballot::encrypt(&ctx, &[*q], &[choice.clone()], rng).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok((choice, b, nonces))
+    };
     if sim.challenge_every > 0 && i % sim.challenge_every == 1 {
-        let (choice, _, nonces, wire, tracking, signature) = make(&mut rng)?;
-        let choices: Vec<Vec<u8>> = vec![choice.iter().map(|&c| c as u8).collect()];
+        // Challenged: the device reveals the nonces and never signs this ballot.
+        let (choice, b, nonces) = make(&mut rng)?;
+        let plaintext: Vec<Vec<u8>> = vec![choice.iter().map(|&c| c as u8).collect()];
         events.push((
             "ballot.spoiled",
-            json!({"election": election, "credential": hex::encode(public), "ballot": wire,
-            "signature": signature, "tracking": tracking, "nonces": nonces_json(&nonces), "choices": choices}),
+            json!({"election": election, "tracking": hex::encode(tracking_code(ctx_hash, &b.choices())),
+            "choices": choices_json(&b), "nonces": nonces_json(&nonces), "plaintext": plaintext}),
         ));
     }
     let times = if sim.revote_every > 0 && i % sim.revote_every == 0 { 2 } else { 1 };
     let mut last = None;
-    for _ in 0..times {
-        let (choice, b, _, wire, tracking, signature) = make(&mut rng)?;
+    for counter in 1..=times {
+        let (choice, b, _) = make(&mut rng)?;
+        let wire = ballot_json(&b);
+        let signature = hex::encode(credential.sign(&cast_message(ctx_hash, counter, &wire)));
         events.push((
             "ballot.cast",
-            json!({"election": election, "credential": hex::encode(public), "ballot": wire,
-            "signature": signature, "tracking": tracking}),
+            json!({"election": election, "credential": hex::encode(public), "counter": counter, "ballot": wire,
+            "signature": signature, "tracking": hex::encode(tracking_code(ctx_hash, &b.choices()))}),
         ));
         last = Some((choice, b.answers[0].choices.clone()));
     }
     let (counted, counted_cts) = last.expect("at least one ballot");
     Ok(VoterOutput { weight: sim.weight(i), events, counted, counted_cts })
+}
+
+/// One simulated trustee: its long-term keys and, during the ceremony, its polynomial.
+struct SimTrustee {
+    index: u32,
+    signing_seed: Zeroizing<[u8; 32]>,
+    signer: Signer25519,
+    share_key: ShareKey,
+}
+
+/// The key file `hiwar trustee decrypt` reads: a trustee's own secrets for one election.
+fn trustee_key_file(election: &str, hash: &[u8; 32], t: &SimTrustee) -> Value {
+    json!({"election": election, "election_hash": hex::encode(hash), "trustee": t.index,
+        "signing_seed": hex::encode(*t.signing_seed), "share_secret": hiwar_crypto::group::scalar_to_hex(t.share_key.secret())})
 }
 
 fn progress(len: u64, message: &str) -> ProgressBar {
@@ -200,50 +222,89 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
     w.push("member.joined", body::member_joined("m-convener", "Convener", "convener", None))?;
 
     let election = "e-1";
+    // The roles: a credential authority and n trustees, each with keys of its own.
+    let (_, authority) = Signer25519::generate(&mut rng);
+    let trustees: Vec<SimTrustee> = (1..=sim.trustees)
+        .map(|index| {
+            let (signing_seed, signer) = Signer25519::generate(&mut rng);
+            SimTrustee { index, signing_seed, signer, share_key: ShareKey::generate(&mut rng) }
+        })
+        .collect();
+    let roll: Vec<(String, u64)> = (0..sim.voters).map(|i| (format!("voter-{i}"), sim.weight(i))).collect();
+    let total_weight: u64 = roll.iter().map(|(_, w)| w).sum();
     let options: Vec<Value> =
         (0..sim.options).map(|o| bilingual(&format!("الخيار {}", o + 1), &format!("Option {}", o + 1))).collect();
     let created = json!({"election": election, "title": bilingual("سؤال", "Question"),
         "questions": [{"title": bilingual("اختر", "Choose"), "options": options, "min": sim.min, "max": sim.max}],
-        "trustees": sim.trustees, "threshold": sim.threshold, "weighted": sim.weighted});
+        "threshold": sim.threshold,
+        "trustees": trustees.iter().map(|t| json!({"signing_key": hex::encode(t.signer.public()),
+            "share_key": point_to_hex(&t.share_key.public())})).collect::<Vec<_>>(),
+        "weighted": sim.weighted,
+        "electorate": {"voters": sim.voters, "total_weight": total_weight, "roll": hex::encode(roll_hash(&roll))},
+        "authority": hex::encode(authority.public()),
+        "client": hex::encode(Sha256::digest(b"hiwar election simulate"))});
+    drop(roll);
     let hash = election_hash(&w.dialogue, &created);
     w.push("election.created", created)?;
-
-    // Credentials, in chunks small enough for one record line each.
-    let mut credentials = Vec::with_capacity(sim.voters as usize);
-    for i in 0..sim.voters {
-        let mut r = rng_for(sim.seed, "voter", i);
-        credentials.push(hex::encode(Credential::from_secret(&r.gen()).public()));
+    if let Some(dir) = sim.trustee_keys.as_deref() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for t in &trustees {
+            let path = dir.join(format!("trustee-{}.json", t.index));
+            std::fs::write(&path, trustee_key_file(election, &hash, t).to_string())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
     }
-    for (k, chunk) in credentials.chunks(10_000).enumerate() {
-        let weights: Value = if sim.weighted {
-            json!((0..chunk.len() as u64).map(|i| sim.weight(k as u64 * 10_000 + i)).collect::<Vec<_>>())
-        } else {
-            Value::Null
-        };
-        w.push("election.credentials", json!({"election": election, "credentials": chunk, "weights": weights}))?;
-    }
-    drop(credentials);
 
-    // Key generation: commitments first, then reveals, then (private) shares.
+    // The credential authority's list, in chunks small enough for one record line each.
+    const CHUNK_CREDENTIALS: u64 = 10_000;
+    for start in (0..sim.voters).step_by(CHUNK_CREDENTIALS as usize) {
+        let end = (start + CHUNK_CREDENTIALS).min(sim.voters);
+        let credentials: Vec<String> = (start..end).map(|i| hex::encode(credential_of(sim.seed, i).public())).collect();
+        let weights = if sim.weighted { json!((start..end).map(|i| sim.weight(i)).collect::<Vec<_>>()) } else { Value::Null };
+        let body = json!({"election": election, "credentials": credentials, "weights": weights});
+        w.push("election.credentials", sign_event("election.credentials", &hash, body, &authority))?;
+    }
+
+    // Key generation: commitments, reveals, then each dealer's shares encrypted to every
+    // trustee (itself included); every event signed by its trustee.
     let dealers: Vec<Dealer> = (1..=sim.trustees).map(|i| Dealer::new(i, sim.threshold, &mut rng)).collect();
     let publics: Vec<DealerPublic> = dealers.iter().map(|d| d.public(&hash, &mut rng)).collect();
-    for p in &publics {
-        w.push(
-            "election.trustee_committed",
-            json!({"election": election, "trustee": p.index, "hash": hex::encode(p.commitment_hash())}),
-        )?;
+    let signed = |kind: &str, t: &SimTrustee, body: Value| sign_event(kind, &hash, body, &t.signer);
+    for (p, t) in publics.iter().zip(&trustees) {
+        let body = json!({"election": election, "trustee": p.index, "hash": hex::encode(p.commitment_hash())});
+        w.push("election.trustee_committed", signed("election.trustee_committed", t, body))?;
     }
-    for p in &publics {
+    for (p, t) in publics.iter().zip(&trustees) {
         let (commitments, proof) = dealer_json(p);
-        w.push(
-            "election.trustee_revealed",
-            json!({"election": election, "trustee": p.index, "commitments": commitments, "proof": proof}),
-        )?;
+        let body = json!({"election": election, "trustee": p.index, "commitments": commitments, "proof": proof});
+        w.push("election.trustee_revealed", signed("election.trustee_revealed", t, body))?;
     }
-    let trustee_keys: Vec<TrusteeKey> = (1..=sim.trustees)
-        .map(|j| {
-            let shares: Vec<_> = dealers.iter().zip(&publics).map(|(d, p)| (p.clone(), d.share_for(j))).collect();
-            TrusteeKey::from_shares(j, &shares).map_err(|e| anyhow::anyhow!("{e}"))
+    let mut dealt: Vec<Vec<EncryptedShare>> = Vec::new();
+    for (d, t) in dealers.iter().zip(&trustees) {
+        let shares: Vec<EncryptedShare> = trustees
+            .iter()
+            .map(|r| threshold::encrypt_share(&hash, t.index, r.index, &r.share_key.public(), &d.share_for(r.index), &mut rng))
+            .collect();
+        let body = json!({"election": election, "trustee": t.index,
+            "shares": shares.iter().map(encrypted_share_json).collect::<Vec<_>>()});
+        w.push("election.trustee_shares", signed("election.trustee_shares", t, body))?;
+        dealt.push(shares);
+    }
+    drop(dealers);
+    // Each trustee decrypts and checks what it was dealt, as it would from the record.
+    let trustee_keys: Vec<TrusteeKey> = trustees
+        .iter()
+        .map(|t| {
+            let shares = publics
+                .iter()
+                .zip(&dealt)
+                .map(|(p, row)| {
+                    let share = t.share_key.decrypt(&hash, p.index, t.index, &row[t.index as usize - 1])?;
+                    Ok((p.clone(), share))
+                })
+                .collect::<std::result::Result<Vec<_>, hiwar_crypto::CryptoError>>()
+                .and_then(|shares| TrusteeKey::from_shares(t.index, &shares));
+            shares.map_err(|e| anyhow::anyhow!("trustee {}: {e}", t.index))
         })
         .collect::<Result<_>>()?;
     let election_point = threshold::election_key(&publics);
@@ -251,8 +312,7 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
         (1..=sim.trustees).map(|j| point_to_hex(&threshold::verification_key(&publics, j))).collect();
     w.push(
         "election.opened",
-        json!({"election": election, "public_key": point_to_hex(&election_point),
-        "trustees": (1..=sim.trustees).collect::<Vec<_>>(), "verification_keys": verification_keys}),
+        json!({"election": election, "public_key": point_to_hex(&election_point), "verification_keys": verification_keys}),
     )?;
     let key = ElectionKey::new(election_point).map_err(|e| anyhow::anyhow!("{e}"))?;
 
@@ -310,11 +370,10 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
     let mut partials = Vec::new();
     for t in &deciders {
         let row: Vec<_> = tally.iter().map(|ct| t.partial_decrypt(&hash, &ct.alpha, &mut rng)).collect();
-        w.push(
-            "election.partial_decryption",
-            json!({"election": election, "trustee": t.index,
-            "shares": [row.iter().map(partial_json).collect::<Vec<_>>()]}),
-        )?;
+        let body = json!({"election": election, "trustee": t.index,
+            "shares": [row.iter().map(partial_json).collect::<Vec<_>>()]});
+        let signer = &trustees[t.index as usize - 1];
+        w.push("election.partial_decryption", signed("election.partial_decryption", signer, body))?;
         partials.push(row);
     }
     let mut decoded = Vec::new();

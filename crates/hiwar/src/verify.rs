@@ -8,7 +8,7 @@ use hiwar_record::{Options, Summary, CHECKS};
 /// Largest record accepted over HTTP.
 const MAX_DOWNLOAD: u64 = 4 << 30;
 
-fn read_record(source: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn read_record(source: &str) -> Result<Vec<u8>, String> {
     if source.starts_with("http://") || source.starts_with("https://") {
         let response = ureq::get(source).call().map_err(|e| format!("fetching {source}: {e}"))?;
         let mut body = Vec::new();

@@ -1,0 +1,334 @@
+//! Elections in the record (record-spec §6, version 2): the wire format ([`wire`]),
+//! the hashes and signed messages ([`hash`]), the key ceremony and credential list
+//! (checks E1–E4, [`setup`]) and the ballots, tally and result (E5–E10, [`ballots`]).
+//!
+//! Ballot proofs are the costly part; they are checked in batches on worker threads
+//! (one per core) while the main thread walks the chain. The tally is the weighted
+//! sum of every valid cast ballot minus the ballots later superseded by the same
+//! credential, so only superseded ballots need to be kept.
+
+mod ballots;
+pub mod hash;
+mod setup;
+pub mod wire;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+
+use hiwar_crypto::ballot::Question;
+use hiwar_crypto::elgamal::{Ciphertext, DiscreteLog, ElectionKey};
+use hiwar_crypto::threshold::{DealerPublic, EncryptedShare, PartialDecryption};
+use hiwar_crypto::RistrettoPoint;
+use serde_json::Value;
+
+pub use hash::{cast_message, election_hash, roll_hash, sign_event, signed_event_message, tracking_code};
+pub use wire::{
+    ballot_json, choices_json, ct_json, dealer_json, encrypted_share_json, equality_json, nonces_json, parse_ballot,
+    parse_ct, partial_json,
+};
+
+/// Ballots per batch sent to a worker.
+pub const BATCH: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Setup,
+    Open,
+    Closed,
+    Decided,
+}
+
+/// What workers need to know about an election.
+#[derive(Clone)]
+struct WorkerElection {
+    hash: [u8; 32],
+    key: Arc<ElectionKey>,
+    questions: Vec<Question>,
+}
+
+/// A trustee as `election.created` names it.
+struct Trustee {
+    signing_key: [u8; 32],
+    share_key: RistrettoPoint,
+}
+
+/// A listed credential.
+struct Voter {
+    weight: u64,
+    /// The counter of its latest cast ballot (0 before any).
+    counter: u64,
+    /// The compressed choices of its latest cast ballot.
+    latest: Option<Vec<[u8; 32]>>,
+}
+
+struct Election {
+    worker: Option<WorkerElection>,
+    hash: [u8; 32],
+    questions: Vec<Question>,
+    trustees: Vec<Trustee>,
+    threshold: u32,
+    weighted: bool,
+    voters: u64,
+    total_weight: u64,
+    authority: [u8; 32],
+    stage: Stage,
+    committed: BTreeMap<u32, [u8; 32]>,
+    revealed: BTreeMap<u32, DealerPublic>,
+    shares: BTreeMap<u32, Vec<EncryptedShare>>,
+    /// Why the key ceremony failed (a complaint), if it did.
+    failed: Option<String>,
+    verification_keys: BTreeMap<u32, RistrettoPoint>,
+    credentials: HashMap<[u8; 32], Voter>,
+    listed_weight: u64,
+    /// Every tracking code in the election, cast or spoiled: each may appear once.
+    tracking: HashSet<[u8; 32]>,
+    cast: u64,
+    /// (weight, compressed choices) of ballots superseded by a later one
+    superseded: Vec<(u64, Vec<[u8; 32]>)>,
+    /// weighted sum of all cast ballots, from the workers
+    tally: Vec<Vec<Ciphertext>>,
+    closed_tally: Vec<Vec<Ciphertext>>,
+    partials: BTreeMap<u32, Vec<Vec<PartialDecryption>>>,
+    pending: Vec<Job>,
+}
+
+impl Election {
+    fn n(&self) -> u32 {
+        self.trustees.len() as u32
+    }
+}
+
+/// One ballot awaiting verification on a worker.
+struct Job {
+    line: usize,
+    credential: [u8; 32],
+    counter: u64,
+    tracking: [u8; 32],
+    weight: u64,
+    body: Value,
+}
+
+/// What a worker reports for one batch.
+struct BatchResult {
+    election: String,
+    ballots: usize,
+    /// The first bad ballot in the batch: (line, check, detail).
+    failure: Option<(usize, &'static str, String)>,
+    /// Weighted sum per question and option of the batch's ballots.
+    tally: Vec<Vec<Ciphertext>>,
+}
+
+/// A failed election check: (check, line, detail).
+pub type ElectionFailure = (&'static str, usize, String);
+
+fn zero_tally(questions: &[Question]) -> Vec<Vec<Ciphertext>> {
+    questions.iter().map(|q| vec![Ciphertext::zero(); q.options as usize]).collect()
+}
+
+fn add_into(tally: &mut [Vec<Ciphertext>], other: &[Vec<Ciphertext>]) {
+    for (t, o) in tally.iter_mut().zip(other) {
+        for (a, b) in t.iter_mut().zip(o) {
+            *a = *a + *b;
+        }
+    }
+}
+
+/// Verifies the election events of one record.
+pub struct Elections {
+    dialogue: String,
+    elections: HashMap<String, Election>,
+    workers: Vec<mpsc::Sender<(String, WorkerElection, Vec<Job>)>>,
+    handles: Vec<JoinHandle<()>>,
+    results: mpsc::Receiver<BatchResult>,
+    results_tx: mpsc::Sender<BatchResult>,
+    next_worker: usize,
+    in_flight: usize,
+    failures: Vec<ElectionFailure>,
+    /// Ballots whose proofs have been checked so far.
+    pub ballots_checked: u64,
+    progress: Option<Box<dyn FnMut(u64)>>,
+}
+
+impl Elections {
+    pub fn new(dialogue: &str) -> Self {
+        let (results_tx, results) = mpsc::channel();
+        Elections {
+            dialogue: dialogue.to_string(),
+            elections: HashMap::new(),
+            workers: Vec::new(),
+            handles: Vec::new(),
+            results,
+            results_tx,
+            next_worker: 0,
+            in_flight: 0,
+            failures: Vec::new(),
+            ballots_checked: 0,
+            progress: None,
+        }
+    }
+
+    /// Calls `f` with the number of ballots checked so far, after each batch.
+    pub fn on_progress(&mut self, f: impl FnMut(u64) + 'static) {
+        self.progress = Some(Box::new(f));
+    }
+
+    /// Whether `kind` belongs to this module.
+    pub fn handles(kind: &str) -> bool {
+        kind.starts_with("election.") || kind.starts_with("ballot.")
+    }
+
+    fn spawn_workers(&mut self) {
+        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        for _ in 0..n {
+            let (tx, rx) = mpsc::channel::<(String, WorkerElection, Vec<Job>)>();
+            let results = self.results_tx.clone();
+            self.handles.push(std::thread::spawn(move || {
+                for (election, e, jobs) in rx {
+                    if results.send(ballots::run_batch(election, &e, &jobs)).is_err() {
+                        return;
+                    }
+                }
+            }));
+            self.workers.push(tx);
+        }
+    }
+
+    fn dispatch(&mut self, election: &str) {
+        let e = self.elections.get_mut(election).expect("known election");
+        let jobs = std::mem::take(&mut e.pending);
+        if jobs.is_empty() {
+            return;
+        }
+        let worker_election = e.worker.clone().expect("ballots only after the key is known");
+        if self.workers.is_empty() {
+            self.spawn_workers();
+        }
+        // At most two batches per worker in flight keeps memory bounded.
+        while self.in_flight >= 2 * self.workers.len() {
+            let r = self.results.recv().expect("workers alive");
+            self.absorb(r);
+        }
+        let w = self.next_worker % self.workers.len();
+        self.next_worker += 1;
+        self.in_flight += 1;
+        self.workers[w].send((election.to_string(), worker_election, jobs)).expect("worker alive");
+    }
+
+    fn absorb(&mut self, result: BatchResult) {
+        self.in_flight -= 1;
+        if let Some((line, check, detail)) = result.failure {
+            self.failures.push((check, line, detail));
+        }
+        if let Some(e) = self.elections.get_mut(&result.election) {
+            add_into(&mut e.tally, &result.tally);
+        }
+        self.ballots_checked += result.ballots as u64;
+        if let Some(f) = self.progress.as_mut() {
+            f(self.ballots_checked);
+        }
+    }
+
+    /// Sends every pending ballot and waits for all results.
+    fn flush(&mut self) -> Result<(), ElectionFailure> {
+        let names: Vec<String> = self.elections.keys().cloned().collect();
+        for name in names {
+            self.dispatch(&name);
+        }
+        while self.in_flight > 0 {
+            let r = self.results.recv().expect("workers alive");
+            self.absorb(r);
+        }
+        self.first_failure()
+    }
+
+    fn first_failure(&mut self) -> Result<(), ElectionFailure> {
+        match self.failures.iter().min_by_key(|f| f.1) {
+            Some(f) => Err(f.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Called once after the last line.
+    pub fn finish(mut self) -> Result<u64, ElectionFailure> {
+        let result = self.flush();
+        self.workers.clear();
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+        result.map(|()| self.ballots_checked)
+    }
+
+    /// Checks one election event at `line`.
+    pub fn apply(&mut self, line: usize, kind: &str, body: Value) -> Result<(), ElectionFailure> {
+        // Results that arrived meanwhile: stop early on a bad ballot.
+        while let Ok(r) = self.results.try_recv() {
+            self.absorb(r);
+        }
+        self.first_failure()?;
+        let at = |check: &'static str| move |detail: String| (check, line, detail);
+        let name = body
+            .get("election")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ("E1", line, "body lacks a string \"election\"".to_string()))?
+            .to_string();
+        if kind == "election.created" {
+            if self.elections.contains_key(&name) {
+                return Err(("E1", line, format!("election {name} was already created")));
+            }
+            let e = setup::created(&self.dialogue, &name, &body).map_err(at("E1"))?;
+            self.elections.insert(name, e);
+            return Ok(());
+        }
+        let e = self
+            .elections
+            .get_mut(&name)
+            .ok_or_else(|| ("E1", line, format!("election {name:?} was never created")))?;
+        match kind {
+            "election.credentials" => setup::credentials(e, &body).map_err(at("E4")),
+            "election.trustee_committed" => setup::trustee_committed(e, &body).map_err(at("E2")),
+            "election.trustee_revealed" => setup::trustee_revealed(e, &body).map_err(at("E2")),
+            "election.trustee_shares" => setup::trustee_shares(e, &body).map_err(at("E2")),
+            "election.trustee_complaint" => setup::trustee_complaint(e, line, &body).map_err(at("E3")),
+            "election.opened" => setup::opened(e, &body).map_err(|(c, d)| (c, line, d)),
+            "ballot.cast" => {
+                let job = ballots::cast(e, line, body).map_err(|(c, d)| (c, line, d))?;
+                e.pending.push(job);
+                if e.pending.len() >= BATCH {
+                    self.dispatch(&name);
+                }
+                Ok(())
+            }
+            "ballot.spoiled" => ballots::spoiled(e, &body).map_err(at("E7")),
+            "election.closed" => {
+                self.flush()?;
+                let e = self.elections.get_mut(&name).expect("present");
+                ballots::closed(e, &body).map_err(at("E8"))
+            }
+            "election.partial_decryption" => ballots::partial(e, &body).map_err(at("E9")),
+            "election.result" => ballots::result(e, &body).map_err(at("E10")),
+            other => Err(("E1", line, format!("unknown event kind {other:?}"))),
+        }
+    }
+}
+
+impl Drop for Elections {
+    fn drop(&mut self) {
+        self.workers.clear();
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+fn stage(e: &Election, expected: Stage, what: &str) -> wire::R<()> {
+    if e.stage != expected {
+        return Err(format!("{what} in stage {:?}, allowed only in {expected:?}", e.stage));
+    }
+    Ok(())
+}
+
+/// Decodes small totals, for whoever produces results (the simulator, a trustee).
+pub fn decode_total(m: &RistrettoPoint, max: u64) -> Option<u64> {
+    DiscreteLog::new(max).solve(m)
+}
