@@ -413,6 +413,45 @@ class Election:
     pass
 
 
+def ed25519_key(v, what, check):
+    """§6.1: a strict Ed25519 public key: canonical, not small order, prime order."""
+    key = hexbytes(v, 32, what, check)
+    if not nacl.bindings.crypto_core_ed25519_is_valid_point(key):
+        raise Bad(check, f"{what} is not a canonical Ed25519 key of prime order")
+    return key
+
+
+def ed25519_verify(key, message, signature, check, who):
+    try:
+        VerifyKey(key).verify(message, hexbytes(signature, 64, "signature", check))
+    except (BadSignatureError, ValueError):
+        raise Bad(check, f"the signature is not {who}'s")
+
+
+def signed_message(kind, election_hash, body):
+    """§6.1: what the credential authority or a trustee signs."""
+    unsigned = {k: v for k, v in body.items() if k != "signature"}
+    return b"hiwar/v2/" + kind.encode() + b"\n" + election_hash + canonical(unsigned)
+
+
+def tracking_code(election_hash, choices):
+    h = hashlib.sha256(b"hiwar/v2/tracking\n" + election_hash)
+    for row in choices:
+        h.update(len(row).to_bytes(4, "little"))
+        for alpha, beta in row:
+            h.update(alpha + beta)
+    return h.digest()
+
+
+def equality(context, x, base, d, proof, check, what):
+    """§6.1: the Chaum–Pedersen proof that log_G x = log_base d."""
+    shape(proof, ["a1", "a2", "z"], check)
+    a1, a2, z = point(proof["a1"], "a1", check), point(proof["a2"], "a2", check), scalar(proof["z"], "z", check)
+    c = transcript(*context, x, base, d, a1, a2)
+    if mul_g(z) != add(a1, mul(c, x)) or mul(z, base) != add(a2, mul(c, d)):
+        raise Bad(check, f"{what}: equality of discrete logarithms fails")
+
+
 class Elections:
     def __init__(self, dialogue):
         self.dialogue = dialogue
@@ -431,7 +470,8 @@ class Elections:
             "election.credentials": self.credentials,
             "election.trustee_committed": self.committed,
             "election.trustee_revealed": self.revealed,
-            "election.share_disputed": self.disputed,
+            "election.trustee_shares": self.shares,
+            "election.trustee_complaint": self.complaint,
             "election.opened": self.opened,
             "ballot.cast": self.cast,
             "ballot.spoiled": self.spoiled,
@@ -444,12 +484,27 @@ class Elections:
         handler(e, body)
 
     def created(self, name, b):
-        shape(b, ["election", "title", "questions", "trustees", "threshold", "weighted"], "E1")
+        shape(b, ["election", "title", "questions", "threshold", "trustees", "weighted", "electorate", "authority", "client"], "E1")
         if not ID_RE.match(name) or name in self.elections:
             raise Bad("E1", "bad or repeated election id")
-        n, t = nat(b["trustees"], "trustees", "E1"), nat(b["threshold"], "threshold", "E1")
-        if not 1 <= t <= n <= 1000 or not isinstance(b["weighted"], bool) or not State.text(b["title"]):
+        if not State.text(b["title"]) or not isinstance(b["trustees"], list):
             raise Bad("E1", "bad parameters")
+        trustees = []
+        for t in b["trustees"]:
+            shape(t, ["signing_key", "share_key"], "E1")
+            trustees.append((ed25519_key(t["signing_key"], "trustee signing key", "E1"), point(t["share_key"], "trustee share key", "E1", nonzero=True)))
+        if len({s for s, _ in trustees}) != len(trustees) or len({e for _, e in trustees}) != len(trustees):
+            raise Bad("E1", "two trustees share a key")
+        n, t = len(trustees), nat(b["threshold"], "threshold", "E1")
+        if not 1 <= t <= n <= 1000 or not isinstance(b["weighted"], bool):
+            raise Bad("E1", "bad parameters")
+        el = shape(b["electorate"], ["voters", "total_weight", "roll"], "E1")
+        voters, total = nat(el["voters"], "voters", "E1"), nat(el["total_weight"], "total_weight", "E1")
+        hexbytes(el["roll"], 32, "roll", "E1")
+        if voters < 1 or total < voters or (not b["weighted"] and total != voters):
+            raise Bad("E1", "impossible electorate")
+        authority = ed25519_key(b["authority"], "credential authority key", "E1")
+        hexbytes(b["client"], 32, "client", "E1")
         if not isinstance(b["questions"], list) or not b["questions"]:
             raise Bad("E1", "no questions")
         questions = []
@@ -462,17 +517,21 @@ class Elections:
                 raise Bad("E1", "bad question bounds")
             questions.append((k, lo, hi))
         e = Election()
-        e.hash = sha256(b"hiwar/v1/election\n", self.dialogue.encode(), b"\n", canonical(b))
-        e.questions, e.n, e.t, e.weighted = questions, n, t, b["weighted"]
-        e.stage, e.committed, e.revealed, e.disqualified = "setup", {}, {}, set()
-        e.credentials, e.latest, e.cast, e.key, e.vks = {}, {}, 0, None, {}
-        e.partials, e.tally = {}, None
+        e.hash = sha256(b"hiwar/v2/election\n", self.dialogue.encode(), b"\n", canonical(b))
+        e.questions, e.trustees, e.n, e.t, e.weighted = questions, trustees, n, t, b["weighted"]
+        e.voters, e.total_weight, e.authority = voters, total, authority
+        e.stage, e.committed, e.revealed, e.dealt, e.failed = "setup", {}, {}, {}, None
+        e.credentials, e.listed_weight, e.counters, e.latest, e.tracking, e.cast = {}, 0, {}, {}, set(), 0
+        e.key, e.vks, e.partials, e.tally = None, {}, {}, None
         self.elections[name] = e
 
     def credentials(self, e, b):
-        shape(b, ["election", "credentials", "weights"], "E4")
-        if e.stage != "setup" or not isinstance(b["credentials"], list):
+        shape(b, ["election", "credentials", "weights", "signature"], "E4")
+        if e.stage != "setup":
             raise Bad("E4", "credentials after opening")
+        ed25519_verify(e.authority, signed_message("election.credentials", e.hash, b), b["signature"], "E4", "the credential authority")
+        if not isinstance(b["credentials"], list):
+            raise Bad("E4", "credentials is not a list")
         if e.weighted:
             weights = b["weights"]
             if not isinstance(weights, list) or len(weights) != len(b["credentials"]) or not all(nat(w, "weight", "E4") >= 1 for w in weights):
@@ -482,10 +541,13 @@ class Elections:
                 raise Bad("E4", "weights in an unweighted election")
             weights = [1] * len(b["credentials"])
         for c, w in zip(b["credentials"], weights):
-            key = hexbytes(c, 32, "credential", "E4")
-            if not nacl.bindings.crypto_core_ed25519_is_valid_point(key) or key in e.credentials:
-                raise Bad("E4", "invalid or repeated credential")
+            key = ed25519_key(c, "credential", "E4")
+            if key in e.credentials:
+                raise Bad("E4", "a credential listed twice")
             e.credentials[key] = w
+            e.listed_weight += w
+        if len(e.credentials) > e.voters or e.listed_weight > e.total_weight:
+            raise Bad("E4", "more credentials or weight than the electorate")
 
     def trustee(self, e, v, check):
         i = nat(v, "trustee", check)
@@ -493,17 +555,26 @@ class Elections:
             raise Bad(check, "trustee out of range")
         return i
 
+    def signing_trustee(self, kind, e, b, check):
+        i = self.trustee(e, b["trustee"], check)
+        ed25519_verify(e.trustees[i - 1][0], signed_message(kind, e.hash, b), b["signature"], check, f"trustee {i}")
+        return i
+
     def committed(self, e, b):
-        shape(b, ["election", "trustee", "hash"], "E2")
-        i = self.trustee(e, b["trustee"], "E2")
-        if e.stage != "setup" or e.revealed or i in e.committed:
+        shape(b, ["election", "trustee", "hash", "signature"], "E2")
+        if e.stage != "setup":
+            raise Bad("E2", "commitment out of order")
+        i = self.signing_trustee("election.trustee_committed", e, b, "E2")
+        if e.revealed or i in e.committed:
             raise Bad("E2", "commitment out of order")
         e.committed[i] = hexbytes(b["hash"], 32, "hash", "E2")
 
     def revealed(self, e, b):
-        shape(b, ["election", "trustee", "commitments", "proof"], "E2")
-        i = self.trustee(e, b["trustee"], "E2")
-        if e.stage != "setup" or len(e.committed) != e.n or i in e.revealed:
+        shape(b, ["election", "trustee", "commitments", "proof", "signature"], "E2")
+        if e.stage != "setup":
+            raise Bad("E2", "reveal out of order")
+        i = self.signing_trustee("election.trustee_revealed", e, b, "E2")
+        if len(e.committed) != e.n or i in e.revealed:
             raise Bad("E2", "reveal before every commitment, or twice")
         cs = b["commitments"]
         if not isinstance(cs, list) or len(cs) != e.t:
@@ -518,6 +589,23 @@ class Elections:
             raise Bad("E2", "proof of possession fails")
         e.revealed[i] = cs
 
+    def shares(self, e, b):
+        shape(b, ["election", "trustee", "shares", "signature"], "E2")
+        if e.stage != "setup":
+            raise Bad("E2", "shares out of order")
+        i = self.signing_trustee("election.trustee_shares", e, b, "E2")
+        if len(e.revealed) != e.n:
+            raise Bad("E2", "shares dealt before every reveal")
+        if not isinstance(b["shares"], list) or len(b["shares"]) != e.n:
+            raise Bad("E2", "not one share per trustee")
+        dealt = []
+        for sh in b["shares"]:
+            shape(sh, ["ephemeral", "share"], "E2")
+            dealt.append((point(sh["ephemeral"], "ephemeral key", "E2", nonzero=True), hexbytes(sh["share"], 32, "encrypted share", "E2")))
+        if i in e.dealt:
+            raise Bad("E2", "shares dealt twice")
+        e.dealt[i] = dealt
+
     @staticmethod
     def eval_commitments(cs, j):
         acc = ID
@@ -525,22 +613,36 @@ class Elections:
             acc = add(mul(j, acc), c)
         return acc
 
-    def disputed(self, e, b):
-        shape(b, ["election", "dealer", "trustee", "share"], "E3")
-        i, j = self.trustee(e, b["dealer"], "E3"), self.trustee(e, b["trustee"], "E3")
-        s = scalar(b["share"], "share", "E3")
-        if e.stage != "setup" or i not in e.revealed:
-            raise Bad("E3", "dispute out of order")
-        if mul_g(s) != self.eval_commitments(e.revealed[i], j):
-            e.disqualified.add(i)
+    def complaint(self, e, b):
+        shape(b, ["election", "trustee", "dealer", "key", "proof", "signature"], "E3")
+        if e.stage != "setup":
+            raise Bad("E3", "complaint out of order")
+        j = self.signing_trustee("election.trustee_complaint", e, b, "E3")
+        i = self.trustee(e, b["dealer"], "E3")
+        if i not in e.dealt:
+            raise Bad("E3", "complaint about a trustee who dealt no shares")
+        R, enc = e.dealt[i][j - 1]
+        P = point(b["key"], "complaint key", "E3")
+        equality(["share-complaint", e.hash, u64(i), u64(j)], e.trustees[j - 1][1], R, P, b["proof"], "E3", f"trustee {j}'s complaint")
+        pad = hashlib.sha512(b"hiwar/v2/share-pad\n" + e.hash + i.to_bytes(4, "little") + j.to_bytes(4, "little") + R + P).digest()[:32]
+        share = int.from_bytes(bytes(x ^ y for x, y in zip(enc, pad)), "little")
+        if share < L and mul_g(share) == self.eval_commitments(e.revealed[i], j):
+            finding = f"trustee {j} complained falsely about trustee {i}'s share"
+        else:
+            finding = f"trustee {i} dealt trustee {j} a wrong share"
+        if e.failed is None:
+            e.failed = finding
 
     def opened(self, e, b):
-        shape(b, ["election", "public_key", "trustees", "verification_keys"], "E3")
-        qualified = sorted(i for i in e.revealed if i not in e.disqualified)
-        if e.stage != "setup" or b["trustees"] != qualified or len(qualified) < e.t:
-            raise Bad("E3", "qualified trustees differ")
+        shape(b, ["election", "public_key", "verification_keys"], "E3")
+        if e.stage != "setup":
+            raise Bad("E3", "opening out of order")
+        if e.failed is not None:
+            raise Bad("E3", f"the key ceremony failed: {e.failed}")
+        if len(e.dealt) != e.n:
+            raise Bad("E3", "not every trustee dealt its shares")
         key = ID
-        for i in qualified:
+        for i in sorted(e.revealed):
             key = add(key, e.revealed[i][0])
         if key == ID or point(b["public_key"], "public_key", "E3") != key:
             raise Bad("E3", "public key does not follow from the commitments")
@@ -549,69 +651,88 @@ class Elections:
             raise Bad("E3", "wrong number of verification keys")
         for j in range(1, e.n + 1):
             x = ID
-            for i in qualified:
+            for i in sorted(e.revealed):
                 x = add(x, self.eval_commitments(e.revealed[i], j))
             if point(vks[j - 1], "verification key", "E3") != x:
                 raise Bad("E3", f"verification key {j} does not follow from the commitments")
             e.vks[j] = x
+        if len(e.credentials) != e.voters or e.listed_weight != e.total_weight:
+            raise Bad("E4", "the credential list does not match the electorate")
         e.key, e.stage = key, "open"
 
-    def ballot(self, e, b, check_kind):
-        """E5 then E6 for a cast or spoiled ballot; returns (credential, choices)."""
+    def choices(self, e, rows, check):
+        if not isinstance(rows, list) or len(rows) != len(e.questions):
+            raise Bad(check, "wrong number of answers")
+        out = []
+        for row, (k, _, _) in zip(rows, e.questions):
+            if not isinstance(row, list) or len(row) != k:
+                raise Bad(check, "wrong number of options")
+            out.append([ciphertext(c, check, True) for c in row])
+        return out
+
+    def cast(self, e, b):
+        shape(b, ["election", "credential", "counter", "ballot", "signature", "tracking"], "E5")
         if e.stage != "open":
-            raise Bad(check_kind, "ballot outside the voting period")
+            raise Bad("E5", "ballot outside the voting period")
+        tracking = hexbytes(b["tracking"], 32, "tracking", "E5")
         cred = hexbytes(b["credential"], 32, "credential", "E5")
+        counter = nat(b["counter"], "counter", "E5")
         if cred not in e.credentials:
-            raise Bad(check_kind, "credential not listed")
-        digest = sha256(b"hiwar/v1/ballot\n", e.hash, cred, canonical(b["ballot"]))
-        if b["tracking"] != digest.hex():
-            raise Bad("E5", "tracking code is not the ballot digest")
-        try:
-            VerifyKey(cred).verify(b"hiwar/v1/ballot" + digest, hexbytes(b["signature"], 64, "signature", "E5"))
-        except (BadSignatureError, ValueError):
-            raise Bad("E5", "bad ballot signature")
+            raise Bad("E5", "credential not listed")
+        if counter <= e.counters.get(cred, 0):
+            raise Bad("E5", "the counter does not exceed the credential's previous ballot (a replay)")
+        if tracking in e.tracking:
+            raise Bad("E5", "a tracking code appears a second time")
+        e.tracking.add(tracking)
+        message = b"hiwar/v2/cast\n" + e.hash + u64(counter) + hashlib.sha256(canonical(b["ballot"])).digest()
+        ed25519_verify(cred, message, b["signature"], "E5", "the credential")
         ballot = b["ballot"]
         shape(ballot, ["answers"], "E6")
         if not isinstance(ballot["answers"], list) or len(ballot["answers"]) != len(e.questions):
             raise Bad("E6", "wrong number of answers")
-        all_choices = []
-        for q, (answer, (k, lo, hi)) in enumerate(zip(ballot["answers"], e.questions)):
+        for answer in ballot["answers"]:
             shape(answer, ["choices", "choice_proofs", "selections_proof"], "E6")
-            if not isinstance(answer["choices"], list) or len(answer["choices"]) != k or not isinstance(answer["choice_proofs"], list) or len(answer["choice_proofs"]) != k:
-                raise Bad("E6", "wrong number of options")
-            cts = [ciphertext(c, "E6", True) for c in answer["choices"]]
-            for o, (ct, proof) in enumerate(zip(cts, answer["choice_proofs"])):
+        cts = self.choices(e, [a["choices"] for a in ballot["answers"]], "E6")
+        if tracking_code(e.hash, cts) != tracking:
+            raise Bad("E6", "the tracking code is not the digest of the ballot's ciphertexts")
+        for q, (answer, row, (k, lo, hi)) in enumerate(zip(ballot["answers"], cts, e.questions)):
+            if not isinstance(answer["choice_proofs"], list) or len(answer["choice_proofs"]) != k:
+                raise Bad("E6", "wrong number of proofs")
+            for o, (ct, proof) in enumerate(zip(row, answer["choice_proofs"])):
                 disjunctive(proof, ["ballot-option", e.hash, cred, u64(q), u64(o)], e.key, ct, [0, 1])
             total = (ID, ID)
-            for ct in cts:
+            for ct in row:
                 total = (add(total[0], ct[0]), add(total[1], ct[1]))
             if lo == 0 and hi == k:
                 if answer["selections_proof"] != []:
                     raise Bad("E6", "a selections proof where the bounds are implied")
             else:
                 disjunctive(answer["selections_proof"], ["ballot-selections", e.hash, cred, u64(q)], e.key, total, list(range(lo, hi + 1)))
-            all_choices.append(cts)
-        return cred, all_choices
-
-    def cast(self, e, b):
-        shape(b, ["election", "credential", "ballot", "signature", "tracking"], "E5")
-        cred, cts = self.ballot(e, b, "E5")
+        e.counters[cred] = counter
         e.latest[cred] = cts
         e.cast += 1
 
     def spoiled(self, e, b):
-        shape(b, ["election", "credential", "ballot", "signature", "tracking", "nonces", "choices"], "E7")
-        _, cts = self.ballot(e, b, "E7")
-        nonces, choices = b["nonces"], b["choices"]
-        if not isinstance(nonces, list) or not isinstance(choices, list) or len(nonces) != len(cts) or len(choices) != len(cts):
-            raise Bad("E7", "nonces or choices do not fit the ballot")
-        for q_cts, q_r, q_c in zip(cts, nonces, choices):
+        shape(b, ["election", "tracking", "choices", "nonces", "plaintext"], "E7")
+        if e.stage != "open":
+            raise Bad("E7", "spoiled ballot outside the voting period")
+        tracking = hexbytes(b["tracking"], 32, "tracking", "E7")
+        if tracking in e.tracking:
+            raise Bad("E7", "a tracking code appears a second time")
+        e.tracking.add(tracking)
+        cts = self.choices(e, b["choices"], "E7")
+        if tracking_code(e.hash, cts) != tracking:
+            raise Bad("E7", "the tracking code is not the digest of the ciphertexts")
+        nonces, plain = b["nonces"], b["plaintext"]
+        if not isinstance(nonces, list) or not isinstance(plain, list) or len(nonces) != len(cts) or len(plain) != len(cts):
+            raise Bad("E7", "nonces or plaintext do not fit the ballot")
+        for q_cts, q_r, q_c in zip(cts, nonces, plain):
             if not isinstance(q_r, list) or not isinstance(q_c, list) or len(q_r) != len(q_cts) or len(q_c) != len(q_cts):
-                raise Bad("E7", "nonces or choices do not fit the ballot")
+                raise Bad("E7", "nonces or plaintext do not fit the ballot")
             for (alpha, beta), r, c in zip(q_cts, q_r, q_c):
                 r = scalar(r, "nonce", "E7")
                 if c not in (0, 1) or isinstance(c, bool) or alpha != mul_g(r) or beta != add(mul_g(c), mul(r, e.key)):
-                    raise Bad("E7", "a spoiled ballot does not open to its published choices")
+                    raise Bad("E7", "a spoiled ballot does not open to its published plaintext")
 
     def closed(self, e, b):
         shape(b, ["election", "counted", "superseded", "tally"], "E8")
@@ -639,10 +760,10 @@ class Elections:
         e.tally, e.stage = expected, "closed"
 
     def partial(self, e, b):
-        shape(b, ["election", "trustee", "shares"], "E9")
-        j = self.trustee(e, b["trustee"], "E9")
-        if e.stage != "closed" or j not in e.revealed or j in e.disqualified or j in e.partials:
+        shape(b, ["election", "trustee", "shares", "signature"], "E9")
+        if e.stage != "closed":
             raise Bad("E9", "partial decryption out of order")
+        j = self.signing_trustee("election.partial_decryption", e, b, "E9")
         shares = b["shares"]
         if not isinstance(shares, list) or len(shares) != len(e.tally):
             raise Bad("E9", "shares shape")
@@ -652,14 +773,15 @@ class Elections:
                 raise Bad("E9", "shares shape")
             orow = []
             for sh, (alpha, _) in zip(row, trow):
-                shape(sh, ["share", "a1", "a2", "z"], "E9")
-                d, a1, a2 = point(sh["share"], "share", "E9"), point(sh["a1"], "a1", "E9"), point(sh["a2"], "a2", "E9")
-                z = scalar(sh["z"], "z", "E9")
-                c = transcript("partial-decryption", e.hash, u64(j), e.vks[j], alpha, d, a1, a2)
-                if mul_g(z) != add(a1, mul(c, e.vks[j])) or mul(z, alpha) != add(a2, mul(c, d)):
-                    raise Bad("E9", f"trustee {j}: decryption share proof fails")
+                if not isinstance(sh, dict) or "share" not in sh:
+                    raise Bad("E9", "a share lacks its point")
+                d = point(sh["share"], "share", "E9")
+                equality(["partial-decryption", e.hash, u64(j)], e.vks[j], alpha, d,
+                         {k: v for k, v in sh.items() if k != "share"}, "E9", f"trustee {j}")
                 orow.append(d)
             out.append(orow)
+        if j in e.partials:
+            raise Bad("E9", f"trustee {j} decrypted twice")
         e.partials[j] = out
 
     def result(self, e, b):

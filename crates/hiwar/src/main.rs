@@ -135,9 +135,10 @@ enum ElectionAction {
         /// Where to write the record.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// Also write each trustee's key file here (trustee-J.json), for `hiwar trustee decrypt`.
+        /// Also write the roles' secret keys here: trustee-J.json for `hiwar trustee
+        /// decrypt`, and authority.json (the credential authority's signing seed).
         #[arg(long, value_name = "DIR")]
-        trustee_keys: Option<PathBuf>,
+        keys: Option<PathBuf>,
     },
 }
 
@@ -205,8 +206,8 @@ fn main() -> ExitCode {
         Command::Serve { store, server } => runtime().and_then(|rt| rt.block_on(serve(store, server, &file))),
         Command::Demo { data, server } => runtime().and_then(|rt| rt.block_on(demo(data, server, &file))),
         Command::Election {
-            action: ElectionAction::Simulate { voters, options, select, trustees, seed, time, weighted, out, trustee_keys },
-        } => simulate(voters, options, &select, &trustees, seed, time, weighted, &out, trustee_keys),
+            action: ElectionAction::Simulate { voters, options, select, trustees, seed, time, weighted, out, keys },
+        } => simulate(voters, options, &select, &trustees, seed, time, weighted, &out, keys),
         Command::Trustee { action: TrusteeAction::Decrypt { record, key, out } } => {
             ballots::trustee_decrypt(&record, &key, out.as_deref())
         }
@@ -317,7 +318,7 @@ fn simulate(
     time: Option<String>,
     weighted: bool,
     out: &std::path::Path,
-    trustee_keys: Option<PathBuf>,
+    keys: Option<PathBuf>,
 ) -> Result<()> {
     let (min, max) = parse_pair(select, "..", "--select")?;
     let (threshold, n) = parse_pair(trustees, "/", "--trustees")?;
@@ -333,7 +334,7 @@ fn simulate(
         challenge_every: 1000,
         time,
         weighted,
-        trustee_keys,
+        keys,
     };
     let started = std::time::Instant::now();
     let counts = simulate::run(&sim, out)?;

@@ -44,8 +44,9 @@ pub struct Simulation {
     pub time: Option<String>,
     /// Give voters public weights 1, 2, 3, 1, 2, 3, … instead of 1 each.
     pub weighted: bool,
-    /// Where to write each trustee's key file (for `hiwar trustee decrypt`), if anywhere.
-    pub trustee_keys: Option<std::path::PathBuf>,
+    /// Where to write the trustees' key files (for `hiwar trustee decrypt`) and the
+    /// credential authority's, if anywhere.
+    pub keys: Option<std::path::PathBuf>,
 }
 
 impl Simulation {
@@ -118,9 +119,15 @@ struct VoterOutput {
     counted_cts: Vec<Ciphertext>,
 }
 
-/// The credential secret of voter `i` (the credential authority hands it to the voter).
-fn credential_of(seed: u64, i: u64) -> Credential {
-    Credential::from_secret(&rng_for(seed, "credential", i).gen())
+/// The credential of voter `i`, whose secret the credential authority derives as
+/// `SHA-256("hiwar/simulate/credential" ‖ seed ‖ i)` (8 bytes little-endian each), so
+/// tests can act as a voter of a simulated election.
+pub fn credential_of(seed: u64, i: u64) -> Credential {
+    let mut h = Sha256::new();
+    h.update(b"hiwar/simulate/credential");
+    h.update(seed.to_le_bytes());
+    h.update(i.to_le_bytes());
+    Credential::from_secret(&Zeroizing::new(<[u8; 32]>::from(h.finalize())))
 }
 
 fn vote(
@@ -223,7 +230,7 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
 
     let election = "e-1";
     // The roles: a credential authority and n trustees, each with keys of its own.
-    let (_, authority) = Signer25519::generate(&mut rng);
+    let (authority_seed, authority) = Signer25519::generate(&mut rng);
     let trustees: Vec<SimTrustee> = (1..=sim.trustees)
         .map(|index| {
             let (signing_seed, signer) = Signer25519::generate(&mut rng);
@@ -246,12 +253,14 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
     drop(roll);
     let hash = election_hash(&w.dialogue, &created);
     w.push("election.created", created)?;
-    if let Some(dir) = sim.trustee_keys.as_deref() {
+    if let Some(dir) = sim.keys.as_deref() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        for t in &trustees {
-            let path = dir.join(format!("trustee-{}.json", t.index));
-            std::fs::write(&path, trustee_key_file(election, &hash, t).to_string())
-                .with_context(|| format!("writing {}", path.display()))?;
+        let mut files: Vec<(String, Value)> =
+            trustees.iter().map(|t| (format!("trustee-{}.json", t.index), trustee_key_file(election, &hash, t))).collect();
+        files.push(("authority.json".into(), json!({"election": election, "signing_seed": hex::encode(*authority_seed)})));
+        for (name, contents) in files {
+            let path = dir.join(name);
+            std::fs::write(&path, contents.to_string()).with_context(|| format!("writing {}", path.display()))?;
         }
     }
 
