@@ -139,9 +139,26 @@ pub fn analyze_indexed(votes: &Indexed, hidden: &[bool], previous: Option<&Analy
     Analysis { space, grouping, membership, tallies, representative, consensus, bridging, consensus_order, coverage }
 }
 
-/// The report (DESIGN §5): groups with members and representative statements, the
-/// consensus list best first, coverage; ids as in the input. `texts` by statement index.
-pub fn report(matrix: &VoteMatrix, texts: &[String], analysis: &Analysis, consensus_listed: usize) -> Value {
+/// Who a report is for. The platform's public reports never say who is in which group;
+/// a user analysing their own Polis export may see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Group sizes and statistics only: no participant id anywhere.
+    Public,
+    /// Also each group's members and the ungrouped participants, by id.
+    Owner,
+}
+
+/// The report (DESIGN §5): groups with their sizes (and, for [`Audience::Owner`], their
+/// members) and representative statements, the consensus list best first, coverage; ids
+/// as in the input. `texts` by statement index.
+pub fn report(
+    matrix: &VoteMatrix,
+    texts: &[String],
+    analysis: &Analysis,
+    consensus_listed: usize,
+    audience: Audience,
+) -> Value {
     let ids = matrix.statement_ids();
     let people = matrix.participant_ids();
     let ns = ids.len();
@@ -168,7 +185,11 @@ pub fn report(matrix: &VoteMatrix, texts: &[String], analysis: &Analysis, consen
                     })
                 })
                 .collect();
-            json!({"id": g.to_string(), "size": sizes[g], "members": members, "representative": representative})
+            let mut group = json!({"id": g.to_string(), "size": sizes[g], "representative": representative});
+            if audience == Audience::Owner {
+                group["members"] = json!(members);
+            }
+            group
         })
         .collect();
     let consensus: Vec<Value> = analysis
@@ -199,6 +220,10 @@ pub fn report(matrix: &VoteMatrix, texts: &[String], analysis: &Analysis, consen
         .collect();
     let unplaced: Vec<&str> =
         analysis.membership.iter().enumerate().filter(|(_, m)| m.is_none()).map(|(p, _)| people[p].as_str()).collect();
+    let ungrouped = match audience {
+        Audience::Owner => json!(unplaced),
+        Audience::Public => json!(unplaced.len()),
+    };
     let c = &analysis.coverage;
     json!({
         "participants": people.len(),
@@ -206,7 +231,7 @@ pub fn report(matrix: &VoteMatrix, texts: &[String], analysis: &Analysis, consen
         "votes": matrix.votes(),
         "silhouette": analysis.grouping.silhouette,
         "groups": groups,
-        "ungrouped": unplaced,
+        "ungrouped": ungrouped,
         "consensus": consensus,
         "bridging": bridging,
         "coverage": {

@@ -149,9 +149,11 @@ pub fn read(comments: &str, votes: &str, participants_votes: Option<&str>) -> Re
 }
 
 /// A conversation in Polis's export format: `(comments.csv, votes.csv,
-/// participants-votes.csv)`. Participants are numbered 0, 1, … in the order given
-/// by `voter_order` (a permutation of the participants chosen by the caller, so the
-/// numbers need not reveal who is who); `groups` fills `group-id`.
+/// participants-votes.csv)`. The participants listed in `voter_order` (the caller's
+/// choice: all of them, or only those safe to list) are numbered 0, 1, … in that order,
+/// so the numbers need not reveal who is who; the others' votes are left out of
+/// `votes.csv` and `participants-votes.csv` (the counts in `comments.csv` include
+/// every vote). `groups` fills `group-id`. No time stamps are written.
 pub fn export(
     matrix: &VoteMatrix,
     texts: &[String],

@@ -199,8 +199,13 @@ pub fn opinion_map(points: &[(f64, f64, Option<usize>)], labels: &MapLabels) -> 
          <rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>\n",
         escape(labels.title)
     );
+    // Dots are drawn in the order of their position, never in the caller's order: the
+    // caller's order is usually its participants' ids, and drawing in that order would
+    // let anyone match the n-th dot to the n-th member and read their group's colour.
+    let mut drawn: Vec<&(f64, f64, Option<usize>)> = finite.clone().collect();
+    drawn.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
     let step = points.len().div_ceil(MAP_POINTS).max(1);
-    for p in finite.clone().step_by(step) {
+    for p in drawn.into_iter().step_by(step) {
         let colour = p.2.map_or("#bbbbbb", |g| GROUP_COLOURS[g % GROUP_COLOURS.len()]);
         let _ = writeln!(
             svg,
@@ -256,6 +261,15 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 4);
         let _ = opinion_map(&[], &MapLabels::ENGLISH);
         let _ = opinion_map(&[(f64::NAN, 1.0, Some(3))], &MapLabels::ENGLISH);
+    }
+
+    #[test]
+    fn a_map_does_not_keep_the_callers_order() {
+        // The same dots given in two orders (say, two orders of member ids) draw the same picture.
+        let points = [(3.0, 1.0, Some(1)), (0.0, 0.0, Some(0)), (1.0, 2.0, None), (2.0, 0.5, Some(0))];
+        let mut reversed = points;
+        reversed.reverse();
+        assert_eq!(opinion_map(&points, &MapLabels::ENGLISH), opinion_map(&reversed, &MapLabels::ENGLISH));
     }
 
     #[test]

@@ -231,5 +231,5 @@ deliberation-reason = السبب (يُنشر)
 deliberation-hide = أخفِ
 deliberation-restore = أعِد
 deliberation-report-html = نزّل التقرير (HTML)
-deliberation-polis-export = صدّر بصيغة Polis (يُعاد ترقيم المصوّتين عشوائيًا في كل تنزيل)
+deliberation-polis-export = صدّر بصيغة Polis (يُعاد ترقيم المصوّتين عشوائيًا في كل تنزيل؛ لا يُدرج إلا من صوّت { $min } مرات على الأقل، ومن دون أوقات)
 deliberation-closed = الحوار ليس في مرحلة النقاش: لا تُقبل العبارات ولا الأصوات الآن. تبقى النتائج متاحة للجميع.

@@ -128,7 +128,7 @@ pub async fn results(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Str
                 a href={ (base) "/report.csv" } download { (lang.t("deliberation-report-csv")) } }
             @if is_convener {
                 p { a href={ (base) "/moderation" } { (lang.t("deliberation-moderation")) } }
-                p { (lang.t("deliberation-polis-export")) ": "
+                p { (lang.t1("deliberation-polis-export", "min", EXPORT_MIN_VOTES as i64)) ": "
                     @for file in ["comments.csv", "votes.csv", "participants-votes.csv"] { a href={ (base) "/polis/" (file) } download { code { (file) } } " " } }
             }
         },
@@ -157,7 +157,7 @@ fn map_svg(lang: crate::i18n::Lang, r: &Results) -> String {
 }
 
 fn report_of(r: &Results) -> serde_json::Value {
-    hiwar_opinion::report(&r.matrix, &r.texts(), &r.analysis, 20)
+    hiwar_opinion::report(&r.matrix, &r.texts(), &r.analysis, 20, hiwar_opinion::Audience::Public)
 }
 
 pub async fn report_json(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
@@ -267,7 +267,12 @@ pub async fn tally(
 
 /// The conversation in Polis's format, for conveners: one file of the export. Voters
 /// are numbered in a fresh random order on every download, so the numbers cannot be
-/// linked to members (or to another download).
+/// linked to members (or to another download), and only voters with at least
+/// [`EXPORT_MIN_VOTES`] votes are listed: a newcomer's one or two votes, alone in a row,
+/// could be matched to them by whoever knows when they joined. No time stamps.
+/// Voters with fewer votes than this are left out of the conveners' Polis export.
+pub const EXPORT_MIN_VOTES: usize = 5;
+
 pub async fn polis_export(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -276,7 +281,8 @@ pub async fn polis_export(
     use rand::seq::SliceRandom;
     service::require_convener(&state, &ctx, &id).await?;
     let r = deliberation::results(&state, &id).await?;
-    let mut order: Vec<usize> = (0..r.matrix.participant_ids().len()).collect();
+    let mut order: Vec<usize> =
+        (0..r.matrix.participant_ids().len()).filter(|&p| r.votes.participant_votes(p).len() >= EXPORT_MIN_VOTES).collect();
     order.shuffle(&mut rand::thread_rng());
     let (comments, votes, participants) =
         hiwar_opinion::polis::export(&r.matrix, &r.texts(), &order, &r.analysis.membership);

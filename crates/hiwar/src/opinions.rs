@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use hiwar_opinion::groups::adjusted_rand_index;
-use hiwar_opinion::{analyze, polis, report, Options};
+use hiwar_opinion::{analyze, polis, report, Audience, Options};
 
 #[derive(Subcommand)]
 pub enum OpinionsAction {
@@ -46,7 +46,7 @@ pub fn run(action: OpinionsAction) -> Result<()> {
     let analysis = analyze(&conversation.matrix, None, &Options::default());
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    let mut value = report(&conversation.matrix, &conversation.texts, &analysis, consensus);
+    let mut value = report(&conversation.matrix, &conversation.texts, &analysis, consensus, Audience::Owner);
 
     let matrix = &conversation.matrix;
     println!(
