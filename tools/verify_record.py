@@ -85,6 +85,7 @@ class State:
         self.pseudonyms = set()
         self.batches = {}
         self.batch_roles = {}
+        self.batch_order = {}
         self.statements = {}
 
     @staticmethod
@@ -145,6 +146,7 @@ class State:
                 raise ValueError("bad codes.issued")
             if b["batch"] in self.batches:
                 raise ValueError("batch issued twice")
+            self.batch_order[b["batch"]] = len(self.batches)
             self.batches[b["batch"]] = [b["count"], 0, 0]
             self.batch_roles[b["batch"]] = b["role"]
         elif kind == "codes.revoked":
@@ -164,6 +166,8 @@ class State:
                 if not self.ident(b["batch"]):
                     raise ValueError("bad batch id")
                 self.bump(b["batch"], 1, 0)
+                if self.batch_roles[b["batch"]] != b["role"]:
+                    raise ValueError("the member joined with another role than its batch grants")
             if b["member"] in self.members or p.lower() in self.pseudonyms:
                 raise ValueError("member or pseudonym already present")
             self.pseudonyms.add(p.lower())
@@ -232,6 +236,7 @@ class Selections:
 
     def __init__(self):
         self.by_id = {}
+        self.seating_batches = set()
 
     def apply(self, kind, b, state):
         def s1(detail):
@@ -257,7 +262,7 @@ class Selections:
                 raise s1("impossible sizes")
             if not text(b["beacon_source"], 1, 500):
                 raise s1("bad beacon_source")
-            self.by_id[b["selection"]] = dict(b, drawn=None, seated=False)
+            self.by_id[b["selection"]] = dict(b, drawn=None, seated=False, batches_before=len(state.batches))
         elif kind == "selection.drawn":
             if set(b) != {"selection", "beacon", "seed", "index", "panel"}:
                 raise s1("wrong members")
@@ -284,6 +289,13 @@ class Selections:
             batch = b["batch"]
             if state.batch_roles.get(batch) != "delegate" or state.batches[batch][0] != len(sel["drawn"]):
                 raise s1("the batch is not delegate invitations for exactly the panel")
+            if state.batch_order[batch] < sel["batches_before"]:
+                raise s1("the batch was issued before the selection was published")
+            if state.batches[batch][1] + state.batches[batch][2] > 0:
+                raise s1("the batch was already used")
+            if batch in self.seating_batches:
+                raise s1("the batch already seated another selection")
+            self.seating_batches.add(batch)
             sel["seated"] = True
         else:
             raise s1("unknown event kind")

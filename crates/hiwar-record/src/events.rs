@@ -61,6 +61,17 @@ pub mod body {
 /// Longest statement, in characters.
 pub const MAX_STATEMENT_CHARS: usize = 280;
 
+/// An issued batch of invitations, as [`State::batch`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batch<'a> {
+    pub role: &'a str,
+    pub count: u64,
+    /// Joins plus revocations so far.
+    pub used: u64,
+    /// The number of batches issued before this one.
+    pub order: u64,
+}
+
 /// What the events so far have established; each new event is checked against it.
 #[derive(Debug, Default)]
 pub struct State {
@@ -73,14 +84,23 @@ pub struct State {
     batches: BTreeMap<String, (u64, u64, u64)>,
     /// batch id → role its invitations grant
     batch_roles: BTreeMap<String, String>,
+    /// batch id → how many batches were issued before it
+    batch_order: BTreeMap<String, u64>,
     /// statement id → hidden
     statements: BTreeMap<String, bool>,
 }
 
 impl State {
-    /// The role and size of an issued batch.
-    pub fn batch(&self, id: &str) -> Option<(&str, u64)> {
-        Some((self.batch_roles.get(id)?.as_str(), self.batches.get(id)?.0))
+    /// An issued batch: its role, size, how many of its invitations were used or
+    /// revoked so far, and its place among the batches issued.
+    pub fn batch(&self, id: &str) -> Option<Batch<'_>> {
+        let (count, joined, revoked) = *self.batches.get(id)?;
+        Some(Batch { role: self.batch_roles.get(id)?, count, used: joined + revoked, order: self.batch_order[id] })
+    }
+
+    /// How many batches have been issued so far.
+    pub fn batches_issued(&self) -> u64 {
+        self.batches.len() as u64
     }
 
     /// Checks `body` against the schema of `kind` and the state so far, then applies it.
@@ -131,9 +151,11 @@ impl State {
                 if count == 0 {
                     return Err("count must be at least 1".into());
                 }
-                if self.batches.insert(batch.clone(), (count, 0, 0)).is_some() {
+                if self.batches.contains_key(&batch) {
                     return Err(format!("batch {batch} was already issued"));
                 }
+                self.batch_order.insert(batch.clone(), self.batches.len() as u64);
+                self.batches.insert(batch.clone(), (count, 0, 0));
                 self.batch_roles.insert(batch, role);
             }
             "codes.revoked" => {
@@ -163,6 +185,11 @@ impl State {
                     let batch = id(b, "batch")?;
                     let entry =
                         self.batches.get_mut(&batch).ok_or_else(|| format!("batch {batch} was never issued"))?;
+                    let granted = &self.batch_roles[&batch];
+                    if *granted != role {
+                        // Otherwise a writer could seat a convener through participant invitations.
+                        return Err(format!("batch {batch} grants {granted}, but the member joined as {role}"));
+                    }
                     entry.1 += 1;
                     if entry.1 + entry.2 > entry.0 {
                         return Err(format!(
@@ -342,6 +369,8 @@ pub(crate) mod tests {
         s.apply(0, "dialogue.created", &created()).unwrap();
         s.apply(1, "member.joined", &body::member_joined("m-a", "A", "convener", None)).unwrap();
         s.apply(2, "codes.issued", &body::codes_issued("b-1", "participant", 5)).unwrap();
+        let err = s.apply(3, "member.joined", &body::member_joined("m-x", "X", "convener", Some("b-1"))).unwrap_err();
+        assert!(err.contains("grants participant"), "a convener seated through participant invitations: {err}");
         s.apply(3, "member.joined", &body::member_joined("m-b", "B", "participant", Some("b-1"))).unwrap();
         assert!(s
             .apply(4, "role.granted", &body::role_changed("m-b", "delegate", "m-b"))

@@ -10,6 +10,7 @@
 //! that earlier copy (check R10) or against the published head hash failing.
 
 pub mod canonical;
+pub mod checks;
 pub mod election;
 pub mod events;
 pub mod line;

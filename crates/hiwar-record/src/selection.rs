@@ -90,12 +90,17 @@ pub struct Selection {
     /// `(beacon, index, panel)` once drawn.
     pub drawn: Option<(String, u64, Vec<String>)>,
     pub seated_batch: Option<String>,
+    /// How many batches had been issued when the selection was published: its seats
+    /// must come from a batch issued later.
+    batches_before: u64,
 }
 
 /// The selections of one record, checked event by event.
 #[derive(Debug, Default)]
 pub struct Selections {
     pub by_id: BTreeMap<String, Selection>,
+    /// Batches that seated a selection: each seats one.
+    seating_batches: std::collections::BTreeSet<String>,
 }
 
 type Checked = Result<(), (&'static str, String)>;
@@ -133,6 +138,7 @@ impl Selections {
                     beacon_source: text(b, "beacon_source", 1, MAX_BEACON_CHARS).map_err(s1)?,
                     drawn: None,
                     seated_batch: None,
+                    batches_before: state.batches_issued(),
                 };
                 if self.by_id.insert(selection.clone(), entry).is_some() {
                     return Err(s1(format!("selection {selection} was already published")));
@@ -168,23 +174,35 @@ impl Selections {
             }
             "selection.seated" => {
                 let b = fields(body, &["selection", "batch"]).map_err(s1)?;
+                let seated_another = id(b, "batch").is_ok_and(|batch| self.seating_batches.contains(&batch));
                 let entry = self.published(b)?;
                 let drawn = entry.drawn.as_ref().ok_or_else(|| s1(format!("selection {} is not drawn", entry.id)))?;
                 if entry.seated_batch.is_some() {
                     return Err(s1(format!("selection {} was already seated", entry.id)));
                 }
                 let batch = id(b, "batch").map_err(s1)?;
-                match state.batch(&batch) {
-                    Some(("delegate", count)) if count == drawn.2.len() as u64 => {}
-                    Some((role, count)) => {
-                        return Err(s1(format!(
-                            "batch {batch} is {count} {role} invitations, not {} delegate invitations",
-                            drawn.2.len()
-                        )))
-                    }
-                    None => return Err(s1(format!("batch {batch} was never issued"))),
+                let issued = state.batch(&batch).ok_or_else(|| s1(format!("batch {batch} was never issued")))?;
+                if issued.role != "delegate" || issued.count != drawn.2.len() as u64 {
+                    return Err(s1(format!(
+                        "batch {batch} is {} {} invitations, not {} delegate invitations",
+                        issued.count,
+                        issued.role,
+                        drawn.2.len()
+                    )));
                 }
-                entry.seated_batch = Some(batch);
+                // A batch the server prepared earlier (perhaps already handed out), used by
+                // anyone already, or seating another selection would let it choose who sits.
+                if issued.order < entry.batches_before {
+                    return Err(s1(format!("batch {batch} was issued before the selection was published")));
+                }
+                if issued.used > 0 {
+                    return Err(s1(format!("batch {batch} was already used by {} joins or revocations", issued.used)));
+                }
+                if seated_another {
+                    return Err(s1(format!("batch {batch} already seated another selection")));
+                }
+                entry.seated_batch = Some(batch.clone());
+                self.seating_batches.insert(batch);
             }
             other => return Err(s1(format!("unknown event kind {other:?}"))),
         }
@@ -267,20 +285,34 @@ mod tests {
 
     #[test]
     fn seating_needs_a_delegate_batch_of_the_panel_size() {
+        use crate::events::body::{codes_issued, member_joined};
         let mut state = State::default();
         state.apply(0, "dialogue.created", &crate::events::tests::created()).unwrap();
-        state.apply(1, "codes.issued", &crate::events::body::codes_issued("b-two", "delegate", 2)).unwrap();
-        state.apply(2, "codes.issued", &crate::events::body::codes_issued("b-three", "delegate", 3)).unwrap();
-        state.apply(3, "codes.issued", &crate::events::body::codes_issued("b-part", "participant", 2)).unwrap();
+        state.apply(1, "member.joined", &member_joined("m-a", "A", "convener", None)).unwrap();
+        state.apply(2, "codes.issued", &codes_issued("b-early", "delegate", 2)).unwrap();
         let mut s = Selections::default();
         s.apply("selection.published", &published(), &state).unwrap();
+        state.apply(3, "codes.issued", &codes_issued("b-two", "delegate", 2)).unwrap();
+        state.apply(4, "codes.issued", &codes_issued("b-three", "delegate", 3)).unwrap();
+        state.apply(5, "codes.issued", &codes_issued("b-part", "participant", 2)).unwrap();
+        state.apply(6, "codes.issued", &codes_issued("b-used", "delegate", 2)).unwrap();
+        state.apply(7, "member.joined", &member_joined("m-b", "B", "delegate", Some("b-used"))).unwrap();
         let seat = |batch: &str| body::selection_seated("s1", batch);
         assert_eq!(s.apply("selection.seated", &seat("b-two"), &state).unwrap_err().0, "S1", "not drawn yet");
         s.apply("selection.drawn", &drawn("7"), &state).unwrap();
-        for bad in ["b-three", "b-part", "b-none"] {
+        for bad in ["b-three", "b-part", "b-none", "b-early", "b-used"] {
             assert_eq!(s.apply("selection.seated", &seat(bad), &state).unwrap_err().0, "S1", "{bad}");
         }
         s.apply("selection.seated", &seat("b-two"), &state).unwrap();
         assert_eq!(s.apply("selection.seated", &seat("b-two"), &state).unwrap_err().0, "S1");
+        // A second selection cannot reuse the batch.
+        let mut second = published();
+        second["selection"] = json!("s2");
+        s.apply("selection.published", &second, &state).unwrap();
+        let mut drawn2 = drawn("7");
+        drawn2["selection"] = json!("s2");
+        s.apply("selection.drawn", &drawn2, &state).unwrap();
+        let err = s.apply("selection.seated", &body::selection_seated("s2", "b-two"), &state).unwrap_err();
+        assert_eq!(err.0, "S1", "{err:?}");
     }
 }

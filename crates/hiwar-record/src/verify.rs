@@ -5,10 +5,9 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::Value;
 
 use crate::canonical::to_canonical_string;
-use crate::election::Elections;
-use crate::events::State;
+use crate::checks::BodyChecks;
 use crate::line::{line_hash, signed_message_of, FORMAT_VERSION, GENESIS_PREV, LINE_FIELDS, SIGNATURE_DOMAIN};
-use crate::selection::{Selection, Selections};
+use crate::selection::Selection;
 
 /// Largest accepted line, in bytes.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -95,7 +94,7 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
 pub fn verify_observed(
     record: &str,
     options: &Options,
-    on_ballots: impl FnMut(u64) + 'static,
+    on_ballots: impl FnMut(u64) + Send + 'static,
 ) -> Result<Summary, Failure> {
     let mut on_ballots = Some(on_ballots);
     let fail = |check: &'static str, line: Option<usize>, detail: String| Failure { check, line, detail };
@@ -117,9 +116,7 @@ pub fn verify_observed(
         }
     }
 
-    let mut state = State::default();
-    let mut elections: Option<Elections> = None;
-    let mut selections = Selections::default();
+    let mut checks: Option<BodyChecks> = None;
     let mut key: Option<VerifyingKey> = None;
     let mut dialogue = String::new();
     let mut prev_hash = GENESIS_PREV.to_string();
@@ -164,6 +161,11 @@ pub fn verify_observed(
         }
         if i == 0 {
             dialogue = dialogue_id;
+            let mut c = BodyChecks::new(&dialogue);
+            if let Some(f) = on_ballots.take() {
+                c.on_ballots(f);
+            }
+            checks = Some(c);
         } else if dialogue_id != dialogue {
             return Err(fail("R4", at, format!("dialogue {dialogue_id:?}, expected {dialogue:?}")));
         }
@@ -175,18 +177,18 @@ pub fn verify_observed(
 
         // R9 (body) runs before R6/R7 need the key, since line 0's body carries the key.
         // Election (E1–E10) and selection (S1, S2) events are checked after the signature, below.
-        let is_election = i > 0 && Elections::handles(&kind);
-        let is_selection = i > 0 && Selections::handles(&kind);
-        if !is_election && !is_selection {
-            state.apply(seq, &kind, &object["body"]).map_err(|detail| {
-                // A first line of the wrong kind is the R6 failure, not a body failure.
-                fail(if i == 0 { "R6" } else { "R9" }, at, format!("{kind}: {detail}"))
-            })?;
+        let checks = checks.as_mut().expect("set at line 0");
+        let protocol_event = BodyChecks::is_protocol_event(seq, &kind);
+        let body = value.as_object_mut().and_then(|o| o.remove("body")).unwrap_or_default();
+        let mut body = Some(body);
+        if !protocol_event {
+            checks.apply(seq, &kind, body.take().expect("present")).map_err(|(c, l, d)| fail(c, Some(l), d))?;
         }
+        let object = value.as_object().expect("checked above");
 
         // R6: the dialogue key.
         if i == 0 {
-            let key_hex = state.public_key.clone().expect("dialogue.created sets the key");
+            let key_hex = checks.state.public_key.clone().expect("dialogue.created sets the key");
             if let Some(pinned) = &options.pinned_key {
                 if !pinned.eq_ignore_ascii_case(&key_hex) {
                     return Err(fail("R6", at, format!("key {key_hex} is not the pinned key {pinned}")));
@@ -236,28 +238,13 @@ pub fn verify_observed(
         prev_time = time;
         prev_hash = hex::encode(line_hash(text));
 
-        if is_selection {
-            selections.apply(&kind, &value["body"], &state).map_err(|(check, detail)| fail(check, at, detail))?;
-        }
-        if is_election {
-            let body = value.as_object_mut().and_then(|o| o.remove("body")).unwrap_or_default();
-            elections
-                .get_or_insert_with(|| {
-                    let mut e = Elections::new(&dialogue);
-                    if let Some(f) = on_ballots.take() {
-                        e.on_progress(f);
-                    }
-                    e
-                })
-                .apply(i, &kind, body)
-                .map_err(|(check, line, detail)| fail(check, Some(line), detail))?;
+        if let Some(body) = body {
+            checks.apply(seq, &kind, body).map_err(|(c, l, d)| fail(c, Some(l), d))?;
         }
     }
 
-    let ballots = match elections {
-        Some(e) => e.finish().map_err(|(check, line, detail)| fail(check, Some(line), detail))?,
-        None => 0,
-    };
+    let (state, selections, ballots) =
+        checks.expect("a record has a line").finish().map_err(|(c, l, d)| fail(c, Some(l), d))?;
 
     // R10: an earlier copy is a prefix.
     let previous_checked = match &options.previous {

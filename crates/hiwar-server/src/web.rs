@@ -95,6 +95,8 @@ impl From<StoreError> for AppError {
             StoreError::NotFound(_) => AppError::not_found(),
             StoreError::Conflict(detail) => AppError::conflict("", detail),
             StoreError::Unusable => AppError::bad_code(),
+            // The change would have written a line the record's verifier rejects.
+            StoreError::Refused(detail) => AppError::conflict("record", detail),
             other => AppError::internal(other),
         }
     }

@@ -45,7 +45,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(unique_as_conflict("this statement was already posted"))?;
-        Self::append(&mut tx, dialogue, "statement.posted", body::statement_posted(&id, text)).await?;
+        self.append(&mut tx, dialogue, "statement.posted", body::statement_posted(&id, text)).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -141,7 +141,7 @@ impl Store {
                 )),
             });
         }
-        Self::append(
+        self.append(
             &mut tx,
             dialogue,
             "statement.moderated",
@@ -171,7 +171,7 @@ impl Store {
             .iter()
             .map(|r| (r.get(0), r.get::<i64, _>(1) as u64, r.get::<i64, _>(2) as u64, r.get::<i64, _>(3) as u64))
             .collect();
-        Self::append(&mut tx, dialogue, "votes.tallied", body::votes_tallied(&counts)).await?;
+        self.append(&mut tx, dialogue, "votes.tallied", body::votes_tallied(&counts)).await?;
         tx.commit().await?;
         Ok(counts.len())
     }

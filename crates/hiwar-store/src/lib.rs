@@ -13,6 +13,7 @@
 //!   code in clear.
 
 mod deliberation;
+mod record;
 mod schema;
 mod selections;
 
@@ -22,7 +23,6 @@ use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use hiwar_record::events::{self, body, ROLES};
-use hiwar_record::Event;
 use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
@@ -55,6 +55,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("record error: {0}")]
     Record(String),
+    /// The change would write a record line the verifier rejects: nothing was stored.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -180,6 +183,7 @@ pub struct Joined {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    checks: record::CheckCache,
 }
 
 fn now() -> String {
@@ -244,7 +248,7 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Store { pool, backend };
+        let store = Store { pool, backend, checks: record::CheckCache::default() };
         store.migrate().await?;
         Ok(store)
     }
@@ -290,60 +294,6 @@ impl Store {
     pub async fn health(&self) -> Result<()> {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
         Ok(())
-    }
-
-    // ----- the record -----
-
-    /// Appends one event to a dialogue's record inside `tx`. The first statement
-    /// updates the dialogue row, which serialises concurrent appends.
-    async fn append(tx: &mut Transaction<'_, Any>, dialogue: &str, kind: &str, body: Value) -> Result<()> {
-        let row = sqlx::query(
-            "UPDATE dialogues SET record_len = record_len + 1 WHERE id = $1 \
-             RETURNING record_len, record_head, record_time, signing_key",
-        )
-        .bind(dialogue)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(StoreError::NotFound("dialogue"))?;
-        let seq = row.get::<i64, _>(0) as u64 - 1;
-        let prev: String = row.get(1);
-        let last_time: String = row.get(2);
-        let key_hex = Zeroizing::new(row.get::<String, _>(3));
-        let key = signing_key_from_hex(&key_hex)?;
-        // Clocks of several processes may differ slightly; the record's time never goes back.
-        let time = std::cmp::max(now(), last_time);
-        let sealed =
-            Event { dialogue: dialogue.to_string(), seq, prev, time: time.clone(), kind: kind.to_string(), body }
-                .seal(&key)
-                .map_err(|e| StoreError::Record(e.to_string()))?;
-        sqlx::query("UPDATE dialogues SET record_head = $2, record_time = $3 WHERE id = $1")
-            .bind(dialogue)
-            .bind(hex::encode(sealed.hash))
-            .bind(time)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("INSERT INTO record_lines (dialogue_id, seq, line) VALUES ($1, $2, $3)")
-            .bind(dialogue)
-            .bind(seq as i64)
-            .bind(sealed.text)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
-    /// The dialogue's record as served: one line per event, each ending in `\n`.
-    pub async fn record(&self, dialogue: &str) -> Result<String> {
-        self.dialogue_exists(dialogue).await?;
-        let rows = sqlx::query("SELECT line FROM record_lines WHERE dialogue_id = $1 ORDER BY seq")
-            .bind(dialogue)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = String::new();
-        for row in rows {
-            out.push_str(row.get::<&str, _>(0));
-            out.push('\n');
-        }
-        Ok(out)
     }
 
     async fn dialogue_exists(&self, dialogue: &str) -> Result<()> {
@@ -425,7 +375,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         insert_access(&mut tx, &account, access).await?;
-        let member = insert_member(&mut tx, &dialogue, &account, pseudonym, &role, Some(&batch)).await?;
+        let member = insert_member(self, &mut tx, &dialogue, &account, pseudonym, &role, Some(&batch)).await?;
         tx.commit().await?;
         Ok(Joined { account, member, dialogue })
     }
@@ -490,8 +440,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let created_body = body::dialogue_created(&new.title.record(), &new.description.record(), &public_hex);
-        Self::append(&mut tx, &id, "dialogue.created", created_body).await?;
-        insert_member(&mut tx, &id, creator, pseudonym, "convener", None).await?;
+        self.append(&mut tx, &id, "dialogue.created", created_body).await?;
+        insert_member(self, &mut tx, &id, creator, pseudonym, "convener", None).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -573,7 +523,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let b = body::phase_added(count as u64, &phase.kind, &phase.name.record(), &phase.starts, &phase.ends);
-        Self::append(&mut tx, dialogue, "phase.added", b).await?;
+        self.append(&mut tx, dialogue, "phase.added", b).await?;
         tx.commit().await?;
         Ok(count as usize)
     }
@@ -597,7 +547,7 @@ impl Store {
             .bind(index.map(|i| i as i64))
             .execute(&mut *tx)
             .await?;
-        Self::append(&mut tx, dialogue, "phase.changed", body::phase_changed(index.map(|i| i as u64))).await?;
+        self.append(&mut tx, dialogue, "phase.changed", body::phase_changed(index.map(|i| i as u64))).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -703,7 +653,7 @@ impl Store {
             }
         }
         let kind = if grant { "role.granted" } else { "role.revoked" };
-        Self::append(&mut tx, dialogue, kind, body::role_changed(member, role, by)).await?;
+        self.append(&mut tx, dialogue, kind, body::role_changed(member, role, by)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -717,13 +667,14 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
-        let batch = Self::insert_batch(&mut tx, dialogue, role, codes).await?;
+        let batch = self.insert_batch(&mut tx, dialogue, role, codes).await?;
         tx.commit().await?;
         Ok(batch)
     }
 
     /// Inserts a batch and its codes and records it, inside the caller's transaction.
     async fn insert_batch(
+        &self,
         tx: &mut Transaction<'_, Any>,
         dialogue: &str,
         role: &str,
@@ -751,7 +702,7 @@ impl Store {
             .await
             .map_err(unique_as_conflict("a code's lookup part is already in use"))?;
         }
-        Self::append(tx, dialogue, "codes.issued", body::codes_issued(&batch, role, codes.len() as u64)).await?;
+        self.append(tx, dialogue, "codes.issued", body::codes_issued(&batch, role, codes.len() as u64)).await?;
         Ok(batch)
     }
 
@@ -807,7 +758,7 @@ impl Store {
         .await?
         .rows_affected();
         if revoked > 0 {
-            Self::append(&mut tx, dialogue, "codes.revoked", body::codes_revoked(batch, revoked)).await?;
+            self.append(&mut tx, dialogue, "codes.revoked", body::codes_revoked(batch, revoked)).await?;
         }
         tx.commit().await?;
         Ok(revoked)
@@ -859,6 +810,7 @@ async fn insert_access(tx: &mut Transaction<'_, Any>, account: &str, access: &Ha
 }
 
 async fn insert_member(
+    store: &Store,
     tx: &mut Transaction<'_, Any>,
     dialogue: &str,
     account: &str,
@@ -885,7 +837,7 @@ async fn insert_member(
         .bind(role)
         .execute(&mut **tx)
         .await?;
-    Store::append(tx, dialogue, "member.joined", body::member_joined(&member, pseudonym, role, batch)).await?;
+    store.append(tx, dialogue, "member.joined", body::member_joined(&member, pseudonym, role, batch)).await?;
     Ok(member)
 }
 

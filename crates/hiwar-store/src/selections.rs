@@ -269,7 +269,7 @@ impl Store {
             s.get::<i64, _>(2) as u64,
             beacon_source,
         );
-        Self::append(&mut tx, dialogue, "selection.published", b).await?;
+        self.append(&mut tx, dialogue, "selection.published", b).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -302,7 +302,7 @@ impl Store {
             .bind(index as i64)
             .execute(&mut *tx)
             .await?;
-        Self::append(&mut tx, dialogue, "selection.drawn", body::selection_drawn(id, beacon, seed, index, panel))
+        self.append(&mut tx, dialogue, "selection.drawn", body::selection_drawn(id, beacon, seed, index, panel))
             .await?;
         tx.commit().await?;
         Ok(())
@@ -312,7 +312,7 @@ impl Store {
     pub async fn seat_selection(&self, dialogue: &str, id: &str, codes: &[HashedCode]) -> Result<String> {
         let mut tx = self.pool.begin().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
-        let batch = Self::insert_batch(&mut tx, dialogue, "delegate", codes).await?;
+        let batch = self.insert_batch(&mut tx, dialogue, "delegate", codes).await?;
         Self::advance(
             &mut tx,
             dialogue,
@@ -323,7 +323,7 @@ impl Store {
             &[&batch],
         )
         .await?;
-        Self::append(&mut tx, dialogue, "selection.seated", body::selection_seated(id, &batch)).await?;
+        self.append(&mut tx, dialogue, "selection.seated", body::selection_seated(id, &batch)).await?;
         tx.commit().await?;
         Ok(batch)
     }

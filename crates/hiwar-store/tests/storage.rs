@@ -38,6 +38,7 @@ storage_tests!(
     unknown_ids_are_not_found,
     a_selection_moves_forward_once_per_step,
     statements_votes_and_moderation,
+    the_store_refuses_lines_its_verifier_rejects,
 );
 
 fn code(lookup: &str) -> HashedCode {
@@ -289,4 +290,31 @@ async fn statements_votes_and_moderation(store: Store) {
     let statements = store.statements(&id).await.unwrap();
     assert_eq!(statements.len(), 2);
     assert!(statements.iter().find(|x| x.id == b).unwrap().hidden);
+}
+
+/// The store runs the verifier's own checks before appending: a change whose line would
+/// fail `hiwar verify` is refused, nothing is stored, and the record still verifies.
+async fn the_store_refuses_lines_its_verifier_rejects(store: Store) {
+    use hiwar_record::selection::{draw_index, draw_seed};
+    let (_, id, _) = convener_with_dialogue(&store).await;
+    let new = NewSelection { size: 1, panels: 2, volunteers: 2, pool_csv: "id,g\n", quotas_csv: "category,feature,min,max\n" };
+    let sid = store.create_selection(&id, &new).await.unwrap();
+    let long = "v".repeat(65);
+    let manifest = serde_json::json!({"pool_hash": "cd".repeat(32), "panels": [[long.clone()], ["b"]]});
+    store.finish_selection(&sid, Ok((&manifest.to_string(), &"ab".repeat(32), &serde_json::json!({})))).await.unwrap();
+    store.publish_selection(&id, &sid, "lottery").await.unwrap();
+    let before = store.record(&id).await.unwrap();
+    let seed = draw_seed(&[0xab; 32], "beacon");
+    let index = draw_index(&seed, 2);
+    // A volunteer id longer than check S1 allows.
+    let refused = store.draw_selection(&id, &sid, "beacon", &hex::encode(seed), index, &[long]).await;
+    assert!(matches!(&refused, Err(StoreError::Refused(d)) if d.contains("S1")), "{refused:?}");
+    // An index the beacon does not draw.
+    let refused = store.draw_selection(&id, &sid, "beacon", &hex::encode(seed), 1 - index, &["b".to_string()]).await;
+    assert!(matches!(&refused, Err(StoreError::Refused(d)) if d.contains("S2")), "{refused:?}");
+    assert_eq!(store.record(&id).await.unwrap(), before, "nothing was appended");
+    assert_eq!(store.selection(&id, &sid).await.unwrap().status, SelectionStatus::Published);
+    // A valid change still goes through, and the record verifies.
+    store.add_phase(&id, &Phase { kind: "deliberation".into(), name: Text::new("ن", "n"), starts: "2026-01-01".into(), ends: "2026-01-02".into() }).await.unwrap();
+    assert_record_verifies(&store.record(&id).await.unwrap());
 }

@@ -191,7 +191,10 @@ fn a_participant_posts_votes_and_sees_the_opinion_map() {
     browser.go(&format!("{dialogue_url}/deliberation?lang=en"));
     let first = browser.script("return document.querySelector('blockquote.statement').textContent");
     browser.click("button[value=agree]");
-    browser.wait_for("document.querySelector('blockquote.statement')");
+    // Wait for the next page, not the old one still on screen.
+    browser.wait_for(&format!(
+        "document.querySelector('blockquote.statement') && document.querySelector('blockquote.statement').textContent !== {first}"
+    ));
     let second = browser.script("return document.querySelector('blockquote.statement').textContent");
     assert_ne!(first, second, "the next statement follows the vote");
     browser.type_into("#text", "Water and electricity first, everywhere.");

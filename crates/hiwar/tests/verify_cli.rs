@@ -210,6 +210,27 @@ fn selections_are_checked_in_the_record_and_against_their_manifests() {
     let mut wrong_batch = evs.clone();
     wrong_batch[seated].1["batch"] = participant_batch;
     assert_fails(&wrong_batch, "S1", "seating through participant invitations");
+    // Seats from a batch the operator prepared before publication, or one already used,
+    // or one that seated another selection.
+    let size = evs[published].1["size"].clone();
+    let early = ("codes.issued".to_string(), serde_json::json!({"batch": "b-early", "role": "delegate", "count": size}));
+    let mut prepared = evs.clone();
+    prepared.insert(published, early);
+    prepared[seated + 1].1["batch"] = serde_json::json!("b-early");
+    assert_fails(&prepared, "S1", "seating through a batch issued before publication");
+    let mut used = evs.clone();
+    used.insert(seated, ("codes.issued".into(), serde_json::json!({"batch": "b-used", "role": "delegate", "count": size})));
+    used.insert(
+        seated + 1,
+        ("member.joined".into(), serde_json::json!({"member": "m-early-bird", "pseudonym": "Early bird", "role": "delegate", "batch": "b-used"})),
+    );
+    used[seated + 2].1["batch"] = serde_json::json!("b-used");
+    assert_fails(&used, "S1", "seating through a batch already used");
+    // A convener seated through a participant invitation, with no role.granted line.
+    let mut promoted = evs.clone();
+    let join = promoted.iter().position(|(k, b)| k == "member.joined" && b["role"] == "participant").unwrap();
+    promoted[join].1["role"] = serde_json::json!("convener");
+    assert_fails(&promoted, "R9", "a join whose role differs from its batch's");
 
     // A swapped panel member passes S1 and S2 but not the manifest (S3).
     let pool: serde_json::Value = serde_json::from_str(&manifest).unwrap();

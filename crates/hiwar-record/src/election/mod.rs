@@ -147,7 +147,7 @@ pub struct Elections {
     failures: Vec<ElectionFailure>,
     /// Ballots whose proofs have been checked so far.
     pub ballots_checked: u64,
-    progress: Option<Box<dyn FnMut(u64)>>,
+    progress: Option<Box<dyn FnMut(u64) + Send>>,
 }
 
 impl Elections {
@@ -169,7 +169,7 @@ impl Elections {
     }
 
     /// Calls `f` with the number of ballots checked so far, after each batch.
-    pub fn on_progress(&mut self, f: impl FnMut(u64) + 'static) {
+    pub fn on_progress(&mut self, f: impl FnMut(u64) + Send + 'static) {
         self.progress = Some(Box::new(f));
     }
 
@@ -240,6 +240,11 @@ impl Elections {
             self.absorb(r);
         }
         self.first_failure()
+    }
+
+    /// Waits for every ballot in flight; the first failure among them, if any.
+    pub fn settle(&mut self) -> Result<(), ElectionFailure> {
+        self.flush()
     }
 
     fn first_failure(&mut self) -> Result<(), ElectionFailure> {

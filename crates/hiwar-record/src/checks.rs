@@ -1,0 +1,88 @@
+//! The body checks of a record — R9 (the dialogue's events), S1–S2 (selections) and
+//! E1–E10 (elections) — applied one event at a time. [`crate::verify()`] runs them on
+//! every line after its framing and signature checks; the store runs the same checks
+//! on every event before it appends it, so the server can never publish a line its own
+//! verifier would reject.
+
+use serde_json::Value;
+
+use crate::election::Elections;
+use crate::events::State;
+use crate::selection::Selections;
+
+/// A failed body check: (check, line, detail).
+pub type BodyFailure = (&'static str, usize, String);
+
+/// What the events so far establish, for checking the next one.
+pub struct BodyChecks {
+    dialogue: String,
+    pub state: State,
+    pub selections: Selections,
+    elections: Option<Elections>,
+    on_ballots: Option<Box<dyn FnMut(u64) + Send>>,
+}
+
+impl BodyChecks {
+    pub fn new(dialogue: &str) -> Self {
+        BodyChecks {
+            dialogue: dialogue.to_string(),
+            state: State::default(),
+            selections: Selections::default(),
+            elections: None,
+            on_ballots: None,
+        }
+    }
+
+    /// Calls `f` with the number of ballots whose proofs were checked so far.
+    pub fn on_ballots(&mut self, f: impl FnMut(u64) + Send + 'static) {
+        self.on_ballots = Some(Box::new(f));
+    }
+
+    /// Whether `kind` is checked by the election or selection rules (after the line's
+    /// signature) rather than by R9.
+    pub fn is_protocol_event(seq: u64, kind: &str) -> bool {
+        seq > 0 && (Elections::handles(kind) || Selections::handles(kind))
+    }
+
+    /// Checks the event at `seq` and applies it. Ballot proofs may be checked later, on
+    /// worker threads: [`BodyChecks::settle`] waits for them.
+    pub fn apply(&mut self, seq: u64, kind: &str, body: Value) -> Result<(), BodyFailure> {
+        let line = seq as usize;
+        if seq > 0 && Selections::handles(kind) {
+            return self.selections.apply(kind, &body, &self.state).map_err(|(check, detail)| (check, line, detail));
+        }
+        if seq > 0 && Elections::handles(kind) {
+            let dialogue = &self.dialogue;
+            let on_ballots = &mut self.on_ballots;
+            let elections = self.elections.get_or_insert_with(|| {
+                let mut e = Elections::new(dialogue);
+                if let Some(f) = on_ballots.take() {
+                    e.on_progress(f);
+                }
+                e
+            });
+            return elections.apply(line, kind, body);
+        }
+        self.state.apply(seq, kind, &body).map_err(|detail| {
+            // A first line of the wrong kind is the R6 failure, not a body failure.
+            (if seq == 0 { "R6" } else { "R9" }, line, format!("{kind}: {detail}"))
+        })
+    }
+
+    /// Waits for every ballot in flight; the first failure among them, if any.
+    pub fn settle(&mut self) -> Result<(), BodyFailure> {
+        match self.elections.as_mut() {
+            Some(e) => e.settle(),
+            None => Ok(()),
+        }
+    }
+
+    /// Called after the last event: the number of ballots whose proofs were checked.
+    pub fn finish(self) -> Result<(State, Selections, u64), BodyFailure> {
+        let ballots = match self.elections {
+            Some(e) => e.finish()?,
+            None => 0,
+        };
+        Ok((self.state, self.selections, ballots))
+    }
+}

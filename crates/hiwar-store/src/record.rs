@@ -1,0 +1,183 @@
+//! Appending to a dialogue's record — the only way lines are written — and reading it.
+//!
+//! Before a line is sealed, its event goes through the verifier's own body checks
+//! ([`hiwar_record::checks::BodyChecks`]: R9, S1–S2, E1–E10) against everything before
+//! it, and the sealed line must fit R1's size limit: the server cannot publish a line
+//! that `hiwar verify` would reject. The checks' state is kept per dialogue between
+//! appends and is trusted only if it was built from exactly the lines up to the current
+//! head (sequence number and head hash); otherwise it is rebuilt from the stored lines,
+//! which also covers lines written by another server process on the same database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use hiwar_record::checks::BodyChecks;
+use hiwar_record::verify::MAX_LINE_BYTES;
+use hiwar_record::Event;
+use serde_json::Value;
+use sqlx::{Any, Row, Transaction};
+use zeroize::Zeroizing;
+
+use crate::{now, signing_key_from_hex, Result, Store, StoreError};
+
+/// The body checks of each dialogue, as of some head.
+#[derive(Default, Clone)]
+pub(crate) struct CheckCache(Arc<Mutex<HashMap<String, Checked>>>);
+
+struct Checked {
+    /// Lines applied so far (the next line's sequence number).
+    lines: u64,
+    /// Hash of the last line applied.
+    head: String,
+    checks: BodyChecks,
+}
+
+impl CheckCache {
+    fn take(&self, dialogue: &str) -> Option<Checked> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(dialogue)
+    }
+
+    fn put(&self, dialogue: &str, checked: Checked) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(dialogue.to_string(), checked);
+    }
+}
+
+impl Store {
+    /// Appends one event to a dialogue's record inside `tx`, after the verifier's body
+    /// checks accept it. The first statement updates the dialogue row, which serialises
+    /// concurrent appends (so the checks' state cannot change meanwhile).
+    pub(crate) async fn append(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        dialogue: &str,
+        kind: &str,
+        body: Value,
+    ) -> Result<()> {
+        let row = sqlx::query(
+            "UPDATE dialogues SET record_len = record_len + 1 WHERE id = $1 \
+             RETURNING record_len, record_head, record_time, signing_key",
+        )
+        .bind(dialogue)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound("dialogue"))?;
+        let seq = row.get::<i64, _>(0) as u64 - 1;
+        let prev: String = row.get(1);
+        let last_time: String = row.get(2);
+        let key_hex = Zeroizing::new(row.get::<String, _>(3));
+        let key = signing_key_from_hex(&key_hex)?;
+
+        let mut checked = self.checks_at(tx, dialogue, seq, &prev).await?;
+        checked.checks.apply(seq, kind, body.clone()).and_then(|()| checked.checks.settle()).map_err(
+            |(check, _, detail)| StoreError::Refused(format!("{kind} would fail the record's check {check}: {detail}")),
+        )?;
+
+        // Clocks of several processes may differ slightly; the record's time never goes back.
+        let time = std::cmp::max(now(), last_time);
+        let sealed =
+            Event { dialogue: dialogue.to_string(), seq, prev, time: time.clone(), kind: kind.to_string(), body }
+                .seal(&key)
+                .map_err(|e| StoreError::Record(e.to_string()))?;
+        if sealed.text.len() > MAX_LINE_BYTES {
+            return Err(StoreError::Refused(format!(
+                "{kind} would be a line of {} bytes, over the record's limit of {MAX_LINE_BYTES} (check R1)",
+                sealed.text.len()
+            )));
+        }
+        let head = hex::encode(sealed.hash);
+        sqlx::query("UPDATE dialogues SET record_head = $2, record_time = $3 WHERE id = $1")
+            .bind(dialogue)
+            .bind(&head)
+            .bind(time)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("INSERT INTO record_lines (dialogue_id, seq, line) VALUES ($1, $2, $3)")
+            .bind(dialogue)
+            .bind(seq as i64)
+            .bind(sealed.text)
+            .execute(&mut **tx)
+            .await?;
+        // If the transaction rolls back after this, the cached head no longer matches the
+        // stored one and the next append rebuilds.
+        self.checks.put(dialogue, Checked { lines: seq + 1, head, checks: checked.checks });
+        Ok(())
+    }
+
+    /// The body checks as of the record's first `lines` lines, whose last hash is `head`:
+    /// from the cache if it is exactly there, else replayed from the stored lines.
+    async fn checks_at(&self, tx: &mut Transaction<'_, Any>, dialogue: &str, lines: u64, head: &str) -> Result<Checked> {
+        let cached = self.checks.take(dialogue).filter(|c| c.lines <= lines);
+        if cached.as_ref().is_some_and(|c| c.lines == lines && c.head == head) {
+            return Ok(cached.expect("just matched"));
+        }
+        // Continue from the cache when its head is where the stored lines continue from.
+        let (from, mut checked) = match cached {
+            Some(c) => (c.lines, Some(c)),
+            None => (0, None),
+        };
+        let rows = sqlx::query("SELECT seq, line FROM record_lines WHERE dialogue_id = $1 AND seq >= $2 ORDER BY seq")
+            .bind(dialogue)
+            .bind(from as i64)
+            .fetch_all(&mut **tx)
+            .await?;
+        let replay = |rows: &[sqlx::any::AnyRow], mut checked: Checked| -> Result<Checked> {
+            for row in rows {
+                let seq = row.get::<i64, _>(0) as u64;
+                let line: &str = row.get(1);
+                let mut value: Value =
+                    serde_json::from_str(line).map_err(|e| StoreError::Record(format!("stored line {seq}: {e}")))?;
+                if seq != checked.lines || value["prev"].as_str() != Some(checked.head.as_str()) && seq > 0 {
+                    return Err(StoreError::Record(format!("stored line {seq} does not continue the chain")));
+                }
+                let kind = value["kind"].as_str().unwrap_or_default().to_string();
+                let body = value.as_object_mut().and_then(|o| o.remove("body")).unwrap_or_default();
+                checked.checks.apply(seq, &kind, body).map_err(|(check, _, detail)| {
+                    StoreError::Record(format!("stored line {seq} fails check {check}: {detail}"))
+                })?;
+                checked.lines = seq + 1;
+                checked.head = hex::encode(hiwar_record::line_hash(line));
+            }
+            checked.checks.settle().map_err(|(check, line, detail)| {
+                StoreError::Record(format!("stored line {line} fails check {check}: {detail}"))
+            })?;
+            Ok(checked)
+        };
+        let fresh = || Checked { lines: 0, head: String::new(), checks: BodyChecks::new(dialogue) };
+        let continued = match checked.take() {
+            Some(c) if rows.first().is_some_and(|r| r.get::<i64, _>(0) as u64 == c.lines) => replay(&rows, c).ok(),
+            _ => None,
+        };
+        let result = match continued {
+            Some(c) => c,
+            None => {
+                let all = sqlx::query("SELECT seq, line FROM record_lines WHERE dialogue_id = $1 ORDER BY seq")
+                    .bind(dialogue)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                replay(&all, fresh())?
+            }
+        };
+        if result.lines != lines || (lines > 0 && result.head != head) {
+            return Err(StoreError::Record(format!(
+                "the stored record has {} lines ending in {}, the dialogue row says {lines} ending in {head}",
+                result.lines, result.head
+            )));
+        }
+        Ok(result)
+    }
+
+    /// The dialogue's record as served: one line per event, each ending in `\n`.
+    pub async fn record(&self, dialogue: &str) -> Result<String> {
+        self.dialogue_exists(dialogue).await?;
+        let rows = sqlx::query("SELECT line FROM record_lines WHERE dialogue_id = $1 ORDER BY seq")
+            .bind(dialogue)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = String::new();
+        for row in rows {
+            out.push_str(row.get::<&str, _>(0));
+            out.push('\n');
+        }
+        Ok(out)
+    }
+}
