@@ -82,11 +82,18 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Vec<String>)>, CsvError> {
 }
 
 /// One field as CSV, quoted when it holds a comma, quote or line break.
+///
+/// A cell that a spreadsheet would run as a formula — one starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return — is written with a leading apostrophe (OWASP's
+/// advice against CSV injection), since the texts in hiwar's files come from the
+/// public. Numbers such as `-1` are left as they are.
 pub fn field(value: &str) -> String {
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']) && value.parse::<f64>().is_err();
+    let value = if formula { format!("'{value}") } else { value.to_string() };
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
-        value.to_string()
+        value
     }
 }
 
@@ -108,6 +115,17 @@ mod tests {
         assert_eq!(rows[2], (3, vec!["two\nlines".to_string(), "z".to_string()]));
         assert_eq!(parse("a\n\"open\n").unwrap_err(), CsvError::new(2, 1, "a quoted field is never closed"));
         assert_eq!(parse("a,b\nx,y\"z\n").unwrap_err().column, 2);
+    }
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_kept() {
+        assert_eq!(field("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+        for cell in ["+1+1 ", "-2+3 x", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(field(cell).trim_start_matches('"').starts_with('\''), "{cell:?}");
+        }
+        assert_eq!(field("-1"), "-1");
+        assert_eq!(field("+0.5"), "+0.5");
+        assert_eq!(field("plain"), "plain");
     }
 
     #[test]

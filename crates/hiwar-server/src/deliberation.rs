@@ -31,6 +31,10 @@ impl Results {
     }
 }
 
+/// How many statements one member may post in a dialogue: enough to take part fully,
+/// few enough that nobody can flood the conversation (or the record).
+pub const MAX_STATEMENTS_PER_MEMBER: u64 = 50;
+
 /// Whether the dialogue's current phase is a deliberation: statements and votes are
 /// taken only then (results stay readable at any time).
 pub fn is_open(dialogue: &hiwar_store::Dialogue) -> bool {
@@ -52,7 +56,7 @@ pub async fn post(state: &AppState, ctx: &Ctx, dialogue: &str, text: &str) -> Re
     let me = require_member(state, ctx, dialogue).await?;
     let text = text_field("text", text, 1, MAX_STATEMENT_CHARS)?;
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    Ok(state.store.post_statement(dialogue, &me.id, &text).await?)
+    Ok(state.store.post_statement(dialogue, &me.id, &text, MAX_STATEMENTS_PER_MEMBER).await?)
 }
 
 pub fn parse_vote(raw: &str) -> Result<i8, AppError> {

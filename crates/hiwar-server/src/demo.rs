@@ -168,9 +168,9 @@ async fn seed_demo_deliberation(store: &Store, dialogue: &str, convener: &str) -
     ];
     let mut ids = Vec::new();
     for (text, _) in &statements {
-        ids.push(store.post_statement(dialogue, convener, text).await?);
+        ids.push(store.post_statement(dialogue, convener, text, u64::MAX).await?);
     }
-    let off_topic = store.post_statement(dialogue, convener, "Buy cheap phones here!").await?;
+    let off_topic = store.post_statement(dialogue, convener, "Buy cheap phones here!", u64::MAX).await?;
     store
         .moderate_statement(dialogue, &off_topic, true, "advertising, not a statement on the dialogue", convener)
         .await?;

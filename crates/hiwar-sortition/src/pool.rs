@@ -169,6 +169,16 @@ impl Pool {
             if id.is_empty() {
                 return Err(Error::csv(FILE, *line, id_column.unwrap_or(0) + 1, "empty id"));
             }
+            // The drawn panel enters the public record, whose check S1 allows ids of at
+            // most this many characters.
+            if id.chars().count() > hiwar_record::selection::MAX_VOLUNTEER_ID_CHARS {
+                return Err(Error::csv(
+                    FILE,
+                    *line,
+                    id_column.unwrap_or(0) + 1,
+                    &format!("id of {} characters, at most {} allowed", id.chars().count(), hiwar_record::selection::MAX_VOLUNTEER_ID_CHARS),
+                ));
+            }
             if let Some(first) = seen.insert(id.clone(), *line) {
                 return Err(Error::csv(
                     FILE,
@@ -313,6 +323,11 @@ mod tests {
         assert!(err.contains("region"), "{err}");
         let err = Pool::parse("id,gender,region\na,f\n", &q).unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
+        // An id longer than the record allows (check S1) is refused at upload.
+        let long = "x".repeat(65);
+        let err = Pool::parse(&format!("id,gender,region\n{long},f,north\n"), &q).unwrap_err().to_string();
+        assert!(err.contains("line 2, column 1") && err.contains("at most 64"), "{err}");
+        assert!(Pool::parse(&format!("id,gender,region\n{},f,north\n", "x".repeat(64)), &q).is_ok());
         // Without an id column the row number is the id.
         let pool = Pool::parse("gender,region\nf,north\nm,south\n", &q).unwrap();
         assert_eq!(pool.ids, vec!["0", "1"]);

@@ -20,6 +20,9 @@ pub struct Statement {
 /// One vote, for analysis: `(member, statement, vote)` with vote in {1, 0, −1}.
 pub type VoteRow = (String, String, i8);
 
+/// Statements per `votes.tallied` line.
+pub const TALLY_LINE_STATEMENTS: usize = 2_000;
+
 /// How duplicates are recognised: case-folded, whitespace collapsed.
 pub fn statement_key(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
@@ -27,11 +30,21 @@ pub fn statement_key(text: &str) -> String {
 
 impl Store {
     /// Posts a statement by `author` (a member) and records it; a duplicate of an
-    /// existing statement in the dialogue is a conflict.
-    pub async fn post_statement(&self, dialogue: &str, author: &str, text: &str) -> Result<String> {
+    /// existing statement in the dialogue, or more than `per_member` statements by one
+    /// member, is a conflict.
+    pub async fn post_statement(&self, dialogue: &str, author: &str, text: &str, per_member: u64) -> Result<String> {
         let id = random_id("st-", 10);
         let mut tx = self.pool.begin().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
+        let posted: i64 = sqlx::query("SELECT COUNT(*) FROM statements WHERE dialogue_id = $1 AND author_member = $2")
+            .bind(dialogue)
+            .bind(author)
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+        if posted as u64 >= per_member {
+            return Err(StoreError::Conflict(format!("a member may post at most {per_member} statements")));
+        }
         sqlx::query(
             "INSERT INTO statements (id, dialogue_id, author_member, text, text_key, hidden, created_at) \
              VALUES ($1, $2, $3, $4, $5, 0, $6)",
@@ -171,7 +184,10 @@ impl Store {
             .iter()
             .map(|r| (r.get(0), r.get::<i64, _>(1) as u64, r.get::<i64, _>(2) as u64, r.get::<i64, _>(3) as u64))
             .collect();
-        self.append(&mut tx, dialogue, "votes.tallied", body::votes_tallied(&counts)).await?;
+        // Split so that no line nears the record's 1 MiB limit (about 100 bytes a statement).
+        for part in counts.chunks(TALLY_LINE_STATEMENTS) {
+            self.append(&mut tx, dialogue, "votes.tallied", body::votes_tallied(part)).await?;
+        }
         tx.commit().await?;
         Ok(counts.len())
     }

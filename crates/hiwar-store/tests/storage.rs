@@ -266,12 +266,13 @@ async fn a_selection_moves_forward_once_per_step(store: Store) {
 
 async fn statements_votes_and_moderation(store: Store) {
     let (_, id, convener) = convener_with_dialogue(&store).await;
-    let a = store.post_statement(&id, &convener, "Roads before walls").await.unwrap();
+    let a = store.post_statement(&id, &convener, "Roads before walls", 2).await.unwrap();
     assert!(matches!(
-        store.post_statement(&id, &convener, "  roads BEFORE   walls ").await,
+        store.post_statement(&id, &convener, "  roads BEFORE   walls ", 2).await,
         Err(StoreError::Conflict(_))
     ));
-    let b = store.post_statement(&id, &convener, "طرق قبل الأسوار").await.unwrap();
+    let b = store.post_statement(&id, &convener, "طرق قبل الأسوار", 2).await.unwrap();
+    assert!(matches!(store.post_statement(&id, &convener, "a third", 2).await, Err(StoreError::Conflict(_))), "over the per-member cap");
     store.vote(&id, &a, &convener, 1).await.unwrap();
     store.vote(&id, &a, &convener, -1).await.unwrap();
     store.vote(&id, &b, &convener, 0).await.unwrap();
