@@ -25,9 +25,45 @@ pub async fn openapi() -> Response {
 }
 
 /// `GET /dialogues/{id}/record`: the public record as JSON lines, for anyone.
-pub async fn record(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    let record = state.store.record(&id).await?;
-    Ok(([(header::CONTENT_TYPE, "application/x-ndjson; charset=utf-8")], record).into_response())
+/// Which lines of a record to serve: `?from=N` (from 0) and `?limit=M`; all by default.
+#[derive(Deserialize)]
+pub struct RecordRange {
+    from: Option<u64>,
+    limit: Option<u64>,
+}
+
+/// Lines read from the database per step while a record is sent, so a request for a
+/// whole, large record holds only this many in memory.
+const RECORD_PAGE_LINES: u64 = 2_000;
+
+/// The public record (or the lines asked for), streamed page by page.
+pub async fn record(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::Query(range): axum::extract::Query<RecordRange>,
+) -> ApiResult {
+    state.store.dialogue(&id).await?;
+    let from = range.from.unwrap_or(0);
+    let end = range.limit.map_or(u64::MAX, |l| from.saturating_add(l));
+    let pages = futures_util::stream::unfold(from, move |next| {
+        let (state, id) = (state.clone(), id.clone());
+        async move {
+            if next >= end {
+                return None;
+            }
+            let wanted = (end - next).min(RECORD_PAGE_LINES);
+            match state.store.record_lines(&id, next, wanted).await {
+                Ok(text) if text.is_empty() => None,
+                Ok(text) => {
+                    let got = text.bytes().filter(|&b| b == b'\n').count() as u64;
+                    Some((Ok::<_, hiwar_store::StoreError>(text), next + got))
+                }
+                Err(e) => Some((Err(e), end)),
+            }
+        }
+    });
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson; charset=utf-8")], axum::body::Body::from_stream(pages))
+        .into_response())
 }
 
 #[derive(Deserialize)]

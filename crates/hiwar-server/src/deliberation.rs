@@ -1,7 +1,13 @@
 //! Deliberation: members post statements and vote on them one at a time, as the router
 //! chooses; conveners moderate in public; everyone sees the opinion map, what each
 //! group thinks, what has support across groups, and coverage. The analysis is
-//! `hiwar_opinion`, recomputed from the stored votes on each results request.
+//! `hiwar_opinion`, computed from the stored votes and shared by every request until a
+//! member changes something (or a minute passes, for changes made through another
+//! server process): a reader, logged in or not, never makes the server redo it alone.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use hiwar_opinion::matrix::Indexed;
 use hiwar_opinion::matrix::{Vote, VoteMatrix};
@@ -46,6 +52,10 @@ pub async fn require_member(state: &AppState, ctx: &Ctx, dialogue: &str) -> Resu
     let d = state.store.dialogue(dialogue).await?;
     let account = ctx.account()?;
     let member = state.store.membership(dialogue, &account.id).await?.ok_or_else(AppError::forbidden)?;
+    if member.roles.iter().all(|r| r == "observer") {
+        // Observers watch; they do not take part.
+        return Err(AppError::forbidden());
+    }
     if !is_open(&d) {
         return Err(AppError::conflict("phase", "the dialogue is not in a deliberation phase"));
     }
@@ -56,7 +66,9 @@ pub async fn post(state: &AppState, ctx: &Ctx, dialogue: &str, text: &str) -> Re
     let me = require_member(state, ctx, dialogue).await?;
     let text = text_field("text", text, 1, MAX_STATEMENT_CHARS)?;
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    Ok(state.store.post_statement(dialogue, &me.id, &text, MAX_STATEMENTS_PER_MEMBER).await?)
+    let id = state.store.post_statement(dialogue, &me.id, &text, MAX_STATEMENTS_PER_MEMBER).await?;
+    state.analyses.changed(dialogue);
+    Ok(id)
 }
 
 pub fn parse_vote(raw: &str) -> Result<i8, AppError> {
@@ -77,7 +89,9 @@ pub async fn vote(state: &AppState, ctx: &Ctx, dialogue: &str, statement: &str, 
         }
         hiwar_store::StoreError::Conflict(detail) => AppError::conflict("statement", detail),
         other => other.into(),
-    })
+    })?;
+    state.analyses.changed(dialogue);
+    Ok(())
 }
 
 pub async fn moderate(
@@ -90,7 +104,9 @@ pub async fn moderate(
 ) -> Result<(), AppError> {
     let me = require_convener(state, ctx, dialogue).await?;
     let reason = text_field("reason", reason, 1, 500)?;
-    Ok(state.store.moderate_statement(dialogue, statement, hidden, &reason, &me.id).await?)
+    state.store.moderate_statement(dialogue, statement, hidden, &reason, &me.id).await?;
+    state.analyses.changed(dialogue);
+    Ok(())
 }
 
 pub async fn publish_tally(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<usize, AppError> {
@@ -98,8 +114,58 @@ pub async fn publish_tally(state: &AppState, ctx: &Ctx, dialogue: &str) -> Resul
     Ok(state.store.publish_tally(dialogue).await?)
 }
 
+/// How long an analysis serves when nothing changed through this process.
+const ANALYSIS_MAX_AGE: Duration = Duration::from_secs(60);
+
+/// The latest analysis of each dialogue, shared by all requests.
+#[derive(Default)]
+pub struct Analyses {
+    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// The analysis, when it was computed and whether a change came since.
+    latest: Option<(Instant, Arc<Results>)>,
+    stale: bool,
+}
+
+impl Analyses {
+    fn slot(&self, dialogue: &str) -> Arc<tokio::sync::Mutex<Slot>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).entry(dialogue.to_string()).or_default().clone()
+    }
+
+    /// A member changed the conversation: the next reader recomputes.
+    pub fn changed(&self, dialogue: &str) {
+        if let Some(slot) = self.slots.lock().unwrap_or_else(|p| p.into_inner()).get(dialogue) {
+            if let Ok(mut s) = slot.try_lock() {
+                s.stale = true;
+            } else {
+                // Being recomputed right now, perhaps without this change: drop the slot.
+                self.slots.lock().unwrap_or_else(|p| p.into_inner()).remove(dialogue);
+            }
+        }
+    }
+}
+
+/// The dialogue's analysis: the shared one if it is current, else computed once while
+/// concurrent requests for it wait.
+pub async fn results(state: &AppState, dialogue: &str) -> Result<Arc<Results>, AppError> {
+    let slot = state.analyses.slot(dialogue);
+    let mut slot = slot.lock().await;
+    if let Some((at, results)) = &slot.latest {
+        if !slot.stale && at.elapsed() < ANALYSIS_MAX_AGE {
+            return Ok(results.clone());
+        }
+    }
+    slot.stale = false;
+    let results = Arc::new(compute(state, dialogue).await?);
+    slot.latest = Some((Instant::now(), results.clone()));
+    Ok(results)
+}
+
 /// Loads statements and votes and analyses them (on a blocking thread).
-pub async fn results(state: &AppState, dialogue: &str) -> Result<Results, AppError> {
+async fn compute(state: &AppState, dialogue: &str) -> Result<Results, AppError> {
     let statements = state.store.statements(dialogue).await?;
     let votes = state.store.votes(dialogue).await?;
     tokio::task::spawn_blocking(move || {
@@ -122,8 +188,14 @@ pub async fn results(state: &AppState, dialogue: &str) -> Result<Results, AppErr
     .map_err(AppError::internal)
 }
 
-/// The statement the router gives `member` next, if any is left.
-pub fn next_statement<'a>(results: &'a Results, member: &str, participant_number: u64) -> Option<&'a Statement> {
+/// The statement the router gives `member` next, if any is left; `voted` holds the
+/// statements the member has voted on (read fresh, since the analysis may be older).
+pub fn next_statement<'a>(
+    results: &'a Results,
+    member: &str,
+    participant_number: u64,
+    voted: &HashSet<String>,
+) -> Option<&'a Statement> {
     let matrix = &results.matrix;
     let analysis = &results.analysis;
     let mut router = Router::new(analysis.groups(), Options::default().coverage_votes);
@@ -139,7 +211,7 @@ pub fn next_statement<'a>(results: &'a Results, member: &str, participant_number
     }
     let me = matrix.participant_index(member);
     let group = me.and_then(|p| analysis.membership[p as usize]);
-    let next = router.next(participant_number, group, |s| me.is_some_and(|p| matrix.get(p, s as u32).is_some()))?;
+    let next = router.next(participant_number, group, |s| voted.contains(&matrix.statement_ids()[s as usize]))?;
     let id = &matrix.statement_ids()[next];
     results.statements.iter().find(|s| &s.id == id)
 }

@@ -25,7 +25,11 @@ pub async fn deliberate(State(state): State<AppState>, ctx: Ctx, Path(id): Path<
     };
     let results = deliberation::results(&state, &id).await?;
     let number = me.as_ref().map_or(0, |m| m.id.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)));
-    let next = me.as_ref().and_then(|m| deliberation::next_statement(&results, &m.id, number));
+    let voted = match &me {
+        Some(m) => state.store.member_votes(&id, &m.id).await?,
+        None => Default::default(),
+    };
+    let next = me.as_ref().and_then(|m| deliberation::next_statement(&results, &m.id, number, &voted));
     let base = format!("/dialogues/{id}");
     let csrf = html! { input type="hidden" name="csrf" value=(ctx.csrf); };
     Ok(page(

@@ -16,10 +16,9 @@ pub mod selection_pages;
 pub mod service;
 pub mod web;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -31,8 +30,18 @@ use hiwar_store::Store;
 pub struct Config {
     /// Mark cookies `Secure` (set when the public URL is https).
     pub secure_cookies: bool,
-    /// Login attempts allowed per client address per minute.
+    /// Login attempts allowed per client address per minute, across every server
+    /// process on the database.
     pub logins_per_minute: u32,
+    /// Login attempts allowed per code (its lookup part) per minute, from anywhere.
+    pub logins_per_code_per_minute: u32,
+    /// The TLS proxy in front of hiwar: only for connections from this address is the
+    /// client address read from `X-Forwarded-For` (its last entry, which the proxy added).
+    pub trusted_proxy: Option<IpAddr>,
+    /// The address users reach hiwar at (say `https://hiwar.example`), for absolute
+    /// links such as the verification commands shown on pages. Without it those are
+    /// shown relative, never built from the request's Host header.
+    pub public_url: Option<String>,
     /// Every login answer, right or wrong, takes at least this long.
     pub login_floor: Duration,
     /// Largest request body accepted.
@@ -46,6 +55,9 @@ impl Default for Config {
         Config {
             secure_cookies: false,
             logins_per_minute: 10,
+            logins_per_code_per_minute: 5,
+            trusted_proxy: None,
+            public_url: None,
             login_floor: Duration::from_millis(300),
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 8 << 20,
@@ -58,45 +70,13 @@ impl Default for Config {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
-    login_limiter: Arc<RateLimiter>,
+    /// The deliberations' shared analyses.
+    pub analyses: Arc<deliberation::Analyses>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
-        let limiter = RateLimiter::new(config.logins_per_minute);
-        AppState { store, config: Arc::new(config), login_limiter: Arc::new(limiter) }
-    }
-}
-
-/// A token bucket per client address, kept in memory only (never logged or stored).
-/// Each process limits on its own; behind a load balancer the limit is per process.
-struct RateLimiter {
-    per_minute: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
-}
-
-impl RateLimiter {
-    fn new(per_minute: u32) -> Self {
-        RateLimiter { per_minute: per_minute as f64, buckets: Mutex::new(HashMap::new()) }
-    }
-
-    /// Takes one token for `ip`; false when none is left.
-    fn allow(&self, ip: IpAddr) -> bool {
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().expect("rate limiter lock");
-        if buckets.len() > 100_000 {
-            let per_minute = self.per_minute;
-            buckets.retain(|_, (tokens, at)| *tokens + at.elapsed().as_secs_f64() * per_minute / 60.0 < per_minute);
-        }
-        let (tokens, at) = buckets.entry(ip).or_insert((self.per_minute, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_minute / 60.0).min(self.per_minute);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        AppState { store, config: Arc::new(config), analyses: Default::default() }
     }
 }
 

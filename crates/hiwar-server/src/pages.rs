@@ -16,11 +16,10 @@ use crate::AppState;
 
 type PageResult = Result<Response, AppError>;
 
-/// This server as its visitors reach it, for commands they can copy.
-pub fn origin(state: &AppState, headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme = if state.config.secure_cookies { "https" } else { "http" };
-    format!("{scheme}://{host}")
+/// This server as its visitors reach it, for commands they can copy: the configured
+/// public address, never the request's Host header (which any client can set).
+pub fn origin(state: &AppState) -> String {
+    state.config.public_url.clone().unwrap_or_else(|| "http://localhost:8080".into())
 }
 
 pub fn pick(lang: Lang, text: &Text) -> &str {
@@ -60,7 +59,7 @@ fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                             }
                             None => { a href="/login" { (lang.t("nav-login")) } }
                         }
-                        a lang=(lang.other().code()) hreflang=(lang.other().code()) href={ (ctx.path) "?lang=" (lang.other().code()) } {
+                        a lang=(lang.other().code()) hreflang=(lang.other().code()) href={ "?lang=" (lang.other().code()) } {
                             (lang.t("lang-other"))
                         }
                     }
@@ -165,7 +164,7 @@ pub async fn dialogue(State(state): State<AppState>, ctx: Ctx, Path(id): Path<St
             h1 { (title) }
             p.description { (pick(lang, &d.description)) }
             @if let Some(me) = &membership {
-                p.you { (lang.t("dialogue-your-roles")) ": " strong { (me.pseudonym) } " — " (role_names(lang, &me.roles)) }
+                p.you { (lang.t("dialogue-your-roles")) ": " strong { bdi { (me.pseudonym) } } " — " (role_names(lang, &me.roles)) }
                 @if me.has("convener") { p { a.button href={ "/dialogues/" (d.id) "/manage" } { (lang.t("dialogue-manage")) } } }
             } @else if ctx.viewer.is_some() {
                 p.you { (lang.t("dialogue-not-member")) }
@@ -518,16 +517,29 @@ pub async fn set_phase(
     Ok(Redirect::to(&format!("/dialogues/{id}/manage#phases")).into_response())
 }
 
+/// Lines per page of the record view.
+const RECORD_VIEW_LINES: u64 = 100;
+
+#[derive(Deserialize)]
+pub struct RecordViewQuery {
+    from: Option<u64>,
+}
+
+/// The record as a table, newest page last, `RECORD_VIEW_LINES` lines a page.
 pub async fn record_view(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<RecordViewQuery>,
 ) -> PageResult {
     let lang = ctx.lang;
     let d = state.store.dialogue(&id).await?;
-    let record = state.store.record(&id).await?;
-    let url = format!("{}/dialogues/{id}/record", origin(&state, &headers));
+    let total = d.record_len;
+    let from = query.from.unwrap_or(total.saturating_sub(RECORD_VIEW_LINES)).min(total.saturating_sub(1));
+    let record = state.store.record_lines(&id, from, RECORD_VIEW_LINES).await?;
+    let earlier = (from > 0).then(|| from.saturating_sub(RECORD_VIEW_LINES));
+    let later = (from + RECORD_VIEW_LINES < total).then_some(from + RECORD_VIEW_LINES);
+    let url = format!("{}/dialogues/{id}/record", origin(&state));
     let title = pick(lang, &d.title).to_string();
     let rows: Vec<serde_json::Value> = record.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     Ok(page(
@@ -552,6 +564,10 @@ pub async fn record_view(
                         td dir="auto" { code { (row["body"].to_string()) } }
                     } }
                 }
+            }
+            nav.pages aria-label=(lang.t("record-pages")) {
+                @if let Some(e) = earlier { a href={ "?from=" (e) } rel="prev" { (lang.t("record-earlier")) } " " }
+                @if let Some(l) = later { a href={ "?from=" (l) } rel="next" { (lang.t("record-later")) } }
             }
         },
     ))

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use hiwar_sortition::pool::Quota;
 use hiwar_store::{Selection, SelectionStatus};
@@ -133,7 +133,6 @@ pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((id, sid)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> PageResult {
     let lang = ctx.lang;
     let d = state.store.dialogue(&id).await?;
@@ -147,7 +146,7 @@ pub async fn show(
         .drawn_index
         .and_then(|i| manifest.as_ref().and_then(|m| serde_json::from_value(m["panels"][i as usize].clone()).ok()));
     let base = format!("/dialogues/{id}/selections/{sid}");
-    let host = origin(&state, &headers);
+    let host = origin(&state);
     let csrf = html! { input type="hidden" name="csrf" value=(ctx.csrf); };
     let figure = |key: &str| s.summary.as_ref().and_then(|v| v[key].as_f64());
     let running = s.status == SelectionStatus::Running && !selection::is_interrupted(&s);

@@ -45,10 +45,16 @@ pub async fn login(
     typed: &str,
     pseudonym: Option<&str>,
 ) -> Result<LoginOutcome, AppError> {
-    if !state.login_limiter.allow(client) {
+    let started = Instant::now();
+    let minute = time::OffsetDateTime::now_utc().unix_timestamp() / 60;
+    let by_client = state.store.count_attempt(&format!("client:{client}"), minute).await?;
+    let by_code = match Code::parse(typed) {
+        Some(code) => state.store.count_attempt(&format!("lookup:{}", code.lookup()), minute).await?,
+        None => 0,
+    };
+    if by_client > state.config.logins_per_minute as u64 || by_code > state.config.logins_per_code_per_minute as u64 {
         return Err(AppError::too_many());
     }
-    let started = Instant::now();
     let outcome = login_checked(state, typed, pseudonym).await;
     tokio::time::sleep_until((started + state.config.login_floor).into()).await;
     outcome
@@ -126,12 +132,31 @@ pub async fn create_convener(store: &Store) -> Result<String, AppError> {
 }
 
 fn valid_pseudonym(raw: &str) -> Result<String, AppError> {
-    text_field("pseudonym", raw, 1, 40)
+    let pseudonym = text_field("pseudonym", raw, 1, 40)?;
+    if pseudonym.contains(['\u{200c}', '\u{200d}', '\n', '\r']) {
+        return Err(AppError::bad_request("pseudonym", "a pseudonym is one line of visible characters"));
+    }
+    Ok(pseudonym)
 }
 
-/// Trims `raw` and checks its length (in characters) and that it has no control characters.
+/// Whether `c` is a Unicode format character (general category Cf) other than the
+/// zero-width joiner and non-joiner, which some scripts and emoji need: invisible
+/// characters and bidirectional controls that let one text pose as another
+/// ("Omar" + U+200B beside "Omar") or reorder what a reader sees (U+202E).
+fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{ad}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{6dd}' | '\u{70f}' | '\u{890}'..='\u{891}' | '\u{8e2}'
+        | '\u{180e}' | '\u{200b}' | '\u{200e}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}' | '\u{110bd}' | '\u{110cd}'
+        | '\u{13430}'..='\u{1343f}' | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}' | '\u{e0001}'
+        | '\u{e0020}'..='\u{e007f}')
+}
+
+/// User text: trimmed, in Unicode normal form C, of `min` to `max` characters, without
+/// control characters (but line breaks) or invisible format characters.
 pub fn text_field(field: &str, raw: &str, min: usize, max: usize) -> Result<String, AppError> {
-    let value = raw.trim();
+    use unicode_normalization::UnicodeNormalization;
+    let value: String = raw.trim().nfc().collect();
     let n = value.chars().count();
     if n < min || n > max {
         return Err(AppError::bad_request(field, format!("{field} must have {min} to {max} characters, not {n}")));
@@ -139,7 +164,13 @@ pub fn text_field(field: &str, raw: &str, min: usize, max: usize) -> Result<Stri
     if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
         return Err(AppError::bad_request(field, format!("{field} contains control characters")));
     }
-    Ok(value.to_string())
+    if let Some(c) = value.chars().find(|&c| is_format(c)) {
+        return Err(AppError::bad_request(
+            field,
+            format!("{field} contains the invisible or direction-changing character U+{:04X}", c as u32),
+        ));
+    }
+    Ok(value)
 }
 
 fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, AppError> {

@@ -75,6 +75,14 @@ impl AppError {
             ..Self::new(StatusCode::BAD_REQUEST, "error-400")
         }
     }
+    pub fn unsupported_media_type() -> Self {
+        AppError {
+            field: Some("content-type".into()),
+            detail: Some("the body must be JSON, sent with Content-Type: application/json".into()),
+            ..Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "error-415")
+        }
+    }
+
     pub fn conflict(field: &str, detail: impl Into<String>) -> Self {
         AppError {
             field: Some(field.into()),
@@ -237,11 +245,12 @@ pub async fn context(State(state): State<AppState>, mut request: Request, next: 
         _ => true,
     };
 
-    let client = request
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let client = client_address(peer, state.config.trusted_proxy, headers);
     let session = token.as_deref().map(token_hash);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let viewer = match &session {
@@ -296,6 +305,23 @@ fn finish(
     secure_headers(response.headers_mut());
     log_request(method, path, response.status(), started);
     response
+}
+
+/// The client's address: the TCP peer, unless the peer is the trusted proxy, whose
+/// `X-Forwarded-For` then names the client in its last entry (earlier entries come from
+/// the client itself and can be forged).
+fn client_address(peer: IpAddr, trusted_proxy: Option<IpAddr>, headers: &HeaderMap) -> IpAddr {
+    if trusted_proxy != Some(peer) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 /// One log line per request: method, path, status and duration. Never the client's
@@ -380,6 +406,16 @@ pub struct ApiJson<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
     async fn from_request(request: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
+        // Only JSON: a form or text/plain body could be sent by any other web site from a
+        // visitor's browser without a preflight.
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+        if !json {
+            return Err(AppError::unsupported_media_type());
+        }
         let bytes = body_bytes(request, state).await?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {

@@ -44,7 +44,7 @@ fn start(config: Config) -> Server {
 }
 
 fn fast() -> Config {
-    Config { logins_per_minute: 1000, ..Config::default() }
+    Config { logins_per_minute: 1000, logins_per_code_per_minute: 1000, ..Config::default() }
 }
 
 /// The status, headers and body of a response, whatever its status.
@@ -313,6 +313,13 @@ fn logins_are_rate_limited() {
     let r = api_login(&s, &s.convener_key, None);
     assert_eq!(r.status, 429);
     assert_eq!(r.header("retry-after"), Some("60"));
+    // Per code, from any address: guesses at one code stop after 5 a minute.
+    let s = start(Config { logins_per_minute: 1000, ..Config::default() });
+    for _ in 0..5 {
+        assert_eq!(api_login(&s, "YYYYY-YYYYY-YYYYY-YYYYY", None).status, 401);
+    }
+    assert_eq!(api_login(&s, "YYYYY-YYYYY-YYYYY-YYYYY", None).status, 429);
+    assert_eq!(api_login(&s, &s.convener_key, None).status, 200, "other codes are unaffected");
 }
 
 #[test]
@@ -855,4 +862,160 @@ fn participants_post_vote_and_see_the_opinion_map() {
     assert!(rec.contains("a duplicate of an earlier statement") && rec.contains(text));
     assert!(!rec.contains("Yusuf\",\"statement"), "who voted what is never published");
     hiwar_record::verify(&rec, &Default::default()).unwrap();
+}
+
+/// Sends a raw HTTP/1.1 request and returns the whole answer (status line, headers, body).
+fn raw_request(server: &Server, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Nothing public links a member to their votes or opinion group (issue: secrecy).
+#[test]
+fn public_results_name_no_member() {
+    let s = start(fast());
+    let d = &s.dialogue;
+    let members: Vec<String> = api(&s, "GET", &format!("/api/dialogues/{d}/members"), None, None)
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(members.len() > 60);
+    let mut visitor = Browser::new(&s.base);
+    let report = visitor.get(&format!("/dialogues/{d}/deliberation/report.json")).body;
+    let parsed: Value = serde_json::from_str(&report).unwrap();
+    assert!(parsed["groups"].as_array().unwrap().iter().all(|g| g.get("members").is_none() && g["size"].is_u64()));
+    assert!(parsed["ungrouped"].is_u64(), "only a count of the ungrouped");
+    for page in ["report.json", "report.csv", "map.svg", "report.html", "results"] {
+        let body = visitor.get(&format!("/dialogues/{d}/deliberation/{page}")).body;
+        assert!(!members.iter().any(|m| body.contains(m.as_str())), "{page} names a member");
+    }
+    // The conveners' Polis export lists only voters with at least 5 votes, with no times.
+    let mut convener = Browser::new(&s.base);
+    convener.get("/login?lang=en");
+    assert_eq!(convener.post("/login", &[("code", &s.convener_key)]).status, 303);
+    let rows = convener.get(&format!("/dialogues/{d}/deliberation/polis/participants-votes.csv")).body;
+    let exported = hiwar_csv::parse(&rows).unwrap();
+    let n_votes = exported[0].1.iter().position(|h| h == "n-votes").unwrap();
+    assert!(exported.len() > 1);
+    assert!(exported[1..].iter().all(|(_, row)| row[n_votes].parse::<usize>().unwrap() >= 5));
+    let votes = convener.get(&format!("/dialogues/{d}/deliberation/polis/votes.csv")).body;
+    assert!(votes.lines().skip(1).all(|l| l.starts_with("0,,")), "no time stamps");
+}
+
+#[test]
+fn hostile_input_is_refused_and_nothing_is_reflected() {
+    let s = start(fast());
+    let d = &s.dialogue;
+    // The API takes JSON only: a text/plain login (which any web site can make a
+    // visitor's browser send) is refused before it counts against anyone.
+    let r = reply(
+        agent()
+            .post(&format!("{}/api/login", s.base))
+            .set("Content-Type", "text/plain")
+            .send_string(r#"{"code":"ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ"}"#),
+    );
+    assert_eq!((r.status, r.json()["field"].as_str()), (415, Some("content-type")));
+
+    // Invisible and direction-changing characters, and look-alikes of a taken pseudonym.
+    for (pseudonym, status) in [("Omar\u{200b}", 400), ("Alice\u{202e}gnp.exe", 400), ("\u{200b}", 400), ("0mar", 409), ("OMAR", 409)]
+    {
+        assert_eq!(api_login(&s, &s.invitations[4], Some(pseudonym)).status, status, "{pseudonym:?}");
+    }
+    let joined = api_login(&s, &s.invitations[4], Some("Layla"));
+    assert_eq!(joined.status, 200);
+    let mut p = Browser::new(&s.base);
+    p.get("/login?lang=en");
+    assert_eq!(p.post("/login", &[("code", &s.invitations[3]), ("pseudonym", "Hadi")]).status, 200);
+    assert_eq!(p.post(&format!("/dialogues/{d}/statements"), &[("text", "\u{200b}")]).status, 400);
+    assert_eq!(p.post(&format!("/dialogues/{d}/statements"), &[("text", "stmt\u{200b} 1")]).status, 400);
+    // A formula in a statement is neutralised in every CSV handed out.
+    assert_eq!(p.post(&format!("/dialogues/{d}/statements"), &[("text", "=HYPERLINK(\"http://x\")")]).status, 303);
+    let csv = p.get(&format!("/dialogues/{d}/deliberation/report.csv")).body;
+    assert!(csv.contains("\"'=HYPERLINK(") && !csv.contains(",=HYPERLINK"), "{csv}");
+
+    // The request path and the Host header are never reflected into links or commands.
+    let answer = raw_request(&s, "GET //evil.example HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    assert!(!answer.contains("href=\"//evil.example"), "{answer}");
+    let answer = raw_request(
+        &s,
+        &format!("GET /dialogues/{d}/record/view HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200") && !answer.contains("evil.example"), "{}", &answer[..200]);
+
+    // The record in ranges: ?from=N&limit=M gives exactly those lines.
+    let whole = record(&s);
+    let lines: Vec<&str> = whole.lines().collect();
+    let part = reply(agent().get(&format!("{}/dialogues/{d}/record?from=2&limit=3", s.base)).call()).body;
+    assert_eq!(part, format!("{}\n", lines[2..5].join("\n")));
+    let tail = reply(agent().get(&format!("{}/dialogues/{d}/record?from={}", s.base, lines.len() - 1)).call()).body;
+    assert_eq!(tail, format!("{}\n", lines[lines.len() - 1]));
+    let view = Browser::new(&s.base).get(&format!("/dialogues/{d}/record/view?from=1&lang=en"));
+    assert!(view.body.contains("rel=\"prev\"") && !view.body.contains("<td>0</td>"), "the view is paginated");
+}
+
+#[test]
+fn roles_observers_watch_and_the_creator_stays_a_convener() {
+    let s = start(fast());
+    let d = &s.dialogue;
+    let token = api_login(&s, &s.convener_key, None).json()["token"].as_str().unwrap().to_string();
+    let t = Some(token.as_str());
+    let issue = |role: &str| {
+        let r = api(&s, "POST", &format!("/api/dialogues/{d}/codes"), t, Some(json!({"role": role, "count": 1})));
+        r.json()["codes"][0].as_str().unwrap().to_string()
+    };
+    // An observer reads, but neither posts nor votes.
+    let mut observer = Browser::new(&s.base);
+    observer.get("/login?lang=en");
+    assert_eq!(observer.post("/login", &[("code", &issue("observer")), ("pseudonym", "Watcher")]).status, 200);
+    assert_eq!(observer.post(&format!("/dialogues/{d}/statements"), &[("text", "I only watch")]).status, 403);
+    let statement = api(&s, "GET", &format!("/dialogues/{d}/deliberation/report.json"), None, None).json()["consensus"][0]
+        ["statement"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(observer.post(&format!("/dialogues/{d}/statements/{statement}/vote"), &[("vote", "agree")]).status, 403);
+    // A co-convener cannot remove the creator's convener role.
+    let co = api_login(&s, &issue("convener"), Some("Co-convener")).json()["token"].as_str().unwrap().to_string();
+    let members = api(&s, "GET", &format!("/api/dialogues/{d}/members"), None, None).json();
+    let creator_member = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["roles"].as_array().unwrap().contains(&json!("convener")) && m["pseudonym"] != "Co-convener")
+        .unwrap()["id"]
+        .clone();
+    let r = api(
+        &s,
+        "POST",
+        &format!("/api/dialogues/{d}/roles"),
+        Some(co.as_str()),
+        Some(json!({"member": creator_member, "role": "convener", "grant": false})),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+}
+
+#[test]
+fn login_limits_count_the_client_behind_the_trusted_proxy() {
+    let s = start(Config { logins_per_minute: 2, trusted_proxy: Some("127.0.0.1".parse().unwrap()), ..Config::default() });
+    let login_from = |client: &str| {
+        reply(
+            agent()
+                .post(&format!("{}/api/login", s.base))
+                .set("X-Forwarded-For", &format!("198.51.100.9, {client}"))
+                .send_json(json!({"code": "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ"})),
+        )
+        .status
+    };
+    assert_eq!(login_from("203.0.113.5"), 401);
+    assert_eq!(login_from("203.0.113.5"), 401);
+    assert_eq!(login_from("203.0.113.5"), 429, "this client is out of attempts");
+    assert_eq!(login_from("203.0.113.6"), 401, "but another client behind the same proxy is not");
 }

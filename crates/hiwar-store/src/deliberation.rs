@@ -120,6 +120,18 @@ impl Store {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get::<i64, _>(2) as i8)).collect())
     }
 
+    /// The statements `member` has voted on in `dialogue`.
+    pub async fn member_votes(&self, dialogue: &str, member: &str) -> Result<std::collections::HashSet<String>> {
+        let rows = sqlx::query(
+            "SELECT v.statement_id FROM statement_votes v JOIN statements s ON s.id = v.statement_id              WHERE s.dialogue_id = $1 AND v.member_id = $2",
+        )
+        .bind(dialogue)
+        .bind(member)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     /// Hides or restores a statement, recording the decision and its reason.
     pub async fn moderate_statement(
         &self,

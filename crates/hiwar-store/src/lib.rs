@@ -12,11 +12,13 @@
 //! - codes are stored only as hashes computed by the caller; this crate never sees a
 //!   code in clear.
 
+mod attempts;
 mod deliberation;
 mod record;
 mod schema;
 mod selections;
 
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -184,6 +186,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     checks: record::CheckCache,
+    /// Keys the hashed names of rate-limit buckets (see `attempts`).
+    bucket_key: std::sync::Arc<String>,
 }
 
 fn now() -> String {
@@ -199,16 +203,27 @@ pub fn random_id(prefix: &str, len: usize) -> String {
     id
 }
 
-/// How pseudonyms are compared for uniqueness: trimmed, case-folded.
+/// How pseudonyms are compared for uniqueness: trimmed, lower-cased, then reduced to
+/// their Unicode TR39 confusable skeleton, so "0mar" (digit zero) or a Cyrillic "Оmar"
+/// cannot sit beside "Omar".
 pub fn pseudonym_key(pseudonym: &str) -> String {
-    pseudonym.trim().to_lowercase()
+    unicode_security::skeleton(&pseudonym.trim().to_lowercase()).collect::<String>().to_lowercase()
 }
 
 impl Store {
     /// Opens (creating if needed) `hiwar.sqlite3` in `dir` and migrates it.
+    /// The directory is created readable by its owner only (0700), and so is the
+    /// database file (0600; SQLite gives its journal files the same mode): it holds the
+    /// dialogues' signing keys.
     pub async fn open_sqlite(dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        let io = |e: std::io::Error| StoreError::Database(sqlx::Error::Io(e));
+        if !dir.exists() {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io)?;
+        }
         let path = dir.join("hiwar.sqlite3");
+        if !path.exists() {
+            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(io)?;
+        }
         let url = format!("sqlite://{}?mode=rwc", path.display());
         Self::connect(&url, Backend::Sqlite, 4).await
     }
@@ -248,8 +263,10 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Store { pool, backend, checks: record::CheckCache::default() };
+        let mut store =
+            Store { pool, backend, checks: record::CheckCache::default(), bucket_key: Default::default() };
         store.migrate().await?;
+        store.bucket_key = std::sync::Arc::new(store.bucket_secret().await?);
         Ok(store)
     }
 
@@ -441,7 +458,12 @@ impl Store {
         .await?;
         let created_body = body::dialogue_created(&new.title.record(), &new.description.record(), &public_hex);
         self.append(&mut tx, &id, "dialogue.created", created_body).await?;
-        insert_member(self, &mut tx, &id, creator, pseudonym, "convener", None).await?;
+        let member = insert_member(self, &mut tx, &id, creator, pseudonym, "convener", None).await?;
+        sqlx::query("UPDATE dialogues SET creator_member = $2 WHERE id = $1")
+            .bind(&id)
+            .bind(&member)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -640,6 +662,16 @@ impl Store {
             )));
         }
         if !grant && role == "convener" {
+            let creator: Option<String> = sqlx::query("SELECT creator_member FROM dialogues WHERE id = $1")
+                .bind(dialogue)
+                .fetch_one(&mut *tx)
+                .await?
+                .get(0);
+            if creator.as_deref() == Some(member) && by != member {
+                return Err(StoreError::Conflict(
+                    "only the convener who created the dialogue can give up that role".into(),
+                ));
+            }
             let left: i64 = sqlx::query(
                 "SELECT COUNT(*) FROM member_roles r JOIN members m ON m.id = r.member_id \
                  WHERE m.dialogue_id = $1 AND r.role = 'convener'",

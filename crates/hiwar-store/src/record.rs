@@ -166,6 +166,24 @@ impl Store {
         Ok(result)
     }
 
+    /// Lines `from`, `from + 1`, … of the record, at most `limit` of them, each ending in `\n`.
+    pub async fn record_lines(&self, dialogue: &str, from: u64, limit: u64) -> Result<String> {
+        let rows = sqlx::query(
+            "SELECT line FROM record_lines WHERE dialogue_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(dialogue)
+        .bind(from.min(i64::MAX as u64) as i64)
+        .bind(limit.min(i64::MAX as u64) as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = String::new();
+        for row in rows {
+            out.push_str(row.get::<&str, _>(0));
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
     /// The dialogue's record as served: one line per event, each ending in `\n`.
     pub async fn record(&self, dialogue: &str) -> Result<String> {
         self.dialogue_exists(dialogue).await?;

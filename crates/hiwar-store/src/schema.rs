@@ -138,4 +138,21 @@ CREATE TABLE statement_votes (
 CREATE INDEX statement_votes_member ON statement_votes (member_id);
 "#,
     ),
+    (
+        4,
+        r#"
+CREATE TABLE login_attempts (
+    bucket TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    attempts BIGINT NOT NULL,
+    PRIMARY KEY (bucket, window_start)
+);
+CREATE INDEX login_attempts_window ON login_attempts (window_start);
+CREATE TABLE server_secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+ALTER TABLE dialogues ADD COLUMN creator_member TEXT;
+"#,
+    ),
 ];

@@ -319,3 +319,16 @@ async fn the_store_refuses_lines_its_verifier_rejects(store: Store) {
     store.add_phase(&id, &Phase { kind: "deliberation".into(), name: Text::new("ن", "n"), starts: "2026-01-01".into(), ends: "2026-01-02".into() }).await.unwrap();
     assert_record_verifies(&store.record(&id).await.unwrap());
 }
+
+/// The data directory and the database (which holds the signing keys) are private to
+/// their owner.
+#[tokio::test]
+async fn the_sqlite_data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    let _store = Store::open_sqlite(&dir).await.unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("hiwar.sqlite3")), 0o600);
+}

@@ -18,6 +18,8 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub secure_cookies: Option<bool>,
     pub logins_per_minute: Option<u32>,
+    pub trusted_proxy: Option<std::net::IpAddr>,
+    pub public_url: Option<String>,
 }
 
 impl FileConfig {
@@ -53,6 +55,14 @@ pub struct ServerArgs {
     /// Login attempts allowed per client address per minute [default: 10].
     #[arg(long, env = "HIWAR_LOGINS_PER_MINUTE", value_name = "N")]
     pub logins_per_minute: Option<u32>,
+    /// The address of the TLS proxy in front of hiwar: for its connections, the client
+    /// address (for login limits only; never logged) is read from X-Forwarded-For.
+    #[arg(long, env = "HIWAR_TRUSTED_PROXY", value_name = "IP")]
+    pub trusted_proxy: Option<std::net::IpAddr>,
+    /// The address users reach hiwar at, e.g. https://hiwar.example, for the absolute
+    /// addresses shown on pages (never taken from the request's Host header).
+    #[arg(long, env = "HIWAR_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 impl ServerArgs {
@@ -61,6 +71,8 @@ impl ServerArgs {
         ServerConfig {
             secure_cookies: self.secure_cookies || file.secure_cookies.unwrap_or(false),
             logins_per_minute: self.logins_per_minute.or(file.logins_per_minute).unwrap_or(defaults.logins_per_minute),
+            trusted_proxy: self.trusted_proxy.or(file.trusted_proxy),
+            public_url: self.public_url.clone().or_else(|| file.public_url.clone()).map(|u| u.trim_end_matches('/').to_string()),
             ..defaults
         }
     }

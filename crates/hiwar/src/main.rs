@@ -273,8 +273,14 @@ async fn serve(store_args: StoreArgs, server: config::ServerArgs, file: &config:
     println!("hiwar is running at http://{addr}/");
     println!("  storage: {:?}", store.backend());
     println!("  first time? create a convener with: hiwar convener add");
-    let state = AppState::new(store, server.config(file));
+    let state = AppState::new(store, with_public_url(server.config(file), addr));
     hiwar_server::serve(listener, state).await.context("serving HTTP")
+}
+
+/// Without a configured public address, pages show the address the server listens on.
+fn with_public_url(mut config: hiwar_server::Config, addr: SocketAddr) -> hiwar_server::Config {
+    config.public_url.get_or_insert_with(|| format!("http://{addr}"));
+    config
 }
 
 async fn demo(data: Option<PathBuf>, server: config::ServerArgs, file: &config::FileConfig) -> Result<()> {
@@ -295,7 +301,7 @@ async fn demo(data: Option<PathBuf>, server: config::ServerArgs, file: &config::
         println!("    invitation:   {code}");
     }
     println!("  Arabic: add ?lang=ar to any address; English: ?lang=en. Stop with Ctrl-C.");
-    let state = AppState::new(store, server.config(file));
+    let state = AppState::new(store, with_public_url(server.config(file), addr));
     hiwar_server::serve(listener, state).await.context("serving HTTP")?;
     drop(temporary);
     Ok(())
