@@ -86,6 +86,7 @@ class State:
         self.batches = {}
         self.batch_roles = {}
         self.batch_order = {}
+        self.redacted = set()
         self.statements = {}
 
     @staticmethod
@@ -185,12 +186,23 @@ class State:
                 raise ValueError("the change changes nothing")
             (roles.add if kind == "role.granted" else roles.discard)(b["role"])
         elif kind == "statement.posted":
-            self.shape(b, ["statement", "text"])
-            if not self.ident(b["statement"]) or not isinstance(b["text"], str) or not 1 <= len(b["text"]) <= 280:
+            self.shape(b, ["statement", "digest"])
+            if not self.ident(b["statement"]) or not isinstance(b["digest"], str) or not HEX64.fullmatch(b["digest"]):
                 raise ValueError("bad statement.posted")
             if b["statement"] in self.statements:
                 raise ValueError("statement posted twice")
             self.statements[b["statement"]] = False
+        elif kind == "statement.redacted":
+            self.shape(b, ["statement", "reason", "by"])
+            r = b["reason"]
+            if not isinstance(r, str) or not 1 <= len(r) <= 500 or not self.ident(b["by"]):
+                raise ValueError("bad statement.redacted")
+            if "convener" not in self.members.get(b["by"], set()):
+                raise ValueError("by is not a convener")
+            if b["statement"] not in self.statements or b["statement"] in self.redacted:
+                raise ValueError("unknown statement, or redacted twice")
+            self.redacted.add(b["statement"])
+            self.statements[b["statement"]] = True
         elif kind == "statement.moderated":
             self.shape(b, ["statement", "hidden", "reason", "by"])
             r = b["reason"]
@@ -200,6 +212,8 @@ class State:
                 raise ValueError("by is not a convener")
             if self.statements.get(b["statement"], b["hidden"]) == b["hidden"]:
                 raise ValueError("unknown statement, or the moderation changes nothing")
+            if b["statement"] in self.redacted:
+                raise ValueError("a redacted statement stays hidden")
             self.statements[b["statement"]] = b["hidden"]
         elif kind == "votes.tallied":
             self.shape(b, ["statements"])

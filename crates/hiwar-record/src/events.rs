@@ -43,8 +43,14 @@ pub mod body {
         json!({"member": member, "role": role, "by": by})
     }
     /// A statement put to the deliberation (its author is not published).
-    pub fn statement_posted(statement: &str, text: &str) -> Value {
-        json!({"statement": statement, "text": text})
+    /// The record carries the statement's salted digest, not its text (see
+    /// [`statement_digest`]), so a text can later be redacted without breaking the chain.
+    pub fn statement_posted(statement: &str, digest: &[u8; 32]) -> Value {
+        json!({"statement": statement, "digest": hex::encode(digest)})
+    }
+    /// A convener removes a statement's text for good (it stays hidden), with a public reason.
+    pub fn statement_redacted(statement: &str, reason: &str, by: &str) -> Value {
+        json!({"statement": statement, "reason": reason, "by": by})
     }
     /// A convener hides or restores a statement, giving the reason publicly.
     pub fn statement_moderated(statement: &str, hidden: bool, reason: &str, by: &str) -> Value {
@@ -61,6 +67,16 @@ pub mod body {
 /// Longest statement, in characters.
 pub const MAX_STATEMENT_CHARS: usize = 280;
 
+/// `SHA-256("hiwar/v1/statement\n" ‖ salt ‖ text)`: what the record holds of a
+/// statement. The server publishes the text and the 16-byte salt beside the record
+/// (`/dialogues/{id}/statements.json`); anyone can check that they match (check T1).
+/// The random salt keeps a short text — a phone number — from being found by trying
+/// every candidate against the digest once the text has been redacted.
+pub fn statement_digest(salt: &[u8; 16], text: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::new().chain_update(b"hiwar/v1/statement\n").chain_update(salt).chain_update(text.as_bytes()).finalize().into()
+}
+
 /// An issued batch of invitations, as [`State::batch`] reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Batch<'a> {
@@ -70,6 +86,47 @@ pub struct Batch<'a> {
     pub used: u64,
     /// The number of batches issued before this one.
     pub order: u64,
+}
+
+/// Check T1: the statement texts served beside the record (`statements.json`: a list
+/// `statements` of `{"statement", "text", "salt"}` or, for a redacted one,
+/// `{"statement", "redacted": reason}`) against the record's `(id, digest, redacted)`.
+/// Returns how many texts were checked.
+pub fn check_statement_texts(record: &[(String, String, bool)], served: &Value) -> Result<usize, String> {
+    let list = served["statements"].as_array().ok_or("statements.json has no list \"statements\"")?;
+    let mut by_id: BTreeMap<&str, &Map<String, Value>> = BTreeMap::new();
+    for entry in list {
+        let e = entry.as_object().ok_or("a statement entry is not an object")?;
+        let id = e.get("statement").and_then(Value::as_str).ok_or("a statement entry has no id")?;
+        if by_id.insert(id, e).is_some() {
+            return Err(format!("statement {id} is served twice"));
+        }
+    }
+    let mut checked = 0;
+    for (id, digest, redacted) in record {
+        let e = by_id.remove(id.as_str()).ok_or_else(|| format!("statement {id} is in the record but not served"))?;
+        if *redacted {
+            if e.contains_key("text") {
+                return Err(format!("statement {id} was redacted, but its text is still served"));
+            }
+            continue;
+        }
+        let text = e.get("text").and_then(Value::as_str).ok_or_else(|| format!("statement {id}: no text served"))?;
+        let salt: [u8; 16] = e
+            .get("salt")
+            .and_then(Value::as_str)
+            .and_then(|s| hex::decode(s).ok())
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| format!("statement {id}: the salt is not 16 bytes of hex"))?;
+        if hex::encode(statement_digest(&salt, text)) != *digest {
+            return Err(format!("statement {id}: the served text is not the one the record committed to"));
+        }
+        checked += 1;
+    }
+    if let Some(extra) = by_id.keys().next() {
+        return Err(format!("statement {extra} is served but not in the record"));
+    }
+    Ok(checked)
 }
 
 /// What the events so far have established; each new event is checked against it.
@@ -86,11 +143,18 @@ pub struct State {
     batch_roles: BTreeMap<String, String>,
     /// batch id → how many batches were issued before it
     batch_order: BTreeMap<String, u64>,
-    /// statement id → hidden
-    statements: BTreeMap<String, bool>,
+    /// statement id → (hidden, digest)
+    statements: BTreeMap<String, (bool, String)>,
+    /// statements whose text was removed
+    redacted: BTreeSet<String>,
 }
 
 impl State {
+    /// Each posted statement's digest, and whether its text was redacted.
+    pub fn statement_digests(&self) -> impl Iterator<Item = (&str, &str, bool)> {
+        self.statements.iter().map(|(id, (_, digest))| (id.as_str(), digest.as_str(), self.redacted.contains(id)))
+    }
+
     /// An issued batch: its role, size, how many of its invitations were used or
     /// revoked so far, and its place among the batches issued.
     pub fn batch(&self, id: &str) -> Option<Batch<'_>> {
@@ -223,11 +287,29 @@ impl State {
                 }
             }
             "statement.posted" => {
-                let b = fields(body, &["statement", "text"])?;
+                let b = fields(body, &["statement", "digest"])?;
                 let statement = id(b, "statement")?;
-                text(b, "text", 1, MAX_STATEMENT_CHARS)?;
-                if self.statements.insert(statement.clone(), false).is_some() {
+                let digest = hex_field(b, "digest", 32)?;
+                if self.statements.insert(statement.clone(), (false, digest)).is_some() {
                     return Err(format!("statement {statement} was already posted"));
+                }
+            }
+            "statement.redacted" => {
+                let b = fields(body, &["statement", "reason", "by"])?;
+                let statement = id(b, "statement")?;
+                text(b, "reason", 1, 500)?;
+                let by = id(b, "by")?;
+                if !self.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener")) {
+                    return Err(format!("{by} is not a convener of this dialogue"));
+                }
+                let (hidden, _) = self
+                    .statements
+                    .get_mut(&statement)
+                    .ok_or_else(|| format!("statement {statement} was never posted"))?;
+                // A redacted statement is hidden for good.
+                *hidden = true;
+                if !self.redacted.insert(statement.clone()) {
+                    return Err(format!("statement {statement} was already redacted"));
                 }
             }
             "statement.moderated" => {
@@ -239,12 +321,15 @@ impl State {
                 if !self.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener")) {
                     return Err(format!("{by} is not a convener of this dialogue"));
                 }
-                let state = self
+                let (state, _) = self
                     .statements
                     .get_mut(&statement)
                     .ok_or_else(|| format!("statement {statement} was never posted"))?;
                 if *state == hidden {
                     return Err(format!("statement.moderated for {statement} changes nothing"));
+                }
+                if self.redacted.contains(&statement) {
+                    return Err(format!("statement {statement} was redacted and stays hidden"));
                 }
                 *state = hidden;
             }

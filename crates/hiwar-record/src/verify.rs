@@ -13,7 +13,7 @@ use crate::selection::Selection;
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// The checks, in the order the spec numbers them.
-pub const CHECKS: [(&str, &str); 23] = [
+pub const CHECKS: [(&str, &str); 24] = [
     ("R1", "the record is newline-terminated UTF-8 lines of at most 1 MiB"),
     ("R2", "each line is a JSON object with exactly the line fields, of the right types"),
     ("R3", "each line is in canonical form"),
@@ -37,6 +37,7 @@ pub const CHECKS: [(&str, &str); 23] = [
     ("S1", "every selection's manifest hash was published before its draw; each is drawn and seated once, by delegate invitations for exactly the drawn panel"),
     ("S2", "every draw's seed is SHA-256(manifest hash ‖ beacon) and its index follows by rejection sampling"),
     ("S3", "every manifest hashes to its published hash, its panels meet the quotas, and the drawn panel is the one at the drawn index"),
+    ("T1", "every statement's published text matches the digest in the record, unless a recorded redaction removed it"),
 ];
 
 /// What the verifier is told besides the record.
@@ -82,6 +83,9 @@ pub struct Summary {
     pub ballots: u64,
     /// The selections, for the manifest checks (S3) that need more than the record.
     pub selections: Vec<Selection>,
+    /// Each statement's id, digest and whether it was redacted, for check T1 against the
+    /// texts served beside the record.
+    pub statements: Vec<(String, String, bool)>,
 }
 
 /// Verifies `record` (the exact bytes served at `/dialogues/{id}/record`).
@@ -271,6 +275,7 @@ pub fn verify_observed(
         previous_checked,
         ballots,
         selections: selections.by_id.into_values().collect(),
+        statements: state.statement_digests().map(|(id, d, r)| (id.to_string(), d.to_string(), r)).collect(),
     })
 }
 

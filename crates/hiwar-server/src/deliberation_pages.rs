@@ -219,16 +219,30 @@ pub async fn moderation(State(state): State<AppState>, ctx: Ctx, Path(id): Path<
             table {
                 thead { tr { th scope="col" { (lang.t("deliberation-statement")) } th scope="col" { (lang.t("deliberation-status")) } th {} } }
                 tbody { @for s in &statements { tr {
-                    td dir="auto" { (s.text) }
-                    td { (lang.t(if s.hidden { "deliberation-hidden" } else { "deliberation-shown" }))
-                         @if let Some(reason) = &s.reason { " — " bdi { (reason) } } }
-                    td { form.inline method="post" action={ (base) "/statements/" (s.id) "/moderate" } {
-                        (csrf)
-                        input type="hidden" name="hidden" value=(if s.hidden { "false" } else { "true" });
-                        label.visually-hidden for={ "reason-" (s.id) } { (lang.t("deliberation-reason")) }
-                        input id={ "reason-" (s.id) } name="reason" required maxlength="500" placeholder=(lang.t("deliberation-reason"));
-                        button type="submit" { (lang.t(if s.hidden { "deliberation-restore" } else { "deliberation-hide" })) }
-                    } }
+                    @if let Some(why) = &s.redacted {
+                        td { em { (lang.t("deliberation-redacted")) } " — " bdi { (why) } }
+                        td { (lang.t("deliberation-hidden")) }
+                        td {}
+                    } @else {
+                        td dir="auto" { (s.text) }
+                        td { (lang.t(if s.hidden { "deliberation-hidden" } else { "deliberation-shown" }))
+                             @if let Some(reason) = &s.reason { " — " bdi { (reason) } } }
+                        td {
+                            form.inline method="post" action={ (base) "/statements/" (s.id) "/moderate" } {
+                                (csrf)
+                                input type="hidden" name="hidden" value=(if s.hidden { "false" } else { "true" });
+                                label.visually-hidden for={ "reason-" (s.id) } { (lang.t("deliberation-reason")) }
+                                input id={ "reason-" (s.id) } name="reason" required maxlength="500" placeholder=(lang.t("deliberation-reason"));
+                                button type="submit" { (lang.t(if s.hidden { "deliberation-restore" } else { "deliberation-hide" })) }
+                            }
+                            form.inline method="post" action={ (base) "/statements/" (s.id) "/redact" } {
+                                (csrf)
+                                label.visually-hidden for={ "redact-" (s.id) } { (lang.t("deliberation-redact-reason")) }
+                                input id={ "redact-" (s.id) } name="reason" required maxlength="500" placeholder=(lang.t("deliberation-redact-reason"));
+                                button type="submit" { (lang.t("deliberation-redact")) }
+                            }
+                        }
+                    }
                 } } }
             }
         },
@@ -254,6 +268,30 @@ pub async fn moderate(
     };
     deliberation::moderate(&state, &ctx, &id, &sid, hidden, &form.reason).await?;
     Ok(Redirect::to(&format!("/dialogues/{id}/deliberation/moderation")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RedactForm {
+    reason: String,
+}
+
+/// A convener removes a statement's text for good (say, someone's phone number).
+pub async fn redact(
+    State(state): State<AppState>,
+    LoggedIn(ctx): LoggedIn,
+    Path((id, sid)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<RedactForm>,
+) -> PageResult {
+    deliberation::redact(&state, &ctx, &id, &sid, &form.reason).await?;
+    Ok(Redirect::to(&format!("/dialogues/{id}/deliberation/moderation")).into_response())
+}
+
+/// Every statement's text and salt, or its redaction: what check T1 compares with the
+/// digests in the record.
+pub async fn statement_texts(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let texts = state.store.statement_texts(&id).await?;
+    let body = serde_json::to_string(&serde_json::json!({"statements": texts})).map_err(AppError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Deserialize)]

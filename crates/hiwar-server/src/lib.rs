@@ -123,6 +123,8 @@ pub fn router(state: AppState) -> Router {
         .route("/dialogues/{id}/statements", post(deliberation_pages::post_statement))
         .route("/dialogues/{id}/statements/{sid}/vote", post(deliberation_pages::vote))
         .route("/dialogues/{id}/statements/{sid}/moderate", post(deliberation_pages::moderate))
+        .route("/dialogues/{id}/statements/{sid}/redact", post(deliberation_pages::redact))
+        .route("/dialogues/{id}/statements.json", get(deliberation_pages::statement_texts))
         .route("/dialogues/{id}/record", get(api::record))
         .route("/dialogues/{id}/record/view", get(pages::record_view))
         .route("/api/openapi.json", get(api::openapi))

@@ -148,14 +148,36 @@ fn role_names(lang: Lang, roles: &[String]) -> String {
     roles.iter().map(|r| lang.t(&format!("role-{r}"))).collect::<Vec<_>>().join("، ")
 }
 
-pub async fn dialogue(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+/// Members listed per page of a dialogue.
+const MEMBERS_PER_PAGE: usize = 50;
+
+#[derive(Deserialize)]
+pub struct MembersPage {
+    members_from: Option<usize>,
+}
+
+pub async fn dialogue(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<MembersPage>,
+) -> PageResult {
     let lang = ctx.lang;
     let d = state.store.dialogue(&id).await?;
     let membership = match &ctx.viewer {
         Some(account) => state.store.membership(&id, &account.id).await?,
         None => None,
     };
-    let members = state.store.members(&id).await?;
+    let all = state.store.members(&id).await?;
+    let by_role: Vec<(&str, usize)> = hiwar_record::events::ROLES
+        .iter()
+        .map(|r| (*r, all.iter().filter(|m| m.has(r)).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let from = query.members_from.unwrap_or(0).min(all.len());
+    let members = &all[from..(from + MEMBERS_PER_PAGE).min(all.len())];
+    let later = (from + MEMBERS_PER_PAGE < all.len()).then_some(from + MEMBERS_PER_PAGE);
+    let earlier = (from > 0).then(|| from.saturating_sub(MEMBERS_PER_PAGE));
     let title = pick(lang, &d.title).to_string();
     Ok(page(
         &ctx,
@@ -171,10 +193,15 @@ pub async fn dialogue(State(state): State<AppState>, ctx: Ctx, Path(id): Path<St
             }
             h2 { (lang.t("dialogue-phases")) }
             (phase_list(lang, &d))
-            h2 { (lang.t("dialogue-members-title")) }
+            h2 #members { (lang.t("dialogue-members-title")) }
             p { (lang.t1("dialogue-members", "count", d.members)) }
+            ul.counts { @for (role, n) in &by_role { li { (role_names(lang, &[role.to_string()])) ": " (n) } } }
             ul.members {
-                @for m in &members { li { bdi { (m.pseudonym) } " — " (role_names(lang, &m.roles)) } }
+                @for m in members { li { bdi { (m.pseudonym) } " — " (role_names(lang, &m.roles)) } }
+            }
+            nav.pages aria-label=(lang.t("dialogue-members-title")) {
+                @if let Some(e) = earlier { a href={ "?members_from=" (e) "#members" } rel="prev" { (lang.t("members-earlier")) } " " }
+                @if let Some(l) = later { a href={ "?members_from=" (l) "#members" } rel="next" { (lang.t("members-later")) } }
             }
             h2 { (lang.t("deliberation-title")) }
             p { a href={ "/dialogues/" (d.id) "/deliberation" } { (lang.t("dialogue-deliberation-link")) } " · "

@@ -859,9 +859,38 @@ fn participants_post_vote_and_see_the_opinion_map() {
     assert_eq!(p.post(&format!("/dialogues/{d}/statements/{sid}/vote"), &[("vote", "agree")]).status, 409);
     assert_eq!(convener.post(&format!("/dialogues/{d}/deliberation/tally"), &[]).status, 303);
     let rec = record(&s);
-    assert!(rec.contains("a duplicate of an earlier statement") && rec.contains(text));
+    assert!(rec.contains("a duplicate of an earlier statement"));
+    assert!(!rec.contains(text), "the record holds a statement's digest, its text is served beside it");
     assert!(!rec.contains("Yusuf\",\"statement"), "who voted what is never published");
-    hiwar_record::verify(&rec, &Default::default()).unwrap();
+    let summary = hiwar_record::verify(&rec, &Default::default()).unwrap();
+    let texts: Value = serde_json::from_str(&visitor.get(&format!("/dialogues/{d}/statements.json")).body).unwrap();
+    assert_eq!(hiwar_record::events::check_statement_texts(&summary.statements, &texts), Ok(13), "check T1");
+
+    // A text someone should never have posted is removed for good, with a public reason.
+    let phone = "Call Omar at +963 11 555 0199";
+    assert_eq!(p.post(&format!("/dialogues/{d}/statements"), &[("text", phone)]).status, 303);
+    let queue = convener.get(&format!("/dialogues/{d}/deliberation/moderation")).body;
+    let row = queue.split("<tr>").find(|row| row.contains(phone)).unwrap();
+    let redact = row.split("action=\"").find(|a| a.contains("/redact\"")).unwrap().split('"').next().unwrap().to_string();
+    assert_eq!(p.post(&redact, &[("reason", "x")]).status, 403, "only conveners redact");
+    assert_eq!(convener.post(&redact, &[("reason", "")]).status, 400);
+    assert_eq!(convener.post(&redact, &[("reason", "a private phone number")]).status, 303);
+    assert_eq!(convener.post(&redact, &[("reason", "again")]).status, 409);
+    let rsid = redact.split('/').nth(4).unwrap().to_string();
+    let restore = format!("/dialogues/{d}/statements/{rsid}/moderate");
+    assert_eq!(convener.post(&restore, &[("hidden", "false"), ("reason", "undo")]).status, 409, "it stays hidden");
+    for page in ["statements.json", "deliberation/report.csv", "deliberation/report.json", "deliberation/moderation"] {
+        assert!(!convener.get(&format!("/dialogues/{d}/{page}")).body.contains("555 0199"), "{page} still shows it");
+    }
+    let rec = record(&s);
+    assert!(!rec.contains("555 0199") && rec.contains("a private phone number"));
+    let summary = hiwar_record::verify(&rec, &Default::default()).unwrap();
+    let texts: Value = serde_json::from_str(&visitor.get(&format!("/dialogues/{d}/statements.json")).body).unwrap();
+    assert_eq!(hiwar_record::events::check_statement_texts(&summary.statements, &texts), Ok(13));
+    // A server that changes a served text is caught by T1.
+    let mut forged = texts.clone();
+    forged["statements"][0]["text"] = json!("something else");
+    assert!(hiwar_record::events::check_statement_texts(&summary.statements, &forged).is_err());
 }
 
 /// Sends a raw HTTP/1.1 request and returns the whole answer (status line, headers, body).

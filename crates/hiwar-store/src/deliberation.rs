@@ -11,10 +11,26 @@ use crate::{now, random_id, unique_as_conflict, Result, Store, StoreError};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Statement {
     pub id: String,
+    /// Empty once redacted.
     pub text: String,
     pub hidden: bool,
     pub reason: Option<String>,
+    /// Why the text was removed, if it was.
+    pub redacted: Option<String>,
     pub created_at: String,
+}
+
+/// A statement as served beside the record for check T1: its text and salt, or the
+/// reason it was redacted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementText {
+    pub statement: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<String>,
 }
 
 /// One vote, for analysis: `(member, statement, vote)` with vote in {1, 0, −1}.
@@ -34,6 +50,8 @@ impl Store {
     /// member, is a conflict.
     pub async fn post_statement(&self, dialogue: &str, author: &str, text: &str, per_member: u64) -> Result<String> {
         let id = random_id("st-", 10);
+        let mut salt = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut salt);
         let mut tx = self.pool.begin().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         let posted: i64 = sqlx::query("SELECT COUNT(*) FROM statements WHERE dialogue_id = $1 AND author_member = $2")
@@ -46,8 +64,8 @@ impl Store {
             return Err(StoreError::Conflict(format!("a member may post at most {per_member} statements")));
         }
         sqlx::query(
-            "INSERT INTO statements (id, dialogue_id, author_member, text, text_key, hidden, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6)",
+            "INSERT INTO statements (id, dialogue_id, author_member, text, text_key, hidden, created_at, salt) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
         )
         .bind(&id)
         .bind(dialogue)
@@ -55,10 +73,12 @@ impl Store {
         .bind(text)
         .bind(statement_key(text))
         .bind(now())
+        .bind(hex::encode(salt))
         .execute(&mut *tx)
         .await
         .map_err(unique_as_conflict("this statement was already posted"))?;
-        self.append(&mut tx, dialogue, "statement.posted", body::statement_posted(&id, text)).await?;
+        let digest = hiwar_record::events::statement_digest(&salt, text);
+        self.append(&mut tx, dialogue, "statement.posted", body::statement_posted(&id, &digest)).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -66,7 +86,8 @@ impl Store {
     pub async fn statements(&self, dialogue: &str) -> Result<Vec<Statement>> {
         self.dialogue_exists(dialogue).await?;
         let rows = sqlx::query(
-            "SELECT id, text, hidden, reason, created_at FROM statements WHERE dialogue_id = $1 ORDER BY created_at, id",
+            "SELECT id, text, hidden, reason, created_at, redacted_reason, salt FROM statements \
+             WHERE dialogue_id = $1 ORDER BY created_at, id",
         )
         .bind(dialogue)
         .fetch_all(&self.pool)
@@ -78,9 +99,64 @@ impl Store {
                 text: r.get(1),
                 hidden: r.get::<i64, _>(2) != 0,
                 reason: r.get(3),
+                redacted: r.get(5),
                 created_at: r.get(4),
             })
             .collect())
+    }
+
+    /// Every statement's text and salt (or its redaction), as served beside the record.
+    pub async fn statement_texts(&self, dialogue: &str) -> Result<Vec<StatementText>> {
+        self.dialogue_exists(dialogue).await?;
+        let rows = sqlx::query(
+            "SELECT id, text, salt, redacted_reason FROM statements WHERE dialogue_id = $1 ORDER BY created_at, id",
+        )
+        .bind(dialogue)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let redacted: Option<String> = r.get(3);
+                StatementText {
+                    statement: r.get(0),
+                    text: redacted.is_none().then(|| r.get(1)),
+                    salt: if redacted.is_none() { r.get(2) } else { None },
+                    redacted,
+                }
+            })
+            .collect())
+    }
+
+    /// Removes a statement's text for good (it is hidden too), recording the reason and
+    /// the convener: the record keeps only the digest, which still proves what was there
+    /// to whoever holds the text.
+    pub async fn redact_statement(&self, dialogue: &str, statement: &str, reason: &str, by: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Self::lock_dialogue(&mut tx, dialogue).await?;
+        let changed = sqlx::query(
+            "UPDATE statements SET text = '', text_key = id, salt = NULL, hidden = 1, redacted_reason = $3 \
+             WHERE id = $1 AND dialogue_id = $2 AND redacted_reason IS NULL",
+        )
+        .bind(statement)
+        .bind(dialogue)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            let exists = sqlx::query("SELECT 1 FROM statements WHERE id = $1 AND dialogue_id = $2")
+                .bind(statement)
+                .bind(dialogue)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match exists {
+                None => StoreError::NotFound("statement"),
+                Some(_) => StoreError::Conflict("the statement was already redacted".into()),
+            });
+        }
+        self.append(&mut tx, dialogue, "statement.redacted", body::statement_redacted(statement, reason, by)).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records `member`'s vote; a later vote replaces the earlier one. Votes on unknown

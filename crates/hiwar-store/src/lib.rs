@@ -32,7 +32,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use zeroize::Zeroizing;
 
-pub use deliberation::{statement_key, Statement, VoteRow};
+pub use deliberation::{statement_key, Statement, StatementText, VoteRow};
 pub use schema::MIGRATIONS;
 pub use selections::{NewSelection, Selection, SelectionStatus};
 

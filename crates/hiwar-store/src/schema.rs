@@ -153,6 +153,8 @@ CREATE TABLE server_secrets (
     value TEXT NOT NULL
 );
 ALTER TABLE dialogues ADD COLUMN creator_member TEXT;
+ALTER TABLE statements ADD COLUMN salt TEXT;
+ALTER TABLE statements ADD COLUMN redacted_reason TEXT;
 "#,
     ),
 ];

@@ -72,6 +72,10 @@ enum Command {
         /// they are fetched from the same server.
         #[arg(long, value_name = "DIR")]
         manifests: Option<PathBuf>,
+        /// The statement texts served beside the record (`statements.json`), for check
+        /// T1 of a record read from a file. From a URL they are fetched from the same server.
+        #[arg(long, value_name = "FILE")]
+        statements: Option<PathBuf>,
     },
     /// Elections: simulate a complete one locally.
     Election {
@@ -200,8 +204,8 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Verify { record, key, previous, manifests } => {
-            return verify::run(&record, key, previous.as_deref(), manifests.as_deref())
+        Command::Verify { record, key, previous, manifests, statements } => {
+            return verify::run(&record, key, previous.as_deref(), manifests.as_deref(), statements.as_deref())
         }
         Command::Serve { store, server } => runtime().and_then(|rt| rt.block_on(serve(store, server, &file))),
         Command::Demo { data, server } => runtime().and_then(|rt| rt.block_on(demo(data, server, &file))),

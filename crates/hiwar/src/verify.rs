@@ -66,7 +66,33 @@ fn check_manifests(source: &str, manifests: Option<&Path>, summary: &Summary) ->
     Ok(Some(checked))
 }
 
-pub fn run(source: &str, key: Option<String>, previous: Option<&Path>, manifests: Option<&Path>) -> ExitCode {
+/// Check T1: the statement texts served beside the record (fetched from the same server,
+/// or given as a file) match the digests in the record. `Ok(None)` when there are
+/// statements but no texts to check them against.
+fn check_texts(source: &str, texts: Option<&Path>, summary: &Summary) -> Result<Option<usize>, String> {
+    if summary.statements.is_empty() {
+        return Ok(Some(0));
+    }
+    let location = match texts {
+        Some(file) => file.display().to_string(),
+        None => match source.strip_suffix("/record").filter(|_| source.starts_with("http")) {
+            Some(base) => format!("{base}/statements.json"),
+            None => return Ok(None),
+        },
+    };
+    let text = read_record(&location).map_err(|e| format!("the statement texts are not available: {e}"))?;
+    let served: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| format!("{location} is not JSON: {e}"))?;
+    hiwar_record::events::check_statement_texts(&summary.statements, &served).map(Some)
+}
+
+pub fn run(
+    source: &str,
+    key: Option<String>,
+    previous: Option<&Path>,
+    manifests: Option<&Path>,
+    texts: Option<&Path>,
+) -> ExitCode {
     let record = match read_record(source).map(String::from_utf8) {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
@@ -110,8 +136,22 @@ pub fn run(source: &str, key: Option<String>, previous: Option<&Path>, manifests
                     return ExitCode::from(1);
                 }
             };
+            let texts_checked = match check_texts(source, texts, &summary) {
+                Ok(n) => n,
+                Err(detail) => {
+                    println!("  ok    every check of the record itself held");
+                    println!(
+                        "  FAIL  T1  {}",
+                        CHECKS.iter().find(|(id, _)| *id == "T1").map(|(_, t)| *t).unwrap_or("")
+                    );
+                    println!("VERIFICATION FAILED: T1 failed: {detail}");
+                    return ExitCode::from(1);
+                }
+            };
             for (id, title) in CHECKS {
-                let skipped = (id == "R10" && !summary.previous_checked) || (id == "S3" && manifests_checked.is_none());
+                let skipped = (id == "R10" && !summary.previous_checked)
+                    || (id == "S3" && manifests_checked.is_none())
+                    || (id == "T1" && texts_checked.is_none());
                 println!("  {}  {id}  {title}", if skipped { "skip" } else { " ok " });
             }
             println!(
@@ -120,6 +160,9 @@ pub fn run(source: &str, key: Option<String>, previous: Option<&Path>, manifests
             );
             if manifests_checked.is_none() {
                 println!("S3 was skipped: give --manifests DIR, or verify from the server's URL, to check the selection manifests");
+            }
+            if texts_checked.is_none() {
+                println!("T1 was skipped: give --statements FILE (statements.json), or verify from the server's URL, to check the statement texts");
             }
             println!(
                 "dialogue key: {}{}",

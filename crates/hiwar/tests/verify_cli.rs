@@ -158,6 +158,8 @@ fn selections_are_checked_in_the_record_and_against_their_manifests() {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{stdout}");
     assert!(s3_line(&stdout).contains("ok"), "{stdout}");
+    let t1 = stdout.lines().find(|l| l.contains(" T1 ")).unwrap_or("");
+    assert!(t1.contains("ok"), "the statement texts are fetched and checked (T1): {stdout}");
 
     let mut evs = events(&record);
     let published = evs.iter().position(|(k, _)| k == "selection.published").expect("the demo publishes a selection");
