@@ -490,10 +490,12 @@ pub(crate) mod tests {
         let mut s = State::default();
         s.apply(0, "dialogue.created", &created()).unwrap();
         s.apply(1, "member.joined", &body::member_joined("m-c", "Convener", "convener", None)).unwrap();
-        s.apply(2, "statement.posted", &body::statement_posted("st-1", "Roads before walls")).unwrap();
-        assert!(s.apply(3, "statement.posted", &body::statement_posted("st-1", "again")).is_err());
-        assert!(s.apply(3, "statement.posted", &body::statement_posted("st-2", "")).is_err(), "empty");
-        assert!(s.apply(3, "statement.posted", &body::statement_posted("st-2", &"x".repeat(281))).is_err(), "too long");
+        let digest = statement_digest(&[7; 16], "Roads before walls");
+        s.apply(2, "statement.posted", &body::statement_posted("st-1", &digest)).unwrap();
+        assert!(s.apply(3, "statement.posted", &body::statement_posted("st-1", &digest)).is_err());
+        let mut bad = body::statement_posted("st-2", &digest);
+        bad["digest"] = json!("AB".repeat(32));
+        assert!(s.apply(3, "statement.posted", &bad).is_err(), "not lowercase hex");
         let hide = body::statement_moderated("st-1", true, "a personal attack", "m-c");
         assert!(s.apply(3, "statement.moderated", &body::statement_moderated("st-1", false, "r", "m-c")).is_err());
         assert!(s.apply(3, "statement.moderated", &body::statement_moderated("st-1", true, "r", "m-x")).is_err());
@@ -504,5 +506,36 @@ pub(crate) mod tests {
         assert!(s.apply(5, "votes.tallied", &body::votes_tallied(&[("st-9".into(), 1, 0, 0)])).is_err());
         let twice = body::votes_tallied(&[("st-1".into(), 1, 0, 0), ("st-1".into(), 1, 0, 0)]);
         assert!(s.apply(5, "votes.tallied", &twice).is_err());
+        // Redaction: by a convener, once; the statement then stays hidden.
+        assert!(s.apply(5, "statement.redacted", &body::statement_redacted("st-1", "a phone number", "m-x")).is_err());
+        assert!(s.apply(5, "statement.redacted", &body::statement_redacted("st-9", "a phone number", "m-c")).is_err());
+        s.apply(5, "statement.redacted", &body::statement_redacted("st-1", "a phone number", "m-c")).unwrap();
+        assert!(s.apply(6, "statement.redacted", &body::statement_redacted("st-1", "again", "m-c")).is_err());
+        assert!(s.apply(6, "statement.moderated", &body::statement_moderated("st-1", false, "undo", "m-c")).is_err());
+    }
+
+    #[test]
+    fn served_statement_texts_must_match_their_digests() {
+        let salt = [3u8; 16];
+        let record = vec![
+            ("st-1".to_string(), hex::encode(statement_digest(&salt, "Roads"))),
+            ("st-2".to_string(), hex::encode(statement_digest(&salt, "+963 11 555"))),
+        ];
+        let with = |redacted: bool| record.iter().map(|(i, d)| (i.clone(), d.clone(), redacted && i == "st-2")).collect::<Vec<_>>();
+        let served = json!({"statements": [
+            {"statement": "st-1", "text": "Roads", "salt": hex::encode(salt)},
+            {"statement": "st-2", "text": "+963 11 555", "salt": hex::encode(salt)}]});
+        assert_eq!(check_statement_texts(&with(false), &served), Ok(2));
+        let mut changed = served.clone();
+        changed["statements"][0]["text"] = json!("Walls");
+        assert!(check_statement_texts(&with(false), &changed).is_err(), "a changed text");
+        let redacted = json!({"statements": [
+            {"statement": "st-1", "text": "Roads", "salt": hex::encode(salt)},
+            {"statement": "st-2", "redacted": "a phone number"}]});
+        assert_eq!(check_statement_texts(&with(true), &redacted), Ok(1));
+        assert!(check_statement_texts(&with(false), &redacted).is_err(), "a text withheld without a redaction");
+        assert!(check_statement_texts(&with(true), &served).is_err(), "a redacted text still served");
+        let missing = json!({"statements": [{"statement": "st-1", "text": "Roads", "salt": hex::encode(salt)}]});
+        assert!(check_statement_texts(&with(false), &missing).is_err());
     }
 }
