@@ -327,7 +327,7 @@ mod tests {
         let long = "x".repeat(65);
         let err = Pool::parse(&format!("id,gender,region\n{long},f,north\n"), &q).unwrap_err().to_string();
         assert!(err.contains("line 2, column 1") && err.contains("at most 64"), "{err}");
-        assert!(Pool::parse(&format!("id,gender,region\n{},f,north\n", "x".repeat(64)), &q).is_ok());
+        assert!(Pool::parse(&format!("id,gender,region\n{},f,north\nb,m,south\n", "x".repeat(64)), &q).is_ok());
         // Without an id column the row number is the id.
         let pool = Pool::parse("gender,region\nf,north\nm,south\n", &q).unwrap();
         assert_eq!(pool.ids, vec!["0", "1"]);

@@ -21,8 +21,11 @@ fn two_processes_share_one_postgres_database() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let key = String::from_utf8_lossy(&out.stdout).lines().last().unwrap().to_string();
 
-    let a = Running::start(&["serve", "--database-url", &url, "--listen", "127.0.0.1:0"]);
-    let b = Running::start(&["serve", "--database-url", &url, "--listen", "127.0.0.1:0"]);
+    // Login limits are shared through the database: this test's 17 logins from one
+    // address in a minute need a higher limit than the default 10.
+    let limit = ["--logins-per-minute", "100"];
+    let a = Running::start(&[&["serve", "--database-url", &url, "--listen", "127.0.0.1:0"][..], &limit].concat());
+    let b = Running::start(&[&["serve", "--database-url", &url, "--listen", "127.0.0.1:0"][..], &limit].concat());
     assert!(a.banner.iter().any(|l| l.contains("Postgres")));
 
     // Log in on A, act on B with the same session.
