@@ -8,6 +8,7 @@ use std::time::Instant;
 use hiwar_sortition::leximin::Instance;
 use hiwar_sortition::lottery::{gini, volunteer_probabilities};
 use hiwar_sortition::pool::{Pool, Quotas};
+use hiwar_sortition::solver::Solver;
 use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -50,8 +51,8 @@ fn generate(n: usize, k: u32, categories: usize, values: usize, seed: u64) -> (P
 
 fn main() {
     println!(
-        "{:<40} {:>9} {:>12} {:>9} {:>10} {:>9} {:>9}",
-        "instance", "profiles", "min prob", "k/n", "gini", "gap", "time"
+        "{:<40} {:>8} {:>9} {:>12} {:>9} {:>10} {:>9} {:>9}",
+        "instance", "solver", "profiles", "min prob", "k/n", "gini", "gap", "time"
     );
     // `cargo bench -p hiwar-sortition --bench leximin -- 1727` runs only the instances whose label contains "1727".
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
@@ -67,27 +68,36 @@ fn main() {
             continue;
         }
         let (pool, quotas) = generate(n, k, categories, values, 7);
-        let started = Instant::now();
-        let instance = Instance::new(&pool, &quotas, k).unwrap();
-        let verbose = std::env::var_os("HIWAR_BENCH_VERBOSE").is_some();
-        let distribution = instance
-            .leximin(|level, z| {
+        // Every solver this build has: microlp, and HiGHS with `--features highs`.
+        for solver in Solver::all() {
+            let started = Instant::now();
+            let instance = Instance::new(&pool, &quotas, k).unwrap().with_solver(solver);
+            let verbose = std::env::var_os("HIWAR_BENCH_VERBOSE").is_some();
+            let distribution = match instance.leximin(|level, z| {
                 if verbose {
                     eprintln!("  level {level}: {:.6} % at {:.1} s", z * 100.0, started.elapsed().as_secs_f64());
                 }
-            })
-            .unwrap();
-        let seconds = started.elapsed().as_secs_f64();
-        let p = volunteer_probabilities(&instance, &distribution);
-        let min = p.iter().cloned().fold(f64::INFINITY, f64::min);
-        println!(
-            "{label:<40} {:>9} {:>11.4}% {:>8.2}% {:>10.4} {:>9.1e} {:>8.2}s",
-            instance.profiles.members.len(),
-            min * 100.0,
-            k as f64 / n as f64 * 100.0,
-            gini(&p),
-            distribution.gap,
-            seconds
-        );
+            }) {
+                Ok(d) => d,
+                Err(e) => {
+                    let seconds = started.elapsed().as_secs_f64();
+                    println!("{label:<40} {:>8} failed after {seconds:.2} s: {e}", solver.name());
+                    continue;
+                }
+            };
+            let seconds = started.elapsed().as_secs_f64();
+            let p = volunteer_probabilities(&instance, &distribution);
+            let min = p.iter().cloned().fold(f64::INFINITY, f64::min);
+            println!(
+                "{label:<40} {:>8} {:>9} {:>11.4}% {:>8.2}% {:>10.4} {:>9.1e} {:>8.2}s",
+                solver.name(),
+                instance.profiles.members.len(),
+                min * 100.0,
+                k as f64 / n as f64 * 100.0,
+                gini(&p),
+                distribution.gap,
+                seconds
+            );
+        }
     }
 }

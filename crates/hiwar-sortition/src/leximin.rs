@@ -21,9 +21,10 @@
 //! distribution holds at `z*`, by complementary slackness) are fixed at `z*`. The final
 //! distribution is the LP over all panels found that meets every fixed value.
 
-use good_lp::{constraint, highs, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
+use good_lp::{constraint, variable, Expression, ProblemVariables, Variable};
 
 use crate::pool::{Pool, Profiles, Quotas};
+use crate::solver::{self, DualLp, Model, Solver};
 use crate::Error;
 
 /// Pricing values above `μ` by less than this are treated as optimal.
@@ -60,6 +61,8 @@ pub struct Instance<'a> {
     pub quotas: &'a Quotas,
     pub profiles: Profiles,
     pub k: u32,
+    /// The LP and integer program solver (see [`Solver`]).
+    pub solver: Solver,
 }
 
 impl<'a> Instance<'a> {
@@ -71,7 +74,12 @@ impl<'a> Instance<'a> {
             None => pool.profiles(quotas),
             Some(_) => pool.singleton_profiles(quotas),
         };
-        Ok(Instance { pool, quotas, profiles, k })
+        Ok(Instance { pool, quotas, profiles, k, solver: Solver::default() })
+    }
+
+    /// The same instance, solved with `solver`.
+    pub fn with_solver(self, solver: Solver) -> Self {
+        Instance { solver, ..self }
     }
 
     fn sizes(&self) -> Vec<f64> {
@@ -86,12 +94,13 @@ impl<'a> Instance<'a> {
         let x: Vec<Variable> =
             self.profiles.members.iter().map(|m| vars.add(variable().integer().min(0).max(m.len() as f64))).collect();
         let objective: Expression = x.iter().zip(weights).map(|(v, w)| *w * *v).sum();
-        let mut model = vars.maximise(objective).using(highs);
+        let mut constraints = Vec::new();
         let seats: Expression = x.iter().copied().sum();
-        model = model.with(constraint!(seats == self.k as f64));
+        constraints.push(constraint!(seats == self.k as f64));
         for (q, profiles) in quotas.quotas.iter().zip(&self.profiles.quota_profiles) {
             let count: Expression = profiles.iter().map(|&p| x[p]).sum();
-            model = model.with(constraint!(count.clone() >= q.min as f64)).with(constraint!(count <= q.max as f64));
+            constraints.push(constraint!(count.clone() >= q.min as f64));
+            constraints.push(constraint!(count <= q.max as f64));
         }
         if let Some(households) = &self.pool.households {
             let mut by_house: std::collections::HashMap<&str, Vec<usize>> = Default::default();
@@ -103,14 +112,11 @@ impl<'a> Instance<'a> {
             }
             for ps in by_house.values().filter(|ps| ps.len() > 1) {
                 let seated: Expression = ps.iter().map(|&p| x[p]).sum();
-                model = model.with(constraint!(seated <= 1.0));
+                constraints.push(constraint!(seated <= 1.0));
             }
         }
-        match model.solve() {
-            Ok(solution) => Ok(Some(x.iter().map(|v| solution.value(*v).round().max(0.0) as u32).collect())),
-            Err(good_lp::ResolutionError::Infeasible) => Ok(None),
-            Err(e) => Err(Error::Solver(e.to_string())),
-        }
+        let values = solver::solve(self.solver, "the pricing integer program", Model { vars, objective, maximise: true, constraints }, &x)?;
+        Ok(values.map(|v| v.iter().map(|v| v.round().max(0.0) as u32).collect()))
     }
 
     /// Computes the leximin distribution. `progress` is told each level's minimum.
@@ -144,7 +150,7 @@ impl<'a> Instance<'a> {
         let mut gap: f64 = 0.0;
         let mut level = 0;
         while fixed.iter().any(Option::is_none) {
-            let mut dual = DualLp::new(&panels, &fixed, &sizes);
+            let mut dual = DualLp::new(self.solver, &panels, &fixed, &sizes);
             // The best upper bound on this level's optimum found so far: for any dual y,
             // z* ≤ max_P Σ_p y_p x_{P,p}/c_p − Σ_fixed f_p y_p (the pricing value).
             let mut upper = f64::INFINITY;
@@ -228,9 +234,9 @@ impl<'a> Instance<'a> {
         let mut vars = ProblemVariables::new();
         let lambda: Vec<Variable> = panels.iter().map(|_| vars.add(variable().min(0.0))).collect();
         let delta = vars.add(variable().min(0.0));
-        let mut model = vars.minimise(delta).using(highs);
+        let mut constraints = Vec::new();
         let total: Expression = lambda.iter().copied().sum();
-        model = model.with(constraint!(total == 1.0));
+        constraints.push(constraint!(total == 1.0));
         for (p, f) in fixed.iter().enumerate() {
             if let Some(f) = f {
                 let prob: Expression = panels
@@ -239,11 +245,15 @@ impl<'a> Instance<'a> {
                     .filter(|(x, _)| x[p] > 0)
                     .map(|(x, l)| (x[p] as f64 / sizes[p]) * *l)
                     .sum();
-                model = model.with(constraint!(prob + delta >= *f));
+                constraints.push(constraint!(prob + delta >= *f));
             }
         }
-        let solution = model.solve().map_err(|e| Error::Solver(e.to_string()))?;
-        let lambda: Vec<f64> = lambda.iter().map(|v| solution.value(*v).max(0.0)).collect();
+        let model = Model { vars, objective: delta.into(), maximise: false, constraints };
+        let lambda: Vec<f64> = solver::solve(self.solver, "the final distribution's LP", model, &lambda)?
+            .ok_or_else(|| Error::Solver("the final distribution's LP is infeasible".into()))?
+            .iter()
+            .map(|v| v.max(0.0))
+            .collect();
         let probs = (0..sizes.len())
             .map(|p| panels.iter().zip(&lambda).map(|(x, l)| x[p] as f64 / sizes[p] * l).sum())
             .collect();
@@ -253,67 +263,6 @@ impl<'a> Instance<'a> {
     /// Names the quotas that conflict and the smallest single relaxation that works.
     pub fn infeasible(&self) -> Error {
         crate::relax::explain(self)
-    }
-}
-
-/// The dual LP of one level, kept in HiGHS between column-generation rounds: a new
-/// panel adds one row and the dual simplex restarts from the previous basis, instead of
-/// solving from scratch (which dominated the run time on pools with many profiles).
-struct DualLp {
-    model: Option<highs::Model>,
-    y: Vec<highs::Col>,
-    mu: highs::Col,
-}
-
-impl DualLp {
-    /// `min μ − Σ_{p fixed} f_p y_p  s.t.  Σ_p y_p x_{P,p}/c_p ≤ μ (every panel P),
-    /// Σ_{p unfixed} y_p = 1,  y ≥ 0`.
-    fn new(panels: &[Vec<u32>], fixed: &[Option<f64>], sizes: &[f64]) -> Self {
-        let mut problem = highs::RowProblem::default();
-        let y: Vec<highs::Col> = fixed.iter().map(|f| problem.add_column(-f.unwrap_or(0.0), 0.0..)).collect();
-        let mu = problem.add_column(1.0, f64::NEG_INFINITY..f64::INFINITY);
-        let unfixed: Vec<(highs::Col, f64)> =
-            fixed.iter().zip(&y).filter(|(f, _)| f.is_none()).map(|(_, y)| (*y, 1.0)).collect();
-        problem.add_row(1.0..=1.0, unfixed);
-        for panel in panels {
-            problem.add_row(f64::NEG_INFINITY..=0.0, Self::load(panel, &y, mu, sizes));
-        }
-        let mut model = problem.optimise(highs::Sense::Minimise);
-        model.make_quiet();
-        // Presolve would discard the basis that makes each re-solve a few pivots.
-        model.set_option("presolve", "off");
-        DualLp { model: Some(model), y, mu }
-    }
-
-    fn load(panel: &[u32], y: &[highs::Col], mu: highs::Col, sizes: &[f64]) -> Vec<(highs::Col, f64)> {
-        panel
-            .iter()
-            .zip(y)
-            .zip(sizes)
-            .filter(|((x, _), _)| **x > 0)
-            .map(|((x, y), c)| (*y, *x as f64 / c))
-            .chain([(mu, -1.0)])
-            .collect()
-    }
-
-    fn add(&mut self, panel: &[u32], sizes: &[f64]) {
-        let row = Self::load(panel, &self.y, self.mu, sizes);
-        self.model.as_mut().expect("present between solves").add_row(f64::NEG_INFINITY..=0.0, row);
-    }
-
-    /// `(y, μ)` at the optimum.
-    fn solve(&mut self) -> Result<(Vec<f64>, f64), Error> {
-        let model = self.model.take().expect("present between solves");
-        let solved = model.try_solve().map_err(|e| Error::Solver(format!("{e:?}")))?;
-        if solved.status() != highs::HighsModelStatus::Optimal {
-            return Err(Error::Solver(format!("the dual LP ended {:?}", solved.status())));
-        }
-        let solution = solved.get_solution();
-        let columns = solution.columns();
-        let y = self.y.iter().map(|c| columns[c.index()].max(0.0)).collect();
-        let mu = columns[self.mu.index()];
-        self.model = Some(solved.into());
-        Ok((y, mu))
     }
 }
 

@@ -8,6 +8,7 @@ pub mod leximin;
 pub mod lottery;
 pub mod pool;
 mod relax;
+pub mod solver;
 
 /// What can go wrong, each naming where.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

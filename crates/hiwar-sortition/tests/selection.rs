@@ -162,3 +162,35 @@ proptest! {
         prop_assert!(verify(&manifest(&pool, &quotas, k as usize, &panels, &probabilities, "t"), None).is_ok());
     }
 }
+
+/// Every solver this build has (microlp always; HiGHS with `--features highs`) reaches
+/// the same leximin optimum, within 1e-6 for every profile, on every test pool.
+#[test]
+fn every_solver_reaches_the_same_optimum() {
+    use hiwar_sortition::solver::Solver;
+    let mut pools = vec![small()];
+    if let (Some(q), Some(r)) = (shared("categories.csv"), shared("respondents.csv")) {
+        let quotas = Quotas::parse(&q).unwrap();
+        pools.push((Pool::parse(&r, &quotas).unwrap(), quotas));
+    }
+    let households = Quotas::parse("category,feature,min,max\ng,a,1,2\ng,b,1,2\n").unwrap();
+    let pool = Pool::parse("id,g,household\n1,a,h1\n2,a,h1\n3,b,h2\n4,b,h3\n5,a,h4\n", &households).unwrap();
+    pools.push((pool, households));
+    for (pool, quotas) in &pools {
+        let k = if pool.len() == 200 { 20 } else if pool.len() == 5 { 3 } else { 5 };
+        let optima: Vec<(Solver, Vec<f64>)> = Solver::all()
+            .into_iter()
+            .map(|solver| {
+                let instance = Instance::new(pool, quotas, k).unwrap().with_solver(solver);
+                let distribution = instance.leximin(|_, _| {}).unwrap();
+                let mut p = volunteer_probabilities(&instance, &distribution);
+                p.sort_by(f64::total_cmp);
+                (solver, p)
+            })
+            .collect();
+        for (solver, p) in &optima[1..] {
+            let worst = p.iter().zip(&optima[0].1).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            assert!(worst <= 1e-6, "{} and {} differ by {worst} on a pool of {}", optima[0].0.name(), solver.name(), pool.len());
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The linear and integer programming solvers behind leximin. The default build uses
+//! `microlp` (pure Rust, through `good_lp`), so hiwar builds with nothing but Rust and a
+//! C compiler; `--features highs` adds HiGHS (C++, built with CMake and bindgen), much
+//! faster on pools with hundreds of feature profiles, and makes it the default. Both
+//! run the same leximin code; a test checks they reach the same optimum.
+
+use good_lp::{ProblemVariables, Solution, SolverModel, Variable};
+
+use crate::Error;
+
+/// Which solver an [`crate::leximin::Instance`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Solver {
+    /// `microlp`, pure Rust: always available.
+    MicroLp,
+    /// HiGHS: with `--features highs`.
+    #[cfg(feature = "highs")]
+    Highs,
+}
+
+impl Default for Solver {
+    fn default() -> Self {
+        #[cfg(feature = "highs")]
+        return Solver::Highs;
+        #[cfg(not(feature = "highs"))]
+        Solver::MicroLp
+    }
+}
+
+impl Solver {
+    /// Every solver this build has.
+    pub fn all() -> Vec<Solver> {
+        vec![
+            Solver::MicroLp,
+            #[cfg(feature = "highs")]
+            Solver::Highs,
+        ]
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Solver::MicroLp => "microlp",
+            #[cfg(feature = "highs")]
+            Solver::Highs => "HiGHS",
+        }
+    }
+}
+
+/// A model to solve: variables, an objective to maximise or minimise, constraints.
+pub struct Model {
+    pub vars: ProblemVariables,
+    pub objective: good_lp::Expression,
+    pub maximise: bool,
+    pub constraints: Vec<good_lp::Constraint>,
+}
+
+/// The values of `wanted` at the optimum, or `None` if the model is infeasible; errors
+/// name the solver and `what` was being solved.
+pub fn solve(solver: Solver, what: &str, model: Model, wanted: &[Variable]) -> Result<Option<Vec<f64>>, Error> {
+    fn run<S>(s: S, model: Model, wanted: &[Variable]) -> Result<Option<Vec<f64>>, Error>
+    where
+        S: good_lp::Solver,
+        S::Model: SolverModel<Error = good_lp::ResolutionError>,
+    {
+        let Model { vars, objective, maximise, constraints } = model;
+        let unsolved = if maximise { vars.maximise(objective) } else { vars.minimise(objective) };
+        let mut problem = unsolved.using(s);
+        for c in constraints {
+            problem = problem.with(c);
+        }
+        match problem.solve() {
+            Ok(solution) => Ok(Some(wanted.iter().map(|v| solution.value(*v)).collect())),
+            Err(good_lp::ResolutionError::Infeasible) => Ok(None),
+            Err(e) => Err(Error::Solver(e.to_string())),
+        }
+    }
+    let solved = match solver {
+        Solver::MicroLp => run(good_lp::microlp, model, wanted),
+        #[cfg(feature = "highs")]
+        Solver::Highs => run(good_lp::highs, model, wanted),
+    };
+    solved.map_err(|e| {
+        let hint = match solver {
+            Solver::MicroLp => {
+                " (the pure-Rust solver can fail on pools with many feature profiles; \
+                 a build with `--features highs` uses HiGHS, see docs/performance.md)"
+            }
+            #[cfg(feature = "highs")]
+            Solver::Highs => "",
+        };
+        Error::Solver(format!("{} on {what}: {e}{hint}", solver.name()))
+    })
+}
+
+/// The dual LP of one leximin level:
+/// `min μ − Σ_{p fixed} f_p y_p  s.t.  Σ_p y_p x_{P,p}/c_p ≤ μ (every panel P),
+/// Σ_{p unfixed} y_p = 1,  y ≥ 0`, grown one panel (row) at a time.
+pub enum DualLp {
+    /// Solved afresh each round from its rows (microlp).
+    Rebuilt { fixed: Vec<Option<f64>>, rows: Vec<Vec<(usize, f64)>> },
+    /// Kept in HiGHS between rounds: a new row restarts the dual simplex from the
+    /// previous basis instead of solving from scratch.
+    #[cfg(feature = "highs")]
+    Highs(highs_dual::HighsDual),
+}
+
+/// A panel's row: `(profile, x_p / c_p)` for its seated profiles.
+fn row(panel: &[u32], sizes: &[f64]) -> Vec<(usize, f64)> {
+    panel.iter().zip(sizes).enumerate().filter(|(_, (x, _))| **x > 0).map(|(p, (x, c))| (p, *x as f64 / c)).collect()
+}
+
+impl DualLp {
+    pub fn new(solver: Solver, panels: &[Vec<u32>], fixed: &[Option<f64>], sizes: &[f64]) -> Self {
+        let rows = panels.iter().map(|p| row(p, sizes)).collect();
+        match solver {
+            Solver::MicroLp => DualLp::Rebuilt { fixed: fixed.to_vec(), rows },
+            #[cfg(feature = "highs")]
+            Solver::Highs => DualLp::Highs(highs_dual::HighsDual::new(&rows, fixed)),
+        }
+    }
+
+    pub fn add(&mut self, panel: &[u32], sizes: &[f64]) {
+        let r = row(panel, sizes);
+        match self {
+            DualLp::Rebuilt { rows, .. } => rows.push(r),
+            #[cfg(feature = "highs")]
+            DualLp::Highs(h) => h.add(&r),
+        }
+    }
+
+    /// `(y, μ)` at the optimum.
+    pub fn solve(&mut self) -> Result<(Vec<f64>, f64), Error> {
+        match self {
+            DualLp::Rebuilt { fixed, rows } => {
+                use good_lp::{constraint, variable, Expression};
+                let mut vars = ProblemVariables::new();
+                let y: Vec<Variable> = fixed.iter().map(|_| vars.add(variable().min(0.0))).collect();
+                let mu = vars.add(variable());
+                let objective: Expression =
+                    Expression::from(mu) - fixed.iter().zip(&y).filter_map(|(f, y)| f.map(|f| f * *y)).sum::<Expression>();
+                let mut constraints = Vec::with_capacity(rows.len() + 1);
+                let unfixed: Expression = fixed.iter().zip(&y).filter(|(f, _)| f.is_none()).map(|(_, y)| *y).sum();
+                constraints.push(constraint!(unfixed == 1.0));
+                for r in rows.iter() {
+                    let load: Expression = r.iter().map(|(p, w)| *w * y[*p]).sum();
+                    constraints.push(constraint!(load - mu <= 0.0));
+                }
+                let mut wanted = y.clone();
+                wanted.push(mu);
+                let model = Model { vars, objective, maximise: false, constraints };
+                let values = solve(Solver::MicroLp, "a level's dual LP", model, &wanted)?
+                    .ok_or_else(|| Error::Solver("the dual LP is infeasible".into()))?;
+                let mu = values[values.len() - 1];
+                Ok((values[..values.len() - 1].iter().map(|v| v.max(0.0)).collect(), mu))
+            }
+            #[cfg(feature = "highs")]
+            DualLp::Highs(h) => h.solve(),
+        }
+    }
+}
+
+#[cfg(feature = "highs")]
+mod highs_dual {
+    use crate::Error;
+
+    pub struct HighsDual {
+        model: Option<highs::Model>,
+        y: Vec<highs::Col>,
+        mu: highs::Col,
+    }
+
+    impl HighsDual {
+        pub fn new(rows: &[Vec<(usize, f64)>], fixed: &[Option<f64>]) -> Self {
+            let mut problem = highs::RowProblem::default();
+            let y: Vec<highs::Col> = fixed.iter().map(|f| problem.add_column(-f.unwrap_or(0.0), 0.0..)).collect();
+            let mu = problem.add_column(1.0, f64::NEG_INFINITY..f64::INFINITY);
+            let unfixed: Vec<(highs::Col, f64)> =
+                fixed.iter().zip(&y).filter(|(f, _)| f.is_none()).map(|(_, y)| (*y, 1.0)).collect();
+            problem.add_row(1.0..=1.0, unfixed);
+            for r in rows {
+                problem.add_row(f64::NEG_INFINITY..=0.0, Self::load(r, &y, mu));
+            }
+            let mut model = problem.optimise(highs::Sense::Minimise);
+            model.make_quiet();
+            // Presolve would discard the basis that makes each re-solve a few pivots.
+            model.set_option("presolve", "off");
+            HighsDual { model: Some(model), y, mu }
+        }
+
+        fn load(r: &[(usize, f64)], y: &[highs::Col], mu: highs::Col) -> Vec<(highs::Col, f64)> {
+            r.iter().map(|(p, w)| (y[*p], *w)).chain([(mu, -1.0)]).collect()
+        }
+
+        pub fn add(&mut self, r: &[(usize, f64)]) {
+            let row = Self::load(r, &self.y, self.mu);
+            self.model.as_mut().expect("present between solves").add_row(f64::NEG_INFINITY..=0.0, row);
+        }
+
+        pub fn solve(&mut self) -> Result<(Vec<f64>, f64), Error> {
+            let model = self.model.take().expect("present between solves");
+            let solved = model.try_solve().map_err(|e| Error::Solver(format!("{e:?}")))?;
+            if solved.status() != highs::HighsModelStatus::Optimal {
+                return Err(Error::Solver(format!("the dual LP ended {:?}", solved.status())));
+            }
+            let solution = solved.get_solution();
+            let columns = solution.columns();
+            let y = self.y.iter().map(|c| columns[c.index()].max(0.0)).collect();
+            let mu = columns[self.mu.index()];
+            self.model = Some(solved.into());
+            Ok((y, mu))
+        }
+    }
+}
