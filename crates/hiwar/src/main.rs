@@ -266,7 +266,9 @@ async fn open_store(args: &StoreArgs, file: &config::FileConfig) -> Result<Store
 
 async fn bind(server: &config::ServerArgs, file: &config::FileConfig) -> Result<(tokio::net::TcpListener, SocketAddr)> {
     let listen = server.listen.clone().or_else(|| file.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
-    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("listening on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| {
+        format!("cannot listen on {listen} (is another hiwar already running there? choose another with --listen)")
+    })?;
     let addr = listener.local_addr()?;
     Ok((listener, addr))
 }
@@ -293,9 +295,10 @@ async fn demo(data: Option<PathBuf>, server: config::ServerArgs, file: &config::
         None => Some(tempfile::Builder::new().prefix("hiwar-demo-").tempdir()?),
     };
     let dir = data.or_else(|| temporary.as_ref().map(|t| t.path().to_path_buf())).expect("one of them is set");
-    let store = Store::open_sqlite(&dir).await.with_context(|| format!("opening {}", dir.display()))?;
-    let access = hiwar_server::demo::seed(&store).await.map_err(|e| anyhow::anyhow!("seeding the demo: {e:?}"))?;
+    // Take the port first: a second demo on the same port fails at once, naming it.
     let (listener, addr) = bind(&server, file).await?;
+    let store = Store::open_sqlite(&dir).await.with_context(|| format!("opening the demo's data in {}", dir.display()))?;
+    let access = hiwar_server::demo::seed(&store).await.map_err(|e| anyhow::anyhow!("seeding the demo: {e:?}"))?;
     println!("hiwar demo is running at http://{addr}/");
     println!("  demo dialogue:  http://{addr}/dialogues/{}", access.dialogue);
     println!("  public record:  http://{addr}/dialogues/{}/record", access.dialogue);

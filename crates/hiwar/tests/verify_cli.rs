@@ -259,3 +259,17 @@ fn selections_are_checked_in_the_record_and_against_their_manifests() {
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("VERIFICATION FAILED: S3"), "{stdout}");
 }
+
+#[test]
+fn a_taken_port_and_an_unusable_data_directory_are_named() {
+    let first = Running::start(&["demo", "--listen", "127.0.0.1:0"]);
+    let port = first.url.rsplit(':').next().unwrap().to_string();
+    let out = hiwar().args(["demo", "--listen", &format!("127.0.0.1:{port}")]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")) && stderr.contains("--listen"), "{stderr}");
+    let out = hiwar().args(["serve", "--data", "/proc/hiwar-data", "--listen", "127.0.0.1:0"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/proc/hiwar-data"), "{stderr}");
+}
