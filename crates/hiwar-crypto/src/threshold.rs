@@ -211,7 +211,13 @@ pub struct EncryptedShare {
     pub ciphertext: [u8; 32],
 }
 
-fn share_pad(election_hash: &[u8; 32], dealer: u32, recipient: u32, r: &RistrettoPoint, p: &RistrettoPoint) -> [u8; 32] {
+fn share_pad(
+    election_hash: &[u8; 32],
+    dealer: u32,
+    recipient: u32,
+    r: &RistrettoPoint,
+    p: &RistrettoPoint,
+) -> [u8; 32] {
     let mut h = Sha512::new();
     h.update(b"hiwar/v2/share-pad\n");
     h.update(election_hash);
@@ -462,7 +468,10 @@ mod tests {
         // A wrong share: the complaint is upheld.
         let wrong = encrypt_share(&H, 1, 2, &key.public(), &(*share + Scalar::ONE), &mut rng);
         let (p, proof) = key.complain(&H, 1, 2, &wrong, &mut rng);
-        assert_eq!(decide_complaint(&H, &public, 2, &key.public(), &wrong, &p, &proof).unwrap(), Verdict::DealerAtFault);
+        assert_eq!(
+            decide_complaint(&H, &public, 2, &key.public(), &wrong, &p, &proof).unwrap(),
+            Verdict::DealerAtFault
+        );
         // A complaint with a made-up point, or by someone without the key, does not verify.
         let fake = p + crate::group::generator();
         assert!(decide_complaint(&H, &public, 2, &key.public(), &wrong, &fake, &proof).is_err());

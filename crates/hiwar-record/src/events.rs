@@ -74,7 +74,12 @@ pub const MAX_STATEMENT_CHARS: usize = 280;
 /// every candidate against the digest once the text has been redacted.
 pub fn statement_digest(salt: &[u8; 16], text: &str) -> [u8; 32] {
     use sha2::{Digest, Sha256};
-    Sha256::new().chain_update(b"hiwar/v1/statement\n").chain_update(salt).chain_update(text.as_bytes()).finalize().into()
+    Sha256::new()
+        .chain_update(b"hiwar/v1/statement\n")
+        .chain_update(salt)
+        .chain_update(text.as_bytes())
+        .finalize()
+        .into()
 }
 
 /// An issued batch of invitations, as [`State::batch`] reports it.
@@ -521,7 +526,9 @@ pub(crate) mod tests {
             ("st-1".to_string(), hex::encode(statement_digest(&salt, "Roads"))),
             ("st-2".to_string(), hex::encode(statement_digest(&salt, "+963 11 555"))),
         ];
-        let with = |redacted: bool| record.iter().map(|(i, d)| (i.clone(), d.clone(), redacted && i == "st-2")).collect::<Vec<_>>();
+        let with = |redacted: bool| {
+            record.iter().map(|(i, d)| (i.clone(), d.clone(), redacted && i == "st-2")).collect::<Vec<_>>()
+        };
         let served = json!({"statements": [
             {"statement": "st-1", "text": "Roads", "salt": hex::encode(salt)},
             {"statement": "st-2", "text": "+963 11 555", "salt": hex::encode(salt)}]});

@@ -109,7 +109,13 @@ pub async fn moderate(
     Ok(())
 }
 
-pub async fn redact(state: &AppState, ctx: &Ctx, dialogue: &str, statement: &str, reason: &str) -> Result<(), AppError> {
+pub async fn redact(
+    state: &AppState,
+    ctx: &Ctx,
+    dialogue: &str,
+    statement: &str,
+    reason: &str,
+) -> Result<(), AppError> {
     let me = require_convener(state, ctx, dialogue).await?;
     let reason = text_field("reason", reason, 1, 500)?;
     state.store.redact_statement(dialogue, statement, &reason, &me.id).await?;

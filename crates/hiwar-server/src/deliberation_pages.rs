@@ -323,8 +323,9 @@ pub async fn polis_export(
     use rand::seq::SliceRandom;
     service::require_convener(&state, &ctx, &id).await?;
     let r = deliberation::results(&state, &id).await?;
-    let mut order: Vec<usize> =
-        (0..r.matrix.participant_ids().len()).filter(|&p| r.votes.participant_votes(p).len() >= EXPORT_MIN_VOTES).collect();
+    let mut order: Vec<usize> = (0..r.matrix.participant_ids().len())
+        .filter(|&p| r.votes.participant_votes(p).len() >= EXPORT_MIN_VOTES)
+        .collect();
     order.shuffle(&mut rand::thread_rng());
     let (comments, votes, participants) =
         hiwar_opinion::polis::export(&r.matrix, &r.texts(), &order, &r.analysis.membership);

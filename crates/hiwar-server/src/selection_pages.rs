@@ -129,11 +129,7 @@ fn quota_counts(manifest: &Value, panel: Option<&[String]>) -> Vec<(Quota, usize
         .collect()
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path((id, sid)): Path<(String, String)>,
-) -> PageResult {
+pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path<(String, String)>) -> PageResult {
     let lang = ctx.lang;
     let d = state.store.dialogue(&id).await?;
     let s = selection::visible(&state, &ctx, &id, &sid).await?;

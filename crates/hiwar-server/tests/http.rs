@@ -871,7 +871,8 @@ fn participants_post_vote_and_see_the_opinion_map() {
     assert_eq!(p.post(&format!("/dialogues/{d}/statements"), &[("text", phone)]).status, 303);
     let queue = convener.get(&format!("/dialogues/{d}/deliberation/moderation")).body;
     let row = queue.split("<tr>").find(|row| row.contains(phone)).unwrap();
-    let redact = row.split("action=\"").find(|a| a.contains("/redact\"")).unwrap().split('"').next().unwrap().to_string();
+    let redact =
+        row.split("action=\"").find(|a| a.contains("/redact\"")).unwrap().split('"').next().unwrap().to_string();
     assert_eq!(p.post(&redact, &[("reason", "x")]).status, 403, "only conveners redact");
     assert_eq!(convener.post(&redact, &[("reason", "")]).status, 400);
     assert_eq!(convener.post(&redact, &[("reason", "a private phone number")]).status, 303);
@@ -954,7 +955,8 @@ fn hostile_input_is_refused_and_nothing_is_reflected() {
     assert_eq!((r.status, r.json()["field"].as_str()), (415, Some("content-type")));
 
     // Invisible and direction-changing characters, and look-alikes of a taken pseudonym.
-    for (pseudonym, status) in [("Omar\u{200b}", 400), ("Alice\u{202e}gnp.exe", 400), ("\u{200b}", 400), ("0mar", 409), ("OMAR", 409)]
+    for (pseudonym, status) in
+        [("Omar\u{200b}", 400), ("Alice\u{202e}gnp.exe", 400), ("\u{200b}", 400), ("0mar", 409), ("OMAR", 409)]
     {
         assert_eq!(api_login(&s, &s.invitations[4], Some(pseudonym)).status, status, "{pseudonym:?}");
     }
@@ -1005,8 +1007,8 @@ fn roles_observers_watch_and_the_creator_stays_a_convener() {
     observer.get("/login?lang=en");
     assert_eq!(observer.post("/login", &[("code", &issue("observer")), ("pseudonym", "Watcher")]).status, 200);
     assert_eq!(observer.post(&format!("/dialogues/{d}/statements"), &[("text", "I only watch")]).status, 403);
-    let statement = api(&s, "GET", &format!("/dialogues/{d}/deliberation/report.json"), None, None).json()["consensus"][0]
-        ["statement"]
+    let statement = api(&s, "GET", &format!("/dialogues/{d}/deliberation/report.json"), None, None).json()["consensus"]
+        [0]["statement"]
         .as_str()
         .unwrap()
         .to_string();
@@ -1033,7 +1035,8 @@ fn roles_observers_watch_and_the_creator_stays_a_convener() {
 
 #[test]
 fn login_limits_count_the_client_behind_the_trusted_proxy() {
-    let s = start(Config { logins_per_minute: 2, trusted_proxy: Some("127.0.0.1".parse().unwrap()), ..Config::default() });
+    let s =
+        start(Config { logins_per_minute: 2, trusted_proxy: Some("127.0.0.1".parse().unwrap()), ..Config::default() });
     let login_from = |client: &str| {
         reply(
             agent()

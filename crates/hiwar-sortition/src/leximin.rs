@@ -115,7 +115,12 @@ impl<'a> Instance<'a> {
                 constraints.push(constraint!(seated <= 1.0));
             }
         }
-        let values = solver::solve(self.solver, "the pricing integer program", Model { vars, objective, maximise: true, constraints }, &x)?;
+        let values = solver::solve(
+            self.solver,
+            "the pricing integer program",
+            Model { vars, objective, maximise: true, constraints },
+            &x,
+        )?;
         Ok(values.map(|v| v.iter().map(|v| v.round().max(0.0) as u32).collect()))
     }
 

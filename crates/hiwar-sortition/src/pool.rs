@@ -176,7 +176,11 @@ impl Pool {
                     FILE,
                     *line,
                     id_column.unwrap_or(0) + 1,
-                    &format!("id of {} characters, at most {} allowed", id.chars().count(), hiwar_record::selection::MAX_VOLUNTEER_ID_CHARS),
+                    &format!(
+                        "id of {} characters, at most {} allowed",
+                        id.chars().count(),
+                        hiwar_record::selection::MAX_VOLUNTEER_ID_CHARS
+                    ),
                 ));
             }
             if let Some(first) = seen.insert(id.clone(), *line) {

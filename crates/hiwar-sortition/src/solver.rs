@@ -136,8 +136,8 @@ impl DualLp {
                 let mut vars = ProblemVariables::new();
                 let y: Vec<Variable> = fixed.iter().map(|_| vars.add(variable().min(0.0))).collect();
                 let mu = vars.add(variable());
-                let objective: Expression =
-                    Expression::from(mu) - fixed.iter().zip(&y).filter_map(|(f, y)| f.map(|f| f * *y)).sum::<Expression>();
+                let objective: Expression = Expression::from(mu)
+                    - fixed.iter().zip(&y).filter_map(|(f, y)| f.map(|f| f * *y)).sum::<Expression>();
                 let mut constraints = Vec::with_capacity(rows.len() + 1);
                 let unfixed: Expression = fixed.iter().zip(&y).filter(|(f, _)| f.is_none()).map(|(_, y)| *y).sum();
                 constraints.push(constraint!(unfixed == 1.0));

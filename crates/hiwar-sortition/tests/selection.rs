@@ -177,7 +177,13 @@ fn every_solver_reaches_the_same_optimum() {
     let pool = Pool::parse("id,g,household\n1,a,h1\n2,a,h1\n3,b,h2\n4,b,h3\n5,a,h4\n", &households).unwrap();
     pools.push((pool, households));
     for (pool, quotas) in &pools {
-        let k = if pool.len() == 200 { 20 } else if pool.len() == 5 { 3 } else { 5 };
+        let k = if pool.len() == 200 {
+            20
+        } else if pool.len() == 5 {
+            3
+        } else {
+            5
+        };
         let optima: Vec<(Solver, Vec<f64>)> = Solver::all()
             .into_iter()
             .map(|solver| {
@@ -190,7 +196,13 @@ fn every_solver_reaches_the_same_optimum() {
             .collect();
         for (solver, p) in &optima[1..] {
             let worst = p.iter().zip(&optima[0].1).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-            assert!(worst <= 1e-6, "{} and {} differ by {worst} on a pool of {}", optima[0].0.name(), solver.name(), pool.len());
+            assert!(
+                worst <= 1e-6,
+                "{} and {} differ by {worst} on a pool of {}",
+                optima[0].0.name(),
+                solver.name(),
+                pool.len()
+            );
         }
     }
 }

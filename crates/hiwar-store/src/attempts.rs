@@ -19,7 +19,10 @@ impl Store {
             .bind(hex::encode(fresh))
             .execute(&self.pool)
             .await?;
-        Ok(sqlx::query("SELECT value FROM server_secrets WHERE name = 'rate-limit'").fetch_one(&self.pool).await?.get(0))
+        Ok(sqlx::query("SELECT value FROM server_secrets WHERE name = 'rate-limit'")
+            .fetch_one(&self.pool)
+            .await?
+            .get(0))
     }
 
     /// Counts one attempt against `what` (say, `client:192.0.2.1`) in minute `minute`

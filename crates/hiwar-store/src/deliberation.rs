@@ -144,19 +144,33 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if changed.rows_affected() != 1 {
-            let exists = sqlx::query("SELECT 1 FROM statements WHERE id = $1 AND dialogue_id = $2")
-                .bind(statement)
-                .bind(dialogue)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                None => StoreError::NotFound("statement"),
-                Some(_) => StoreError::Conflict("the statement was already redacted".into()),
-            });
+            return Err(
+                Self::unchanged_statement(&mut tx, dialogue, statement, "the statement was already redacted").await
+            );
         }
         self.append(&mut tx, dialogue, "statement.redacted", body::statement_redacted(statement, reason, by)).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Why an update of `statement` changed no row: it is not in the dialogue (not
+    /// found), or it already was as asked (`conflict`).
+    async fn unchanged_statement(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        dialogue: &str,
+        statement: &str,
+        conflict: &str,
+    ) -> StoreError {
+        let exists = sqlx::query("SELECT 1 FROM statements WHERE id = $1 AND dialogue_id = $2")
+            .bind(statement)
+            .bind(dialogue)
+            .fetch_optional(&mut **tx)
+            .await;
+        match exists {
+            Ok(None) => StoreError::NotFound("statement"),
+            Ok(Some(_)) => StoreError::Conflict(conflict.to_string()),
+            Err(e) => e.into(),
+        }
     }
 
     /// Records `member`'s vote; a later vote replaces the earlier one. Votes on unknown
@@ -229,26 +243,11 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if changed.rows_affected() != 1 {
-            let exists = sqlx::query("SELECT 1 FROM statements WHERE id = $1 AND dialogue_id = $2")
-                .bind(statement)
-                .bind(dialogue)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                None => StoreError::NotFound("statement"),
-                Some(_) => StoreError::Conflict(format!(
-                    "the statement is already {}",
-                    if hidden { "hidden" } else { "shown" }
-                )),
-            });
+            let conflict = format!("the statement is already {}", if hidden { "hidden" } else { "shown" });
+            return Err(Self::unchanged_statement(&mut tx, dialogue, statement, &conflict).await);
         }
-        self.append(
-            &mut tx,
-            dialogue,
-            "statement.moderated",
-            body::statement_moderated(statement, hidden, reason, by),
-        )
-        .await?;
+        self.append(&mut tx, dialogue, "statement.moderated", body::statement_moderated(statement, hidden, reason, by))
+            .await?;
         tx.commit().await?;
         Ok(())
     }

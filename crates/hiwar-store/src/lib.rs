@@ -263,8 +263,7 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let mut store =
-            Store { pool, backend, checks: record::CheckCache::default(), bucket_key: Default::default() };
+        let mut store = Store { pool, backend, checks: record::CheckCache::default(), bucket_key: Default::default() };
         store.migrate().await?;
         store.bucket_key = std::sync::Arc::new(store.bucket_secret().await?);
         Ok(store)

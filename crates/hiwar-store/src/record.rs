@@ -105,7 +105,13 @@ impl Store {
 
     /// The body checks as of the record's first `lines` lines, whose last hash is `head`:
     /// from the cache if it is exactly there, else replayed from the stored lines.
-    async fn checks_at(&self, tx: &mut Transaction<'_, Any>, dialogue: &str, lines: u64, head: &str) -> Result<Checked> {
+    async fn checks_at(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        dialogue: &str,
+        lines: u64,
+        head: &str,
+    ) -> Result<Checked> {
         let cached = self.checks.take(dialogue).filter(|c| c.lines <= lines);
         if cached.as_ref().is_some_and(|c| c.lines == lines && c.head == head) {
             return Ok(cached.expect("just matched"));
@@ -168,14 +174,13 @@ impl Store {
 
     /// Lines `from`, `from + 1`, … of the record, at most `limit` of them, each ending in `\n`.
     pub async fn record_lines(&self, dialogue: &str, from: u64, limit: u64) -> Result<String> {
-        let rows = sqlx::query(
-            "SELECT line FROM record_lines WHERE dialogue_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(dialogue)
-        .bind(from.min(i64::MAX as u64) as i64)
-        .bind(limit.min(i64::MAX as u64) as i64)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT line FROM record_lines WHERE dialogue_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3")
+                .bind(dialogue)
+                .bind(from.min(i64::MAX as u64) as i64)
+                .bind(limit.min(i64::MAX as u64) as i64)
+                .fetch_all(&self.pool)
+                .await?;
         let mut out = String::new();
         for row in rows {
             out.push_str(row.get::<&str, _>(0));
@@ -187,15 +192,6 @@ impl Store {
     /// The dialogue's record as served: one line per event, each ending in `\n`.
     pub async fn record(&self, dialogue: &str) -> Result<String> {
         self.dialogue_exists(dialogue).await?;
-        let rows = sqlx::query("SELECT line FROM record_lines WHERE dialogue_id = $1 ORDER BY seq")
-            .bind(dialogue)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = String::new();
-        for row in rows {
-            out.push_str(row.get::<&str, _>(0));
-            out.push('\n');
-        }
-        Ok(out)
+        self.record_lines(dialogue, 0, u64::MAX).await
     }
 }

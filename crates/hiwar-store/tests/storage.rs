@@ -272,7 +272,10 @@ async fn statements_votes_and_moderation(store: Store) {
         Err(StoreError::Conflict(_))
     ));
     let b = store.post_statement(&id, &convener, "طرق قبل الأسوار", 2).await.unwrap();
-    assert!(matches!(store.post_statement(&id, &convener, "a third", 2).await, Err(StoreError::Conflict(_))), "over the per-member cap");
+    assert!(
+        matches!(store.post_statement(&id, &convener, "a third", 2).await, Err(StoreError::Conflict(_))),
+        "over the per-member cap"
+    );
     store.vote(&id, &a, &convener, 1).await.unwrap();
     store.vote(&id, &a, &convener, -1).await.unwrap();
     store.vote(&id, &b, &convener, 0).await.unwrap();
@@ -298,7 +301,13 @@ async fn statements_votes_and_moderation(store: Store) {
 async fn the_store_refuses_lines_its_verifier_rejects(store: Store) {
     use hiwar_record::selection::{draw_index, draw_seed};
     let (_, id, _) = convener_with_dialogue(&store).await;
-    let new = NewSelection { size: 1, panels: 2, volunteers: 2, pool_csv: "id,g\n", quotas_csv: "category,feature,min,max\n" };
+    let new = NewSelection {
+        size: 1,
+        panels: 2,
+        volunteers: 2,
+        pool_csv: "id,g\n",
+        quotas_csv: "category,feature,min,max\n",
+    };
     let sid = store.create_selection(&id, &new).await.unwrap();
     let long = "v".repeat(65);
     let manifest = serde_json::json!({"pool_hash": "cd".repeat(32), "panels": [[long.clone()], ["b"]]});
@@ -316,7 +325,18 @@ async fn the_store_refuses_lines_its_verifier_rejects(store: Store) {
     assert_eq!(store.record(&id).await.unwrap(), before, "nothing was appended");
     assert_eq!(store.selection(&id, &sid).await.unwrap().status, SelectionStatus::Published);
     // A valid change still goes through, and the record verifies.
-    store.add_phase(&id, &Phase { kind: "deliberation".into(), name: Text::new("ن", "n"), starts: "2026-01-01".into(), ends: "2026-01-02".into() }).await.unwrap();
+    store
+        .add_phase(
+            &id,
+            &Phase {
+                kind: "deliberation".into(),
+                name: Text::new("ن", "n"),
+                starts: "2026-01-01".into(),
+                ends: "2026-01-02".into(),
+            },
+        )
+        .await
+        .unwrap();
     assert_record_verifies(&store.record(&id).await.unwrap());
 }
 

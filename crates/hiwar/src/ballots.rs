@@ -39,12 +39,13 @@ fn of_election<'a>(events: &'a [(String, Value)], election: &'a str, kind: &'a s
 /// tally the verifier has recomputed from the ballots (E8), so the server cannot use
 /// the trustees to decrypt anything else, such as a single ballot.
 pub fn trustee_decrypt(record: &str, key_file: &Path, out: Option<&Path>) -> Result<()> {
-    let key: Value = serde_json::from_slice(
-        &Zeroizing::new(std::fs::read(key_file).with_context(|| format!("reading {}", key_file.display()))?),
-    )
+    let key: Value = serde_json::from_slice(&Zeroizing::new(
+        std::fs::read(key_file).with_context(|| format!("reading {}", key_file.display()))?,
+    ))
     .with_context(|| format!("{} is not a trustee key file (JSON)", key_file.display()))?;
     let election = key["election"].as_str().context("the key file lacks \"election\"")?;
-    let j = key["trustee"].as_u64().filter(|j| (1..=1000).contains(j)).context("the key file lacks \"trustee\"")? as u32;
+    let j =
+        key["trustee"].as_u64().filter(|j| (1..=1000).contains(j)).context("the key file lacks \"trustee\"")? as u32;
     let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
         wire::hex_bytes(&key["signing_seed"], "signing_seed").map_err(|e| anyhow::anyhow!("the key file: {e}"))?,
     );
@@ -54,7 +55,8 @@ pub fn trustee_decrypt(record: &str, key_file: &Path, out: Option<&Path>) -> Res
     let share_key = ShareKey::from_scalar(share_secret);
 
     let (dialogue, events) = verified_events(record)?;
-    let created = of_election(&events, election, "election.created").next().context("no such election in the record")?;
+    let created =
+        of_election(&events, election, "election.created").next().context("no such election in the record")?;
     let hash = election_hash(&dialogue, created);
     let listed = &created["trustees"][j as usize - 1];
     if listed["signing_key"] != hex::encode(signer.public()) || listed["share_key"] != point_to_hex(&share_key.public())
@@ -74,12 +76,18 @@ pub fn trustee_decrypt(record: &str, key_file: &Path, out: Option<&Path>) -> Res
             .map(|c| wire::point(c, "commitment"))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| anyhow::anyhow!(e))?;
-        let public = DealerPublic { index: i, commitments, proof: parse_knowledge(&reveal["proof"]).map_err(|e| anyhow::anyhow!(e))? };
+        let public = DealerPublic {
+            index: i,
+            commitments,
+            proof: parse_knowledge(&reveal["proof"]).map_err(|e| anyhow::anyhow!(e))?,
+        };
         let dealt = of_election(&events, election, "election.trustee_shares")
             .find(|b| b["trustee"] == i)
             .with_context(|| format!("trustee {i} dealt no shares"))?;
         let encrypted = parse_encrypted_share(&dealt["shares"][j as usize - 1]).map_err(|e| anyhow::anyhow!(e))?;
-        let share = share_key.decrypt(&hash, i, j, &encrypted).map_err(|e| anyhow::anyhow!("the share from trustee {i}: {e}"))?;
+        let share = share_key
+            .decrypt(&hash, i, j, &encrypted)
+            .map_err(|e| anyhow::anyhow!("the share from trustee {i}: {e}"))?;
         shares.push((public, share));
     }
     let trustee = TrusteeKey::from_shares(j, &shares).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -103,7 +111,9 @@ pub fn trustee_decrypt(record: &str, key_file: &Path, out: Option<&Path>) -> Res
     let body = json!({"election": election, "trustee": j, "shares": partials});
     let signed = sign_event("election.partial_decryption", &hash, body, &signer).to_string();
     match out {
-        Some(path) => std::fs::write(path, format!("{signed}\n")).with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, format!("{signed}\n")).with_context(|| format!("writing {}", path.display()))?
+        }
         None => println!("{signed}"),
     }
     eprintln!("trustee {j}: decrypted the verified tally of election {election}; give this line to the server");

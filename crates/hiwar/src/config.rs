@@ -72,7 +72,11 @@ impl ServerArgs {
             secure_cookies: self.secure_cookies || file.secure_cookies.unwrap_or(false),
             logins_per_minute: self.logins_per_minute.or(file.logins_per_minute).unwrap_or(defaults.logins_per_minute),
             trusted_proxy: self.trusted_proxy.or(file.trusted_proxy),
-            public_url: self.public_url.clone().or_else(|| file.public_url.clone()).map(|u| u.trim_end_matches('/').to_string()),
+            public_url: self
+                .public_url
+                .clone()
+                .or_else(|| file.public_url.clone())
+                .map(|u| u.trim_end_matches('/').to_string()),
             ..defaults
         }
     }

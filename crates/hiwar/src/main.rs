@@ -297,7 +297,8 @@ async fn demo(data: Option<PathBuf>, server: config::ServerArgs, file: &config::
     let dir = data.or_else(|| temporary.as_ref().map(|t| t.path().to_path_buf())).expect("one of them is set");
     // Take the port first: a second demo on the same port fails at once, naming it.
     let (listener, addr) = bind(&server, file).await?;
-    let store = Store::open_sqlite(&dir).await.with_context(|| format!("opening the demo's data in {}", dir.display()))?;
+    let store =
+        Store::open_sqlite(&dir).await.with_context(|| format!("opening the demo's data in {}", dir.display()))?;
     let access = hiwar_server::demo::seed(&store).await.map_err(|e| anyhow::anyhow!("seeding the demo: {e:?}"))?;
     println!("hiwar demo is running at http://{addr}/");
     println!("  demo dialogue:  http://{addr}/dialogues/{}", access.dialogue);

@@ -255,9 +255,14 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
     w.push("election.created", created)?;
     if let Some(dir) = sim.keys.as_deref() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut files: Vec<(String, Value)> =
-            trustees.iter().map(|t| (format!("trustee-{}.json", t.index), trustee_key_file(election, &hash, t))).collect();
-        files.push(("authority.json".into(), json!({"election": election, "signing_seed": hex::encode(*authority_seed)})));
+        let mut files: Vec<(String, Value)> = trustees
+            .iter()
+            .map(|t| (format!("trustee-{}.json", t.index), trustee_key_file(election, &hash, t)))
+            .collect();
+        files.push((
+            "authority.json".into(),
+            json!({"election": election, "signing_seed": hex::encode(*authority_seed)}),
+        ));
         for (name, contents) in files {
             let path = dir.join(name);
             std::fs::write(&path, contents.to_string()).with_context(|| format!("writing {}", path.display()))?;
@@ -269,7 +274,8 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
     for start in (0..sim.voters).step_by(CHUNK_CREDENTIALS as usize) {
         let end = (start + CHUNK_CREDENTIALS).min(sim.voters);
         let credentials: Vec<String> = (start..end).map(|i| hex::encode(credential_of(sim.seed, i).public())).collect();
-        let weights = if sim.weighted { json!((start..end).map(|i| sim.weight(i)).collect::<Vec<_>>()) } else { Value::Null };
+        let weights =
+            if sim.weighted { json!((start..end).map(|i| sim.weight(i)).collect::<Vec<_>>()) } else { Value::Null };
         let body = json!({"election": election, "credentials": credentials, "weights": weights});
         w.push("election.credentials", sign_event("election.credentials", &hash, body, &authority))?;
     }
@@ -292,7 +298,16 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
     for (d, t) in dealers.iter().zip(&trustees) {
         let shares: Vec<EncryptedShare> = trustees
             .iter()
-            .map(|r| threshold::encrypt_share(&hash, t.index, r.index, &r.share_key.public(), &d.share_for(r.index), &mut rng))
+            .map(|r| {
+                threshold::encrypt_share(
+                    &hash,
+                    t.index,
+                    r.index,
+                    &r.share_key.public(),
+                    &d.share_for(r.index),
+                    &mut rng,
+                )
+            })
             .collect();
         let body = json!({"election": election, "trustee": t.index,
             "shares": shares.iter().map(encrypted_share_json).collect::<Vec<_>>()});

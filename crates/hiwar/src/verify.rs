@@ -86,6 +86,15 @@ fn check_texts(source: &str, texts: Option<&Path>, summary: &Summary) -> Result<
     hiwar_record::events::check_statement_texts(&summary.statements, &served).map(Some)
 }
 
+/// A check of what is served beside the record (S3, T1) failed, after every check of
+/// the record itself held.
+fn failed_beside(check: &str, detail: &str) -> ExitCode {
+    println!("  ok    every check of the record itself held");
+    println!("  FAIL  {check}  {}", CHECKS.iter().find(|(id, _)| *id == check).map(|(_, t)| *t).unwrap_or(""));
+    println!("VERIFICATION FAILED: {check} failed: {detail}");
+    ExitCode::from(1)
+}
+
 pub fn run(
     source: &str,
     key: Option<String>,
@@ -126,27 +135,11 @@ pub fn run(
         Ok(summary) => {
             let manifests_checked = match check_manifests(source, manifests, &summary) {
                 Ok(n) => n,
-                Err(detail) => {
-                    println!("  ok    every check of the record itself held");
-                    println!(
-                        "  FAIL  S3  {}",
-                        CHECKS.iter().find(|(id, _)| *id == "S3").map(|(_, t)| *t).unwrap_or("")
-                    );
-                    println!("VERIFICATION FAILED: S3 failed: {detail}");
-                    return ExitCode::from(1);
-                }
+                Err(detail) => return failed_beside("S3", &detail),
             };
             let texts_checked = match check_texts(source, texts, &summary) {
                 Ok(n) => n,
-                Err(detail) => {
-                    println!("  ok    every check of the record itself held");
-                    println!(
-                        "  FAIL  T1  {}",
-                        CHECKS.iter().find(|(id, _)| *id == "T1").map(|(_, t)| *t).unwrap_or("")
-                    );
-                    println!("VERIFICATION FAILED: T1 failed: {detail}");
-                    return ExitCode::from(1);
-                }
+                Err(detail) => return failed_beside("T1", &detail),
             };
             for (id, title) in CHECKS {
                 let skipped = (id == "R10" && !summary.previous_checked)

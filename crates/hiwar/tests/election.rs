@@ -58,7 +58,8 @@ fn key_file(dir: &Path, name: &str) -> Value {
 }
 
 fn signer(dir: &Path, name: &str) -> Signer25519 {
-    let seed: [u8; 32] = hex::decode(key_file(dir, name)["signing_seed"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let seed: [u8; 32] =
+        hex::decode(key_file(dir, name)["signing_seed"].as_str().unwrap()).unwrap().try_into().unwrap();
     Signer25519::from_seed(&seed)
 }
 
@@ -82,7 +83,13 @@ impl Voter {
         Voter { credential, hash: hash_of(events), key }
     }
 
-    fn encrypt(&self, question: Question, choice: Vec<bool>, hash: &[u8; 32], key: &ElectionKey) -> (ballot::Ballot, ballot::BallotNonces) {
+    fn encrypt(
+        &self,
+        question: Question,
+        choice: Vec<bool>,
+        hash: &[u8; 32],
+        key: &ElectionKey,
+    ) -> (ballot::Ballot, ballot::BallotNonces) {
         let public = self.credential.public();
         let ctx = BallotContext { election_hash: hash, key, credential: &public };
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
@@ -150,7 +157,10 @@ fn stuffing_the_credential_list_fails_e4() {
     let authority = signer(keys.path(), "authority.json");
     let mut e = base.clone();
     let body = json!({"election": "e-1", "credentials": [extra], "weights": null});
-    e.insert(i + 1, ("election.credentials".into(), sign_event("election.credentials", &hash_of(&base), body, &authority)));
+    e.insert(
+        i + 1,
+        ("election.credentials".into(), sign_event("election.credentials", &hash_of(&base), body, &authority)),
+    );
     assert_fails(&e, "E4", "more credentials than the electorate");
 
     // The operator drops the list: the election opens with fewer credentials than voters.
@@ -190,7 +200,10 @@ fn trustees_cannot_be_framed_or_impersonated() {
     let complaint = json!({"election": "e-1", "trustee": 2, "dealer": 1, "key": hiwar_crypto::group::point_to_hex(&hiwar_crypto::group::generator()),
         "proof": {"a1": hiwar_crypto::group::point_to_hex(&hiwar_crypto::group::generator()), "a2": hiwar_crypto::group::point_to_hex(&hiwar_crypto::group::generator()), "z": format!("01{}", "00".repeat(31))}});
     let fake = Signer25519::from_seed(&[7u8; 32]);
-    e.insert(at, ("election.trustee_complaint".into(), sign_event("election.trustee_complaint", &hash, complaint, &fake)));
+    e.insert(
+        at,
+        ("election.trustee_complaint".into(), sign_event("election.trustee_complaint", &hash, complaint, &fake)),
+    );
     assert_fails(&e, "E3", "a complaint forged in a trustee's name");
 
     // The operator changes a share in transit.
@@ -275,7 +288,8 @@ fn tampered_ballots_fail_e5_or_e6() {
     let honest = voter.ballot(ONE_OF_THREE, vec![true, false, false]);
     for field in ["a", "b", "c", "z"] {
         let mut forged = honest.clone();
-        let other = base[position(&base, "ballot.cast")].1["ballot"]["answers"][0]["choice_proofs"][1][0][field].clone();
+        let other =
+            base[position(&base, "ballot.cast")].1["ballot"]["answers"][0]["choice_proofs"][1][0][field].clone();
         assert_ne!(other, forged["answers"][0]["choice_proofs"][1][0][field]);
         forged["answers"][0]["choice_proofs"][1][0][field] = other;
         let mut e = base.clone();
@@ -307,14 +321,16 @@ fn tampered_ballots_fail_e5_or_e6() {
 
     // A non-canonical point (p + 1 is not a reduced field element).
     let mut forged = honest.clone();
-    forged["answers"][0]["choice_proofs"][0][0]["a"] = json!("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+    forged["answers"][0]["choice_proofs"][0][0]["a"] =
+        json!("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
     let mut e = base.clone();
     insert_before_close(&mut e, voter.cast(forged, 10));
     assert_fails(&e, "E6", "a non-canonical point");
 
     // Replay: a ballot made for another election, signed for this one.
     let (other, _k) = simulate(10, "1..1", 3);
-    let other_key = ElectionKey::from_hex(other[position(&other, "election.opened")].1["public_key"].as_str().unwrap()).unwrap();
+    let other_key =
+        ElectionKey::from_hex(other[position(&other, "election.opened")].1["public_key"].as_str().unwrap()).unwrap();
     let replayed = ballot_json(&voter.encrypt(ONE_OF_THREE, vec![false, true, false], &hash_of(&other), &other_key).0);
     let mut e = base.clone();
     insert_before_close(&mut e, voter.cast(replayed, 10));
@@ -403,7 +419,11 @@ fn tampered_tallies_keys_and_results_fail() {
     for (field, value, what) in [
         ("threshold", json!(9), "impossible parameters"),
         ("client", json!("not a hash"), "no hash of the voting client"),
-        ("electorate", json!({"voters": 60, "total_weight": 61, "roll": "00".repeat(32)}), "an unweighted electorate with extra weight"),
+        (
+            "electorate",
+            json!({"voters": 60, "total_weight": 61, "roll": "00".repeat(32)}),
+            "an unweighted electorate with extra weight",
+        ),
     ] {
         let mut e = base.clone();
         let i = position(&e, "election.created");

@@ -215,13 +215,17 @@ fn selections_are_checked_in_the_record_and_against_their_manifests() {
     // Seats from a batch the operator prepared before publication, or one already used,
     // or one that seated another selection.
     let size = evs[published].1["size"].clone();
-    let early = ("codes.issued".to_string(), serde_json::json!({"batch": "b-early", "role": "delegate", "count": size}));
+    let early =
+        ("codes.issued".to_string(), serde_json::json!({"batch": "b-early", "role": "delegate", "count": size}));
     let mut prepared = evs.clone();
     prepared.insert(published, early);
     prepared[seated + 1].1["batch"] = serde_json::json!("b-early");
     assert_fails(&prepared, "S1", "seating through a batch issued before publication");
     let mut used = evs.clone();
-    used.insert(seated, ("codes.issued".into(), serde_json::json!({"batch": "b-used", "role": "delegate", "count": size})));
+    used.insert(
+        seated,
+        ("codes.issued".into(), serde_json::json!({"batch": "b-used", "role": "delegate", "count": size})),
+    );
     used.insert(
         seated + 1,
         ("member.joined".into(), serde_json::json!({"member": "m-early-bird", "pseudonym": "Early bird", "role": "delegate", "batch": "b-used"})),

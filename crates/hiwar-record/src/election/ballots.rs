@@ -33,8 +33,13 @@ fn check_ballot(
     let tracking = hex::encode(job.tracking);
     let signature: [u8; 64] =
         hex_bytes(&body["signature"], "signature").map_err(|d| ("E5", format!("ballot {tracking}: {d}")))?;
-    signing::verify("ballot signature", &job.credential, &cast_message(&e.hash, job.counter, &body["ballot"]), &signature)
-        .map_err(|d| ("E5", format!("ballot {tracking}: {d}")))?;
+    signing::verify(
+        "ballot signature",
+        &job.credential,
+        &cast_message(&e.hash, job.counter, &body["ballot"]),
+        &signature,
+    )
+    .map_err(|d| ("E5", format!("ballot {tracking}: {d}")))?;
     let ballot = parse_ballot(&body["ballot"]).map_err(|d| ("E6", format!("ballot {tracking}: {d}")))?;
     let choices: Vec<Vec<Ciphertext>> = ballot.answers.iter().map(|a| a.choices.clone()).collect();
     if tracking_code(&e.hash, &choices) != job.tracking {
@@ -87,7 +92,8 @@ pub(super) fn run_batch(election: String, e: &WorkerElection, jobs: &[Job]) -> B
 /// The E5 checks that need the election's state; the rest run on a worker.
 pub(super) fn cast(e: &mut Election, line: usize, body: Value) -> Result<Job, (&'static str, String)> {
     let e5 = |d: String| ("E5", d);
-    let b = obj(&body, "body", &["election", "credential", "counter", "ballot", "signature", "tracking"]).map_err(e5)?;
+    let b =
+        obj(&body, "body", &["election", "credential", "counter", "ballot", "signature", "tracking"]).map_err(e5)?;
     if e.stage != Stage::Open {
         return Err(e5(format!("a ballot cast in stage {:?}", e.stage)));
     }
@@ -144,7 +150,10 @@ pub(super) fn spoiled(e: &mut Election, body: &Value) -> R<()> {
         return Err("the spoiled ballot does not have the election's questions and options".into());
     }
     if tracking_code(&e.hash, &choices) != tracking {
-        return Err(format!("spoiled ballot {}: the tracking code is not the digest of its ciphertexts", hex::encode(tracking)));
+        return Err(format!(
+            "spoiled ballot {}: the tracking code is not the digest of its ciphertexts",
+            hex::encode(tracking)
+        ));
     }
     let nonces = parse_nonces(&b["nonces"])?;
     let key = &e.worker.as_ref().expect("open elections have a key").key;
@@ -164,7 +173,10 @@ pub(super) fn spoiled(e: &mut Election, body: &Value) -> R<()> {
         })
         .collect::<R<_>>()?;
     if opened != claimed {
-        return Err(format!("spoiled ballot {}: its nonces open to other choices than published", hex::encode(tracking)));
+        return Err(format!(
+            "spoiled ballot {}: its nonces open to other choices than published",
+            hex::encode(tracking)
+        ));
     }
     Ok(())
 }

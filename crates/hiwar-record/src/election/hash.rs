@@ -75,7 +75,12 @@ pub fn roll_hash(roll: &[(String, u64)]) -> [u8; 32] {
 }
 
 /// Adds `signature` to an event body: `signer`'s signature of [`signed_event_message`].
-pub fn sign_event(kind: &str, election_hash: &[u8; 32], mut body: Value, signer: &hiwar_crypto::signing::Signer25519) -> Value {
+pub fn sign_event(
+    kind: &str,
+    election_hash: &[u8; 32],
+    mut body: Value,
+    signer: &hiwar_crypto::signing::Signer25519,
+) -> Value {
     let map = body.as_object_mut().expect("an event body is an object");
     let signature = signer.sign(&signed_event_message(kind, election_hash, map));
     map.insert("signature".into(), Value::String(hex::encode(signature)));

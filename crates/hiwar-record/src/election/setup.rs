@@ -45,7 +45,9 @@ pub(super) fn created(dialogue: &str, name: &str, body: &Value) -> R<Election> {
         "body",
         &["election", "title", "questions", "threshold", "trustees", "weighted", "electorate", "authority", "client"],
     )?;
-    if name.is_empty() || name.len() > 64 || !name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    if name.is_empty()
+        || name.len() > 64
+        || !name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
     {
         return Err(format!("election id {name:?} is not an id (a-z, 0-9, -)"));
     }
@@ -89,8 +91,11 @@ pub(super) fn created(dialogue: &str, name: &str, body: &Value) -> R<Election> {
             for o in options {
                 text(o, "option")?;
             }
-            let question =
-                Question { options: options.len() as u32, min: uint(&m["min"], "min")? as u32, max: uint(&m["max"], "max")? as u32 };
+            let question = Question {
+                options: options.len() as u32,
+                min: uint(&m["min"], "min")? as u32,
+                max: uint(&m["max"], "max")? as u32,
+            };
             question.check().map_err(|e| format!("question {i}: {e}"))?;
             Ok(question)
         })

@@ -142,7 +142,10 @@ fn parse_proof(v: &Value, what: &str) -> R<DisjunctiveProof> {
 
 /// Per question, per option ciphertexts (α never the identity).
 pub fn parse_choices(v: &Value) -> R<Vec<Vec<Ciphertext>>> {
-    arr(v, "choices")?.iter().map(|q| arr(q, "choices")?.iter().map(|c| parse_ct(c, "choice", true)).collect()).collect()
+    arr(v, "choices")?
+        .iter()
+        .map(|q| arr(q, "choices")?.iter().map(|c| parse_ct(c, "choice", true)).collect())
+        .collect()
 }
 
 /// Decodes a ballot: every point canonical, every ciphertext's α not the identity.
@@ -189,7 +192,10 @@ pub fn parse_knowledge(v: &Value) -> R<KnowledgeProof> {
 
 pub fn parse_encrypted_share(v: &Value) -> R<EncryptedShare> {
     let m = obj(v, "encrypted share", &["ephemeral", "share"])?;
-    Ok(EncryptedShare { ephemeral: nonzero_point(&m["ephemeral"], "ephemeral key")?, ciphertext: hex_bytes(&m["share"], "encrypted share")? })
+    Ok(EncryptedShare {
+        ephemeral: nonzero_point(&m["ephemeral"], "ephemeral key")?,
+        ciphertext: hex_bytes(&m["share"], "encrypted share")?,
+    })
 }
 
 /// A bilingual text `{"ar": string, "en": string}`.
