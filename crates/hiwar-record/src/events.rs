@@ -522,7 +522,7 @@ pub(crate) mod tests {
     #[test]
     fn served_statement_texts_must_match_their_digests() {
         let salt = [3u8; 16];
-        let record = vec![
+        let record = [
             ("st-1".to_string(), hex::encode(statement_digest(&salt, "Roads"))),
             ("st-2".to_string(), hex::encode(statement_digest(&salt, "+963 11 555"))),
         ];

@@ -225,7 +225,7 @@ pub fn next_statement<'a>(
     }
     let me = matrix.participant_index(member);
     let group = me.and_then(|p| analysis.membership[p as usize]);
-    let next = router.next(participant_number, group, |s| voted.contains(&matrix.statement_ids()[s as usize]))?;
+    let next = router.next(participant_number, group, |s| voted.contains(&matrix.statement_ids()[s]))?;
     let id = &matrix.statement_ids()[next];
     results.statements.iter().find(|s| &s.id == id)
 }

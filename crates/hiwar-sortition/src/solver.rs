@@ -9,22 +9,16 @@ use good_lp::{ProblemVariables, Solution, SolverModel, Variable};
 use crate::Error;
 
 /// Which solver an [`crate::leximin::Instance`] uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The default is HiGHS when the build has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Solver {
     /// `microlp`, pure Rust: always available.
+    #[cfg_attr(not(feature = "highs"), default)]
     MicroLp,
     /// HiGHS: with `--features highs`.
     #[cfg(feature = "highs")]
+    #[cfg_attr(feature = "highs", default)]
     Highs,
-}
-
-impl Default for Solver {
-    fn default() -> Self {
-        #[cfg(feature = "highs")]
-        return Solver::Highs;
-        #[cfg(not(feature = "highs"))]
-        Solver::MicroLp
-    }
 }
 
 impl Solver {

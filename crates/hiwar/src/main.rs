@@ -323,6 +323,7 @@ fn parse_pair(text: &str, separator: &str, what: &str) -> Result<(u32, u32)> {
     Ok((a, b))
 }
 
+#[allow(clippy::too_many_arguments)] // one per flag of `election simulate`
 fn simulate(
     voters: u64,
     options: u32,

@@ -145,7 +145,8 @@ fn vote(
     let mut events = Vec::new();
     let make = |rng: &mut ChaCha20Rng| -> Result<(Vec<bool>, ballot::Ballot, ballot::BallotNonces)> {
         let choice = random_choice(q, rng);
-        let (b, nonces) = ballot::encrypt(&ctx, &[*q], &[choice.clone()], rng).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (b, nonces) = ballot::encrypt(&ctx, std::slice::from_ref(q), std::slice::from_ref(&choice), rng)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok((choice, b, nonces))
     };
     if sim.challenge_every > 0 && i % sim.challenge_every == 1 {
