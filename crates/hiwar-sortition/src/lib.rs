@@ -3,6 +3,7 @@
 //! ([`legacy`]), and the transparent lottery with its manifest, draw and verification
 //! ([`lottery`]). Takes text and plain data, does no I/O.
 
+mod instance;
 pub mod legacy;
 pub mod leximin;
 pub mod lottery;

@@ -1,7 +1,7 @@
 //! Explaining infeasible quotas: which quotas conflict, and the smallest change to one
 //! quota that makes a panel possible.
 
-use crate::leximin::Instance;
+use crate::instance::Instance;
 use crate::pool::Quotas;
 use crate::Error;
 
