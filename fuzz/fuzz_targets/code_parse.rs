@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        if let Some(code) = hiwar_server::codes::Code::parse(text) {
+        if let Some(code) = hiwar_server::dialogues::codes::Code::parse(text) {
             assert_eq!(code.display().len(), 23);
         }
     }

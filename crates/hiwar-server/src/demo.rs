@@ -5,8 +5,8 @@ use hiwar_sortition::lottery;
 use hiwar_sortition::pool::{Pool, Quotas};
 use hiwar_store::{HashedCode, NewDialogue, NewSelection, Phase, Store, Text};
 
-use crate::codes::Code;
-use crate::service::create_convener;
+use crate::dialogues::codes::Code;
+use crate::dialogues::service::create_convener;
 use crate::web::AppError;
 
 /// What the demo prints for its visitors.
@@ -131,7 +131,7 @@ async fn seat_demo_panel(store: &Store, dialogue: &str) -> Result<(), AppError> 
         quotas_csv: &quotas_csv,
     };
     let id = store.create_selection(dialogue, &new).await?;
-    let summary = crate::selection::summary(&computed, started.elapsed().as_secs_f64());
+    let summary = crate::seat::service::summary(&computed, started.elapsed().as_secs_f64());
     let manifest = computed.manifest.to_string();
     store.finish_selection(&id, Ok((&manifest, computed.manifest_hash(), &summary))).await?;
     store

@@ -1,69 +1,34 @@
 //! hiwar's HTTP server: server-rendered bilingual pages that work without
 //! JavaScript, a JSON API described at `/api/openapi.json`, and the public record.
 //!
-//! Handlers are thin: they parse (extractors in [`web`]), call [`service`] (which
-//! checks roles and calls the store), and render ([`pages`] or JSON in [`api`]).
+//! One folder per capability — [`dialogues`] (dialogues, phases, members, roles,
+//! codes, login), [`seat`], [`deliberate`], [`decide`], [`declare`] — each with its
+//! `service` (who may do what, and the calls into the store), `pages` and, where it has
+//! one, `api`, and a `routes()` that this file merges. The plumbing in [`web`] (request
+//! context, errors, CSRF, security headers, body limits, languages, the page frame)
+//! sits below them and imports none of them. Handlers are thin: they parse, call their
+//! capability's service, and render.
 
-pub mod api;
-pub mod codes;
-pub mod deliberation;
-pub mod deliberation_pages;
+pub mod decide;
+pub mod declare;
+pub mod deliberate;
 pub mod demo;
-pub mod i18n;
-pub mod pages;
-pub mod selection;
-pub mod selection_pages;
-pub mod service;
+pub mod dialogues;
+pub mod seat;
 pub mod web;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::MethodRouter;
 use axum::Router;
 use hiwar_store::Store;
 
-/// Settings of a running server.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Mark cookies `Secure` (set when the public URL is https).
-    pub secure_cookies: bool,
-    /// Login attempts allowed per client address per minute, across every server
-    /// process on the database.
-    pub logins_per_minute: u32,
-    /// Login attempts allowed per code (its lookup part) per minute, from anywhere.
-    pub logins_per_code_per_minute: u32,
-    /// The TLS proxy in front of hiwar: only for connections from this address is the
-    /// client address read from `X-Forwarded-For` (its last entry, which the proxy added).
-    pub trusted_proxy: Option<IpAddr>,
-    /// The address users reach hiwar at (say `https://hiwar.example`), for absolute
-    /// links such as the verification commands shown on pages. Without it those are
-    /// shown relative, never built from the request's Host header.
-    pub public_url: Option<String>,
-    /// Every login answer, right or wrong, takes at least this long.
-    pub login_floor: Duration,
-    /// Largest request body accepted.
-    pub max_body_bytes: usize,
-    /// Largest upload accepted (a selection's pool and quotas).
-    pub max_upload_bytes: usize,
-}
+pub use web::Config;
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            secure_cookies: false,
-            logins_per_minute: 10,
-            logins_per_code_per_minute: 5,
-            trusted_proxy: None,
-            public_url: None,
-            login_floor: Duration::from_millis(300),
-            max_body_bytes: 64 * 1024,
-            max_upload_bytes: 8 << 20,
-        }
-    }
-}
+/// One route of a capability: its path and its handlers by method.
+pub type Route = (&'static str, MethodRouter<AppState>);
 
 /// Shared state of all handlers.
 #[derive(Clone)]
@@ -71,76 +36,42 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     /// The deliberations' shared analyses.
-    pub analyses: Arc<deliberation::Analyses>,
+    pub analyses: Arc<deliberate::service::Analyses>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
         AppState { store, config: Arc::new(config), analyses: Default::default() }
     }
+
+    /// What the request plumbing needs of it.
+    pub fn base(&self) -> web::Base {
+        web::Base { store: self.store.clone(), config: self.config.clone() }
+    }
 }
 
-/// All routes of the platform.
+/// Every capability's routes, in one list (the router and its tests read it).
+pub fn routes(state: &AppState) -> Vec<Route> {
+    [
+        dialogues::routes(state),
+        seat::routes(state),
+        deliberate::routes(state),
+        decide::routes(state),
+        declare::routes(state),
+    ]
+    .concat()
+}
+
+/// All routes of the platform, behind the request plumbing.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/healthz", get(api::healthz))
-        .route("/static/style.css", get(pages::stylesheet))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
-        .route("/dialogues", post(pages::create_dialogue))
-        .route("/dialogues/new", get(pages::new_dialogue))
-        .route("/dialogues/{id}", get(pages::dialogue))
-        .route("/dialogues/{id}/manage", get(pages::manage))
-        .route("/dialogues/{id}/codes", post(pages::issue_codes))
-        .route("/dialogues/{id}/codes/revoke", post(pages::revoke_codes))
-        .route("/dialogues/{id}/roles", post(pages::change_role))
-        .route("/dialogues/{id}/phases", post(pages::add_phase))
-        .route("/dialogues/{id}/phase", post(pages::set_phase))
-        .route(
-            "/dialogues/{id}/selections",
-            get(selection_pages::list)
-                .post(selection_pages::start)
-                .layer(DefaultBodyLimit::max(state.config.max_upload_bytes)),
-        )
-        .route("/dialogues/{id}/selections/{sid}", get(selection_pages::show))
-        .route("/dialogues/{id}/selections/{sid}/publish", post(selection_pages::publish))
-        .route("/dialogues/{id}/selections/{sid}/draw", post(selection_pages::draw))
-        .route("/dialogues/{id}/selections/{sid}/seat", post(selection_pages::seat))
-        .route("/dialogues/{id}/selections/{sid}/manifest.json", get(selection_pages::manifest))
-        .route("/dialogues/{id}/selections/{sid}/histogram.svg", get(selection_pages::histogram))
-        .route("/dialogues/{id}/selections/{sid}/panel.csv", get(selection_pages::panel))
-        .route("/dialogues/{id}/deliberation", get(deliberation_pages::deliberate))
-        .route("/dialogues/{id}/deliberation/results", get(deliberation_pages::results))
-        .route("/dialogues/{id}/deliberation/map.svg", get(deliberation_pages::map))
-        .route("/dialogues/{id}/deliberation/report.json", get(deliberation_pages::report_json))
-        .route("/dialogues/{id}/deliberation/report.csv", get(deliberation_pages::report_csv))
-        .route("/dialogues/{id}/deliberation/report.html", get(deliberation_pages::report_html))
-        .route("/dialogues/{id}/deliberation/polis/{file}", get(deliberation_pages::polis_export))
-        .route("/dialogues/{id}/deliberation/moderation", get(deliberation_pages::moderation))
-        .route("/dialogues/{id}/deliberation/tally", post(deliberation_pages::tally))
-        .route("/dialogues/{id}/statements", post(deliberation_pages::post_statement))
-        .route("/dialogues/{id}/statements/{sid}/vote", post(deliberation_pages::vote))
-        .route("/dialogues/{id}/statements/{sid}/moderate", post(deliberation_pages::moderate))
-        .route("/dialogues/{id}/statements/{sid}/redact", post(deliberation_pages::redact))
-        .route("/dialogues/{id}/statements.json", get(deliberation_pages::statement_texts))
-        .route("/dialogues/{id}/record", get(api::record))
-        .route("/dialogues/{id}/record/view", get(pages::record_view))
-        .route("/api/openapi.json", get(api::openapi))
-        .route("/api/login", post(api::login))
-        .route("/api/logout", post(api::logout))
-        .route("/api/me", get(api::me))
-        .route("/api/dialogues", get(api::list_dialogues).post(api::create_dialogue))
-        .route("/api/dialogues/{id}", get(api::dialogue))
-        .route("/api/dialogues/{id}/members", get(api::members))
-        .route("/api/dialogues/{id}/codes", get(api::batches).post(api::issue_codes))
-        .route("/api/dialogues/{id}/codes/revoke", post(api::revoke_codes))
-        .route("/api/dialogues/{id}/roles", post(api::change_role))
-        .route("/api/dialogues/{id}/phases", post(api::add_phase))
-        .route("/api/dialogues/{id}/phase", post(api::set_phase))
+    let mut router = Router::new();
+    for (path, handlers) in routes(&state) {
+        router = router.route(path, handlers);
+    }
+    router
         .fallback(|| async { web::AppError::not_found() })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), web::context))
+        .layer(axum::middleware::from_fn_with_state(state.base(), web::context))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
@@ -166,5 +97,54 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::i18n::Lang;
+
+    /// The routes, by capability: a new route shows up here (and in the authorisation
+    /// matrix to come), and no path is registered twice.
+    #[tokio::test]
+    async fn every_route_is_listed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(Store::open_sqlite(dir.path()).await.unwrap(), Config::default());
+        let paths: Vec<&str> = routes(&state).iter().map(|(p, _)| *p).collect();
+        let mut unique = paths.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), paths.len(), "a path is registered twice: {paths:?}");
+        for expected in
+            ["/", "/dialogues/{id}/record", "/dialogues/{id}/selections", "/dialogues/{id}/deliberation", "/api/login"]
+        {
+            assert!(paths.contains(&expected), "{expected} is not routed");
+        }
+    }
+
+    #[test]
+    fn every_message_used_in_the_code_exists() {
+        // Catches a typo in a message id: the page would show the id instead of text.
+        let sources = [
+            include_str!("web/mod.rs"),
+            include_str!("web/layout.rs"),
+            include_str!("dialogues/pages.rs"),
+            include_str!("dialogues/service.rs"),
+            include_str!("seat/service.rs"),
+            include_str!("seat/pages.rs"),
+            include_str!("deliberate/service.rs"),
+            include_str!("deliberate/pages.rs"),
+        ];
+        let ids = Lang::En.message_ids();
+        for source in sources {
+            for (i, _) in source.match_indices(".t(\"").chain(source.match_indices(".t1(\"")) {
+                let rest = &source[i..];
+                let start = rest.find('"').unwrap() + 1;
+                let end = start + rest[start..].find('"').unwrap();
+                let id = &rest[start..end];
+                assert!(ids.iter().any(|m| m == id), "message {id:?} is used but not defined");
+            }
+        }
     }
 }

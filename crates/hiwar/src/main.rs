@@ -365,7 +365,7 @@ fn simulate(
 
 async fn convener_add(store_args: StoreArgs, file: &config::FileConfig) -> Result<()> {
     let store = open_store(&store_args, file).await?;
-    let key = hiwar_server::service::create_convener(&store).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let key = hiwar_server::dialogues::service::create_convener(&store).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     println!("New convener created. Personal login key (shown once; keep it safe):");
     println!("{key}");
     Ok(())

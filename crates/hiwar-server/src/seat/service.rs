@@ -12,7 +12,7 @@ use hiwar_sortition::pool::{Pool, Quotas};
 use hiwar_store::{NewSelection, Selection, SelectionStatus};
 use serde_json::{json, Value};
 
-use crate::service::{require_convener, text_field, with_fresh_codes};
+use crate::dialogues::service::{require_convener, text_field, with_fresh_codes};
 use crate::web::{AppError, Ctx};
 use crate::AppState;
 

@@ -16,7 +16,7 @@ use hiwar_opinion::{analyze_indexed, Analysis, Options};
 use hiwar_record::events::MAX_STATEMENT_CHARS;
 use hiwar_store::{Member, Statement};
 
-use crate::service::{require_convener, text_field};
+use crate::dialogues::service::{require_convener, text_field};
 use crate::web::{AppError, Ctx};
 use crate::AppState;
 

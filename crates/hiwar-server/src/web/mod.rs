@@ -17,8 +17,63 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::i18n::Lang;
-use crate::{pages, AppState};
+pub mod i18n;
+pub mod layout;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hiwar_store::Store;
+
+use self::i18n::Lang;
+use self::layout::error_page;
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Mark cookies `Secure` (set when the public URL is https).
+    pub secure_cookies: bool,
+    /// Login attempts allowed per client address per minute, across every server
+    /// process on the database.
+    pub logins_per_minute: u32,
+    /// Login attempts allowed per code (its lookup part) per minute, from anywhere.
+    pub logins_per_code_per_minute: u32,
+    /// The TLS proxy in front of hiwar: only for connections from this address is the
+    /// client address read from `X-Forwarded-For` (its last entry, which the proxy added).
+    pub trusted_proxy: Option<IpAddr>,
+    /// The address users reach hiwar at (say `https://hiwar.example`), for absolute
+    /// links such as the verification commands shown on pages. Without it those are
+    /// shown relative, never built from the request's Host header.
+    pub public_url: Option<String>,
+    /// Every login answer, right or wrong, takes at least this long.
+    pub login_floor: Duration,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Largest upload accepted (a selection's pool and quotas).
+    pub max_upload_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            secure_cookies: false,
+            logins_per_minute: 10,
+            logins_per_code_per_minute: 5,
+            trusted_proxy: None,
+            public_url: None,
+            login_floor: Duration::from_millis(300),
+            max_body_bytes: 64 * 1024,
+            max_upload_bytes: 8 << 20,
+        }
+    }
+}
+
+/// What the plumbing needs of the server's state: the store (sessions) and the settings.
+#[derive(Clone)]
+pub struct Base {
+    pub store: Store,
+    pub config: Arc<Config>,
+}
 
 pub const SESSION_COOKIE: &str = "hiwar_session";
 pub const CSRF_COOKIE: &str = "hiwar_csrf";
@@ -188,8 +243,8 @@ fn query_lang(query: Option<&str>) -> Option<Lang> {
 }
 
 /// Builds a `Set-Cookie` value: HttpOnly, SameSite=Lax, and Secure when configured.
-pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+pub fn set_cookie(config: &Config, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if config.secure_cookies { "; Secure" } else { "" };
     HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
         .expect("cookie values are hex or language codes")
 }
@@ -200,7 +255,7 @@ pub fn is_upload(method: &axum::http::Method, path: &str) -> bool {
 }
 
 /// The middleware every request passes: context in, headers and errors out.
-pub async fn context(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn context(State(state): State<Base>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
@@ -272,10 +327,12 @@ pub async fn context(State(state): State<AppState>, mut request: Request, next: 
         }
     }
     if let Some(lang) = chosen_lang {
-        response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, LANG_COOKIE, lang.code(), 31_536_000));
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie(&state.config, LANG_COOKIE, lang.code(), 31_536_000));
     }
     if new_csrf && !is_api {
-        response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, CSRF_COOKIE, &csrf, 31_536_000));
+        response.headers_mut().append(header::SET_COOKIE, set_cookie(&state.config, CSRF_COOKIE, &csrf, 31_536_000));
     }
     secure_headers(response.headers_mut());
     log_request(&method, &path, response.status(), started);
@@ -349,7 +406,7 @@ fn render_error(ctx: &Ctx, error: &AppError) -> Response {
         });
         (error.status, axum::Json(body)).into_response()
     } else {
-        (error.status, axum::response::Html(pages::error_page(ctx, error).into_string())).into_response()
+        (error.status, axum::response::Html(error_page(ctx, error).into_string())).into_response()
     };
     if error.status == StatusCode::TOO_MANY_REQUESTS {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));

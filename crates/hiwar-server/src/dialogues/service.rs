@@ -9,7 +9,7 @@ use hiwar_record::events::{PHASE_KINDS, ROLES};
 use hiwar_store::{HashedCode, Member, NewDialogue, Phase, Store, StoreError, Text};
 use serde::{Deserialize, Serialize};
 
-use crate::codes::{dummy_hash, Code};
+use crate::dialogues::codes::{dummy_hash, Code};
 use crate::web::{random_token, token_hash, AppError, Ctx};
 use crate::AppState;
 
@@ -342,7 +342,7 @@ pub async fn revoke_codes(
             let lookup: String = code
                 .chars()
                 .filter(|c| c.is_ascii_alphanumeric())
-                .take(crate::codes::LOOKUP_LEN)
+                .take(crate::dialogues::codes::LOOKUP_LEN)
                 .collect::<String>()
                 .to_ascii_uppercase();
             Ok(state.store.revoke_code(dialogue, &lookup).await?)

@@ -13,10 +13,10 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::i18n::Lang;
-use crate::pages::{download, origin, page, pick};
-use crate::selection::{self, SelectionInput};
-use crate::service;
+use crate::dialogues::service;
+use crate::seat::service::{self as selection, SelectionInput};
+use crate::web::i18n::Lang;
+use crate::web::layout::{download, origin, page, pick};
 use crate::web::{AppError, CsrfForm, CsrfMultipart, Ctx, LoggedIn};
 use crate::AppState;
 
@@ -142,7 +142,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
         .drawn_index
         .and_then(|i| manifest.as_ref().and_then(|m| serde_json::from_value(m["panels"][i as usize].clone()).ok()));
     let base = format!("/dialogues/{id}/selections/{sid}");
-    let host = origin(&state);
+    let host = origin(&state.config);
     let csrf = html! { input type="hidden" name="csrf" value=(ctx.csrf); };
     let figure = |key: &str| s.summary.as_ref().and_then(|v| v[key].as_f64());
     let running = s.status == SelectionStatus::Running && !selection::is_interrupted(&s);

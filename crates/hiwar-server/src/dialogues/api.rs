@@ -9,7 +9,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::service::{self, DialogueInput, PhaseInput};
+use crate::dialogues::service::{self, DialogueInput, PhaseInput};
 use crate::web::{ApiJson, AppError, Ctx, LoggedIn};
 use crate::AppState;
 
@@ -21,7 +21,7 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult {
 }
 
 pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], include_str!("../assets/openapi.json")).into_response()
+    ([(header::CONTENT_TYPE, "application/json")], include_str!("../../assets/openapi.json")).into_response()
 }
 
 /// `GET /dialogues/{id}/record`: the public record as JSON lines, for anyone.

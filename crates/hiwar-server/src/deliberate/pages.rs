@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
-use crate::deliberation::{self, Results};
-use crate::pages::{download, page, pick};
-use crate::service;
+use crate::deliberate::service::{self as deliberation, Results};
+use crate::dialogues::service;
+use crate::web::layout::{download, page, pick};
 use crate::web::{AppError, CsrfForm, Ctx, LoggedIn};
 use crate::AppState;
 
@@ -103,7 +103,7 @@ pub async fn vote(
     Ok(Redirect::to(&format!("/dialogues/{id}/deliberation#next")).into_response())
 }
 
-fn group_name(lang: crate::i18n::Lang, g: usize) -> String {
+fn group_name(lang: crate::web::i18n::Lang, g: usize) -> String {
     lang.t1("deliberation-group", "number", g as u64 + 1)
 }
 
@@ -145,7 +145,7 @@ pub async fn map(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>
     Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-cache")], svg).into_response())
 }
 
-fn map_svg(lang: crate::i18n::Lang, r: &Results) -> String {
+fn map_svg(lang: crate::web::i18n::Lang, r: &Results) -> String {
     let a = &r.analysis;
     let points: Vec<(f64, f64, Option<usize>)> = (0..r.matrix.participant_ids().len())
         .map(|p| {
@@ -363,7 +363,7 @@ pub async fn report_html(State(state): State<AppState>, ctx: Ctx, Path(id): Path
 
 /// What each group thinks, support across groups (the first `consensus_listed`), and
 /// coverage: the body of both the results page and the downloadable report.
-fn findings(lang: crate::i18n::Lang, r: &Results, consensus_listed: usize) -> maud::Markup {
+fn findings(lang: crate::web::i18n::Lang, r: &Results, consensus_listed: usize) -> maud::Markup {
     let a = &r.analysis;
     let texts = r.texts();
     let ns = r.matrix.statement_ids().len();

@@ -2,105 +2,18 @@
 //! form carries the CSRF token; every string comes from the message files.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use hiwar_record::events::{PHASE_KINDS, ROLES};
-use hiwar_store::{Dialogue, Text};
-use maud::{html, Markup, DOCTYPE};
+use hiwar_store::Dialogue;
+use maud::{html, Markup};
 use serde::Deserialize;
 
-use crate::i18n::Lang;
-use crate::service::{self, DialogueInput, PhaseInput, SESSION_SECONDS};
+use crate::dialogues::service::{self, DialogueInput, PhaseInput, SESSION_SECONDS};
+use crate::web::i18n::Lang;
+use crate::web::layout::{download, origin, page, pick, PageResult};
 use crate::web::{set_cookie, AppError, CsrfForm, Ctx, LoggedIn, SESSION_COOKIE};
 use crate::AppState;
-
-type PageResult = Result<Response, AppError>;
-
-/// This server as its visitors reach it, for commands they can copy: the configured
-/// public address, never the request's Host header (which any client can set).
-pub fn origin(state: &AppState) -> String {
-    state.config.public_url.clone().unwrap_or_else(|| "http://localhost:8080".into())
-}
-
-pub fn pick(lang: Lang, text: &Text) -> &str {
-    match lang {
-        Lang::Ar => &text.ar,
-        Lang::En => &text.en,
-    }
-}
-
-/// The frame of every page.
-fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
-    let lang = ctx.lang;
-    html! {
-        (DOCTYPE)
-        html lang=(lang.code()) dir=(lang.dir()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="same-origin";
-                title { (title) " · " (lang.t("site-name")) }
-                link rel="stylesheet" href="/static/style.css";
-            }
-            body {
-                a.skip href="#main" { (lang.t("skip-to-content")) }
-                header.site {
-                    a.brand href="/" { (lang.t("site-name")) }
-                    span.tagline { (lang.t("site-tagline")) }
-                    nav aria-label=(lang.t("nav-home")) {
-                        a href="/" { (lang.t("nav-home")) }
-                        @match &ctx.viewer {
-                            Some(account) => {
-                                @if account.is_convener { a href="/dialogues/new" { (lang.t("nav-new-dialogue")) } }
-                                form.inline method="post" action="/logout" {
-                                    input type="hidden" name="csrf" value=(ctx.csrf);
-                                    button type="submit" { (lang.t("nav-logout")) }
-                                }
-                            }
-                            None => { a href="/login" { (lang.t("nav-login")) } }
-                        }
-                        a lang=(lang.other().code()) hreflang=(lang.other().code()) href={ "?lang=" (lang.other().code()) } {
-                            (lang.t("lang-other"))
-                        }
-                    }
-                }
-                main #main { (body) }
-                footer.site { p { (lang.t("footer-privacy")) } }
-            }
-        }
-    }
-}
-
-pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Response {
-    let mut response = axum::response::Html(layout(ctx, title, body).into_string()).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// The page shown for any error.
-pub fn error_page(ctx: &Ctx, error: &AppError) -> Markup {
-    let lang = ctx.lang;
-    layout(
-        ctx,
-        &lang.t("error-title"),
-        html! {
-            h1 { (lang.t(error.message)) }
-            @if let Some(field) = error.field.as_deref().filter(|f| !f.is_empty()) {
-                p.field { (lang.t1("error-field", "field", field.to_string())) }
-            }
-            @if let Some(detail) = &error.detail { p.detail lang="en" dir="ltr" { (detail) } }
-            p { a href="/" { (lang.t("error-back")) } }
-        },
-    )
-}
-
-pub async fn stylesheet() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
-        include_str!("../assets/style.css"),
-    )
-        .into_response()
-}
 
 pub async fn home(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     let lang = ctx.lang;
@@ -270,7 +183,7 @@ pub async fn login(State(state): State<AppState>, ctx: Ctx, CsrfForm(form): Csrf
         }
         Err(e) => return Err(e),
     };
-    let cookie = set_cookie(&state, SESSION_COOKIE, &outcome.token, SESSION_SECONDS);
+    let cookie = set_cookie(&state.config, SESSION_COOKIE, &outcome.token, SESSION_SECONDS);
     let mut response = match outcome.joined {
         Some(joined) => page(
             &ctx,
@@ -297,7 +210,7 @@ pub async fn logout(
 ) -> PageResult {
     service::logout(&state, &ctx).await?;
     let mut response = Redirect::to("/").into_response();
-    response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(&state.config, SESSION_COOKIE, "", 0));
     Ok(response)
 }
 
@@ -566,7 +479,7 @@ pub async fn record_view(
     let record = state.store.record_lines(&id, from, RECORD_VIEW_LINES).await?;
     let earlier = (from > 0).then(|| from.saturating_sub(RECORD_VIEW_LINES));
     let later = (from + RECORD_VIEW_LINES < total).then_some(from + RECORD_VIEW_LINES);
-    let url = format!("{}/dialogues/{id}/record", origin(&state));
+    let url = format!("{}/dialogues/{id}/record", origin(&state.config));
     let title = pick(lang, &d.title).to_string();
     let rows: Vec<serde_json::Value> = record.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     Ok(page(
@@ -598,15 +511,4 @@ pub async fn record_view(
             }
         },
     ))
-}
-
-/// A file to save: its type, name, and whether it must not be cached (codes in clear).
-pub fn download(content_type: &'static str, filename: &str, body: String, private: bool) -> Response {
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(if private { "no-store" } else { "no-cache" }));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    (headers, body).into_response()
 }

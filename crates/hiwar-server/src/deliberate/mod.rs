@@ -1,0 +1,28 @@
+//! Deliberate: statements, votes on the routed next statement, public moderation and
+//! redaction, the shared analysis, and the public results, reports and exports.
+
+pub mod pages;
+pub mod service;
+
+use axum::routing::{get, post};
+
+use crate::{AppState, Route};
+
+pub fn routes(_: &AppState) -> Vec<Route> {
+    vec![
+        ("/dialogues/{id}/deliberation", get(pages::deliberate)),
+        ("/dialogues/{id}/deliberation/results", get(pages::results)),
+        ("/dialogues/{id}/deliberation/map.svg", get(pages::map)),
+        ("/dialogues/{id}/deliberation/report.json", get(pages::report_json)),
+        ("/dialogues/{id}/deliberation/report.csv", get(pages::report_csv)),
+        ("/dialogues/{id}/deliberation/report.html", get(pages::report_html)),
+        ("/dialogues/{id}/deliberation/polis/{file}", get(pages::polis_export)),
+        ("/dialogues/{id}/deliberation/moderation", get(pages::moderation)),
+        ("/dialogues/{id}/deliberation/tally", post(pages::tally)),
+        ("/dialogues/{id}/statements", post(pages::post_statement)),
+        ("/dialogues/{id}/statements/{sid}/vote", post(pages::vote)),
+        ("/dialogues/{id}/statements/{sid}/moderate", post(pages::moderate)),
+        ("/dialogues/{id}/statements/{sid}/redact", post(pages::redact)),
+        ("/dialogues/{id}/statements.json", get(pages::statement_texts)),
+    ]
+}

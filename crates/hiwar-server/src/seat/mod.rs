@@ -1,0 +1,27 @@
+//! Seat: delegates selected by a fair, checkable lottery — upload of the pool and
+//! quotas, the optimiser in the background, publication of the manifest before the
+//! beacon, the draw, the seating, and the public selection page.
+
+pub mod pages;
+pub mod service;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::{AppState, Route};
+
+pub fn routes(state: &AppState) -> Vec<Route> {
+    vec![
+        (
+            "/dialogues/{id}/selections",
+            get(pages::list).post(pages::start).layer(DefaultBodyLimit::max(state.config.max_upload_bytes)),
+        ),
+        ("/dialogues/{id}/selections/{sid}", get(pages::show)),
+        ("/dialogues/{id}/selections/{sid}/publish", post(pages::publish)),
+        ("/dialogues/{id}/selections/{sid}/draw", post(pages::draw)),
+        ("/dialogues/{id}/selections/{sid}/seat", post(pages::seat)),
+        ("/dialogues/{id}/selections/{sid}/manifest.json", get(pages::manifest)),
+        ("/dialogues/{id}/selections/{sid}/histogram.svg", get(pages::histogram)),
+        ("/dialogues/{id}/selections/{sid}/panel.csv", get(pages::panel)),
+    ]
+}
