@@ -130,6 +130,7 @@ mod tests {
             include_str!("web/mod.rs"),
             include_str!("web/layout.rs"),
             include_str!("dialogues/pages.rs"),
+            include_str!("dialogues/manage.rs"),
             include_str!("dialogues/service.rs"),
             include_str!("seat/service.rs"),
             include_str!("seat/pages.rs"),

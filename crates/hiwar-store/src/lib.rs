@@ -32,7 +32,7 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Executor};
 use zeroize::Zeroizing;
 
 pub use deliberation::{statement_key, Statement, StatementText, VoteRow};
@@ -274,39 +274,6 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
-    }
-
-    async fn migrate(&self) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres {
-            tx.execute("SELECT pg_advisory_xact_lock(7236193)").await?;
-        }
-        tx.execute(
-            "CREATE TABLE IF NOT EXISTS hiwar_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
-        )
-        .await?;
-        let applied: Vec<i64> = sqlx::query("SELECT version FROM hiwar_migrations")
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.get::<i64, _>(0))
-            .collect();
-        for (version, sql) in MIGRATIONS {
-            if applied.contains(version) {
-                continue;
-            }
-            for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                tx.execute(statement).await?;
-            }
-            sqlx::query("INSERT INTO hiwar_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(*version)
-                .bind(now())
-                .execute(&mut *tx)
-                .await?;
-            tracing::info!(version, "applied schema migration");
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Checks the database answers.

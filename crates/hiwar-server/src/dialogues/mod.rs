@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod codes;
+pub mod manage;
 pub mod pages;
 pub mod service;
 
@@ -18,15 +19,15 @@ pub fn routes(_: &AppState) -> Vec<Route> {
         ("/static/style.css", get(crate::web::layout::stylesheet)),
         ("/login", get(pages::login_form).post(pages::login)),
         ("/logout", post(pages::logout)),
-        ("/dialogues", post(pages::create_dialogue)),
-        ("/dialogues/new", get(pages::new_dialogue)),
+        ("/dialogues", post(manage::create_dialogue)),
+        ("/dialogues/new", get(manage::new_dialogue)),
         ("/dialogues/{id}", get(pages::dialogue)),
-        ("/dialogues/{id}/manage", get(pages::manage)),
-        ("/dialogues/{id}/codes", post(pages::issue_codes)),
-        ("/dialogues/{id}/codes/revoke", post(pages::revoke_codes)),
-        ("/dialogues/{id}/roles", post(pages::change_role)),
-        ("/dialogues/{id}/phases", post(pages::add_phase)),
-        ("/dialogues/{id}/phase", post(pages::set_phase)),
+        ("/dialogues/{id}/manage", get(manage::manage)),
+        ("/dialogues/{id}/codes", post(manage::issue_codes)),
+        ("/dialogues/{id}/codes/revoke", post(manage::revoke_codes)),
+        ("/dialogues/{id}/roles", post(manage::change_role)),
+        ("/dialogues/{id}/phases", post(manage::add_phase)),
+        ("/dialogues/{id}/phase", post(manage::set_phase)),
         ("/dialogues/{id}/record", get(api::record)),
         ("/dialogues/{id}/record/view", get(pages::record_view)),
         ("/api/openapi.json", get(api::openapi)),

@@ -5,20 +5,23 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hiwar_store::{Account, StoreError};
-use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use hiwar_store::Account;
 
+use sha2::{Digest, Sha256};
+
+mod body;
+mod error;
 pub mod i18n;
 pub mod layout;
+
+pub use body::{ApiJson, CsrfForm, CsrfMultipart};
+pub use error::AppError;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,94 +87,6 @@ pub const LANG_COOKIE: &str = "hiwar_lang";
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
      frame-ancestors 'none'";
-
-/// An error a handler returns. Rendered by [`context`] once the language and the
-/// wanted format are known.
-#[derive(Debug, Clone)]
-pub struct AppError {
-    pub status: StatusCode,
-    /// Fluent id of the explanation shown to people.
-    pub message: &'static str,
-    /// The request field that is wrong, if one is.
-    pub field: Option<String>,
-    /// Technical detail (English), for API clients and the page's small print.
-    pub detail: Option<String>,
-}
-
-impl AppError {
-    fn new(status: StatusCode, message: &'static str) -> Self {
-        AppError { status, message, field: None, detail: None }
-    }
-    pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "error-404")
-    }
-    pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "error-401")
-    }
-    pub fn bad_code() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "login-failed")
-    }
-    pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "error-403")
-    }
-    pub fn csrf() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "error-csrf")
-    }
-    pub fn too_many() -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, "error-429")
-    }
-    pub fn too_large() -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "error-413")
-    }
-    pub fn bad_request(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        AppError {
-            field: Some(field.into()),
-            detail: Some(detail.into()),
-            ..Self::new(StatusCode::BAD_REQUEST, "error-400")
-        }
-    }
-    pub fn unsupported_media_type() -> Self {
-        AppError {
-            field: Some("content-type".into()),
-            detail: Some("the body must be JSON, sent with Content-Type: application/json".into()),
-            ..Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "error-415")
-        }
-    }
-
-    pub fn conflict(field: &str, detail: impl Into<String>) -> Self {
-        AppError {
-            field: Some(field.into()),
-            detail: Some(detail.into()),
-            ..Self::new(StatusCode::CONFLICT, "error-409")
-        }
-    }
-    pub fn internal(detail: impl std::fmt::Display) -> Self {
-        // The detail goes to the log, never to the client.
-        tracing::error!(%detail, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "error-500")
-    }
-}
-
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(_) => AppError::not_found(),
-            StoreError::Conflict(detail) => AppError::conflict("", detail),
-            StoreError::Unusable => AppError::bad_code(),
-            // The change would have written a line the record's verifier rejects.
-            StoreError::Refused(detail) => AppError::conflict("record", detail),
-            other => AppError::internal(other),
-        }
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let mut response = self.status.into_response();
-        response.extensions_mut().insert(self);
-        response
-    }
-}
 
 /// Per-request facts that handlers and pages read.
 #[derive(Debug, Clone)]
@@ -412,108 +327,4 @@ fn render_error(ctx: &Ctx, error: &AppError) -> Response {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
     }
     response
-}
-
-/// The request body, with an oversized body reported as 413.
-async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, AppError> {
-    Bytes::from_request(request, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::too_large()
-        } else {
-            AppError::bad_request("body", rejection.body_text())
-        }
-    })
-}
-
-/// Names the field in a serde error message such as "missing field `title`".
-fn field_in(message: &str, path: &str) -> String {
-    if !path.is_empty() && path != "." {
-        return path.to_string();
-    }
-    message.split('`').nth(1).unwrap_or("body").to_string()
-}
-
-/// A URL-encoded form whose `csrf` field matches this browser's CSRF cookie.
-pub struct CsrfForm<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {
-    type Rejection = AppError;
-    async fn from_request(request: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = request.extensions().get::<Ctx>().cloned().ok_or_else(|| AppError::internal("no context"))?;
-        let bytes = body_bytes(request, state).await?;
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_bytes(&bytes).map_err(|e| AppError::bad_request("body", e.to_string()))?;
-        let token = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_bytes()).unwrap_or(b"");
-        if !ctx.same_origin || !bool::from(token.ct_eq(ctx.csrf.as_bytes())) {
-            return Err(AppError::csrf());
-        }
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&bytes));
-        let value = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let message = e.into_inner().to_string();
-            AppError::bad_request(field_in(&message, &path), message)
-        })?;
-        Ok(CsrfForm(value))
-    }
-}
-
-/// A JSON body, with a 400 naming the field when it does not fit `T`.
-pub struct ApiJson<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = AppError;
-    async fn from_request(request: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
-        // Only JSON: a form or text/plain body could be sent by any other web site from a
-        // visitor's browser without a preflight.
-        let json =
-            request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-                v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-            });
-        if !json {
-            return Err(AppError::unsupported_media_type());
-        }
-        let bytes = body_bytes(request, state).await?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let message = e.into_inner().to_string();
-            AppError::bad_request(field_in(&message, &path), message)
-        })?;
-        de.end().map_err(|e| AppError::bad_request("body", e.to_string()))?;
-        Ok(ApiJson(value))
-    }
-}
-
-/// A `multipart/form-data` form (file uploads) whose `csrf` field matches this
-/// browser's CSRF cookie; every field as UTF-8 text, by name.
-pub struct CsrfMultipart(pub std::collections::HashMap<String, String>);
-
-impl<S: Send + Sync> FromRequest<S> for CsrfMultipart {
-    type Rejection = AppError;
-    async fn from_request(request: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = request.extensions().get::<Ctx>().cloned().ok_or_else(|| AppError::internal("no context"))?;
-        let read_error = |status: StatusCode, text: String| {
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::too_large()
-            } else {
-                AppError::bad_request("body", text)
-            }
-        };
-        let mut multipart = axum::extract::Multipart::from_request(request, state)
-            .await
-            .map_err(|e| read_error(e.status(), e.body_text()))?;
-        let mut fields = std::collections::HashMap::new();
-        while let Some(field) = multipart.next_field().await.map_err(|e| read_error(e.status(), e.body_text()))? {
-            let name = field.name().unwrap_or_default().to_string();
-            let bytes = field.bytes().await.map_err(|e| read_error(e.status(), e.body_text()))?;
-            let text = String::from_utf8(bytes.to_vec())
-                .map_err(|e| AppError::bad_request(name.clone(), format!("{name} is not UTF-8 text: {e}")))?;
-            fields.insert(name, text);
-        }
-        let token = fields.get("csrf").map(String::as_bytes).unwrap_or(b"");
-        if !ctx.same_origin || !bool::from(token.ct_eq(ctx.csrf.as_bytes())) {
-            return Err(AppError::csrf());
-        }
-        Ok(CsrfMultipart(fields))
-    }
 }
