@@ -90,8 +90,9 @@ pub fn solve(solver: Solver, what: &str, model: Model, wanted: &[Variable]) -> R
 /// `min μ − Σ_{p fixed} f_p y_p  s.t.  Σ_p y_p x_{P,p}/c_p ≤ μ (every panel P),
 /// Σ_{p unfixed} y_p = 1,  y ≥ 0`, grown one panel (row) at a time.
 pub enum DualLp {
-    /// Solved afresh each round from its rows (microlp).
-    Rebuilt { fixed: Vec<Option<f64>>, rows: Vec<Vec<(usize, f64)>> },
+    /// Kept in microlp between rounds: each new row is added to the last solution,
+    /// whose dual simplex restarts from its basis.
+    MicroLp(micro_dual::MicroDual),
     /// Kept in HiGHS between rounds: a new row restarts the dual simplex from the
     /// previous basis instead of solving from scratch.
     #[cfg(feature = "highs")]
@@ -105,9 +106,9 @@ fn row(panel: &[u32], sizes: &[f64]) -> Vec<(usize, f64)> {
 
 impl DualLp {
     pub fn new(solver: Solver, panels: &[Vec<u32>], fixed: &[Option<f64>], sizes: &[f64]) -> Self {
-        let rows = panels.iter().map(|p| row(p, sizes)).collect();
+        let rows: Vec<Vec<(usize, f64)>> = panels.iter().map(|p| row(p, sizes)).collect();
         match solver {
-            Solver::MicroLp => DualLp::Rebuilt { fixed: fixed.to_vec(), rows },
+            Solver::MicroLp => DualLp::MicroLp(micro_dual::MicroDual::new(&rows, fixed)),
             #[cfg(feature = "highs")]
             Solver::Highs => DualLp::Highs(highs_dual::HighsDual::new(&rows, fixed)),
         }
@@ -116,7 +117,7 @@ impl DualLp {
     pub fn add(&mut self, panel: &[u32], sizes: &[f64]) {
         let r = row(panel, sizes);
         match self {
-            DualLp::Rebuilt { rows, .. } => rows.push(r),
+            DualLp::MicroLp(m) => m.add(r),
             #[cfg(feature = "highs")]
             DualLp::Highs(h) => h.add(&r),
         }
@@ -125,30 +126,83 @@ impl DualLp {
     /// `(y, μ)` at the optimum.
     pub fn solve(&mut self) -> Result<(Vec<f64>, f64), Error> {
         match self {
-            DualLp::Rebuilt { fixed, rows } => {
-                use good_lp::{constraint, variable, Expression};
-                let mut vars = ProblemVariables::new();
-                let y: Vec<Variable> = fixed.iter().map(|_| vars.add(variable().min(0.0))).collect();
-                let mu = vars.add(variable());
-                let objective: Expression = Expression::from(mu)
-                    - fixed.iter().zip(&y).filter_map(|(f, y)| f.map(|f| f * *y)).sum::<Expression>();
-                let mut constraints = Vec::with_capacity(rows.len() + 1);
-                let unfixed: Expression = fixed.iter().zip(&y).filter(|(f, _)| f.is_none()).map(|(_, y)| *y).sum();
-                constraints.push(constraint!(unfixed == 1.0));
-                for r in rows.iter() {
-                    let load: Expression = r.iter().map(|(p, w)| *w * y[*p]).sum();
-                    constraints.push(constraint!(load - mu <= 0.0));
-                }
-                let mut wanted = y.clone();
-                wanted.push(mu);
-                let model = Model { vars, objective, maximise: false, constraints };
-                let values = solve(Solver::MicroLp, "a level's dual LP", model, &wanted)?
-                    .ok_or_else(|| Error::Solver("the dual LP is infeasible".into()))?;
-                let mu = values[values.len() - 1];
-                Ok((values[..values.len() - 1].iter().map(|v| v.max(0.0)).collect(), mu))
-            }
+            DualLp::MicroLp(m) => m.solve(),
             #[cfg(feature = "highs")]
             DualLp::Highs(h) => h.solve(),
+        }
+    }
+}
+
+mod micro_dual {
+    use microlp::{ComparisonOp, OptimizationDirection, Problem, Solution, Variable};
+
+    use crate::Error;
+
+    pub struct MicroDual {
+        problem: Problem,
+        /// The last solution, to which new rows are added.
+        solution: Option<Solution>,
+        /// Rows added since the last solve.
+        pending: Vec<Vec<(usize, f64)>>,
+        y: Vec<Variable>,
+        mu: Variable,
+    }
+
+    fn failed(e: microlp::Error) -> Error {
+        Error::Solver(format!(
+            "microlp on a level's dual LP: {e} (the pure-Rust solver can fail on pools with many feature \
+             profiles; a build with `--features highs` uses HiGHS, see docs/performance.md)"
+        ))
+    }
+
+    impl MicroDual {
+        pub fn new(rows: &[Vec<(usize, f64)>], fixed: &[Option<f64>]) -> Self {
+            let mut problem = Problem::new(OptimizationDirection::Minimize);
+            let y: Vec<Variable> =
+                fixed.iter().map(|f| problem.add_var(-f.unwrap_or(0.0), (0.0, f64::INFINITY))).collect();
+            let mu = problem.add_var(1.0, (f64::NEG_INFINITY, f64::INFINITY));
+            let unfixed: Vec<(Variable, f64)> =
+                fixed.iter().zip(&y).filter(|(f, _)| f.is_none()).map(|(_, y)| (*y, 1.0)).collect();
+            problem.add_constraint(unfixed, ComparisonOp::Eq, 1.0);
+            for r in rows {
+                problem.add_constraint(Self::load(r, &y, mu), ComparisonOp::Le, 0.0);
+            }
+            MicroDual { problem, solution: None, pending: Vec::new(), y, mu }
+        }
+
+        fn load(r: &[(usize, f64)], y: &[Variable], mu: Variable) -> Vec<(Variable, f64)> {
+            r.iter().map(|(p, w)| (y[*p], *w)).chain([(mu, -1.0)]).collect()
+        }
+
+        pub fn add(&mut self, r: Vec<(usize, f64)>) {
+            // Kept in the problem too, for a solve from scratch should a warm one fail.
+            self.problem.add_constraint(Self::load(&r, &self.y, self.mu), ComparisonOp::Le, 0.0);
+            self.pending.push(r);
+        }
+
+        pub fn solve(&mut self) -> Result<(Vec<f64>, f64), Error> {
+            let pending = std::mem::take(&mut self.pending);
+            let warm = self.solution.take().and_then(|first| {
+                pending.iter().try_fold(first, |solution, r| {
+                    let load = Self::load(r, &self.y, self.mu);
+                    solution.add_constraint(load, ComparisonOp::Le, 0.0).ok()?.into_solution().ok()
+                })
+            });
+            let solution = match warm {
+                Some(solution) => solution,
+                // First solve, or a warm one failed: from scratch, with every row.
+                None => {
+                    self.problem
+                        .solve()
+                        .map_err(failed)?
+                        .into_solution()
+                        .map_err(|_| Error::Solver("microlp stopped before solving a level's dual LP".into()))?
+                }
+            };
+            let y = self.y.iter().map(|v| solution.var_value(*v).max(0.0)).collect();
+            let mu = solution.var_value(self.mu);
+            self.solution = Some(solution);
+            Ok((y, mu))
         }
     }
 }

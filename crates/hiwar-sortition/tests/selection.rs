@@ -173,16 +173,32 @@ fn every_solver_reaches_the_same_optimum() {
         let quotas = Quotas::parse(&q).unwrap();
         pools.push((Pool::parse(&r, &quotas).unwrap(), quotas));
     }
+    // A skewed pool of 600 over 4 categories of 3 values (81 profiles), as in the benchmark.
+    let mut quotas = String::from("category,feature,min,max\n");
+    let mut csv = String::from("id,c0,c1,c2,c3\n");
+    for c in 0..4 {
+        for v in 0..3 {
+            quotas.push_str(&format!("c{c},v{v},5,13\n"));
+        }
+    }
+    for i in 0..600u64 {
+        let value = |c: u64| {
+            let r = (i * 2654435761 + c * 40503) % 11;
+            if r < 6 { 0 } else if r < 9 { 1 } else { 2 }
+        };
+        csv.push_str(&format!("p{i},v{},v{},v{},v{}\n", value(0), value(1), value(2), value(3)));
+    }
+    let quotas = Quotas::parse(&quotas).unwrap();
+    pools.push((Pool::parse(&csv, &quotas).unwrap(), quotas));
     let households = Quotas::parse("category,feature,min,max\ng,a,1,2\ng,b,1,2\n").unwrap();
     let pool = Pool::parse("id,g,household\n1,a,h1\n2,a,h1\n3,b,h2\n4,b,h3\n5,a,h4\n", &households).unwrap();
     pools.push((pool, households));
     for (pool, quotas) in &pools {
-        let k = if pool.len() == 200 {
-            20
-        } else if pool.len() == 5 {
-            3
-        } else {
-            5
+        let k = match pool.len() {
+            200 => 20,
+            600 => 30,
+            5 => 3,
+            _ => 5,
         };
         let optima: Vec<(Solver, Vec<f64>)> = Solver::all()
             .into_iter()
