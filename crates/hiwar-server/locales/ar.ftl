@@ -242,3 +242,4 @@ deliberation-restore = أعِد
 deliberation-report-html = نزّل التقرير (HTML)
 deliberation-polis-export = صدّر بصيغة Polis (يُعاد ترقيم المصوّتين عشوائيًا في كل تنزيل؛ لا يُدرج إلا من صوّت { $min } مرات على الأقل، ومن دون أوقات)
 deliberation-closed = الحوار ليس في مرحلة النقاش: لا تُقبل العبارات ولا الأصوات الآن. تبقى النتائج متاحة للجميع.
+table-scroll = جدول: مرّره أفقيًا لرؤية كل الأعمدة

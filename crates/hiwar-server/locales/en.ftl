@@ -242,3 +242,4 @@ deliberation-restore = Restore
 deliberation-report-html = Download the report (HTML)
 deliberation-polis-export = Export in Polis's format (voters renumbered at random on each download; only voters with at least { $min } votes are listed, without times)
 deliberation-closed = The dialogue is not in its deliberation phase: statements and votes are not taken now. The results remain open to all.
+table-scroll = A table: scroll it sideways to see every column

@@ -191,13 +191,12 @@ mod micro_dual {
             let solution = match warm {
                 Some(solution) => solution,
                 // First solve, or a warm one failed: from scratch, with every row.
-                None => {
-                    self.problem
-                        .solve()
-                        .map_err(failed)?
-                        .into_solution()
-                        .map_err(|_| Error::Solver("microlp stopped before solving a level's dual LP".into()))?
-                }
+                None => self
+                    .problem
+                    .solve()
+                    .map_err(failed)?
+                    .into_solution()
+                    .map_err(|_| Error::Solver("microlp stopped before solving a level's dual LP".into()))?,
             };
             let y = self.y.iter().map(|v| solution.var_value(*v).max(0.0)).collect();
             let mu = solution.var_value(self.mu);

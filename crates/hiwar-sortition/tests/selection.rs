@@ -184,7 +184,13 @@ fn every_solver_reaches_the_same_optimum() {
     for i in 0..600u64 {
         let value = |c: u64| {
             let r = (i * 2654435761 + c * 40503) % 11;
-            if r < 6 { 0 } else if r < 9 { 1 } else { 2 }
+            if r < 6 {
+                0
+            } else if r < 9 {
+                1
+            } else {
+                2
+            }
         };
         csv.push_str(&format!("p{i},v{},v{},v{},v{}\n", value(0), value(1), value(2), value(3)));
     }

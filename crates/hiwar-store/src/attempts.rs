@@ -26,7 +26,9 @@ impl Store {
     }
 
     /// Counts one attempt against `what` (say, `client:192.0.2.1`) in minute `minute`
-    /// (Unix time / 60) and returns the attempts counted in that minute so far.
+    /// (Unix time / 60) and returns the attempts counted in that minute and the one
+    /// before: a limit on that sum holds over every 60 seconds, whatever the minute
+    /// boundaries (a fixed one-minute window would allow twice the limit across one).
     pub async fn count_attempt(&self, what: &str, minute: i64) -> Result<u64> {
         let bucket = hex::encode(Sha256::new().chain_update(self.bucket_key.as_bytes()).chain_update(what).finalize());
         sqlx::query("DELETE FROM login_attempts WHERE window_start < $1").bind(minute - 1).execute(&self.pool).await?;
@@ -35,10 +37,17 @@ impl Store {
              ON CONFLICT (bucket, window_start) DO UPDATE SET attempts = login_attempts.attempts + 1 \
              RETURNING attempts",
         )
-        .bind(bucket)
+        .bind(&bucket)
         .bind(minute)
         .fetch_one(&self.pool)
         .await?;
-        Ok(row.get::<i64, _>(0) as u64)
+        let previous: Option<i64> =
+            sqlx::query("SELECT attempts FROM login_attempts WHERE bucket = $1 AND window_start = $2")
+                .bind(&bucket)
+                .bind(minute - 1)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.get(0));
+        Ok((row.get::<i64, _>(0) + previous.unwrap_or(0)) as u64)
     }
 }

@@ -212,3 +212,37 @@ fn a_participant_posts_votes_and_sees_the_opinion_map() {
     assert_eq!(page[2], json!(10));
     assert!(page[3].as_str().unwrap().contains("ما تراه كل مجموعة"));
 }
+
+/// At 360 px, in Arabic and English, the public pages do not scroll sideways: wide
+/// tables scroll inside their own labelled, focusable region, and long keys wrap.
+#[test]
+fn public_pages_fit_a_phone_in_both_languages() {
+    let demo = Running::start(&["demo", "--listen", "127.0.0.1:0"]);
+    let dialogue = demo.value("demo dialogue:");
+    let browser = Driver::start();
+    browser.cmd("POST", "/window/rect", Some(json!({"width": 360, "height": 800})));
+    let selections = format!("{dialogue}/selections");
+    browser.go(&format!("{selections}?lang=en"));
+    let selection =
+        browser.script("return document.querySelector('table a').getAttribute('href')").as_str().unwrap().to_string();
+    let origin = demo.url.clone();
+    let mut overflowing = Vec::new();
+    for lang in ["ar", "en"] {
+        for page in [
+            dialogue.clone(),
+            format!("{dialogue}/record/view"),
+            selections.clone(),
+            format!("{origin}{selection}"),
+            format!("{dialogue}/deliberation/results"),
+        ] {
+            browser.go(&format!("{page}?lang={lang}"));
+            browser.wait_for("document.querySelector('main')");
+            let width = browser.script("return document.documentElement.scrollWidth");
+            let inner = browser.script("return window.innerWidth");
+            if width.as_u64() > inner.as_u64() {
+                overflowing.push(format!("{page}?lang={lang}: {width} px wide in a {inner} px window"));
+            }
+        }
+    }
+    assert!(overflowing.is_empty(), "pages scroll sideways: {overflowing:#?}");
+}

@@ -216,7 +216,7 @@ pub async fn moderation(State(state): State<AppState>, ctx: Ctx, Path(id): Path<
             h1 { (lang.t("deliberation-moderation")) }
             p { (lang.t("deliberation-moderation-help")) }
             form method="post" action={ (base) "/deliberation/tally" } { (csrf) button type="submit" { (lang.t("deliberation-publish-tally")) } }
-            table {
+            div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) { table {
                 thead { tr { th scope="col" { (lang.t("deliberation-statement")) } th scope="col" { (lang.t("deliberation-status")) } th {} } }
                 tbody { @for s in &statements { tr {
                     @if let Some(why) = &s.redacted {
@@ -244,7 +244,7 @@ pub async fn moderation(State(state): State<AppState>, ctx: Ctx, Path(id): Path<
                         }
                     }
                 } } }
-            }
+            } }
         },
     ))
 }

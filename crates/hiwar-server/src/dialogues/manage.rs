@@ -86,7 +86,7 @@ pub async fn manage(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
                     button type="submit" { (lang.t("manage-codes-submit")) }
                 }
                 h3 { (lang.t("manage-batches")) }
-                table {
+                div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) { table {
                     thead { tr {
                         th scope="col" { (lang.t("batch-id")) } th scope="col" { (lang.t("field-role")) }
                         th scope="col" { (lang.t("batch-size")) } th scope="col" { (lang.t("batch-used")) }
@@ -104,7 +104,7 @@ pub async fn manage(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
                             } }
                         } }
                     }
-                }
+                } }
                 form.row method="post" action={ (base) "/codes/revoke" } {
                     (csrf)
                     label for="revoke-code" { (lang.t("manage-revoke-code")) }
@@ -115,7 +115,7 @@ pub async fn manage(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
 
             section aria-labelledby="members" {
                 h2 #members { (lang.t("manage-members")) }
-                table {
+                div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) { table {
                     thead { tr { th scope="col" { (lang.t("member-pseudonym")) } th scope="col" { (lang.t("member-id")) } th scope="col" { (lang.t("member-roles")) } th {} } }
                     tbody {
                         @for m in &members { tr {
@@ -131,7 +131,7 @@ pub async fn manage(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
                             }
                         } }
                     }
-                }
+                } }
             }
 
             section aria-labelledby="phases" {

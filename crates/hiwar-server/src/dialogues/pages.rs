@@ -249,7 +249,7 @@ pub async fn record_view(
             p { (lang.t1("record-verify-help", "url", url.clone())) }
             p { (lang.t("dialogue-key")) ": " code dir="ltr" { (d.public_key) } }
             p { (lang.t("record-head")) ": " code dir="ltr" { (d.record_head) } }
-            table.record {
+            div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) { table.record {
                 thead { tr {
                     th scope="col" { (lang.t("record-seq")) } th scope="col" { (lang.t("record-time")) }
                     th scope="col" { (lang.t("record-kind")) } th scope="col" { (lang.t("record-body")) }
@@ -261,7 +261,7 @@ pub async fn record_view(
                         td dir="auto" { code { (row["body"].to_string()) } }
                     } }
                 }
-            }
+            } }
             nav.pages aria-label=(lang.t("record-pages")) {
                 @if let Some(e) = earlier { a href={ "?from=" (e) } rel="prev" { (lang.t("record-earlier")) } " " }
                 @if let Some(l) = later { a href={ "?from=" (l) } rel="next" { (lang.t("record-later")) } }

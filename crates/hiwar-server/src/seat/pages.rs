@@ -57,7 +57,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
             @if selections.is_empty() {
                 p.empty { (lang.t("selections-empty")) }
             } @else {
-                table {
+                div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) { table {
                     thead { tr {
                         th scope="col" { (lang.t("selection-id")) } th scope="col" { (lang.t("selection-status")) }
                         th scope="col" { (lang.t("selection-size")) } th scope="col" { (lang.t("selection-volunteers")) }
@@ -67,7 +67,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
                         td dir="ltr" { a href={ (base) "/" (s.id) } { code { (s.id) } } }
                         td { (status_name(lang, s)) } td { (s.size) } td { (s.volunteers) } td { (s.created_at) }
                     } } }
-                }
+                } }
             }
             @if is_convener {
                 section aria-labelledby="new-selection" {
@@ -168,7 +168,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
             @if let Some(manifest) = &manifest {
                 section aria-labelledby="figures" {
                     h2 #figures { (lang.t("selection-figures")) }
-                    table.figures { tbody {
+                    div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) { table.figures { tbody {
                         tr { th scope="row" { (lang.t("selection-min-leximin")) } td dir="ltr" { (percent(figure("min_leximin"))) } }
                         tr { th scope="row" { (lang.t("selection-min-lottery")) } td dir="ltr" { (percent(figure("min_lottery"))) } }
                         tr { th scope="row" { (lang.t("selection-equal")) } td dir="ltr" { (percent(figure("equal"))) } }
@@ -177,7 +177,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
                         tr { th scope="row" { (lang.t("selection-change")) } td dir="ltr" { (percent(figure("largest_change"))) } }
                         tr { th scope="row" { (lang.t("selection-profiles")) } td dir="ltr" { (figure("profiles").unwrap_or(0.0)) } }
                         tr { th scope="row" { (lang.t("selection-seconds")) } td dir="ltr" { (format!("{:.2} s", figure("seconds").unwrap_or(0.0))) } }
-                    } }
+                    } } }
                     figure {
                         img src={ (base) "/histogram.svg?lang=" (lang.code()) } alt=(lang.t("selection-histogram-alt")) width="720" height="360";
                         figcaption { (lang.t("selection-histogram-caption")) }
@@ -185,7 +185,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
                 }
                 section aria-labelledby="quotas" {
                     h2 #quotas { (lang.t("selection-quotas")) }
-                    table {
+                    div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) { table {
                         thead { tr {
                             th scope="col" { (lang.t("quota-category")) } th scope="col" { (lang.t("quota-feature")) }
                             th scope="col" { (lang.t("quota-min")) } th scope="col" { (lang.t("quota-max")) }
@@ -196,7 +196,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
                             td { bdi { (q.category) } } td { bdi { (q.feature) } } td { (q.min) } td { (q.max) } td { (in_pool) }
                             @if let Some(n) = seated { td { (n) } }
                         } } }
-                    }
+                    } }
                 }
                 section aria-labelledby="lottery" {
                     h2 #lottery { (lang.t("selection-lottery")) }
