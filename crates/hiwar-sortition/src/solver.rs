@@ -75,16 +75,17 @@ pub fn solve(solver: Solver, what: &str, model: Model, wanted: &[Variable]) -> R
     };
     solved.map_err(|e| {
         let hint = match solver {
-            Solver::MicroLp => {
-                " (the pure-Rust solver can fail on pools with many feature profiles; \
-                 a build with `--features highs` uses HiGHS, see docs/performance.md)"
-            }
+            Solver::MicroLp => MICROLP_HINT,
             #[cfg(feature = "highs")]
             Solver::Highs => "",
         };
         Error::Solver(format!("{} on {what}: {e}{hint}", solver.name()))
     })
 }
+
+/// What a microlp failure's message adds: the remedy.
+const MICROLP_HINT: &str = " (the pure-Rust solver can fail on pools with many feature profiles; \
+     a build with `--features highs` uses HiGHS, see docs/performance.md)";
 
 /// The dual LP of one leximin level:
 /// `min μ − Σ_{p fixed} f_p y_p  s.t.  Σ_p y_p x_{P,p}/c_p ≤ μ (every panel P),
@@ -149,10 +150,7 @@ mod micro_dual {
     }
 
     fn failed(e: microlp::Error) -> Error {
-        Error::Solver(format!(
-            "microlp on a level's dual LP: {e} (the pure-Rust solver can fail on pools with many feature \
-             profiles; a build with `--features highs` uses HiGHS, see docs/performance.md)"
-        ))
+        Error::Solver(format!("microlp on a level's dual LP: {e}{}", super::MICROLP_HINT))
     }
 
     impl MicroDual {
