@@ -151,14 +151,41 @@ impl Analyses {
 
     /// A member changed the conversation: the next reader recomputes.
     pub fn changed(&self, dialogue: &str) {
-        if let Some(slot) = self.slots.lock().unwrap_or_else(|p| p.into_inner()).get(dialogue) {
-            if let Ok(mut s) = slot.try_lock() {
+        // One guard for the map: taking it a second time below would deadlock.
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let being_computed = match slots.get(dialogue).map(|slot| slot.try_lock()) {
+            Some(Ok(mut s)) => {
                 s.stale = true;
-            } else {
-                // Being recomputed right now, perhaps without this change: drop the slot.
-                self.slots.lock().unwrap_or_else(|p| p.into_inner()).remove(dialogue);
+                false
             }
+            Some(Err(_)) => true,
+            None => false,
+        };
+        if being_computed {
+            // Perhaps without this change: drop the slot, so the next reader recomputes.
+            slots.remove(dialogue);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A change that arrives while the analysis is being computed drops the slot (and
+    /// returns: it used to take the map's lock twice and hang).
+    #[test]
+    fn a_change_during_a_computation_drops_the_slot() {
+        let analyses = Analyses::default();
+        let slot = analyses.slot("d-1");
+        let computing = slot.try_lock().unwrap();
+        analyses.changed("d-1");
+        drop(computing);
+        assert!(!analyses.slots.lock().unwrap().contains_key("d-1"));
+        // Not computing: the slot stays, marked stale.
+        let slot = analyses.slot("d-2");
+        analyses.changed("d-2");
+        assert!(slot.try_lock().unwrap().stale);
     }
 }
 
