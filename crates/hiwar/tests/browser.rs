@@ -107,10 +107,14 @@ impl Driver {
     }
 
     /// Waits until `condition` (a JavaScript expression) is true: a click's navigation
-    /// may still be under way when the click command returns.
+    /// may still be under way when the click command returns. A condition that throws
+    /// (an element not there yet) counts as false.
     fn wait_for(&self, condition: &str) {
         let started = Instant::now();
-        while self.script(&format!("return document.readyState === 'complete' && !!({condition})")) != json!(true) {
+        let script = format!(
+            "try {{ return document.readyState === 'complete' && !!({condition}); }} catch (e) {{ return false; }}"
+        );
+        while self.script(&script) != json!(true) {
             assert!(started.elapsed() < Duration::from_secs(15), "timed out waiting for {condition}");
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -199,7 +203,8 @@ fn a_participant_posts_votes_and_sees_the_opinion_map() {
     assert_ne!(first, second, "the next statement follows the vote");
     browser.type_into("#text", "Water and electricity first, everywhere.");
     browser.click("form.stack button[type=submit]");
-    browser.wait_for("document.querySelector('#next')");
+    // The page before the post has #next too: wait for the new page's empty text box.
+    browser.wait_for("document.querySelector('#text').value === ''");
 
     browser.go(&format!("{dialogue_url}/deliberation/results?lang=ar"));
     browser.wait_for("document.querySelector('figure img').complete");
