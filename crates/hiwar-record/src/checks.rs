@@ -44,6 +44,30 @@ impl BodyChecks {
         seq > 0 && (Elections::handles(kind) || Selections::handles(kind))
     }
 
+    /// The election checks, created on first use.
+    pub fn elections(&mut self) -> &mut Elections {
+        let dialogue = &self.dialogue;
+        let on_ballots = &mut self.on_ballots;
+        self.elections.get_or_insert_with(|| {
+            let mut e = Elections::new(dialogue);
+            if let Some(f) = on_ballots.take() {
+                e.on_progress(f);
+            }
+            e
+        })
+    }
+
+    /// Applies a `ballot.cast` at `seq` whose signature and proofs were checked by
+    /// [`crate::election::CastChecker`]; the state checks of E5 run here.
+    pub fn apply_checked_cast(
+        &mut self,
+        seq: u64,
+        body: Value,
+        checked: &crate::election::CheckedCast,
+    ) -> Result<(), BodyFailure> {
+        self.elections().apply_checked_cast(seq as usize, body, checked)
+    }
+
     /// Checks the event at `seq` and applies it. Ballot proofs may be checked later, on
     /// worker threads: [`BodyChecks::settle`] waits for them.
     pub fn apply(&mut self, seq: u64, kind: &str, body: Value) -> Result<(), BodyFailure> {
@@ -52,16 +76,7 @@ impl BodyChecks {
             return self.selections.apply(kind, &body, &self.state).map_err(|(check, detail)| (check, line, detail));
         }
         if seq > 0 && Elections::handles(kind) {
-            let dialogue = &self.dialogue;
-            let on_ballots = &mut self.on_ballots;
-            let elections = self.elections.get_or_insert_with(|| {
-                let mut e = Elections::new(dialogue);
-                if let Some(f) = on_ballots.take() {
-                    e.on_progress(f);
-                }
-                e
-            });
-            return elections.apply(line, kind, body);
+            return self.elections().apply(line, kind, body);
         }
         self.state.apply(seq, kind, &body).map_err(|detail| {
             // A first line of the wrong kind is the R6 failure, not a body failure.

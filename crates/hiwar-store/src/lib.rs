@@ -17,6 +17,7 @@ mod attempts;
 mod codes;
 mod deliberation;
 mod dialogues;
+mod elections;
 mod record;
 mod schema;
 mod selections;
@@ -36,6 +37,7 @@ use sqlx::{AnyPool, Executor};
 use zeroize::Zeroizing;
 
 pub use deliberation::{statement_key, Statement, StatementText, VoteRow};
+pub use elections::{BoardEntry, Election, SIGNED_KINDS};
 pub use schema::MIGRATIONS;
 pub use selections::{NewSelection, Selection, SelectionStatus};
 

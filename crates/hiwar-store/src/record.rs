@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use hiwar_record::checks::BodyChecks;
+use hiwar_record::checks::{BodyChecks, BodyFailure};
 use hiwar_record::verify::MAX_LINE_BYTES;
 use hiwar_record::Event;
 use serde_json::Value;
@@ -53,6 +53,27 @@ impl Store {
         kind: &str,
         body: Value,
     ) -> Result<()> {
+        self.append_with(tx, dialogue, kind, false, |checks, seq| {
+            checks.apply(seq, kind, body.clone()).and_then(|()| checks.settle())?;
+            Ok(body)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Appends one event of `kind` whose body `make` computes from the checks' state at
+    /// the head and applies to it (returning a failed check refuses the append). The
+    /// line's sequence number is returned. `refusal_keeps_state`: the caller knows
+    /// that `make` changes nothing when it fails (the ballot checks), so a refusal
+    /// keeps the checks' state instead of rebuilding it from the stored lines.
+    pub(crate) async fn append_with(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        dialogue: &str,
+        kind: &str,
+        refusal_keeps_state: bool,
+        make: impl FnOnce(&mut BodyChecks, u64) -> std::result::Result<Value, BodyFailure>,
+    ) -> Result<u64> {
         let row = sqlx::query(
             "UPDATE dialogues SET record_len = record_len + 1 WHERE id = $1 \
              RETURNING record_len, record_head, record_time, signing_key",
@@ -68,9 +89,16 @@ impl Store {
         let key = signing_key_from_hex(&key_hex)?;
 
         let mut checked = self.checks_at(tx, dialogue, seq, &prev).await?;
-        checked.checks.apply(seq, kind, body.clone()).and_then(|()| checked.checks.settle()).map_err(
-            |(check, _, detail)| StoreError::Refused(format!("{kind} would fail the record's check {check}: {detail}")),
-        )?;
+        let body = match make(&mut checked.checks, seq) {
+            Ok(body) => body,
+            Err((check, _, detail)) => {
+                if refusal_keeps_state {
+                    // Still the state at the head before this append.
+                    self.checks.put(dialogue, checked);
+                }
+                return Err(StoreError::Refused(format!("{kind} would fail the record's check {check}: {detail}")));
+            }
+        };
 
         // Clocks of several processes may differ slightly; the record's time never goes back.
         let time = std::cmp::max(now(), last_time);
@@ -100,7 +128,26 @@ impl Store {
         // If the transaction rolls back after this, the cached head no longer matches the
         // stored one and the next append rebuilds.
         self.checks.put(dialogue, Checked { lines: seq + 1, head, checks: checked.checks });
-        Ok(())
+        Ok(seq)
+    }
+
+    /// Runs `f` on the checks' state at the record's current head (holding the append
+    /// lock, so no line is added meanwhile).
+    pub(crate) async fn with_checks<T>(&self, dialogue: &str, f: impl FnOnce(&mut BodyChecks) -> T) -> Result<T> {
+        let mut tx = self.pool.begin().await?;
+        let row =
+            sqlx::query("UPDATE dialogues SET record_len = record_len WHERE id = $1 RETURNING record_len, record_head")
+                .bind(dialogue)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound("dialogue"))?;
+        let lines = row.get::<i64, _>(0) as u64;
+        let head: String = row.get(1);
+        let mut checked = self.checks_at(&mut tx, dialogue, lines, &head).await?;
+        let out = f(&mut checked.checks);
+        self.checks.put(dialogue, checked);
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// The body checks as of the record's first `lines` lines, whose last hash is `head`:

@@ -197,4 +197,34 @@ ALTER TABLE statements ADD COLUMN salt TEXT;
 ALTER TABLE statements ADD COLUMN redacted_reason TEXT;
 "#,
     ),
+    (
+        5,
+        r#"
+CREATE TABLE elections (
+    dialogue_id TEXT NOT NULL REFERENCES dialogues(id),
+    id TEXT NOT NULL,
+    title_ar TEXT NOT NULL,
+    title_en TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    created_body TEXT NOT NULL,
+    public_key TEXT,
+    result_body TEXT,
+    closes_at TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (dialogue_id, id)
+);
+CREATE TABLE ballots (
+    dialogue_id TEXT NOT NULL,
+    election_id TEXT NOT NULL,
+    tracking TEXT NOT NULL,
+    spoiled BIGINT NOT NULL,
+    credential TEXT,
+    counter BIGINT,
+    seq BIGINT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (dialogue_id, election_id, tracking)
+);
+CREATE INDEX ballots_order ON ballots (dialogue_id, election_id, seq);
+"#,
+    ),
 ];

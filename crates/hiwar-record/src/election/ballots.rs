@@ -23,7 +23,7 @@ use super::{stage, BatchResult, Election, Job, Stage, WorkerElection};
 
 /// E5 (signature) and E6 (tracking code, proofs, into `batch`) of one cast ballot,
 /// whose state checks passed on the main thread.
-fn check_ballot(
+pub(super) fn check_ballot(
     e: &WorkerElection,
     job: &Job,
     batch: &mut BatchVerifier,
@@ -100,7 +100,7 @@ pub(super) fn cast(e: &mut Election, line: usize, body: Value) -> Result<Job, (&
     let tracking: [u8; 32] = hex_bytes(&b["tracking"], "tracking").map_err(e5)?;
     let credential: [u8; 32] = hex_bytes(&b["credential"], "credential").map_err(e5)?;
     let counter = uint(&b["counter"], "counter").map_err(e5)?;
-    let voter = e.credentials.get_mut(&credential).ok_or_else(|| {
+    let voter = e.credentials.get(&credential).ok_or_else(|| {
         e5(format!("ballot {}: credential {} is not on the list", hex::encode(tracking), hex::encode(credential)))
     })?;
     if counter <= voter.counter {
@@ -110,10 +110,13 @@ pub(super) fn cast(e: &mut Election, line: usize, body: Value) -> Result<Job, (&
             voter.counter
         )));
     }
-    if !e.tracking.insert(tracking) {
+    if e.tracking.contains(&tracking) {
         return Err(e5(format!("tracking code {} appears a second time", hex::encode(tracking))));
     }
     let choices = compressed_choices(&b["ballot"]).map_err(|d| ("E6", d))?;
+    // Every check above leaves the state as it was: a refused ballot changes nothing.
+    e.tracking.insert(tracking);
+    let voter = e.credentials.get_mut(&credential).expect("listed");
     voter.counter = counter;
     if let Some(previous) = voter.latest.replace(choices) {
         e.superseded.push((voter.weight, previous));
@@ -140,7 +143,7 @@ pub(super) fn spoiled(e: &mut Election, body: &Value) -> R<()> {
     let b = obj(body, "body", &["election", "tracking", "choices", "nonces", "plaintext"])?;
     stage(e, Stage::Open, "a spoiled ballot")?;
     let tracking: [u8; 32] = hex_bytes(&b["tracking"], "tracking")?;
-    if !e.tracking.insert(tracking) {
+    if e.tracking.contains(&tracking) {
         return Err(format!("tracking code {} appears a second time", hex::encode(tracking)));
     }
     let choices = parse_choices(&b["choices"])?;
@@ -178,6 +181,8 @@ pub(super) fn spoiled(e: &mut Election, body: &Value) -> R<()> {
             hex::encode(tracking)
         ));
     }
+    e.tracking.insert(tracking);
+    e.spoiled += 1;
     Ok(())
 }
 
@@ -202,6 +207,23 @@ fn parse_tally(e: &Election, v: &Value) -> R<Vec<Vec<Ciphertext>>> {
 pub(super) fn closed(e: &mut Election, body: &Value) -> R<()> {
     let b = obj(body, "body", &["election", "counted", "superseded", "tally"])?;
     stage(e, Stage::Open, "closing")?;
+    let expected = counted_tally(e)?;
+    let superseded = e.superseded.len() as u64;
+    if uint(&b["superseded"], "superseded")? != superseded || uint(&b["counted"], "counted")? != e.cast - superseded {
+        return Err(format!("{} ballots cast, {superseded} superseded: the counts in the event differ", e.cast));
+    }
+    let published = parse_tally(e, &b["tally"])?;
+    if published != expected {
+        return Err("the tally is not the weighted sum of the last ballot of each credential".into());
+    }
+    e.closed_tally = published;
+    e.stage = Stage::Closed;
+    Ok(())
+}
+
+/// The weighted sum of the last ballot of each credential: the sum of every cast
+/// ballot (from the workers) minus the superseded ones.
+pub(super) fn counted_tally(e: &Election) -> R<Vec<Vec<Ciphertext>>> {
     let mut expected = e.tally.clone();
     for (weight, choices) in &e.superseded {
         let mut k = 0;
@@ -214,17 +236,7 @@ pub(super) fn closed(e: &mut Election, body: &Value) -> R<()> {
             }
         }
     }
-    let superseded = e.superseded.len() as u64;
-    if uint(&b["superseded"], "superseded")? != superseded || uint(&b["counted"], "counted")? != e.cast - superseded {
-        return Err(format!("{} ballots cast, {superseded} superseded: the counts in the event differ", e.cast));
-    }
-    let published = parse_tally(e, &b["tally"])?;
-    if published != expected {
-        return Err("the tally is not the weighted sum of the last ballot of each credential".into());
-    }
-    e.closed_tally = published;
-    e.stage = Stage::Closed;
-    Ok(())
+    Ok(expected)
 }
 
 /// E9: a trustee's signed partial decryption of the closed tally.

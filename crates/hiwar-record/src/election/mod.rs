@@ -11,6 +11,7 @@ mod ballots;
 pub mod hash;
 mod setup;
 pub mod wire;
+mod writer;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{mpsc, Arc};
@@ -27,6 +28,7 @@ pub use wire::{
     ballot_json, choices_json, ct_json, dealer_json, encrypted_share_json, equality_json, nonces_json, parse_ballot,
     parse_ct, partial_json,
 };
+pub use writer::{CastChecker, CheckedCast, ElectionStatus};
 
 /// Ballots per batch sent to a worker.
 pub const BATCH: usize = 512;
@@ -84,6 +86,7 @@ struct Election {
     /// Every tracking code in the election, cast or spoiled: each may appear once.
     tracking: HashSet<[u8; 32]>,
     cast: u64,
+    spoiled: u64,
     /// (weight, compressed choices) of ballots superseded by a later one
     superseded: Vec<(u64, Vec<[u8; 32]>)>,
     /// weighted sum of all cast ballots, from the workers

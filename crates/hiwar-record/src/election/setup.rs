@@ -124,6 +124,7 @@ pub(super) fn created(dialogue: &str, name: &str, body: &Value) -> R<Election> {
         listed_weight: 0,
         tracking: HashSet::new(),
         cast: 0,
+        spoiled: 0,
         superseded: Vec::new(),
         closed_tally: tally.clone(),
         tally,
