@@ -278,3 +278,57 @@ mod tests {
         let _ = histogram(&[("a", vec![f64::NAN, -1.0, 2.0])], 0.0, &HistogramLabels::ENGLISH);
     }
 }
+
+/// Horizontal bars, one per option: its label, a bar as long as its share of `total`,
+/// and the count with its percentage. Right-to-left text puts the labels on the right
+/// and grows the bars leftwards. The picture scales to its container's width.
+pub fn bars(rows: &[(&str, u64)], total: u64, rtl: bool) -> String {
+    const W: f64 = 640.0;
+    const ROW: f64 = 40.0;
+    const LABEL: f64 = 220.0;
+    const FIGURE: f64 = 130.0;
+    let h = ROW * rows.len().max(1) as f64 + 10.0;
+    let span = W - LABEL - FIGURE;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" width="100%" role="img" font-family="sans-serif" font-size="15">"##
+    );
+    for (i, (label, count)) in rows.iter().enumerate() {
+        let y = 5.0 + ROW * i as f64;
+        let share = if total == 0 { 0.0 } else { *count as f64 / total as f64 };
+        let len = (span * share).max(if *count > 0 { 2.0 } else { 0.0 });
+        let (label_x, anchor, bar_x, figure_x, figure_anchor) = if rtl {
+            (W - 5.0, "end", W - LABEL - len, W - LABEL - len - 8.0, "end")
+        } else {
+            (5.0, "start", LABEL, LABEL + len + 8.0, "start")
+        };
+        let label: String = label.chars().take(28).collect();
+        let _ = write!(
+            svg,
+            r##"<text x="{label_x}" y="{ty}" text-anchor="{anchor}" fill="#1a1a1a">{label}</text><rect x="{bar_x:.1}" y="{y}" width="{len:.1}" height="{bh}" fill="{colour}"/><text x="{figure_x:.1}" y="{ty}" text-anchor="{figure_anchor}" fill="#1a1a1a">{count} ({pct:.1} %)</text>"##,
+            ty = y + 20.0,
+            label = escape(&label),
+            bh = ROW - 12.0,
+            colour = COLOURS[0],
+            pct = share * 100.0,
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[cfg(test)]
+mod bar_tests {
+    use super::*;
+
+    #[test]
+    fn bars_are_proportional_escaped_and_mirrored_in_rtl() {
+        let svg = bars(&[("yes <b>", 30), ("no", 10)], 40, false);
+        assert!(svg.contains("yes &lt;b&gt;") && svg.contains("30 (75.0 %)") && svg.contains("10 (25.0 %)"));
+        assert!(svg.contains(r#"width="217.5""#), "{svg}");
+        let rtl = bars(&[("نعم", 1)], 1, true);
+        assert!(rtl.contains(r#"text-anchor="end""#));
+        assert!(bars(&[("x", 0)], 0, false).contains("0 (0.0 %)"));
+    }
+}

@@ -37,11 +37,18 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The deliberations' shared analyses.
     pub analyses: Arc<deliberate::service::Analyses>,
+    /// The ballot boxes of open elections.
+    pub ballot_boxes: Arc<decide::service::BallotBoxes>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
-        AppState { store, config: Arc::new(config), analyses: Default::default() }
+        AppState {
+            store,
+            config: Arc::new(config),
+            analyses: Default::default(),
+            ballot_boxes: Default::default(),
+        }
     }
 
     /// What the request plumbing needs of it.

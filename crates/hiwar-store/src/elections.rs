@@ -82,7 +82,14 @@ const ELECTION_COLUMNS: &str =
 impl Store {
     /// Creates an election: `election.created` with `body` enters the record (E1 checks
     /// it) in the transaction that adds the row.
-    pub async fn create_election(&self, dialogue: &str, body: Value, closes_at: Option<&str>) -> Result<String> {
+    /// `roll` (private: only its hash is public) is `[{"member", "weight"}]`.
+    pub async fn create_election(
+        &self,
+        dialogue: &str,
+        body: Value,
+        closes_at: Option<&str>,
+        roll: &Value,
+    ) -> Result<String> {
         let id = body["election"].as_str().unwrap_or_default().to_string();
         let mut tx = self.pool.begin().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
@@ -95,8 +102,8 @@ impl Store {
             return Err(StoreError::Conflict(format!("election {id} exists already: questions never change")));
         }
         sqlx::query(
-            "INSERT INTO elections (dialogue_id, id, title_ar, title_en, stage, created_body, closes_at, created_at) \
-             VALUES ($1, $2, $3, $4, 'setup', $5, $6, $7)",
+            "INSERT INTO elections (dialogue_id, id, title_ar, title_en, stage, created_body, closes_at, roll, created_at) \
+             VALUES ($1, $2, $3, $4, 'setup', $5, $6, $7, $8)",
         )
         .bind(dialogue)
         .bind(&id)
@@ -104,6 +111,7 @@ impl Store {
         .bind(body["title"]["en"].as_str().unwrap_or_default())
         .bind(body.to_string())
         .bind(closes_at)
+        .bind(roll.to_string())
         .bind(now())
         .execute(&mut *tx)
         .await?;
@@ -132,6 +140,23 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound("election"))?;
         election_row(&row)
+    }
+
+    /// The electorate's roll: (member id, weight) in the order its hash commits to.
+    pub async fn election_roll(&self, dialogue: &str, id: &str) -> Result<Vec<(String, u64)>> {
+        let row = sqlx::query("SELECT roll FROM elections WHERE dialogue_id = $1 AND id = $2")
+            .bind(dialogue)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("election"))?;
+        let roll: Value = serde_json::from_str(row.get::<&str, _>(0)).map_err(|e| StoreError::Record(e.to_string()))?;
+        Ok(roll
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| (e["member"].as_str().unwrap_or_default().to_string(), e["weight"].as_u64().unwrap_or(1)))
+            .collect())
     }
 
     /// Where the election stands, from the record's checks.

@@ -210,6 +210,7 @@ CREATE TABLE elections (
     public_key TEXT,
     result_body TEXT,
     closes_at TEXT,
+    roll TEXT NOT NULL,
     created_at TEXT NOT NULL,
     PRIMARY KEY (dialogue_id, id)
 );

@@ -1,8 +1,36 @@
-//! Decide: verifiable secret ballots in the platform (the Decide issue builds it on
-//! election protocol v2). No routes yet.
+//! Decide: secret, end-to-end verifiable votes in a dialogue — creating an election,
+//! relaying the credential authority's list and the trustees' key ceremony, casting
+//! and challenging ballots, the public ballot board, closing, threshold decryption and
+//! the result.
+
+pub mod api;
+pub mod pages;
+pub mod service;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 
 use crate::{AppState, Route};
 
-pub fn routes(_: &AppState) -> Vec<Route> {
-    Vec::new()
+pub fn routes(state: &AppState) -> Vec<Route> {
+    vec![
+        ("/api/dialogues/{id}/elections", get(api::list).post(api::create)),
+        ("/api/dialogues/{id}/elections/{eid}", get(api::show)),
+        (
+            // A credential list of 10,000 voters is about 700 KB.
+            "/api/dialogues/{id}/elections/{eid}/events",
+            post(api::relay).layer(DefaultBodyLimit::max(state.config.max_upload_bytes)),
+        ),
+        ("/api/dialogues/{id}/elections/{eid}/open", post(api::open)),
+        ("/api/dialogues/{id}/elections/{eid}/close", post(api::close)),
+        ("/api/dialogues/{id}/elections/{eid}/ballots", post(api::cast)),
+        ("/api/dialogues/{id}/elections/{eid}/spoiled", post(api::spoil)),
+        ("/api/dialogues/{id}/elections/{eid}/board", get(api::board)),
+        ("/dialogues/{id}/decide", get(pages::list)),
+        ("/dialogues/{id}/decide/{eid}", get(pages::show)),
+        ("/dialogues/{id}/decide/{eid}/open", post(pages::open)),
+        ("/dialogues/{id}/decide/{eid}/close", post(pages::close)),
+        ("/dialogues/{id}/decide/{eid}/board", get(pages::board)),
+        ("/dialogues/{id}/decide/{eid}/roll.csv", get(pages::roll)),
+    ]
 }

@@ -121,6 +121,8 @@ pub async fn dialogue(
                 a href={ "/dialogues/" (d.id) "/deliberation/results" } { (lang.t("deliberation-results-link")) } }
             h2 { (lang.t("selections-title")) }
             p { a href={ "/dialogues/" (d.id) "/selections" } { (lang.t("dialogue-selections-link")) } }
+            h2 { (lang.t("decide-title")) }
+            p { a href={ "/dialogues/" (d.id) "/decide" } { (lang.t("decide-link")) } }
             h2 { (lang.t("dialogue-record")) }
             p {
                 a href={ "/dialogues/" (d.id) "/record/view" } { (lang.t("dialogue-record")) }

@@ -1,0 +1,261 @@
+//! The pages of Decide: the dialogue's elections, one election's public page (its
+//! questions, the trustees' ceremony step by step, the credential list, the ballot
+//! counts, the result as bars and as a table, how to vote and how to check), the
+//! ballot board, and the convener's open and close buttons.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use hiwar_record::election::ElectionStatus;
+use hiwar_store::Election;
+use maud::{html, Markup, PreEscaped};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::decide::api::{BoardQuery, BOARD_PAGE};
+use crate::decide::service;
+use crate::dialogues::service::require_convener;
+use crate::web::i18n::Lang;
+use crate::web::layout::{download, origin, page, pick};
+use crate::web::{AppError, CsrfForm, Ctx, LoggedIn};
+use crate::AppState;
+
+type PageResult = Result<Response, AppError>;
+
+/// A bilingual text of the record, in the reader's language.
+fn said(lang: Lang, v: &Value) -> String {
+    let (first, second) = match lang {
+        Lang::Ar => ("ar", "en"),
+        Lang::En => ("en", "ar"),
+    };
+    let text = v[first].as_str().filter(|s| !s.is_empty()).or(v[second].as_str()).unwrap_or_default();
+    text.to_string()
+}
+
+fn stage_name(lang: Lang, stage: &str) -> String {
+    lang.t(match stage {
+        "setup" => "decide-stage-setup",
+        "open" => "decide-stage-open",
+        "closed" => "decide-stage-closed",
+        _ => "decide-stage-decided",
+    })
+}
+
+pub async fn list(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let lang = ctx.lang;
+    let d = state.store.dialogue(&id).await?;
+    let elections = state.store.elections(&id).await?;
+    let is_convener = require_convener(&state, &ctx, &id).await.is_ok();
+    Ok(page(
+        &ctx,
+        &lang.t("decide-title"),
+        html! {
+            h1 { (lang.t("decide-title")) }
+            p { a href={ "/dialogues/" (id) } { bdi { (pick(lang, &d.title)) } } }
+            p { (lang.t("decide-intro")) }
+            @if elections.is_empty() {
+                p { (lang.t("decide-none")) }
+            } @else {
+                ul.elections {
+                    @for e in &elections {
+                        li { a href={ "/dialogues/" (id) "/decide/" (e.id) } { bdi { (pick(lang, &e.title)) } } " · " (stage_name(lang, &e.stage)) }
+                    }
+                }
+            }
+            @if is_convener {
+                section.card {
+                    h2 { (lang.t("decide-create")) }
+                    p { (lang.t("decide-create-how")) }
+                    pre dir="ltr" { "POST " (origin(&state.config)) "/api/dialogues/" (id) "/elections" }
+                }
+            }
+        },
+    ))
+}
+
+fn ceremony(lang: Lang, s: &ElectionStatus) -> Markup {
+    let mark = |done: bool| if done { lang.t("decide-done") } else { lang.t("decide-waiting") };
+    html! {
+        section.card aria-labelledby="ceremony" {
+            h2 #ceremony { (lang.t("decide-ceremony")) }
+            p { (lang.t1("decide-threshold", "threshold", s.threshold)) " " (lang.t1("decide-of-trustees", "trustees", s.trustees)) }
+            div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) {
+                table {
+                    thead { tr { th scope="col" { (lang.t("decide-trustee")) } th scope="col" { (lang.t("decide-committed")) }
+                        th scope="col" { (lang.t("decide-revealed")) } th scope="col" { (lang.t("decide-dealt")) } th scope="col" { (lang.t("decide-decrypted")) } } }
+                    tbody {
+                        @for j in 1..=s.trustees {
+                            tr { th scope="row" { (j) } td { (mark(s.committed.contains(&j))) } td { (mark(s.revealed.contains(&j))) }
+                                td { (mark(s.dealt.contains(&j))) } td { (mark(s.decrypted.contains(&j))) } }
+                        }
+                    }
+                }
+            }
+            @if let Some(failure) = &s.failed { p.error role="alert" { (lang.t("decide-ceremony-failed")) " " span lang="en" dir="ltr" { (failure) } } }
+        }
+    }
+}
+
+/// The result: per question, bars and the same numbers as a table.
+fn result(lang: Lang, e: &Election) -> Markup {
+    let Some(result) = &e.result else { return html! {} };
+    let questions = e.created["questions"].as_array().cloned().unwrap_or_default();
+    html! {
+        section.card aria-labelledby="result" {
+            h2 #result { (lang.t("decide-result")) }
+            p { (lang.t1("decide-result-trustees", "trustees", result["trustees"].as_array().map_or(0, Vec::len) as u64)) }
+            @for (q, question) in questions.iter().enumerate() {
+                @let options = question["options"].as_array().cloned().unwrap_or_default();
+                @let counts: Vec<u64> = result["counts"][q].as_array().into_iter().flatten().filter_map(Value::as_u64).collect();
+                @let total: u64 = counts.iter().sum();
+                @let labels: Vec<String> = options.iter().map(|o| said(lang, o)).collect();
+                @let rows: Vec<(&str, u64)> = labels.iter().map(String::as_str).zip(counts.iter().copied()).collect();
+                h3 { bdi { (said(lang, &question["title"])) } }
+                figure { (PreEscaped(hiwar_plots::bars(&rows, total, lang == Lang::Ar))) figcaption { (lang.t("decide-bars-caption")) } }
+                div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) {
+                    table {
+                        thead { tr { th scope="col" { (lang.t("decide-option")) } th scope="col" { (lang.t("decide-votes")) } } }
+                        tbody { @for (label, count) in &rows { tr { td { bdi { (label) } } td { (count) } } } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path<(String, String)>) -> PageResult {
+    let lang = ctx.lang;
+    let d = state.store.dialogue(&id).await?;
+    let e = state.store.election(&id, &eid).await?;
+    let s = state.store.election_status(&id, &eid).await?;
+    let is_convener = require_convener(&state, &ctx, &id).await.is_ok();
+    let host = origin(&state.config);
+    let base = format!("/dialogues/{id}/decide/{eid}");
+    let csrf = html! { input type="hidden" name="csrf" value=(ctx.csrf); };
+    let questions = e.created["questions"].as_array().cloned().unwrap_or_default();
+    Ok(page(
+        &ctx,
+        &pick(lang, &e.title).to_string(),
+        html! {
+            h1 { bdi { (pick(lang, &e.title)) } }
+            p { a href={ "/dialogues/" (id) } { bdi { (pick(lang, &d.title)) } } " · " a href={ "/dialogues/" (id) "/decide" } { (lang.t("decide-title")) } }
+            p.status { (lang.t("decide-stage")) ": " strong { (stage_name(lang, &e.stage)) }
+                @if let Some(closes) = &e.closes_at { " · " (lang.t("decide-closes")) " " bdi dir="ltr" { (closes) } } }
+            (result(lang, &e))
+            section.card aria-labelledby="questions" {
+                h2 #questions { (lang.t("decide-questions")) }
+                ol {
+                    @for q in &questions {
+                        li { bdi { (said(lang, &q["title"])) } " "
+                            small { (lang.t1("decide-choose-min", "min", q["min"].as_u64().unwrap_or(0))) " " (lang.t1("decide-choose-max", "max", q["max"].as_u64().unwrap_or(0))) }
+                            ul { @for o in q["options"].as_array().into_iter().flatten() { li { bdi { (said(lang, o)) } } } } }
+                    }
+                }
+            }
+            section.card aria-labelledby="ballots" {
+                h2 #ballots { (lang.t("decide-ballots")) }
+                p { (lang.t1("decide-credentials", "listed", s.credentials)) " / " (s.voters) }
+                p { (lang.t1("decide-cast", "count", s.cast)) " · " (lang.t1("decide-superseded", "count", s.superseded)) " · "
+                    (lang.t1("decide-counted", "count", s.cast - s.superseded)) " · " (lang.t1("decide-spoiled", "count", s.spoiled)) }
+                p { a href={ (base) "/board" } { (lang.t("decide-board")) } " · " a href={ "/dialogues/" (id) "/record" } download { (lang.t("decide-record")) } }
+            }
+            (ceremony(lang, &s))
+            @if e.stage == "open" {
+                section.card aria-labelledby="how-to-vote" {
+                    h2 #how-to-vote { (lang.t("decide-how-to-vote")) }
+                    p { (lang.t("decide-revote")) }
+                    pre dir="ltr" { "hiwar vote --server " (host) " --dialogue " (id) " --election " (eid) " --credential my-credential.json --choices 0" }
+                    p { (lang.t("decide-challenge")) }
+                }
+            }
+            section.card aria-labelledby="how-to-check" {
+                h2 #how-to-check { (lang.t("decide-how-to-check")) }
+                pre dir="ltr" { "hiwar vote check --record " (host) "/dialogues/" (id) "/record --election " (eid) " --tracking CODE\n"
+                    "hiwar verify " (host) "/dialogues/" (id) "/record" }
+            }
+            @if is_convener {
+                section.card aria-labelledby="convener" {
+                    h2 #convener { (lang.t("decide-convener")) }
+                    p { a href={ (base) "/roll.csv" } download { (lang.t("decide-roll")) } }
+                    @if e.stage == "setup" {
+                        form method="post" action={ (base) "/open" } { (csrf) button type="submit" { (lang.t("decide-open")) } }
+                    }
+                    @if e.stage == "open" {
+                        form method="post" action={ (base) "/close" } { (csrf) button type="submit" { (lang.t("decide-close")) } }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn open(
+    State(state): State<AppState>,
+    LoggedIn(ctx): LoggedIn,
+    Path((id, eid)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
+    service::open(&state, &ctx, &id, &eid).await?;
+    Ok(Redirect::to(&format!("/dialogues/{id}/decide/{eid}")).into_response())
+}
+
+pub async fn close(
+    State(state): State<AppState>,
+    LoggedIn(ctx): LoggedIn,
+    Path((id, eid)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
+    service::close(&state, &ctx, &id, &eid).await?;
+    Ok(Redirect::to(&format!("/dialogues/{id}/decide/{eid}")).into_response())
+}
+
+pub async fn roll(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path<(String, String)>) -> PageResult {
+    let csv = service::roll_csv(&state, &ctx, &id, &eid).await?;
+    Ok(download("text/csv; charset=utf-8", &format!("{eid}-roll.csv"), csv, true))
+}
+
+/// The public ballot board: every cast and challenged ballot by tracking code.
+pub async fn board(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, eid)): Path<(String, String)>,
+    Query(query): Query<BoardQuery>,
+) -> PageResult {
+    let lang = ctx.lang;
+    let e = state.store.election(&id, &eid).await?;
+    let (entries, total) = state.store.ballot_board(&id, &eid, &query.q, query.from, BOARD_PAGE).await?;
+    let base = format!("/dialogues/{id}/decide/{eid}/board");
+    let next = query.from + BOARD_PAGE;
+    Ok(page(
+        &ctx,
+        &lang.t("decide-board"),
+        html! {
+            h1 { (lang.t("decide-board")) }
+            p { a href={ "/dialogues/" (id) "/decide/" (eid) } { bdi { (pick(lang, &e.title)) } } }
+            p { (lang.t("decide-board-intro")) }
+            form method="get" action=(base) role="search" {
+                label for="q" { (lang.t("decide-board-search")) }
+                input #q name="q" type="search" value=(query.q) dir="ltr" autocomplete="off" spellcheck="false";
+                button type="submit" { (lang.t("decide-board-find")) }
+            }
+            p { (lang.t1("decide-board-count", "count", total)) " · " a href={ "/api/dialogues/" (id) "/elections/" (eid) "/board" } { "JSON" } }
+            div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) {
+                table {
+                    thead { tr { th scope="col" { (lang.t("decide-tracking")) } th scope="col" { (lang.t("decide-kind")) } th scope="col" { (lang.t("decide-line")) } } }
+                    tbody {
+                        @for entry in &entries {
+                            tr { td { code dir="ltr" { (entry.tracking) } }
+                                td { (lang.t(if entry.spoiled { "decide-kind-spoiled" } else { "decide-kind-cast" })) }
+                                td { (entry.seq) } }
+                        }
+                    }
+                }
+            }
+            @if next < total {
+                p { a href={ (base) "?q=" (query.q) "&from=" (next) } { (lang.t("decide-board-more")) } }
+            }
+        },
+    ))
+}
