@@ -43,12 +43,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
-        AppState {
-            store,
-            config: Arc::new(config),
-            analyses: Default::default(),
-            ballot_boxes: Default::default(),
-        }
+        AppState { store, config: Arc::new(config), analyses: Default::default(), ballot_boxes: Default::default() }
     }
 
     /// What the request plumbing needs of it.

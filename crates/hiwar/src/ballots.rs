@@ -6,16 +6,13 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use hiwar_crypto::group::{point_to_hex, scalar_from_hex};
-use hiwar_crypto::signing::Signer25519;
-use hiwar_crypto::threshold::{DealerPublic, ShareKey, TrusteeKey};
+use hiwar_crypto::threshold::{DealerPublic, TrusteeKey};
 use hiwar_record::election::wire::{self, parse_ct, parse_encrypted_share, parse_knowledge};
 use hiwar_record::election::{election_hash, partial_json, sign_event};
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
 
 /// Reads and fully verifies a record; returns its lines' (kind, body) in order.
-fn verified_events(source: &str) -> Result<(String, Vec<(String, Value)>)> {
+pub(crate) fn verified_events(source: &str) -> Result<(String, Vec<(String, Value)>)> {
     let bytes = crate::verify::read_record(source).map_err(|e| anyhow::anyhow!(e))?;
     let record = String::from_utf8(bytes).context("the record is not UTF-8")?;
     let summary = hiwar_record::verify(&record, &Default::default())
@@ -30,62 +27,68 @@ fn verified_events(source: &str) -> Result<(String, Vec<(String, Value)>)> {
     Ok((summary.dialogue, events))
 }
 
-fn of_election<'a>(events: &'a [(String, Value)], election: &'a str, kind: &'a str) -> impl Iterator<Item = &'a Value> {
+pub(crate) fn of_election<'a>(
+    events: &'a [(String, Value)],
+    election: &'a str,
+    kind: &'a str,
+) -> impl Iterator<Item = &'a Value> {
     events.iter().filter(move |(k, b)| k == kind && b["election"] == election).map(|(_, b)| b)
 }
 
-/// `hiwar trustee decrypt`: trustee `j` recomputes its key share from the record (the
+/// A dealer's public commitments and proof, from its `election.trustee_revealed` body.
+pub(crate) fn dealer_public(reveal: &Value) -> Result<DealerPublic> {
+    let commitments = reveal["commitments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| wire::point(c, "commitment"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(DealerPublic {
+        index: reveal["trustee"].as_u64().unwrap_or_default() as u32,
+        commitments,
+        proof: parse_knowledge(&reveal["proof"]).map_err(|e| anyhow::anyhow!(e))?,
+    })
+}
+
+/// `hiwar trustee decrypt`: the trustee recomputes its key share from the record (the
 /// encrypted shares dealt to it) and decrypts the tally of a closed election — only a
 /// tally the verifier has recomputed from the ballots (E8), so the server cannot use
-/// the trustees to decrypt anything else, such as a single ballot.
-pub fn trustee_decrypt(record: &str, key_file: &Path, out: Option<&Path>) -> Result<()> {
-    let key: Value = serde_json::from_slice(&Zeroizing::new(
-        std::fs::read(key_file).with_context(|| format!("reading {}", key_file.display()))?,
-    ))
-    .with_context(|| format!("{} is not a trustee key file (JSON)", key_file.display()))?;
-    let election = key["election"].as_str().context("the key file lacks \"election\"")?;
-    let j =
-        key["trustee"].as_u64().filter(|j| (1..=1000).contains(j)).context("the key file lacks \"trustee\"")? as u32;
-    let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
-        wire::hex_bytes(&key["signing_seed"], "signing_seed").map_err(|e| anyhow::anyhow!("the key file: {e}"))?,
-    );
-    let share_secret = scalar_from_hex("share_secret", key["share_secret"].as_str().unwrap_or_default())
-        .map_err(|e| anyhow::anyhow!("the key file: {e}"))?;
-    let signer = Signer25519::from_seed(&seed);
-    let share_key = ShareKey::from_scalar(share_secret);
-
+/// the trustees to decrypt anything else, such as a single ballot. The signed partial
+/// decryption is written to `out`, printed, or sent to the server (`post`).
+pub fn trustee_decrypt(
+    record: &str,
+    key_file: &Path,
+    election: Option<&str>,
+    out: Option<&Path>,
+    post: Option<&crate::decide::Target>,
+) -> Result<()> {
+    let keys = crate::decide::TrusteeKeys::load(key_file)?;
+    let key_text = std::fs::read_to_string(key_file).with_context(|| format!("reading {}", key_file.display()))?;
+    let in_file = serde_json::from_str::<Value>(&key_text)?["election"].as_str().map(str::to_string);
+    let election = election
+        .map(str::to_string)
+        .or(in_file)
+        .context("name the election with --election (the key file does not)")?;
+    let election = election.as_str();
     let (dialogue, events) = verified_events(record)?;
     let created =
         of_election(&events, election, "election.created").next().context("no such election in the record")?;
     let hash = election_hash(&dialogue, created);
-    let listed = &created["trustees"][j as usize - 1];
-    if listed["signing_key"] != hex::encode(signer.public()) || listed["share_key"] != point_to_hex(&share_key.public())
-    {
-        bail!("the election does not name this key file's keys as trustee {j}");
-    }
+    let j = keys.index_in(created)?;
     let closed = of_election(&events, election, "election.closed")
         .next()
         .context("the election is not closed: there is no verified tally to decrypt")?;
     let mut shares = Vec::new();
     for reveal in of_election(&events, election, "election.trustee_revealed") {
-        let i = reveal["trustee"].as_u64().unwrap_or_default() as u32;
-        let commitments = reveal["commitments"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| wire::point(c, "commitment"))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| anyhow::anyhow!(e))?;
-        let public = DealerPublic {
-            index: i,
-            commitments,
-            proof: parse_knowledge(&reveal["proof"]).map_err(|e| anyhow::anyhow!(e))?,
-        };
+        let public = dealer_public(reveal)?;
+        let i = public.index;
         let dealt = of_election(&events, election, "election.trustee_shares")
             .find(|b| b["trustee"] == i)
             .with_context(|| format!("trustee {i} dealt no shares"))?;
         let encrypted = parse_encrypted_share(&dealt["shares"][j as usize - 1]).map_err(|e| anyhow::anyhow!(e))?;
-        let share = share_key
+        let share = keys
+            .share_key
             .decrypt(&hash, i, j, &encrypted)
             .map_err(|e| anyhow::anyhow!("the share from trustee {i}: {e}"))?;
         shares.push((public, share));
@@ -109,7 +112,12 @@ pub fn trustee_decrypt(record: &str, key_file: &Path, out: Option<&Path>) -> Res
         })
         .collect::<Result<Vec<_>>>()?;
     let body = json!({"election": election, "trustee": j, "shares": partials});
-    let signed = sign_event("election.partial_decryption", &hash, body, &signer).to_string();
+    let signed = sign_event("election.partial_decryption", &hash, body, &keys.signer);
+    if let Some(target) = post {
+        target.relay("election.partial_decryption", signed)?;
+        eprintln!("trustee {j}: decrypted the verified tally of election {election}; the server recorded it");
+        return Ok(());
+    }
     match out {
         Some(path) => {
             std::fs::write(path, format!("{signed}\n")).with_context(|| format!("writing {}", path.display()))?

@@ -3,6 +3,7 @@
 
 mod ballots;
 mod config;
+mod decide;
 mod opinions;
 mod select;
 mod simulate;
@@ -88,9 +89,32 @@ enum Command {
         action: TrusteeAction,
     },
     /// What a voter checks on its own machine.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Vote {
         #[command(subcommand)]
-        action: VoteAction,
+        action: Option<VoteAction>,
+        #[command(flatten)]
+        target: Option<decide::Target>,
+        /// Your credential: the file from the credential authority, or the code on your letter
+        #[arg(long, value_name = "FILE|CODE", required_unless_present = "batch")]
+        credential: Option<String>,
+        /// Your choices: per question (separated by ;) the numbers of the options you
+        /// choose, from 0 — e.g. 0, or 1;0,2
+        #[arg(long, required_unless_present = "batch")]
+        choices: Option<String>,
+        /// First challenge a ballot with the same choices: it is opened and published as
+        /// challenged (never counted), so you can see this device encrypts what you chose
+        #[arg(long)]
+        challenge: bool,
+        /// Many voters at once: a CSV with columns credential and choices (drills, tests, load)
+        #[arg(long, value_name = "CSV")]
+        batch: Option<PathBuf>,
+        /// With --batch: connections casting at once
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// With --batch: write the ballots (one JSON body per line) instead of casting them
+        #[arg(long, value_name = "FILE")]
+        bodies: Option<PathBuf>,
     },
     /// Seat delegates by a fair, checkable lottery: run the optimiser, draw, verify.
     Select {
@@ -144,18 +168,69 @@ enum ElectionAction {
         #[arg(long, value_name = "DIR")]
         keys: Option<PathBuf>,
     },
+    /// Make the credential authority's signing key; prints the public key for the convener
+    Authority {
+        /// Where to keep the secret key (created, readable only by you)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// As the credential authority: one private credential per voter of the roll, as
+    /// letters (HTML, Arabic and English), files and CSV; the signed public list
+    Credentials {
+        #[command(flatten)]
+        target: decide::Target,
+        /// The authority's key file from `hiwar election authority`
+        #[arg(long, value_name = "FILE")]
+        authority: PathBuf,
+        /// The roll (CSV: voter, pseudonym, weight), downloaded from the election page
+        #[arg(long, value_name = "CSV")]
+        voters: PathBuf,
+        /// A new folder for the letters and files (print, hand out, then delete it)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Send the signed public list to the server now
+        #[arg(long)]
+        upload: bool,
+    },
 }
 
 #[derive(Subcommand)]
 enum TrusteeAction {
+    /// Make your long-term trustee keys; prints the public keys to give the convener
+    Keygen {
+        /// Where to keep your secret keys (created, readable only by you)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Take part in an election's key ceremony (commit, reveal, deal, check), waiting
+    /// for the other trustees; stop and run it again at any time
+    Ceremony {
+        #[command(flatten)]
+        target: decide::Target,
+        /// Your key file from `hiwar trustee keygen`
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Give up after this many seconds of waiting for the others
+        #[arg(long, default_value_t = 3600)]
+        wait: u64,
+    },
     /// Verify the record, recompute your key share from the shares dealt to you, and
-    /// print your signed partial decryption of the election's verified tally (one
-    /// record body, as JSON). Refuses if any check of the record fails.
+    /// sign your partial decryption of the election's verified tally: sent to the
+    /// server with --server, else printed (one record body, as JSON). Refuses if any
+    /// check of the record fails.
     Decrypt {
-        /// The record: a path, or the URL of /dialogues/{id}/record.
+        /// The record: a path, or the URL of /dialogues/{id}/record (or give --server).
+        #[arg(long, required_unless_present = "server")]
+        record: Option<String>,
+        /// Send the partial decryption to this server (with --dialogue and --election)
+        #[arg(long, value_name = "URL", requires = "dialogue")]
+        server: Option<String>,
         #[arg(long)]
-        record: String,
-        /// Your trustee key file (JSON: election, trustee, signing_seed, share_secret).
+        dialogue: Option<String>,
+        /// The election (if your key file does not name it)
+        #[arg(long)]
+        election: Option<String>,
+        /// Your trustee key file (from `hiwar trustee keygen`, or `election simulate --keys`).
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
         /// Where to write the signed body [default: standard output].
@@ -212,10 +287,30 @@ fn main() -> ExitCode {
         Command::Election {
             action: ElectionAction::Simulate { voters, options, select, trustees, seed, time, weighted, out, keys },
         } => simulate(voters, options, &select, &trustees, seed, time, weighted, &out, keys),
-        Command::Trustee { action: TrusteeAction::Decrypt { record, key, out } } => {
-            ballots::trustee_decrypt(&record, &key, out.as_deref())
+        Command::Election { action: ElectionAction::Authority { out } } => decide::authority_keygen(&out),
+        Command::Election { action: ElectionAction::Credentials { target, authority, voters, out, upload } } => {
+            decide::credentials(&target, &authority, &voters, &out, upload)
         }
-        Command::Vote { action: VoteAction::Check { record, election, credential, tracking } } => {
+        Command::Trustee { action: TrusteeAction::Keygen { out } } => decide::trustee_keygen(&out),
+        Command::Trustee { action: TrusteeAction::Ceremony { target, key, wait } } => {
+            decide::trustee_ceremony(&target, &key, std::time::Duration::from_secs(wait))
+        }
+        Command::Trustee { action: TrusteeAction::Decrypt { record, server, dialogue, election, key, out } } => {
+            trustee_decrypt(record, server, dialogue, election, &key, out.as_deref())
+        }
+        Command::Vote { action: None, target, credential, choices, challenge, batch, concurrency, bodies } => {
+            match (target, batch) {
+                (None, _) => Err(anyhow::anyhow!("give --server, --dialogue and --election")),
+                (Some(t), Some(batch)) => decide::vote_batch(&t, &batch, concurrency, bodies.as_ref()),
+                (Some(t), None) => decide::vote(
+                    &t,
+                    credential.as_deref().unwrap_or_default(),
+                    choices.as_deref().unwrap_or_default(),
+                    challenge,
+                ),
+            }
+        }
+        Command::Vote { action: Some(VoteAction::Check { record, election, credential, tracking }), .. } => {
             return match ballots::vote_check(&record, &election, credential.as_deref(), tracking.as_deref()) {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::from(1),
@@ -313,6 +408,28 @@ async fn demo(data: Option<PathBuf>, server: config::ServerArgs, file: &config::
     hiwar_server::serve(listener, state).await.context("serving HTTP")?;
     drop(temporary);
     Ok(())
+}
+
+/// `hiwar trustee decrypt`, from a record file or URL, or from a server it answers to.
+fn trustee_decrypt(
+    record: Option<String>,
+    server: Option<String>,
+    dialogue: Option<String>,
+    election: Option<String>,
+    key: &std::path::Path,
+    out: Option<&std::path::Path>,
+) -> Result<()> {
+    let Some(server) = server else {
+        let record = record.context("give --record, or --server with --dialogue and --election")?;
+        return ballots::trustee_decrypt(&record, key, election.as_deref(), out, None);
+    };
+    let target = decide::Target {
+        server,
+        dialogue: dialogue.context("with --server, name the dialogue with --dialogue")?,
+        election: election.clone().context("with --server, name the election with --election")?,
+    };
+    let record = record.unwrap_or_else(|| target.record_url());
+    ballots::trustee_decrypt(&record, key, election.as_deref(), out, Some(&target))
 }
 
 fn parse_pair(text: &str, separator: &str, what: &str) -> Result<(u32, u32)> {

@@ -190,7 +190,7 @@ fn trustee_key_file(election: &str, hash: &[u8; 32], t: &SimTrustee) -> Value {
         "signing_seed": hex::encode(*t.signing_seed), "share_secret": hiwar_crypto::group::scalar_to_hex(t.share_key.secret())})
 }
 
-fn progress(len: u64, message: &str) -> ProgressBar {
+pub(crate) fn progress(len: u64, message: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     bar.set_style(
         ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")

@@ -14,7 +14,11 @@ use crate::{AppState, Route};
 
 pub fn routes(state: &AppState) -> Vec<Route> {
     vec![
-        ("/api/dialogues/{id}/elections", get(api::list).post(api::create)),
+        (
+            // A register of 10,000 voters is about 400 KB.
+            "/api/dialogues/{id}/elections",
+            get(api::list).post(api::create).layer(DefaultBodyLimit::max(state.config.max_upload_bytes)),
+        ),
         ("/api/dialogues/{id}/elections/{eid}", get(api::show)),
         (
             // A credential list of 10,000 voters is about 700 KB.

@@ -134,7 +134,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path
     let questions = e.created["questions"].as_array().cloned().unwrap_or_default();
     Ok(page(
         &ctx,
-        &pick(lang, &e.title).to_string(),
+        pick(lang, &e.title),
         html! {
             h1 { bdi { (pick(lang, &e.title)) } }
             p { a href={ "/dialogues/" (id) } { bdi { (pick(lang, &d.title)) } } " · " a href={ "/dialogues/" (id) "/decide" } { (lang.t("decide-title")) } }

@@ -59,7 +59,9 @@ pub struct TrusteeInput {
     pub share_key: String,
 }
 
-/// Who may vote: every member with a role, or a list (member ids, with weights).
+/// Who may vote: every member with a role (each with weight 1), or a register kept
+/// outside the platform (voter ids the convener and the credential authority agree on,
+/// such as member ids or register numbers, with weights).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ElectorateInput {
@@ -69,7 +71,7 @@ pub enum ElectorateInput {
 
 #[derive(Debug, Deserialize)]
 pub struct RollEntry {
-    pub member: String,
+    pub voter: String,
     #[serde(default = "one")]
     pub weight: u64,
 }
@@ -99,29 +101,32 @@ fn text(t: &TextInput) -> Value {
 
 /// The electorate's roll: (member id, weight), in a fixed order.
 async fn roll(state: &AppState, dialogue: &str, electorate: &ElectorateInput) -> Result<Vec<(String, u64)>, AppError> {
-    let members: Vec<Member> = state.store.members(dialogue).await?;
     let roll: Vec<(String, u64)> = match electorate {
         ElectorateInput::Role(role) => {
+            let members: Vec<Member> = state.store.members(dialogue).await?;
             if !hiwar_record::events::ROLES.contains(&role.as_str()) {
                 return Err(AppError::bad_request("electorate", format!("{role:?} is not a role")));
             }
             members.iter().filter(|m| m.has(role)).map(|m| (m.id.clone(), 1)).collect()
         }
         ElectorateInput::List(list) => {
-            let known: HashSet<&str> = members.iter().map(|m| m.id.as_str()).collect();
             let mut seen = HashSet::new();
             for entry in list {
-                if !known.contains(entry.member.as_str()) {
-                    return Err(AppError::bad_request("electorate", format!("{} is not a member", entry.member)));
+                let id = entry.voter.as_str();
+                if id.is_empty() || id.chars().count() > 64 || id.chars().any(char::is_control) {
+                    return Err(AppError::bad_request(
+                        "electorate",
+                        format!("{id:?} is not a voter id (1 to 64 characters)"),
+                    ));
                 }
-                if !seen.insert(entry.member.as_str()) {
-                    return Err(AppError::bad_request("electorate", format!("{} is listed twice", entry.member)));
+                if !seen.insert(id) {
+                    return Err(AppError::bad_request("electorate", format!("{id} is listed twice")));
                 }
                 if entry.weight == 0 {
-                    return Err(AppError::bad_request("electorate", format!("{} has weight 0", entry.member)));
+                    return Err(AppError::bad_request("electorate", format!("{id} has weight 0")));
                 }
             }
-            list.iter().map(|e| (e.member.clone(), e.weight)).collect()
+            list.iter().map(|e| (e.voter.clone(), e.weight)).collect()
         }
     };
     if roll.is_empty() {
@@ -151,7 +156,7 @@ pub async fn create(state: &AppState, ctx: &Ctx, dialogue: &str, input: Election
         "client": hex::encode(client_hash()),
     });
     let closes_at = input.closes_at.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let roll: Vec<Value> = roll.iter().map(|(m, w)| json!({"member": m, "weight": w})).collect();
+    let roll: Vec<Value> = roll.iter().map(|(v, w)| json!({"member": v, "weight": w})).collect();
     Ok(state.store.create_election(dialogue, body, closes_at, &Value::Array(roll)).await?)
 }
 
@@ -212,10 +217,7 @@ pub async fn cast(state: &AppState, dialogue: &str, election: &str, body: Value)
         .map_err(|(check, detail)| AppError::bad_request("ballot", format!("check {check}: {detail}")))?;
     let tracking = hex::encode(checked.tracking);
     let (reply, answer) = oneshot::channel();
-    ballot_box
-        .queue
-        .try_send(Submission { body, checked, reply })
-        .map_err(|_| AppError::too_many())?;
+    ballot_box.queue.try_send(Submission { body, checked, reply }).map_err(|_| AppError::too_many())?;
     let line = answer.await.map_err(|_| AppError::internal("the ballot box stopped"))??;
     Ok(Receipt { tracking, line })
 }
@@ -315,7 +317,8 @@ async fn run_ballot_box(
                 };
                 match replay {
                     Some(detail) => {
-                        let _ = s.reply.send(Err(AppError::conflict("ballot", format!("check E5 (a replay): {detail}"))));
+                        let _ =
+                            s.reply.send(Err(AppError::conflict("ballot", format!("check E5 (a replay): {detail}"))));
                     }
                     None => {
                         replies.push(s.reply);
@@ -326,18 +329,19 @@ async fn run_ballot_box(
             if ballots.is_empty() {
                 continue;
             }
-            let outcomes: Vec<Result<u64, AppError>> = match state.store.cast_ballots(&dialogue, &election, &ballots).await {
-                Ok(lines) => lines.into_iter().map(Ok).collect(),
-                Err(e) if ballots.len() == 1 => vec![Err(AppError::from(e))],
-                Err(_) => {
-                    let mut one_by_one = Vec::with_capacity(ballots.len());
-                    for ballot in &ballots {
-                        let r = state.store.cast_ballots(&dialogue, &election, std::slice::from_ref(ballot)).await;
-                        one_by_one.push(r.map(|l| l[0]).map_err(AppError::from));
+            let outcomes: Vec<Result<u64, AppError>> =
+                match state.store.cast_ballots(&dialogue, &election, &ballots).await {
+                    Ok(lines) => lines.into_iter().map(Ok).collect(),
+                    Err(e) if ballots.len() == 1 => vec![Err(AppError::from(e))],
+                    Err(_) => {
+                        let mut one_by_one = Vec::with_capacity(ballots.len());
+                        for ballot in &ballots {
+                            let r = state.store.cast_ballots(&dialogue, &election, std::slice::from_ref(ballot)).await;
+                            one_by_one.push(r.map(|l| l[0]).map_err(AppError::from));
+                        }
+                        one_by_one
                     }
-                    one_by_one
-                }
-            };
+                };
             for ((reply, (_, c)), outcome) in replies.into_iter().zip(&ballots).zip(outcomes) {
                 if outcome.is_ok() {
                     counters.insert(c.credential, c.counter);

@@ -105,6 +105,11 @@ pub fn python_verify(contents: &str) -> (i32, String) {
 /// Re-signs `events` from end to end under a key of our own, as an operator holding the
 /// signing key could: only the checks beyond signatures can catch what was changed.
 pub fn reseal(events: &[(String, serde_json::Value)]) -> String {
+    reseal_as("simulation", events)
+}
+
+/// [`reseal`] for a record of dialogue `dialogue`.
+pub fn reseal_as(dialogue: &str, events: &[(String, serde_json::Value)]) -> String {
     let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
     let mut prev = hiwar_record::GENESIS_PREV.to_string();
     let mut out = String::new();
@@ -114,7 +119,7 @@ pub fn reseal(events: &[(String, serde_json::Value)]) -> String {
             body["public_key"] = serde_json::json!(hex::encode(key.verifying_key().to_bytes()));
         }
         let sealed = hiwar_record::Event {
-            dialogue: "simulation".into(),
+            dialogue: dialogue.into(),
             seq: seq as u64,
             prev: prev.clone(),
             time: "2026-11-23T12:00:00Z".into(),

@@ -1,0 +1,706 @@
+//! The command line of Decide, for the people whose secrets must never reach the
+//! server: the credential authority (`election authority`, `election credentials`),
+//! the trustees (`trustee keygen`, `trustee ceremony`; `trustee decrypt` is in
+//! [`crate::ballots`]) and the voters (`vote`). Each reads and fully verifies the
+//! public record before it acts on it, and sends the server only public, signed steps.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use hiwar_crypto::ballot::{self, BallotContext, Credential, Question};
+use hiwar_crypto::elgamal::ElectionKey;
+use hiwar_crypto::group::{point_from_hex, point_to_hex, scalar_from_hex, scalar_to_hex};
+use hiwar_crypto::signing::Signer25519;
+use hiwar_crypto::threshold::{self, Dealer, ShareKey};
+use hiwar_record::election::wire::{self, parse_encrypted_share};
+use hiwar_record::election::{
+    ballot_json, cast_message, choices_json, dealer_json, election_hash, encrypted_share_json, nonces_json, sign_event,
+    tracking_code,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+/// Where an election lives: the server, the dialogue and the election id.
+#[derive(Clone, clap::Args)]
+pub struct Target {
+    /// The hiwar server, e.g. https://hiwar.example.org
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+    /// The dialogue's id
+    #[arg(long)]
+    pub dialogue: String,
+    /// The election's id
+    #[arg(long)]
+    pub election: String,
+}
+
+impl Target {
+    fn base(&self) -> String {
+        self.server.trim_end_matches('/').to_string()
+    }
+
+    pub fn record_url(&self) -> String {
+        format!("{}/dialogues/{}/record", self.base(), self.dialogue)
+    }
+
+    fn api(&self, rest: &str) -> String {
+        format!("{}/api/dialogues/{}/elections/{}{rest}", self.base(), self.dialogue, self.election)
+    }
+
+    /// Sends a signed step (`election.*`) for the server to check and record.
+    pub fn relay(&self, kind: &str, body: Value) -> Result<Value> {
+        post_json(&self.api("/events"), &json!({"kind": kind, "body": body}))
+    }
+
+    /// The record, fully verified: its events, the election's `election.created` body
+    /// and the election hash.
+    #[allow(clippy::type_complexity)]
+    fn verified(&self) -> Result<(Vec<(String, Value)>, Value, [u8; 32])> {
+        let (dialogue, events) = crate::ballots::verified_events(&self.record_url())?;
+        if dialogue != self.dialogue {
+            bail!("the record at {} is of dialogue {dialogue}, not {}", self.record_url(), self.dialogue);
+        }
+        let created = crate::ballots::of_election(&events, &self.election, "election.created")
+            .next()
+            .with_context(|| format!("election {} is not in the record", self.election))?
+            .clone();
+        let hash = election_hash(&dialogue, &created);
+        Ok((events, created, hash))
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build()
+}
+
+/// The server's answer, or an error with what it said was wrong.
+fn answer(url: &str, result: Result<ureq::Response, ureq::Error>) -> Result<Value> {
+    match result {
+        Ok(response) => {
+            let text = response.into_string().with_context(|| format!("reading the answer of {url}"))?;
+            Ok(if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text)? })
+        }
+        Err(ureq::Error::Status(code, response)) => {
+            let text = response.into_string().unwrap_or_default();
+            let detail = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["detail"].as_str().or(v["error"].as_str()).map(str::to_string))
+                .unwrap_or(text);
+            bail!("{url} answered {code}: {detail}")
+        }
+        Err(e) => bail!("cannot reach {url}: {e}"),
+    }
+}
+
+fn post_json(url: &str, body: &Value) -> Result<Value> {
+    answer(url, agent().post(url).set("Content-Type", "application/json").send_string(&body.to_string()))
+}
+
+/// Writes a secret file readable only by its owner.
+fn write_secret(path: &Path, contents: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
+    file.write_all(contents.as_bytes()).with_context(|| format!("writing {}", path.display()))
+}
+
+fn read_json(path: &Path, what: &str) -> Result<Zeroizing<String>> {
+    let text = Zeroizing::new(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?);
+    serde_json::from_str::<Value>(&text).with_context(|| format!("{} is not {what} (JSON)", path.display()))?;
+    Ok(text)
+}
+
+fn seed_of(v: &Value, name: &str, file: &Path) -> Result<Zeroizing<[u8; 32]>> {
+    Ok(Zeroizing::new(wire::hex_bytes(&v[name], name).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?))
+}
+
+// ----- trustees -----
+
+/// A trustee's long-term keys: for signing its steps, and for receiving shares.
+pub struct TrusteeKeys {
+    pub signing_seed: Zeroizing<[u8; 32]>,
+    pub signer: Signer25519,
+    pub share_key: ShareKey,
+}
+
+impl TrusteeKeys {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = read_json(path, "a trustee key file")?;
+        let v: Value = serde_json::from_str(&text)?;
+        let signing_seed = seed_of(&v, "signing_seed", path)?;
+        let share_secret = scalar_from_hex("share_secret", v["share_secret"].as_str().unwrap_or_default())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let signer = Signer25519::from_seed(&signing_seed);
+        Ok(TrusteeKeys { signing_seed, signer, share_key: ShareKey::from_scalar(share_secret) })
+    }
+
+    /// The trustee's public keys, as the convener names them in the election.
+    pub fn public(&self) -> Value {
+        json!({"signing_key": hex::encode(self.signer.public()), "share_key": point_to_hex(&self.share_key.public())})
+    }
+
+    /// Which trustee (1-based) the election names with these keys.
+    pub fn index_in(&self, created: &Value) -> Result<u32> {
+        let mine = self.public();
+        created["trustees"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .position(|t| t["signing_key"] == mine["signing_key"] && t["share_key"] == mine["share_key"])
+            .map(|i| i as u32 + 1)
+            .context("the election does not name these keys as one of its trustees")
+    }
+
+    /// The dealer's polynomial for one election, derived from the trustee's secret and
+    /// the election hash, so the ceremony can be resumed without storing it; another
+    /// election gives another polynomial.
+    fn dealer(&self, hash: &[u8; 32], index: u32, threshold: u32) -> (Dealer, ChaCha20Rng) {
+        let mut h = Sha256::new();
+        h.update(b"hiwar/v2/dealer\n");
+        h.update(*self.signing_seed);
+        h.update(self.share_key.secret().to_bytes());
+        h.update(hash);
+        let mut rng = ChaCha20Rng::from_seed(h.finalize().into());
+        (Dealer::new(index, threshold, &mut rng), rng)
+    }
+}
+
+/// `hiwar trustee keygen`: a trustee's long-term keys, kept in `out` (readable only by
+/// its owner); prints the public keys to give the convener.
+pub fn trustee_keygen(out: &Path) -> Result<()> {
+    let mut rng = rand::rngs::OsRng;
+    let (signing_seed, _) = Signer25519::generate(&mut rng);
+    let share_key = ShareKey::generate(&mut rng);
+    let file = json!({"signing_seed": hex::encode(*signing_seed), "share_secret": scalar_to_hex(share_key.secret())});
+    write_secret(out, &file.to_string())?;
+    let keys = TrusteeKeys::load(out)?;
+    println!("{}", keys.public());
+    eprintln!("kept your secret keys in {}: back it up offline; give the convener the line above", out.display());
+    Ok(())
+}
+
+fn of<'a>(events: &'a [(String, Value)], election: &'a str, kind: &'a str) -> impl Iterator<Item = &'a Value> {
+    crate::ballots::of_election(events, election, kind)
+}
+
+/// `hiwar trustee ceremony`: takes this trustee through the key ceremony — commit,
+/// reveal, deal encrypted shares, check the shares dealt to it (complaining, with a
+/// proof, about a wrong one) — waiting for the other trustees between steps. Each step
+/// is decided from the verified record, so it can be stopped and started again.
+pub fn trustee_ceremony(target: &Target, key: &Path, wait: Duration) -> Result<()> {
+    let keys = TrusteeKeys::load(key)?;
+    let started = Instant::now();
+    let mut announced = String::new();
+    let mut say = |what: String| {
+        if what != announced {
+            eprintln!("{what}");
+            announced = what;
+        }
+    };
+    loop {
+        let (events, created, hash) = target.verified()?;
+        let i = keys.index_in(&created)?;
+        let n = created["trustees"].as_array().map_or(0, Vec::len) as u32;
+        let t = created["threshold"].as_u64().unwrap_or(1) as u32;
+        let election = target.election.as_str();
+        let count = |kind: &str| of(&events, election, kind).count() as u32;
+        let done = |kind: &str| of(&events, election, kind).any(|b| b["trustee"] == i);
+        if let Some(c) = of(&events, election, "election.trustee_complaint").next() {
+            bail!("trustee {} complained about trustee {}: the ceremony has failed; the convener must create the election again", c["trustee"], c["dealer"]);
+        }
+        let (dealer, mut rng) = keys.dealer(&hash, i, t);
+        let public = dealer.public(&hash, &mut rng);
+        let signed = |kind: &str, body: Value| sign_event(kind, &hash, body, &keys.signer);
+        if !done("election.trustee_committed") {
+            let body = json!({"election": election, "trustee": i, "hash": hex::encode(public.commitment_hash())});
+            target.relay("election.trustee_committed", signed("election.trustee_committed", body))?;
+            say(format!("trustee {i}: committed"));
+            continue;
+        }
+        if count("election.trustee_committed") < n {
+            say(format!(
+                "trustee {i}: waiting for the others to commit ({} of {n})",
+                count("election.trustee_committed")
+            ));
+        } else if !done("election.trustee_revealed") {
+            let (commitments, proof) = dealer_json(&public);
+            let body = json!({"election": election, "trustee": i, "commitments": commitments, "proof": proof});
+            target.relay("election.trustee_revealed", signed("election.trustee_revealed", body))?;
+            say(format!("trustee {i}: revealed"));
+            continue;
+        } else if count("election.trustee_revealed") < n {
+            say(format!(
+                "trustee {i}: waiting for the others to reveal ({} of {n})",
+                count("election.trustee_revealed")
+            ));
+        } else if !done("election.trustee_shares") {
+            let mut os = rand::rngs::OsRng;
+            let shares: Vec<Value> = created["trustees"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(|(k, trustee)| {
+                    let j = k as u32 + 1;
+                    let to = point_from_hex("share key", trustee["share_key"].as_str().unwrap_or_default())?;
+                    Ok(encrypted_share_json(&threshold::encrypt_share(&hash, i, j, &to, &dealer.share_for(j), &mut os)))
+                })
+                .collect::<std::result::Result<_, hiwar_crypto::CryptoError>>()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let body = json!({"election": election, "trustee": i, "shares": shares});
+            target.relay("election.trustee_shares", signed("election.trustee_shares", body))?;
+            say(format!("trustee {i}: dealt a share to each trustee, encrypted to its key"));
+            continue;
+        } else if count("election.trustee_shares") < n {
+            say(format!("trustee {i}: waiting for the others to deal ({} of {n})", count("election.trustee_shares")));
+        } else {
+            // Check every share dealt to us against its dealer's commitments.
+            for dealt in of(&events, election, "election.trustee_shares") {
+                let dealer_index = dealt["trustee"].as_u64().unwrap_or_default() as u32;
+                let encrypted =
+                    parse_encrypted_share(&dealt["shares"][i as usize - 1]).map_err(|e| anyhow::anyhow!(e))?;
+                let reveal = of(&events, election, "election.trustee_revealed")
+                    .find(|b| b["trustee"] == dealer_index)
+                    .context("a dealer without a reveal")?;
+                let public = crate::ballots::dealer_public(reveal)?;
+                let good = keys
+                    .share_key
+                    .decrypt(&hash, dealer_index, i, &encrypted)
+                    .is_ok_and(|share| public.share_is_valid(i, &share));
+                if !good {
+                    let (shared, proof) =
+                        keys.share_key.complain(&hash, dealer_index, i, &encrypted, &mut rand::rngs::OsRng);
+                    let body = json!({"election": election, "trustee": i, "dealer": dealer_index,
+                        "key": point_to_hex(&shared), "proof": hiwar_record::election::equality_json(&proof)});
+                    target.relay("election.trustee_complaint", signed("election.trustee_complaint", body))?;
+                    bail!("trustee {dealer_index} dealt you a wrong share: your complaint, with its proof, is in the record; the ceremony has failed");
+                }
+            }
+            eprintln!("trustee {i}: the ceremony is complete and every share dealt to you checks out");
+            return Ok(());
+        }
+        if started.elapsed() > wait {
+            bail!("gave up waiting after {} s; run the same command again to resume", wait.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+// ----- the credential authority -----
+
+/// `hiwar election authority`: the credential authority's signing key, kept in `out`;
+/// prints the public key to give the convener.
+pub fn authority_keygen(out: &Path) -> Result<()> {
+    let (seed, signer) = Signer25519::generate(&mut rand::rngs::OsRng);
+    write_secret(out, &json!({"signing_seed": hex::encode(*seed)}).to_string())?;
+    println!("{}", json!({"authority": hex::encode(signer.public())}));
+    eprintln!("kept the authority's secret key in {}; give the convener the line above", out.display());
+    Ok(())
+}
+
+/// Credentials per line of the record.
+const CREDENTIALS_PER_EVENT: usize = 10_000;
+
+/// Writes a credential secret as the voter types it: 64 hex digits in groups of 4.
+fn grouped(secret: &[u8; 32]) -> String {
+    hex::encode(secret).as_bytes().chunks(4).map(|c| std::str::from_utf8(c).expect("hex")).collect::<Vec<_>>().join("-")
+}
+
+/// `hiwar election credentials`: one private credential per voter of the roll, written
+/// to `out` as letters (HTML, Arabic and English), one file per voter for `hiwar vote`,
+/// and a CSV for mail merge; the public list, signed, goes to the server. The
+/// authority keeps no copy the server can use: `out` is for printing and then deleting.
+pub fn credentials(target: &Target, authority: &Path, voters: &Path, out: &Path, upload: bool) -> Result<()> {
+    let text = read_json(authority, "the authority's key file")?;
+    let seed = seed_of(&serde_json::from_str(&text)?, "signing_seed", authority)?;
+    let signer = Signer25519::from_seed(&seed);
+    let (_, created, hash) = target.verified()?;
+    if created["authority"] != hex::encode(signer.public()) {
+        bail!("the election names another credential authority key than {}", authority.display());
+    }
+    let roll_text = std::fs::read_to_string(voters).with_context(|| format!("reading {}", voters.display()))?;
+    let rows = hiwar_csv::parse(&roll_text).map_err(|e| anyhow::anyhow!("{}: {e}", voters.display()))?;
+    let header = rows.first().map(|(_, r)| r.clone()).unwrap_or_default();
+    let column = |name: &str| header.iter().position(|h| h.trim() == name);
+    let voter_col = column("voter").with_context(|| format!("{} has no column \"voter\"", voters.display()))?;
+    let (name_col, weight_col) = (column("pseudonym"), column("weight"));
+    let mut roll = Vec::new();
+    for (line, row) in rows.iter().skip(1) {
+        let voter = row.get(voter_col).map(|v| v.trim().to_string()).unwrap_or_default();
+        if voter.is_empty() {
+            bail!("{} line {line}: no voter", voters.display());
+        }
+        let weight =
+            match weight_col.and_then(|c| row.get(c)).map(|w| w.trim()).filter(|w| !w.is_empty()) {
+                Some(w) => w.parse::<u64>().ok().filter(|w| *w > 0).with_context(|| {
+                    format!("{} line {line}: weight {w:?} is not a whole number ≥ 1", voters.display())
+                })?,
+                None => 1,
+            };
+        let name = name_col.and_then(|c| row.get(c)).cloned().unwrap_or_default();
+        roll.push((voter, name, weight));
+    }
+    let listed: Vec<(String, u64)> = roll.iter().map(|(v, _, w)| (v.clone(), *w)).collect();
+    let expected = &created["electorate"];
+    if hex::encode(hiwar_record::election::roll_hash(&listed)) != expected["roll"] {
+        bail!(
+            "{} is not the roll the election committed to ({} voters of total weight {} with roll hash {}): download it again from the election page",
+            voters.display(), expected["voters"], expected["total_weight"], expected["roll"].as_str().unwrap_or_default()
+        );
+    }
+    std::fs::create_dir_all(out.join("voters")).with_context(|| format!("creating {}", out.display()))?;
+    let weighted = created["weighted"].as_bool().unwrap_or(false);
+    let bar = crate::simulate::progress(roll.len() as u64, "credentials");
+    let mut csv = hiwar_csv::line(&["voter", "pseudonym", "weight", "credential", "public"]);
+    let mut letters = String::from(LETTERS_HEAD);
+    let mut publics = Vec::with_capacity(roll.len());
+    for (voter, name, weight) in &roll {
+        let (secret, credential) = Credential::generate(&mut rand::rngs::OsRng);
+        let public = hex::encode(credential.public());
+        let code = grouped(&secret);
+        csv.push_str(&hiwar_csv::line(&[voter.as_str(), name, &weight.to_string(), &code, &public]));
+        letters.push_str(&letter(target, &created, name, voter, &code));
+        let file = json!({"server": target.server, "dialogue": target.dialogue, "election": target.election,
+            "voter": voter, "credential": hex::encode(*secret)});
+        let safe: String = voter.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+        write_secret(&out.join("voters").join(format!("{safe}.json")), &file.to_string())?;
+        publics.push((public, *weight));
+        bar.inc(1);
+    }
+    bar.finish();
+    letters.push_str("</body></html>\n");
+    write_secret(&out.join("credentials.csv"), &csv)?;
+    write_secret(&out.join("letters.html"), &letters)?;
+    let mut events = Vec::new();
+    for chunk in publics.chunks(CREDENTIALS_PER_EVENT) {
+        let weights = if weighted { json!(chunk.iter().map(|(_, w)| w).collect::<Vec<_>>()) } else { Value::Null };
+        let body = json!({"election": target.election, "credentials": chunk.iter().map(|(c, _)| c).collect::<Vec<_>>(), "weights": weights});
+        events.push(sign_event("election.credentials", &hash, body, &signer));
+    }
+    let list = out.join("public-list.jsonl");
+    std::fs::write(&list, events.iter().map(|e| format!("{e}\n")).collect::<String>())
+        .with_context(|| format!("writing {}", list.display()))?;
+    if upload {
+        for e in events {
+            target.relay("election.credentials", e)?;
+        }
+        eprintln!("the signed public list of {} credentials is in the record", publics.len());
+    } else {
+        eprintln!("the signed public list is in {}; send it with --upload or give it to the convener", list.display());
+    }
+    eprintln!(
+        "print {} (or merge {}), hand each voter theirs, then delete the folder {}",
+        out.join("letters.html").display(),
+        out.join("credentials.csv").display(),
+        out.display()
+    );
+    Ok(())
+}
+
+const LETTERS_HEAD: &str = "<!doctype html><html lang=\"ar\"><head><meta charset=\"utf-8\"><title>hiwar</title>\
+<style>section{page-break-after:always;font-family:sans-serif;max-width:40em;margin:2em auto}code{font-size:1.3em;letter-spacing:.05em}</style></head><body>\n";
+
+fn escape(text: &str) -> String {
+    hiwar_plots::escape(text)
+}
+
+/// One voter's letter, in Arabic and in English.
+fn letter(target: &Target, created: &Value, name: &str, voter: &str, code: &str) -> String {
+    let title_ar = escape(created["title"]["ar"].as_str().unwrap_or_default());
+    let title_en = escape(created["title"]["en"].as_str().unwrap_or_default());
+    let page =
+        format!("{}/dialogues/{}/decide/{}", target.server.trim_end_matches('/'), target.dialogue, target.election);
+    let (name, voter, code, page) = (escape(name), escape(voter), escape(code), escape(&page));
+    format!(
+        "<section><div dir=\"rtl\" lang=\"ar\"><h1>{title_ar}</h1><p>إلى: <bdi>{name}</bdi> (<bdi>{voter}</bdi>)</p>\
+<p>هذه بطاقة اعتمادك السرية للتصويت. لا تُطلع عليها أحدًا؛ من يملكها يستطيع التصويت باسمك.</p>\
+<p><code dir=\"ltr\">{code}</code></p><p>صفحة التصويت: <bdi dir=\"ltr\">{page}</bdi></p>\
+<p>يمكنك التصويت مجددًا قبل الإغلاق: لا تُحتسب إلا ورقتك الأخيرة. احتفظ برمز التتبّع الذي تحصل عليه وابحث عنه في لوحة الأوراق.</p></div>\
+<div dir=\"ltr\" lang=\"en\"><h1>{title_en}</h1><p>To: <bdi>{name}</bdi> (<bdi>{voter}</bdi>)</p>\
+<p>This is your secret voting credential. Show it to no one: whoever holds it can vote in your name.</p>\
+<p><code>{code}</code></p><p>Voting page: {page}</p>\
+<p>You may vote again before the vote closes: only your last ballot counts. Keep the tracking code you are given and look for it on the ballot board.</p></div></section>\n"
+    )
+}
+
+// ----- voters -----
+
+/// Reads a credential: a voter file from `election credentials`, or the code from the
+/// letter (64 hex digits, dashes and spaces allowed).
+pub fn read_credential(source: &str) -> Result<Credential> {
+    let path = Path::new(source);
+    let text = if path.exists() {
+        let text = Zeroizing::new(std::fs::read_to_string(path).with_context(|| format!("reading {source}"))?);
+        match serde_json::from_str::<Value>(&text) {
+            Ok(v) => Zeroizing::new(v["credential"].as_str().unwrap_or_default().to_string()),
+            Err(_) => text,
+        }
+    } else {
+        Zeroizing::new(source.to_string())
+    };
+    let digits: Zeroizing<String> =
+        Zeroizing::new(text.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_lowercase());
+    let mut secret = Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(digits.as_bytes(), &mut *secret)
+        .ok()
+        .context("the credential is not 64 hex digits (from the letter) or a credential file")?;
+    Ok(Credential::from_secret(&secret))
+}
+
+/// The election's questions as the cryptography needs them.
+fn questions(created: &Value) -> Result<Vec<Question>> {
+    created["questions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|q| {
+            Ok(Question {
+                options: q["options"].as_array().map_or(0, Vec::len) as u32,
+                min: q["min"].as_u64().context("a question without min")? as u32,
+                max: q["max"].as_u64().context("a question without max")? as u32,
+            })
+        })
+        .collect()
+}
+
+/// Parses choices like `0` or `1;0,2`: per question (separated by `;`) the numbers of
+/// the chosen options, from 0.
+pub fn parse_choices(text: &str, questions: &[Question]) -> Result<Vec<Vec<bool>>> {
+    let parts: Vec<&str> = text.split(';').collect();
+    if parts.len() != questions.len() {
+        bail!(
+            "--choices {text:?} answers {} questions; the election has {} (separate them with ;)",
+            parts.len(),
+            questions.len()
+        );
+    }
+    parts
+        .iter()
+        .zip(questions)
+        .enumerate()
+        .map(|(q, (part, question))| {
+            let mut chosen = vec![false; question.options as usize];
+            for item in part.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let o: usize = item.parse().ok().filter(|o| *o < chosen.len()).with_context(|| {
+                    format!(
+                        "question {}: {item:?} is not an option number from 0 to {}",
+                        q + 1,
+                        chosen.len().saturating_sub(1)
+                    )
+                })?;
+                chosen[o] = true;
+            }
+            let n = chosen.iter().filter(|c| **c).count() as u32;
+            if n < question.min || n > question.max {
+                bail!("question {}: {n} options chosen; choose from {} to {}", q + 1, question.min, question.max);
+            }
+            Ok(chosen)
+        })
+        .collect()
+}
+
+/// What a voter needs from the verified record to vote.
+pub struct Ballotbox {
+    pub target: Target,
+    pub hash: [u8; 32],
+    pub key: ElectionKey,
+    pub questions: Vec<Question>,
+}
+
+impl Ballotbox {
+    /// Reads and verifies the record; the election must be open.
+    pub fn fetch(target: &Target) -> Result<Self> {
+        let (events, created, hash) = target.verified()?;
+        let opened = of(&events, &target.election, "election.opened").next().context("the election is not open yet")?;
+        if of(&events, &target.election, "election.closed").next().is_some() {
+            bail!("the election is closed");
+        }
+        let key = ElectionKey::new(
+            point_from_hex("public_key", opened["public_key"].as_str().unwrap_or_default())
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Ballotbox { target: target.clone(), hash, key, questions: questions(&created)? })
+    }
+
+    /// Encrypts and proves `choices`; returns (tracking code, ballot, nonces).
+    fn encrypt(
+        &self,
+        credential: &Credential,
+        choices: &[Vec<bool>],
+    ) -> Result<([u8; 32], ballot::Ballot, ballot::BallotNonces)> {
+        let public = credential.public();
+        let ctx = BallotContext { election_hash: &self.hash, key: &self.key, credential: &public };
+        let (b, nonces) = ballot::encrypt(&ctx, &self.questions, choices, &mut rand::rngs::OsRng)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok((tracking_code(&self.hash, &b.choices()), b, nonces))
+    }
+
+    /// The body of `ballot.cast`: the encrypted choices, signed by the credential.
+    pub fn cast_body(&self, credential: &Credential, choices: &[Vec<bool>], counter: u64) -> Result<Value> {
+        let (tracking, b, _) = self.encrypt(credential, choices)?;
+        let wire = ballot_json(&b);
+        let signature = hex::encode(credential.sign(&cast_message(&self.hash, counter, &wire)));
+        Ok(json!({"election": self.target.election, "credential": hex::encode(credential.public()), "counter": counter,
+            "ballot": wire, "signature": signature, "tracking": hex::encode(tracking)}))
+    }
+
+    /// A challenged ballot: encrypted like a real one, then opened and never signed.
+    pub fn spoiled_body(&self, credential: &Credential, choices: &[Vec<bool>]) -> Result<Value> {
+        let (tracking, b, nonces) = self.encrypt(credential, choices)?;
+        // Re-open it here, as the voter's second device would, before publishing.
+        let opened = ballot::open(&self.key, &b.choices(), &nonces).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if opened != choices {
+            bail!("the challenged ballot does not open to the choices made: do not trust this device");
+        }
+        let plaintext: Vec<Vec<u8>> = choices.iter().map(|q| q.iter().map(|&c| c as u8).collect()).collect();
+        Ok(json!({"election": self.target.election, "tracking": hex::encode(tracking), "choices": choices_json(&b),
+            "nonces": nonces_json(&nonces), "plaintext": plaintext}))
+    }
+
+    pub fn cast(&self, body: &Value) -> Result<Value> {
+        post_json(&self.target.api("/ballots"), body)
+    }
+
+    pub fn spoil(&self, body: &Value) -> Result<Value> {
+        post_json(&self.target.api("/spoiled"), body)
+    }
+}
+
+/// A counter that grows with every ballot of a credential: the time in milliseconds.
+fn counter() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_millis() as u64)
+}
+
+/// `hiwar vote`: encrypts, proves and signs on this machine, casts, and prints the
+/// receipt. With `challenge`, first publishes a challenged ballot (opened, never
+/// counted) so the voter can see the device encrypts what they chose.
+pub fn vote(target: &Target, credential: &str, choices: &str, challenge: bool) -> Result<()> {
+    let credential = read_credential(credential)?;
+    let b = Ballotbox::fetch(target)?;
+    let chosen = parse_choices(choices, &b.questions)?;
+    if challenge {
+        let spoiled = b.spoiled_body(&credential, &chosen)?;
+        let answer = b.spoil(&spoiled)?;
+        println!("challenged ballot {} opened to your choices and published as challenged (record line {}); it is never counted",
+            spoiled["tracking"].as_str().unwrap_or_default(), answer["line"]);
+    }
+    let body = b.cast_body(&credential, &chosen, counter())?;
+    let receipt = b.cast(&body)?;
+    println!(
+        "cast: tracking code {} (record line {})",
+        receipt["tracking"].as_str().unwrap_or_default(),
+        receipt["line"]
+    );
+    println!(
+        "check it on the ballot board: {}/dialogues/{}/decide/{}/board?q={}",
+        target.base(),
+        target.dialogue,
+        target.election,
+        receipt["tracking"].as_str().unwrap_or_default()
+    );
+    println!("you may vote again before the vote closes: only your last ballot counts");
+    Ok(())
+}
+
+/// `hiwar vote --batch`: many voters at once (for tests, drills and load measurements):
+/// a CSV with columns `credential` (code or file) and `choices`. Ballots are made first,
+/// on every core; then sent by `concurrency` connections, or written to `bodies` (one
+/// JSON body per line) to be sent by a load generator.
+pub fn vote_batch(target: &Target, batch: &Path, concurrency: usize, bodies: Option<&PathBuf>) -> Result<()> {
+    let text = std::fs::read_to_string(batch).with_context(|| format!("reading {}", batch.display()))?;
+    let rows = hiwar_csv::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", batch.display()))?;
+    let header = rows.first().map(|(_, r)| r.clone()).unwrap_or_default();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim() == name)
+            .with_context(|| format!("{} has no column {name:?}", batch.display()))
+    };
+    let (c_col, choice_col) = (col("credential")?, col("choices")?);
+    let b = Ballotbox::fetch(target)?;
+    let base = counter();
+    let made = crate::simulate::progress(rows.len().saturating_sub(1) as u64, "encrypting");
+    let jobs: Vec<(usize, &Vec<String>)> = rows.iter().skip(1).map(|(l, r)| (*l, r)).collect();
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<(usize, Value)>> = Mutex::new(Vec::with_capacity(jobs.len()));
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some((line, row)) = jobs.get(k) else { return };
+                let made_one = (|| -> Result<Value> {
+                    let credential = read_credential(row.get(c_col).map(String::as_str).unwrap_or_default())?;
+                    let chosen =
+                        parse_choices(row.get(choice_col).map(String::as_str).unwrap_or_default(), &b.questions)?;
+                    b.cast_body(&credential, &chosen, base + k as u64)
+                })();
+                match made_one {
+                    Ok(v) => out.lock().expect("not poisoned").push((k, v)),
+                    Err(e) => {
+                        failure
+                            .lock()
+                            .expect("not poisoned")
+                            .get_or_insert(e.context(format!("{} line {line}", batch.display())));
+                        return;
+                    }
+                }
+                made.inc(1);
+            });
+        }
+    });
+    made.finish();
+    if let Some(e) = failure.into_inner().expect("not poisoned") {
+        return Err(e);
+    }
+    let mut ballots = out.into_inner().expect("not poisoned");
+    ballots.sort_by_key(|(k, _)| *k);
+    if let Some(path) = bodies {
+        let text: String = ballots.iter().map(|(_, v)| format!("{v}\n")).collect();
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {} ballots to {}", ballots.len(), path.display());
+        return Ok(());
+    }
+    let sent = crate::simulate::progress(ballots.len() as u64, "casting");
+    let next = AtomicUsize::new(0);
+    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..concurrency.max(1) {
+            s.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some((_, body)) = ballots.get(k) else { return };
+                if let Err(e) = b.cast(body) {
+                    errors.lock().expect("not poisoned").push(format!("ballot {}: {e:#}", k + 1));
+                }
+                sent.inc(1);
+            });
+        }
+    });
+    sent.finish();
+    let errors = errors.into_inner().expect("not poisoned");
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "cast {} ballots in {seconds:.1} s ({:.0} per second), {} refused",
+        ballots.len() - errors.len(),
+        (ballots.len() - errors.len()) as f64 / seconds,
+        errors.len()
+    );
+    if let Some(first) = errors.first() {
+        bail!("{} ballots were refused; the first: {first}", errors.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,323 @@
+//! A whole vote through the platform, with the real binary as server, trustees, the
+//! credential authority and voters: create, key ceremony, credentials, open, cast,
+//! challenge, re-vote, close, threshold decryption, result — then both verifiers on
+//! the published record, and the attacks an anonymous user or the operator could try.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{get, hiwar, python_verify, Running};
+use serde_json::{json, Value};
+
+fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    // A fresh connection each time: the server may close one after refusing a body.
+    let mut request = ureq::AgentBuilder::new().build().request(method, url);
+    if let Some(t) = token {
+        request = request.set("Authorization", &format!("Bearer {t}"));
+    }
+    let result = match body {
+        Some(b) => request.set("Content-Type", "application/json").send_string(&b.to_string()),
+        None => request.call(),
+    };
+    let (status, response) = match result {
+        Ok(r) => (r.status(), r),
+        Err(ureq::Error::Status(code, r)) => (code, r),
+        Err(e) => panic!("{method} {url}: {e}"),
+    };
+    let text = response.into_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The status a server answers to a request declaring a body of `bytes` bytes (the
+/// body is not sent: the server refuses on the declaration).
+fn declared_too_large(url: &str, bytes: usize) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(stream, "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {bytes}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.split_whitespace().nth(1).unwrap_or_default().to_string()
+}
+
+fn ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A server with a convener, a dialogue, three trustees' keys and the authority's key.
+struct Setup {
+    server: Running,
+    token: String,
+    dialogue: String,
+    trustees: Vec<(std::path::PathBuf, Value)>,
+    authority: (std::path::PathBuf, String),
+    dir: tempfile::TempDir,
+}
+
+fn setup(database: &[&str]) -> Setup {
+    let out = hiwar().args([&["convener", "add"][..], database].concat()).output().unwrap();
+    let key = ok(out, "convener add").lines().last().unwrap().to_string();
+    let server = Running::start(&[&["serve", "--listen", "127.0.0.1:0"][..], database].concat());
+    let (_, login) = call("POST", &format!("{}/api/login", server.url), None, Some(json!({"code": key})));
+    let token = login["token"].as_str().unwrap().to_string();
+    let (status, created) = call(
+        "POST",
+        &format!("{}/api/dialogues", server.url),
+        Some(&token),
+        Some(json!({"title_ar": "حوار", "title_en": "Dialogue", "listed": true, "pseudonym": "Convener"})),
+    );
+    assert_eq!(status, 201);
+    let dialogue = created["id"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let trustees = (1..=3)
+        .map(|j| {
+            let path = dir.path().join(format!("trustee-{j}.json"));
+            let public =
+                ok(hiwar().args(["trustee", "keygen", "--out", path.to_str().unwrap()]).output().unwrap(), "keygen");
+            (path, serde_json::from_str::<Value>(public.trim()).unwrap())
+        })
+        .collect();
+    let path = dir.path().join("authority.json");
+    let public =
+        ok(hiwar().args(["election", "authority", "--out", path.to_str().unwrap()]).output().unwrap(), "authority");
+    let authority = serde_json::from_str::<Value>(public.trim()).unwrap()["authority"].as_str().unwrap().to_string();
+    Setup { server, token, dialogue, trustees, authority: (path, authority), dir }
+}
+
+impl Setup {
+    fn api(&self, rest: &str) -> String {
+        format!("{}/api/dialogues/{}{rest}", self.server.url, self.dialogue)
+    }
+
+    fn target(&self, election: &str) -> Vec<String> {
+        ["--server", &self.server.url, "--dialogue", &self.dialogue, "--election", election].map(String::from).to_vec()
+    }
+
+    /// Creates a one-question election over a register of `voters` voters.
+    fn create(&self, election: &str, voters: usize, options: usize) -> Value {
+        let register: Vec<Value> = (1..=voters).map(|i| json!({"voter": format!("voter-{i}")})).collect();
+        let input = json!({
+            "id": election,
+            "title": {"ar": "استفتاء", "en": "Referendum"},
+            "questions": [{"title": {"ar": "هل توافق؟", "en": "Do you agree?"},
+                "options": (0..options).map(|o| json!({"ar": format!("خيار {o}"), "en": format!("Option {o}")})).collect::<Vec<_>>(),
+                "min": 1, "max": 1}],
+            "electorate": {"list": register},
+            "trustees": self.trustees.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),
+            "threshold": 2,
+            "authority": self.authority.1,
+        });
+        let (status, body) = call("POST", &self.api("/elections"), Some(&self.token), Some(input.clone()));
+        assert_eq!(status, 201, "{body}");
+        input
+    }
+
+    /// The three trustees' ceremony, run at once as three processes.
+    fn ceremony(&self, election: &str) {
+        let children: Vec<_> = self
+            .trustees
+            .iter()
+            .map(|(key, _)| {
+                hiwar()
+                    .args(["trustee", "ceremony"])
+                    .args(self.target(election))
+                    .args(["--key", key.to_str().unwrap(), "--wait", "120"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            ok(child.wait_with_output().unwrap(), "trustee ceremony");
+        }
+    }
+
+    /// The credential authority makes the credentials and uploads the signed list.
+    fn credentials(&self, election: &str, voters: usize) -> std::path::PathBuf {
+        let roll: String = std::iter::once("voter,weight\n".to_string())
+            .chain((1..=voters).map(|i| format!("voter-{i},1\n")))
+            .collect();
+        let roll_path = self.dir.path().join(format!("{election}-roll.csv"));
+        std::fs::write(&roll_path, roll).unwrap();
+        let out = self.dir.path().join(format!("{election}-credentials"));
+        ok(
+            hiwar()
+                .args(["election", "credentials"])
+                .args(self.target(election))
+                .args(["--authority", self.authority.0.to_str().unwrap(), "--voters", roll_path.to_str().unwrap()])
+                .args(["--out", out.to_str().unwrap(), "--upload"])
+                .output()
+                .unwrap(),
+            "election credentials",
+        );
+        out
+    }
+
+    fn open(&self, election: &str) {
+        let (status, body) = call("POST", &self.api(&format!("/elections/{election}/open")), Some(&self.token), None);
+        assert_eq!(status, 200, "{body}");
+    }
+
+    fn vote(&self, election: &str, credential: &Path, choices: &str, extra: &[&str]) -> Output {
+        hiwar()
+            .arg("vote")
+            .args(self.target(election))
+            .args(["--credential", credential.to_str().unwrap(), "--choices", choices])
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+
+    fn close_and_decrypt(&self, election: &str, trustees: &[usize]) -> Value {
+        let (status, body) = call("POST", &self.api(&format!("/elections/{election}/close")), Some(&self.token), None);
+        assert_eq!(status, 204, "{body}");
+        for &j in trustees {
+            ok(
+                hiwar()
+                    .args(["trustee", "decrypt"])
+                    .args(self.target(election))
+                    .args(["--key", self.trustees[j - 1].0.to_str().unwrap()])
+                    .output()
+                    .unwrap(),
+                "trustee decrypt",
+            );
+        }
+        call("GET", &self.api(&format!("/elections/{election}")), None, None).1
+    }
+
+    fn record(&self) -> String {
+        get(&format!("{}/dialogues/{}/record", self.server.url, self.dialogue))
+    }
+}
+
+fn voter_file(credentials: &Path, i: usize) -> std::path::PathBuf {
+    credentials.join("voters").join(format!("voter-{i}.json"))
+}
+
+#[test]
+fn a_vote_from_creation_to_verified_result() {
+    let data = tempfile::tempdir().unwrap();
+    let s = setup(&["--data", data.path().to_str().unwrap()]);
+    let input = s.create("referendum", 4, 3);
+    // Questions never change: the same id again is refused.
+    let (status, body) = call("POST", &s.api("/elections"), Some(&s.token), Some(input));
+    assert_eq!(status, 409, "{body}");
+    // Opening before the ceremony and the credentials is refused, naming the check.
+    let (status, body) = call("POST", &s.api("/elections/referendum/open"), Some(&s.token), None);
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("E3"), "{body}");
+
+    s.ceremony("referendum");
+    let credentials = s.credentials("referendum", 4);
+    let letters = std::fs::read_to_string(credentials.join("letters.html")).unwrap();
+    assert!(letters.contains("بطاقة اعتمادك السرية") && letters.contains("your secret voting credential"));
+    // The ballot box is closed before opening.
+    let early = s.vote("referendum", &voter_file(&credentials, 1), "0", &[]);
+    assert!(!early.status.success());
+    assert!(String::from_utf8_lossy(&early.stderr).contains("not open"));
+    s.open("referendum");
+
+    // Voter 1 challenges a ballot, then casts; voter 2 votes twice (the last counts);
+    // voter 3 votes; voter 4 abstains.
+    let challenged = ok(s.vote("referendum", &voter_file(&credentials, 1), "0", &["--challenge"]), "vote 1");
+    assert!(challenged.contains("challenged ballot") && challenged.contains("cast: tracking code"), "{challenged}");
+    ok(s.vote("referendum", &voter_file(&credentials, 2), "1", &[]), "vote 2");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    ok(s.vote("referendum", &voter_file(&credentials, 2), "0", &[]), "vote 2 again");
+    let receipt = ok(s.vote("referendum", &voter_file(&credentials, 3), "2", &[]), "vote 3");
+    let tracking = receipt.split("tracking code ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+
+    // The ballot board lists it, for anyone.
+    let (_, board) = call("GET", &s.api(&format!("/elections/referendum/board?q={}", &tracking[..8])), None, None);
+    assert_eq!(board["entries"][0]["tracking"], tracking.as_str());
+    let page = get(&format!("{}/dialogues/{}/decide/referendum/board?lang=ar", s.server.url, s.dialogue));
+    assert!(page.contains(&tracking) && page.contains("dir=\"rtl\""));
+    let (_, board) = call("GET", &s.api("/elections/referendum/board"), None, None);
+    assert_eq!(board["total"], 5, "four cast, one challenged: {board}");
+
+    // Hostile input, each refused with a clear error and nothing stored.
+    let record = s.record();
+    let cast: Value = common::events(&record).into_iter().rev().find(|(k, _)| k == "ballot.cast").unwrap().1;
+    let ballots = s.api("/elections/referendum/ballots");
+    let (status, body) = call("POST", &ballots, None, Some(cast.clone()));
+    assert_eq!((status, body["detail"].as_str().unwrap().contains("replay")), (409, true), "a replay: {body}");
+    let mut other = cast.clone();
+    other["election"] = json!("another");
+    let (status, body) = call("POST", &ballots, None, Some(other));
+    assert_eq!(status, 400, "another election: {body}");
+    let mut stranger = cast.clone();
+    stranger["credential"] =
+        json!(hex::encode(ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key().to_bytes()));
+    let (status, body) = call("POST", &ballots, None, Some(stranger));
+    assert!(
+        status == 400 && body["detail"].as_str().unwrap().contains("not on the list"),
+        "an unknown credential: {body}"
+    );
+    let mut forged = cast.clone();
+    forged["counter"] = json!(cast["counter"].as_u64().unwrap() + 1);
+    let (status, body) = call("POST", &ballots, None, Some(forged));
+    assert!(status == 400 && body["detail"].as_str().unwrap().contains("E5"), "a re-used signature: {body}");
+    let mut bad_proof = cast.clone();
+    let z = bad_proof["ballot"]["answers"][0]["choice_proofs"][0][0]["z"].as_str().unwrap().to_string();
+    bad_proof["ballot"]["answers"][0]["choice_proofs"][0][0]["z"] =
+        json!(format!("{}{}", if z.starts_with('0') { "1" } else { "0" }, &z[1..]));
+    let (status, body) = call("POST", &ballots, None, Some(bad_proof));
+    assert_eq!(status, 400, "a changed proof: {body}");
+    let (status, _) = call("POST", &ballots, None, Some(json!({"election": "referendum"})));
+    assert_eq!(status, 400, "a malformed ballot");
+    assert_eq!(declared_too_large(&ballots, 200_000), "413", "an oversized ballot");
+    assert_eq!(s.record(), record, "nothing refused reached the record");
+
+    // A trustee cannot decrypt before closing.
+    let early = hiwar()
+        .args(["trustee", "decrypt"])
+        .args(s.target("referendum"))
+        .args(["--key", s.trustees[0].0.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&early.stderr).contains("not closed"));
+
+    // Trustees 1 and 3 of 3 decrypt; the result is published with the second.
+    let status = s.close_and_decrypt("referendum", &[1, 3]);
+    assert_eq!(status["stage"], "decided", "{status}");
+    assert_eq!(status["result"]["counts"], json!([[2, 0, 1]]));
+    assert_eq!(status["ballots"], json!({"cast": 4, "superseded": 1, "spoiled": 1}));
+    let (status, _) = call("POST", &ballots, None, Some(cast));
+    assert_eq!(status, 409, "a ballot after closing");
+
+    // The results page, in both languages.
+    let page = get(&format!("{}/dialogues/{}/decide/referendum?lang=ar", s.server.url, s.dialogue));
+    assert!(page.contains("النتيجة") && page.contains("2 (66.7 %)"), "{page}");
+    let page = get(&format!("{}/dialogues/{}/decide/referendum?lang=en", s.server.url, s.dialogue));
+    assert!(page.contains("Result") && page.contains("Option 0"));
+
+    // Both verifiers accept the published record...
+    let record = s.record();
+    let out = hiwar().args(["verify", &format!("{}/dialogues/{}/record", s.server.url, s.dialogue)]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let (code, stdout) = python_verify(&record);
+    assert_eq!(code, 0, "{stdout}");
+
+    // ...and reject it once the operator, holding the dialogue key, drops a counted
+    // ballot and re-signs every line: the tally no longer adds up (E8).
+    let mut events = common::events(&record);
+    let last_cast = events.iter().rposition(|(k, _)| k == "ballot.cast").unwrap();
+    events.remove(last_cast);
+    let forged = common::reseal_as(&s.dialogue, &events);
+    let (code, stdout) = common::verify(&forged);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("VERIFICATION FAILED: E8"), "{stdout}");
+    let (code, stdout) = python_verify(&forged);
+    assert_eq!(code, 1);
+    assert!(stdout.starts_with("VERIFICATION FAILED: E8"), "{stdout}");
+}
