@@ -48,7 +48,7 @@ impl AppState {
 
     /// What the request plumbing needs of it.
     pub fn base(&self) -> web::Base {
-        web::Base { store: self.store.clone(), config: self.config.clone() }
+        web::Base { store: self.store.clone(), config: self.config.clone(), uploads: Arc::new(uploads()) }
     }
 }
 
@@ -62,6 +62,12 @@ pub fn routes(state: &AppState) -> Vec<Route> {
         declare::routes(state),
     ]
     .concat()
+}
+
+/// The routes whose POST may carry an upload (up to `max_upload_bytes`); each carries
+/// the matching `DefaultBodyLimit` layer in its capability's `routes()`.
+pub fn uploads() -> Vec<&'static str> {
+    [&seat::UPLOADS[..], &decide::UPLOADS[..]].concat()
 }
 
 /// All routes of the platform, behind the request plumbing.

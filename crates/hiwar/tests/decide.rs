@@ -321,3 +321,49 @@ fn a_vote_from_creation_to_verified_result() {
     assert_eq!(code, 1);
     assert!(stdout.starts_with("VERIFICATION FAILED: E8"), "{stdout}");
 }
+
+/// 10,000 voters cast with `hiwar vote --batch` against a running server; the result
+/// the trustees decrypt equals the plain count, and the record verifies.
+fn ten_thousand_ballots(database: &[&str]) {
+    const VOTERS: usize = 10_000;
+    let s = setup(database);
+    s.create("big", VOTERS, 3);
+    s.ceremony("big");
+    let credentials = s.credentials("big", VOTERS);
+    s.open("big");
+    let mut batch = String::from("credential,choices\n");
+    let mut expected = [0u64; 3];
+    for i in 1..=VOTERS {
+        // A skewed but deterministic choice: option 0 for i ≡ 0, 1 (mod 5), and so on.
+        let choice = [0, 0, 1, 2, 1][i % 5];
+        expected[choice] += 1;
+        batch.push_str(&format!("{},{choice}\n", voter_file(&credentials, i).display()));
+    }
+    let batch_path = s.dir.path().join("batch.csv");
+    std::fs::write(&batch_path, batch).unwrap();
+    let out = hiwar()
+        .arg("vote")
+        .args(s.target("big"))
+        .args(["--batch", batch_path.to_str().unwrap(), "--concurrency", "32"])
+        .output()
+        .unwrap();
+    let report = ok(out.clone(), "vote --batch") + &String::from_utf8_lossy(&out.stderr);
+    assert!(report.contains("cast 10000 ballots"), "{report}");
+    let status = s.close_and_decrypt("big", &[2, 3]);
+    assert_eq!(status["result"]["counts"], json!([expected]), "{status}");
+    assert_eq!(status["ballots"]["cast"], VOTERS as u64);
+    let out = hiwar().args(["verify", &format!("{}/dialogues/{}/record", s.server.url, s.dialogue)]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn ten_thousand_ballots_by_command_line_on_sqlite() {
+    let data = tempfile::tempdir().unwrap();
+    ten_thousand_ballots(&["--data", data.path().to_str().unwrap()]);
+}
+
+#[test]
+fn ten_thousand_ballots_by_command_line_on_postgres() {
+    let url = tokio::runtime::Runtime::new().unwrap().block_on(hiwar_store::testing::fresh_postgres_database());
+    ten_thousand_ballots(&["--database-url", &url]);
+}

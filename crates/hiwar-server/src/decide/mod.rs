@@ -12,19 +12,17 @@ use axum::routing::{get, post};
 
 use crate::{AppState, Route};
 
+/// Creating an election (a register of 10,000 voters is about 400 KB).
+const CREATE: &str = "/api/dialogues/{id}/elections";
+/// Relaying signed steps (a credential list of 10,000 voters is about 700 KB).
+const RELAY: &str = "/api/dialogues/{id}/elections/{eid}/events";
+pub const UPLOADS: [&str; 2] = [CREATE, RELAY];
+
 pub fn routes(state: &AppState) -> Vec<Route> {
     vec![
-        (
-            // A register of 10,000 voters is about 400 KB.
-            "/api/dialogues/{id}/elections",
-            get(api::list).post(api::create).layer(DefaultBodyLimit::max(state.config.max_upload_bytes)),
-        ),
+        (CREATE, get(api::list).post(api::create).layer(DefaultBodyLimit::max(state.config.max_upload_bytes))),
         ("/api/dialogues/{id}/elections/{eid}", get(api::show)),
-        (
-            // A credential list of 10,000 voters is about 700 KB.
-            "/api/dialogues/{id}/elections/{eid}/events",
-            post(api::relay).layer(DefaultBodyLimit::max(state.config.max_upload_bytes)),
-        ),
+        (RELAY, post(api::relay).layer(DefaultBodyLimit::max(state.config.max_upload_bytes))),
         ("/api/dialogues/{id}/elections/{eid}/open", post(api::open)),
         ("/api/dialogues/{id}/elections/{eid}/close", post(api::close)),
         ("/api/dialogues/{id}/elections/{eid}/ballots", post(api::cast)),

@@ -10,12 +10,13 @@ use axum::routing::{get, post};
 
 use crate::{AppState, Route};
 
+/// Where pools and quotas are uploaded.
+const UPLOAD: &str = "/dialogues/{id}/selections";
+pub const UPLOADS: [&str; 1] = [UPLOAD];
+
 pub fn routes(state: &AppState) -> Vec<Route> {
     vec![
-        (
-            "/dialogues/{id}/selections",
-            get(pages::list).post(pages::start).layer(DefaultBodyLimit::max(state.config.max_upload_bytes)),
-        ),
+        (UPLOAD, get(pages::list).post(pages::start).layer(DefaultBodyLimit::max(state.config.max_upload_bytes))),
         ("/dialogues/{id}/selections/{sid}", get(pages::show)),
         ("/dialogues/{id}/selections/{sid}/publish", post(pages::publish)),
         ("/dialogues/{id}/selections/{sid}/draw", post(pages::draw)),

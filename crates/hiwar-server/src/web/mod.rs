@@ -76,6 +76,9 @@ impl Default for Config {
 pub struct Base {
     pub store: Store,
     pub config: Arc<Config>,
+    /// Route templates (`/dialogues/{id}/selections`) whose POST may carry up to
+    /// `max_upload_bytes`; the capabilities name them.
+    pub uploads: Arc<Vec<&'static str>>,
 }
 
 pub const SESSION_COOKIE: &str = "hiwar_session";
@@ -164,9 +167,18 @@ pub fn set_cookie(config: &Config, name: &str, value: &str, max_age: i64) -> Hea
         .expect("cookie values are hex or language codes")
 }
 
-/// Requests that may carry a file upload, with the larger body limit.
-pub fn is_upload(method: &axum::http::Method, path: &str) -> bool {
-    method == axum::http::Method::POST && path.starts_with("/dialogues/") && path.ends_with("/selections")
+/// Whether `path` is an instance of the route template `template`, where a `{name}`
+/// segment stands for any one non-empty segment.
+pub fn matches_template(template: &str, path: &str) -> bool {
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.starts_with('{') && a.ends_with('}') && !b.is_empty() => continue,
+            (Some(a), Some(b)) if a == b => continue,
+            _ => return false,
+        }
+    }
 }
 
 /// The middleware every request passes: context in, headers and errors out.
@@ -178,8 +190,9 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
     // A declared length over the limit is refused before any of the body is read.
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let limit =
-        if is_upload(request.method(), &path) { state.config.max_upload_bytes } else { state.config.max_body_bytes };
+    let upload = request.method() == axum::http::Method::POST
+        && state.uploads.iter().any(|template| matches_template(template, &path));
+    let limit = if upload { state.config.max_upload_bytes } else { state.config.max_body_bytes };
     let too_large = declared.is_some_and(|n| n > limit as u64);
 
     let chosen_lang = query_lang(request.uri().query());
@@ -327,4 +340,18 @@ fn render_error(ctx: &Ctx, error: &AppError) -> Response {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_template;
+
+    #[test]
+    fn route_templates_match_one_segment_per_name() {
+        assert!(matches_template("/dialogues/{id}/selections", "/dialogues/abc/selections"));
+        assert!(!matches_template("/dialogues/{id}/selections", "/dialogues//selections"));
+        assert!(!matches_template("/dialogues/{id}/selections", "/dialogues/a/b/selections"));
+        assert!(!matches_template("/dialogues/{id}/selections", "/dialogues/abc/selections/x"));
+        assert!(matches_template("/api/dialogues/{id}/elections/{eid}/events", "/api/dialogues/d/elections/e/events"));
+    }
 }
