@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use hiwar_crypto::threshold::{DealerPublic, TrusteeKey};
-use hiwar_record::election::wire::{self, parse_ct, parse_encrypted_share, parse_knowledge};
-use hiwar_record::election::{election_hash, partial_json, sign_event};
-use serde_json::{json, Value};
+use hiwar_crypto::threshold::DealerPublic;
+use hiwar_record::election::election_hash;
+use hiwar_record::election::wire::parse_ct;
+use serde_json::Value;
 
 /// Reads and fully verifies a record; returns its lines' (kind, body) in order.
 pub(crate) fn verified_events(source: &str) -> Result<(String, Vec<(String, Value)>)> {
@@ -35,20 +35,15 @@ pub(crate) fn of_election<'a>(
     events.iter().filter(move |(k, b)| k == kind && b["election"] == election).map(|(_, b)| b)
 }
 
-/// A dealer's public commitments and proof, from its `election.trustee_revealed` body.
-pub(crate) fn dealer_public(reveal: &Value) -> Result<DealerPublic> {
-    let commitments = reveal["commitments"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| wire::point(c, "commitment"))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!(e))?;
-    Ok(DealerPublic {
-        index: reveal["trustee"].as_u64().unwrap_or_default() as u32,
-        commitments,
-        proof: parse_knowledge(&reveal["proof"]).map_err(|e| anyhow::anyhow!(e))?,
-    })
+/// What every dealer dealt trustee `j` in `election`, from the verified record.
+pub(crate) fn dealt_to(
+    events: &[(String, Value)],
+    election: &str,
+    j: u32,
+) -> Result<Vec<(DealerPublic, hiwar_crypto::threshold::EncryptedShare)>> {
+    let revealed: Vec<&Value> = of_election(events, election, "election.trustee_revealed").collect();
+    let shares: Vec<&Value> = of_election(events, election, "election.trustee_shares").collect();
+    hiwar_record::election::roles::dealt_to(&revealed, &shares, j).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// `hiwar trustee decrypt`: the trustee recomputes its key share from the record (the
@@ -63,7 +58,7 @@ pub fn trustee_decrypt(
     out: Option<&Path>,
     post: Option<&crate::decide::Target>,
 ) -> Result<()> {
-    let keys = crate::decide::TrusteeKeys::load(key_file)?;
+    let role = crate::decide::load_trustee(key_file)?;
     let key_text = std::fs::read_to_string(key_file).with_context(|| format!("reading {}", key_file.display()))?;
     let in_file = serde_json::from_str::<Value>(&key_text)?["election"].as_str().map(str::to_string);
     let election = election
@@ -75,44 +70,19 @@ pub fn trustee_decrypt(
     let created =
         of_election(&events, election, "election.created").next().context("no such election in the record")?;
     let hash = election_hash(&dialogue, created);
-    let j = keys.index_in(created)?;
+    let j = crate::decide::trustee_index(&role, created)?;
     let closed = of_election(&events, election, "election.closed")
         .next()
         .context("the election is not closed: there is no verified tally to decrypt")?;
-    let mut shares = Vec::new();
-    for reveal in of_election(&events, election, "election.trustee_revealed") {
-        let public = dealer_public(reveal)?;
-        let i = public.index;
-        let dealt = of_election(&events, election, "election.trustee_shares")
-            .find(|b| b["trustee"] == i)
-            .with_context(|| format!("trustee {i} dealt no shares"))?;
-        let encrypted = parse_encrypted_share(&dealt["shares"][j as usize - 1]).map_err(|e| anyhow::anyhow!(e))?;
-        let share = keys
-            .share_key
-            .decrypt(&hash, i, j, &encrypted)
-            .map_err(|e| anyhow::anyhow!("the share from trustee {i}: {e}"))?;
-        shares.push((public, share));
-    }
-    let trustee = TrusteeKey::from_shares(j, &shares).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut rng = rand::rngs::OsRng;
-    let partials = closed["tally"]
+    let key = role.key_share(&hash, j, &dealt_to(&events, election, j)?).map_err(|e| anyhow::anyhow!(e))?;
+    let tally = closed["tally"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|question| {
-            question
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|ct| {
-                    let ct = parse_ct(ct, "tally", false).map_err(|e| anyhow::anyhow!(e))?;
-                    Ok(partial_json(&trustee.partial_decrypt(&hash, &ct.alpha, &mut rng)))
-                })
-                .collect::<Result<Vec<_>>>()
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let body = json!({"election": election, "trustee": j, "shares": partials});
-    let signed = sign_event("election.partial_decryption", &hash, body, &keys.signer);
+        .map(|q| q.as_array().into_iter().flatten().map(|ct| parse_ct(ct, "tally", false)).collect())
+        .collect::<Result<Vec<Vec<_>>, String>>()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let signed = role.partial(election, &hash, &key, &tally, &mut rand::rngs::OsRng);
     if let Some(target) = post {
         target.relay("election.partial_decryption", signed)?;
         eprintln!("trustee {j}: decrypted the verified tally of election {election}; the server recorded it");

@@ -11,20 +11,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use hiwar_crypto::ballot::{self, BallotContext, Credential, Question};
+use hiwar_crypto::ballot::{Credential, Question};
 use hiwar_crypto::elgamal::ElectionKey;
-use hiwar_crypto::group::{point_from_hex, point_to_hex, scalar_from_hex, scalar_to_hex};
+use hiwar_crypto::group::{point_from_hex, scalar_from_hex};
 use hiwar_crypto::signing::Signer25519;
-use hiwar_crypto::threshold::{self, Dealer, ShareKey};
-use hiwar_record::election::wire::{self, parse_encrypted_share};
-use hiwar_record::election::{
-    ballot_json, cast_message, choices_json, dealer_json, election_hash, encrypted_share_json, nonces_json, sign_event,
-    tracking_code,
-};
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
+use hiwar_record::election::election_hash;
+use hiwar_record::election::roles::{credential_lists, TrusteeRole, VotingBooth};
+use hiwar_record::election::wire;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 /// Where an election lives: the server, the dialogue and the election id.
@@ -127,65 +121,27 @@ fn seed_of(v: &Value, name: &str, file: &Path) -> Result<Zeroizing<[u8; 32]>> {
 
 // ----- trustees -----
 
-/// A trustee's long-term keys: for signing its steps, and for receiving shares.
-pub struct TrusteeKeys {
-    pub signing_seed: Zeroizing<[u8; 32]>,
-    pub signer: Signer25519,
-    pub share_key: ShareKey,
+/// Reads a trustee's key file (from `trustee keygen`, or `election simulate --keys`).
+pub fn load_trustee(path: &Path) -> Result<TrusteeRole> {
+    let text = read_json(path, "a trustee key file")?;
+    let v: Value = serde_json::from_str(&text)?;
+    let signing_seed = seed_of(&v, "signing_seed", path)?;
+    let share_secret = scalar_from_hex("share_secret", v["share_secret"].as_str().unwrap_or_default())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(TrusteeRole::new(&signing_seed, share_secret))
 }
 
-impl TrusteeKeys {
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = read_json(path, "a trustee key file")?;
-        let v: Value = serde_json::from_str(&text)?;
-        let signing_seed = seed_of(&v, "signing_seed", path)?;
-        let share_secret = scalar_from_hex("share_secret", v["share_secret"].as_str().unwrap_or_default())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let signer = Signer25519::from_seed(&signing_seed);
-        Ok(TrusteeKeys { signing_seed, signer, share_key: ShareKey::from_scalar(share_secret) })
-    }
-
-    /// The trustee's public keys, as the convener names them in the election.
-    pub fn public(&self) -> Value {
-        json!({"signing_key": hex::encode(self.signer.public()), "share_key": point_to_hex(&self.share_key.public())})
-    }
-
-    /// Which trustee (1-based) the election names with these keys.
-    pub fn index_in(&self, created: &Value) -> Result<u32> {
-        let mine = self.public();
-        created["trustees"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .position(|t| t["signing_key"] == mine["signing_key"] && t["share_key"] == mine["share_key"])
-            .map(|i| i as u32 + 1)
-            .context("the election does not name these keys as one of its trustees")
-    }
-
-    /// The dealer's polynomial for one election, derived from the trustee's secret and
-    /// the election hash, so the ceremony can be resumed without storing it; another
-    /// election gives another polynomial.
-    fn dealer(&self, hash: &[u8; 32], index: u32, threshold: u32) -> (Dealer, ChaCha20Rng) {
-        let mut h = Sha256::new();
-        h.update(b"hiwar/v2/dealer\n");
-        h.update(*self.signing_seed);
-        h.update(self.share_key.secret().to_bytes());
-        h.update(hash);
-        let mut rng = ChaCha20Rng::from_seed(h.finalize().into());
-        (Dealer::new(index, threshold, &mut rng), rng)
-    }
+/// Which trustee the election names with these keys.
+pub fn trustee_index(role: &TrusteeRole, created: &Value) -> Result<u32> {
+    role.index_in(created).context("the election does not name these keys as one of its trustees")
 }
 
 /// `hiwar trustee keygen`: a trustee's long-term keys, kept in `out` (readable only by
 /// its owner); prints the public keys to give the convener.
 pub fn trustee_keygen(out: &Path) -> Result<()> {
-    let mut rng = rand::rngs::OsRng;
-    let (signing_seed, _) = Signer25519::generate(&mut rng);
-    let share_key = ShareKey::generate(&mut rng);
-    let file = json!({"signing_seed": hex::encode(*signing_seed), "share_secret": scalar_to_hex(share_key.secret())});
-    write_secret(out, &file.to_string())?;
-    let keys = TrusteeKeys::load(out)?;
-    println!("{}", keys.public());
+    let role = TrusteeRole::generate(&mut rand::rngs::OsRng);
+    write_secret(out, &Zeroizing::new(role.secret_json().to_string()))?;
+    println!("{}", role.public());
     eprintln!("kept your secret keys in {}: back it up offline; give the convener the line above", out.display());
     Ok(())
 }
@@ -199,7 +155,7 @@ fn of<'a>(events: &'a [(String, Value)], election: &'a str, kind: &'a str) -> im
 /// proof, about a wrong one) — waiting for the other trustees between steps. Each step
 /// is decided from the verified record, so it can be stopped and started again.
 pub fn trustee_ceremony(target: &Target, key: &Path, wait: Duration) -> Result<()> {
-    let keys = TrusteeKeys::load(key)?;
+    let role = load_trustee(key)?;
     let started = Instant::now();
     let mut announced = String::new();
     let mut say = |what: String| {
@@ -210,91 +166,75 @@ pub fn trustee_ceremony(target: &Target, key: &Path, wait: Duration) -> Result<(
     };
     loop {
         let (events, created, hash) = target.verified()?;
-        let i = keys.index_in(&created)?;
+        let i = trustee_index(&role, &created)?;
         let n = created["trustees"].as_array().map_or(0, Vec::len) as u32;
         let t = created["threshold"].as_u64().unwrap_or(1) as u32;
         let election = target.election.as_str();
         let count = |kind: &str| of(&events, election, kind).count() as u32;
         let done = |kind: &str| of(&events, election, kind).any(|b| b["trustee"] == i);
         if let Some(c) = of(&events, election, "election.trustee_complaint").next() {
-            bail!("trustee {} complained about trustee {}: the ceremony has failed; the convener must create the election again", c["trustee"], c["dealer"]);
+            bail!(
+                "trustee {} complained about trustee {}: the ceremony has failed; the convener must create the election again",
+                c["trustee"],
+                c["dealer"]
+            );
         }
-        let (dealer, mut rng) = keys.dealer(&hash, i, t);
-        let public = dealer.public(&hash, &mut rng);
-        let signed = |kind: &str, body: Value| sign_event(kind, &hash, body, &keys.signer);
-        if !done("election.trustee_committed") {
-            let body = json!({"election": election, "trustee": i, "hash": hex::encode(public.commitment_hash())});
-            target.relay("election.trustee_committed", signed("election.trustee_committed", body))?;
-            say(format!("trustee {i}: committed"));
-            continue;
-        }
-        if count("election.trustee_committed") < n {
+        let (kind, step) = if !done("election.trustee_committed") {
+            ("election.trustee_committed", role.committed(election, &hash, i, t))
+        } else if count("election.trustee_committed") < n {
             say(format!(
                 "trustee {i}: waiting for the others to commit ({} of {n})",
                 count("election.trustee_committed")
             ));
+            (wait_a_moment(started, wait)?, Value::Null)
         } else if !done("election.trustee_revealed") {
-            let (commitments, proof) = dealer_json(&public);
-            let body = json!({"election": election, "trustee": i, "commitments": commitments, "proof": proof});
-            target.relay("election.trustee_revealed", signed("election.trustee_revealed", body))?;
-            say(format!("trustee {i}: revealed"));
-            continue;
+            ("election.trustee_revealed", role.revealed(election, &hash, i, t))
         } else if count("election.trustee_revealed") < n {
             say(format!(
                 "trustee {i}: waiting for the others to reveal ({} of {n})",
                 count("election.trustee_revealed")
             ));
+            (wait_a_moment(started, wait)?, Value::Null)
         } else if !done("election.trustee_shares") {
-            let mut os = rand::rngs::OsRng;
-            let shares: Vec<Value> = created["trustees"]
+            let share_keys = created["trustees"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .enumerate()
-                .map(|(k, trustee)| {
-                    let j = k as u32 + 1;
-                    let to = point_from_hex("share key", trustee["share_key"].as_str().unwrap_or_default())?;
-                    Ok(encrypted_share_json(&threshold::encrypt_share(&hash, i, j, &to, &dealer.share_for(j), &mut os)))
-                })
-                .collect::<std::result::Result<_, hiwar_crypto::CryptoError>>()
+                .map(|t| point_from_hex("share key", t["share_key"].as_str().unwrap_or_default()))
+                .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let body = json!({"election": election, "trustee": i, "shares": shares});
-            target.relay("election.trustee_shares", signed("election.trustee_shares", body))?;
-            say(format!("trustee {i}: dealt a share to each trustee, encrypted to its key"));
-            continue;
+            ("election.trustee_shares", role.shares(election, &hash, i, t, &share_keys, &mut rand::rngs::OsRng))
         } else if count("election.trustee_shares") < n {
             say(format!("trustee {i}: waiting for the others to deal ({} of {n})", count("election.trustee_shares")));
+            (wait_a_moment(started, wait)?, Value::Null)
         } else {
             // Check every share dealt to us against its dealer's commitments.
-            for dealt in of(&events, election, "election.trustee_shares") {
-                let dealer_index = dealt["trustee"].as_u64().unwrap_or_default() as u32;
-                let encrypted =
-                    parse_encrypted_share(&dealt["shares"][i as usize - 1]).map_err(|e| anyhow::anyhow!(e))?;
-                let reveal = of(&events, election, "election.trustee_revealed")
-                    .find(|b| b["trustee"] == dealer_index)
-                    .context("a dealer without a reveal")?;
-                let public = crate::ballots::dealer_public(reveal)?;
-                let good = keys
-                    .share_key
-                    .decrypt(&hash, dealer_index, i, &encrypted)
-                    .is_ok_and(|share| public.share_is_valid(i, &share));
-                if !good {
-                    let (shared, proof) =
-                        keys.share_key.complain(&hash, dealer_index, i, &encrypted, &mut rand::rngs::OsRng);
-                    let body = json!({"election": election, "trustee": i, "dealer": dealer_index,
-                        "key": point_to_hex(&shared), "proof": hiwar_record::election::equality_json(&proof)});
-                    target.relay("election.trustee_complaint", signed("election.trustee_complaint", body))?;
-                    bail!("trustee {dealer_index} dealt you a wrong share: your complaint, with its proof, is in the record; the ceremony has failed");
+            for (dealer, share) in crate::ballots::dealt_to(&events, election, i)? {
+                if let Some(complaint) = role.check_share(election, &hash, i, &dealer, &share, &mut rand::rngs::OsRng) {
+                    target.relay("election.trustee_complaint", complaint)?;
+                    bail!(
+                        "trustee {} dealt you a wrong share: your complaint, with its proof, is in the record; the ceremony has failed",
+                        dealer.index
+                    );
                 }
             }
             eprintln!("trustee {i}: the ceremony is complete and every share dealt to you checks out");
             return Ok(());
+        };
+        if !step.is_null() {
+            target.relay(kind, step)?;
+            say(format!("trustee {i}: {kind} sent"));
         }
-        if started.elapsed() > wait {
-            bail!("gave up waiting after {} s; run the same command again to resume", wait.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// Sleeps a little before the ceremony looks at the record again, or gives up.
+fn wait_a_moment(started: Instant, wait: Duration) -> Result<&'static str> {
+    if started.elapsed() > wait {
+        bail!("gave up waiting after {} s; run the same command again to resume", wait.as_secs());
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    Ok("")
 }
 
 // ----- the credential authority -----
@@ -308,9 +248,6 @@ pub fn authority_keygen(out: &Path) -> Result<()> {
     eprintln!("kept the authority's secret key in {}; give the convener the line above", out.display());
     Ok(())
 }
-
-/// Credentials per line of the record.
-const CREDENTIALS_PER_EVENT: usize = 10_000;
 
 /// Writes a credential secret as the voter types it: 64 hex digits in groups of 4.
 fn grouped(secret: &[u8; 32]) -> String {
@@ -367,9 +304,9 @@ pub fn credentials(target: &Target, authority: &Path, voters: &Path, out: &Path,
     let mut publics = Vec::with_capacity(roll.len());
     for (voter, name, weight) in &roll {
         let (secret, credential) = Credential::generate(&mut rand::rngs::OsRng);
-        let public = hex::encode(credential.public());
+        let public = credential.public();
         let code = grouped(&secret);
-        csv.push_str(&hiwar_csv::line(&[voter.as_str(), name, &weight.to_string(), &code, &public]));
+        csv.push_str(&hiwar_csv::line(&[voter.as_str(), name, &weight.to_string(), &code, &hex::encode(public)]));
         letters.push_str(&letter(target, &created, name, voter, &code));
         let file = json!({"server": target.server, "dialogue": target.dialogue, "election": target.election,
             "voter": voter, "credential": hex::encode(*secret)});
@@ -382,12 +319,7 @@ pub fn credentials(target: &Target, authority: &Path, voters: &Path, out: &Path,
     letters.push_str("</body></html>\n");
     write_secret(&out.join("credentials.csv"), &csv)?;
     write_secret(&out.join("letters.html"), &letters)?;
-    let mut events = Vec::new();
-    for chunk in publics.chunks(CREDENTIALS_PER_EVENT) {
-        let weights = if weighted { json!(chunk.iter().map(|(_, w)| w).collect::<Vec<_>>()) } else { Value::Null };
-        let body = json!({"election": target.election, "credentials": chunk.iter().map(|(c, _)| c).collect::<Vec<_>>(), "weights": weights});
-        events.push(sign_event("election.credentials", &hash, body, &signer));
-    }
+    let events = credential_lists(&target.election, &hash, &signer, &publics, weighted);
     let list = out.join("public-list.jsonl");
     std::fs::write(&list, events.iter().map(|e| format!("{e}\n")).collect::<String>())
         .with_context(|| format!("writing {}", list.display()))?;
@@ -526,47 +458,24 @@ impl Ballotbox {
         if of(&events, &target.election, "election.closed").next().is_some() {
             bail!("the election is closed");
         }
-        let key = ElectionKey::new(
-            point_from_hex("public_key", opened["public_key"].as_str().unwrap_or_default())
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let key = point_from_hex("public_key", opened["public_key"].as_str().unwrap_or_default())
+            .and_then(ElectionKey::new)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(Ballotbox { target: target.clone(), hash, key, questions: questions(&created)? })
     }
 
-    /// Encrypts and proves `choices`; returns (tracking code, ballot, nonces).
-    fn encrypt(
-        &self,
-        credential: &Credential,
-        choices: &[Vec<bool>],
-    ) -> Result<([u8; 32], ballot::Ballot, ballot::BallotNonces)> {
-        let public = credential.public();
-        let ctx = BallotContext { election_hash: &self.hash, key: &self.key, credential: &public };
-        let (b, nonces) = ballot::encrypt(&ctx, &self.questions, choices, &mut rand::rngs::OsRng)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok((tracking_code(&self.hash, &b.choices()), b, nonces))
+    fn booth(&self) -> VotingBooth<'_> {
+        VotingBooth { election: &self.target.election, hash: &self.hash, key: &self.key, questions: &self.questions }
     }
 
-    /// The body of `ballot.cast`: the encrypted choices, signed by the credential.
     pub fn cast_body(&self, credential: &Credential, choices: &[Vec<bool>], counter: u64) -> Result<Value> {
-        let (tracking, b, _) = self.encrypt(credential, choices)?;
-        let wire = ballot_json(&b);
-        let signature = hex::encode(credential.sign(&cast_message(&self.hash, counter, &wire)));
-        Ok(json!({"election": self.target.election, "credential": hex::encode(credential.public()), "counter": counter,
-            "ballot": wire, "signature": signature, "tracking": hex::encode(tracking)}))
+        self.booth().cast(credential, choices, counter, &mut rand::rngs::OsRng).map_err(|e| anyhow::anyhow!(e))
     }
 
-    /// A challenged ballot: encrypted like a real one, then opened and never signed.
     pub fn spoiled_body(&self, credential: &Credential, choices: &[Vec<bool>]) -> Result<Value> {
-        let (tracking, b, nonces) = self.encrypt(credential, choices)?;
-        // Re-open it here, as the voter's second device would, before publishing.
-        let opened = ballot::open(&self.key, &b.choices(), &nonces).map_err(|e| anyhow::anyhow!("{e}"))?;
-        if opened != choices {
-            bail!("the challenged ballot does not open to the choices made: do not trust this device");
-        }
-        let plaintext: Vec<Vec<u8>> = choices.iter().map(|q| q.iter().map(|&c| c as u8).collect()).collect();
-        Ok(json!({"election": self.target.election, "tracking": hex::encode(tracking), "choices": choices_json(&b),
-            "nonces": nonces_json(&nonces), "plaintext": plaintext}))
+        self.booth()
+            .challenge(credential, choices, &mut rand::rngs::OsRng)
+            .map_err(|e| anyhow::anyhow!("{e}: do not trust this device"))
     }
 
     pub fn cast(&self, body: &Value) -> Result<Value> {

@@ -9,6 +9,7 @@
 
 mod ballots;
 pub mod hash;
+pub mod roles;
 mod setup;
 pub mod wire;
 mod writer;

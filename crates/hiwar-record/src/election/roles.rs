@@ -1,0 +1,286 @@
+//! What each role of an election signs, built once for every caller: the trustees'
+//! ceremony steps and partial decryptions, the credential authority's list, and a
+//! voter's cast or challenged ballot. The command line (on the role's own machine),
+//! the demo and the tests use these; none of them needs the server's help, and the
+//! server never sees a secret they use.
+
+use hiwar_crypto::ballot::{self, BallotContext, Credential, Question};
+use hiwar_crypto::elgamal::{Ciphertext, ElectionKey};
+use hiwar_crypto::group::point_to_hex;
+use hiwar_crypto::signing::Signer25519;
+use hiwar_crypto::threshold::{self, Dealer, DealerPublic, EncryptedShare, ShareKey, TrusteeKey};
+use hiwar_crypto::{RistrettoPoint, Scalar};
+use rand_core::{CryptoRngCore, SeedableRng};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::hash::{cast_message, sign_event, tracking_code};
+use super::wire::{
+    ballot_json, choices_json, dealer_json, encrypted_share_json, equality_json, nonces_json, partial_json,
+};
+
+/// A trustee: its long-term keys, for signing its steps and for receiving shares.
+pub struct TrusteeRole {
+    signing_seed: Zeroizing<[u8; 32]>,
+    pub signer: Signer25519,
+    pub share_key: ShareKey,
+}
+
+impl TrusteeRole {
+    pub fn new(signing_seed: &[u8; 32], share_secret: Scalar) -> Self {
+        TrusteeRole {
+            signing_seed: Zeroizing::new(*signing_seed),
+            signer: Signer25519::from_seed(signing_seed),
+            share_key: ShareKey::from_scalar(share_secret),
+        }
+    }
+
+    pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
+        let (seed, _) = Signer25519::generate(rng);
+        let share = ShareKey::generate(rng);
+        Self::new(&seed, *share.secret())
+    }
+
+    /// The secrets, for the trustee's own key file.
+    pub fn secret_json(&self) -> Value {
+        json!({"signing_seed": hex::encode(*self.signing_seed),
+            "share_secret": hiwar_crypto::group::scalar_to_hex(self.share_key.secret())})
+    }
+
+    /// The public keys, as `election.created` names a trustee.
+    pub fn public(&self) -> Value {
+        json!({"signing_key": hex::encode(self.signer.public()), "share_key": point_to_hex(&self.share_key.public())})
+    }
+
+    /// Which trustee (from 1) the election names with these keys.
+    pub fn index_in(&self, created: &Value) -> Option<u32> {
+        let mine = self.public();
+        created["trustees"]
+            .as_array()?
+            .iter()
+            .position(|t| t["signing_key"] == mine["signing_key"] && t["share_key"] == mine["share_key"])
+            .map(|i| i as u32 + 1)
+    }
+
+    /// The dealer's polynomial and proof for one election, derived from the trustee's
+    /// secrets and the election hash: the ceremony can be resumed without storing it,
+    /// the commitment and the reveal always agree, and another election gets another
+    /// polynomial.
+    fn dealer(&self, hash: &[u8; 32], index: u32, threshold: u32) -> (Dealer, DealerPublic) {
+        let mut h = Sha256::new();
+        h.update(b"hiwar/v2/dealer\n");
+        h.update(*self.signing_seed);
+        h.update(self.share_key.secret().to_bytes());
+        h.update(hash);
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed(h.finalize().into());
+        let dealer = Dealer::new(index, threshold, &mut rng);
+        let public = dealer.public(hash, &mut rng);
+        (dealer, public)
+    }
+
+    fn signed(&self, kind: &str, hash: &[u8; 32], body: Value) -> Value {
+        sign_event(kind, hash, body, &self.signer)
+    }
+
+    /// Step 1: `election.trustee_committed`.
+    pub fn committed(&self, election: &str, hash: &[u8; 32], index: u32, threshold: u32) -> Value {
+        let (_, public) = self.dealer(hash, index, threshold);
+        let body = json!({"election": election, "trustee": index, "hash": hex::encode(public.commitment_hash())});
+        self.signed("election.trustee_committed", hash, body)
+    }
+
+    /// Step 2: `election.trustee_revealed`.
+    pub fn revealed(&self, election: &str, hash: &[u8; 32], index: u32, threshold: u32) -> Value {
+        let (_, public) = self.dealer(hash, index, threshold);
+        let (commitments, proof) = dealer_json(&public);
+        let body = json!({"election": election, "trustee": index, "commitments": commitments, "proof": proof});
+        self.signed("election.trustee_revealed", hash, body)
+    }
+
+    /// Step 3: `election.trustee_shares`, one share per trustee, encrypted to its key.
+    pub fn shares(
+        &self,
+        election: &str,
+        hash: &[u8; 32],
+        index: u32,
+        threshold: u32,
+        share_keys: &[RistrettoPoint],
+        rng: &mut impl CryptoRngCore,
+    ) -> Value {
+        let (dealer, _) = self.dealer(hash, index, threshold);
+        let shares: Vec<Value> = share_keys
+            .iter()
+            .enumerate()
+            .map(|(k, key)| {
+                let j = k as u32 + 1;
+                encrypted_share_json(&threshold::encrypt_share(hash, index, j, key, &dealer.share_for(j), rng))
+            })
+            .collect();
+        self.signed("election.trustee_shares", hash, json!({"election": election, "trustee": index, "shares": shares}))
+    }
+
+    /// Step 4: checks the share `dealer` dealt to trustee `index`; a wrong one gets the
+    /// signed `election.trustee_complaint` that proves it.
+    pub fn check_share(
+        &self,
+        election: &str,
+        hash: &[u8; 32],
+        index: u32,
+        dealer: &DealerPublic,
+        share: &EncryptedShare,
+        rng: &mut impl CryptoRngCore,
+    ) -> Option<Value> {
+        let good =
+            self.share_key.decrypt(hash, dealer.index, index, share).is_ok_and(|s| dealer.share_is_valid(index, &s));
+        if good {
+            return None;
+        }
+        let (key, proof) = self.share_key.complain(hash, dealer.index, index, share, rng);
+        let body = json!({"election": election, "trustee": index, "dealer": dealer.index,
+            "key": point_to_hex(&key), "proof": equality_json(&proof)});
+        Some(self.signed("election.trustee_complaint", hash, body))
+    }
+
+    /// The trustee's key share, from what every dealer dealt it.
+    pub fn key_share(
+        &self,
+        hash: &[u8; 32],
+        index: u32,
+        dealt: &[(DealerPublic, EncryptedShare)],
+    ) -> Result<TrusteeKey, String> {
+        let shares = dealt
+            .iter()
+            .map(|(public, share)| {
+                let s = self
+                    .share_key
+                    .decrypt(hash, public.index, index, share)
+                    .map_err(|e| format!("the share from trustee {}: {e}", public.index))?;
+                Ok((public.clone(), s))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        TrusteeKey::from_shares(index, &shares).map_err(|e| e.to_string())
+    }
+
+    /// `election.partial_decryption` of a closed (and recomputed) tally.
+    pub fn partial(
+        &self,
+        election: &str,
+        hash: &[u8; 32],
+        key: &TrusteeKey,
+        tally: &[Vec<Ciphertext>],
+        rng: &mut impl CryptoRngCore,
+    ) -> Value {
+        let shares: Vec<Vec<Value>> = tally
+            .iter()
+            .map(|q| q.iter().map(|ct| partial_json(&key.partial_decrypt(hash, &ct.alpha, rng))).collect())
+            .collect();
+        let body = json!({"election": election, "trustee": key.index, "shares": shares});
+        self.signed("election.partial_decryption", hash, body)
+    }
+}
+
+/// Credentials per `election.credentials` line (each well under the record's line limit).
+pub const CREDENTIALS_PER_EVENT: usize = 10_000;
+
+/// The credential authority's signed list: `election.credentials` bodies for
+/// `(public credential, weight)`, in chunks.
+pub fn credential_lists(
+    election: &str,
+    hash: &[u8; 32],
+    authority: &Signer25519,
+    list: &[([u8; 32], u64)],
+    weighted: bool,
+) -> Vec<Value> {
+    list.chunks(CREDENTIALS_PER_EVENT)
+        .map(|chunk| {
+            let weights = if weighted { json!(chunk.iter().map(|(_, w)| w).collect::<Vec<_>>()) } else { Value::Null };
+            let body = json!({"election": election,
+                "credentials": chunk.iter().map(|(c, _)| hex::encode(c)).collect::<Vec<_>>(), "weights": weights});
+            sign_event("election.credentials", hash, body, authority)
+        })
+        .collect()
+}
+
+/// What a voter's device needs: the election's hash, key and questions.
+pub struct VotingBooth<'a> {
+    pub election: &'a str,
+    pub hash: &'a [u8; 32],
+    pub key: &'a ElectionKey,
+    pub questions: &'a [Question],
+}
+
+impl VotingBooth<'_> {
+    fn encrypt(
+        &self,
+        credential: &Credential,
+        choices: &[Vec<bool>],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(ballot::Ballot, ballot::BallotNonces), String> {
+        let public = credential.public();
+        let ctx = BallotContext { election_hash: self.hash, key: self.key, credential: &public };
+        ballot::encrypt(&ctx, self.questions, choices, rng).map_err(|e| e.to_string())
+    }
+
+    /// The body of `ballot.cast`: encrypted, proved, and signed with the credential.
+    pub fn cast(
+        &self,
+        credential: &Credential,
+        choices: &[Vec<bool>],
+        counter: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Value, String> {
+        let (b, _) = self.encrypt(credential, choices, rng)?;
+        let wire = ballot_json(&b);
+        let signature = hex::encode(credential.sign(&cast_message(self.hash, counter, &wire)));
+        Ok(json!({"election": self.election, "credential": hex::encode(credential.public()), "counter": counter,
+            "ballot": wire, "signature": signature, "tracking": hex::encode(tracking_code(self.hash, &b.choices()))}))
+    }
+
+    /// The body of `ballot.spoiled`: a ballot encrypted like a real one, then opened
+    /// (never signed, so never castable); the device re-opens it first to check it.
+    pub fn challenge(
+        &self,
+        credential: &Credential,
+        choices: &[Vec<bool>],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Value, String> {
+        let (b, nonces) = self.encrypt(credential, choices, rng)?;
+        let opened = ballot::open(self.key, &b.choices(), &nonces).map_err(|e| e.to_string())?;
+        if opened != choices {
+            return Err("the challenged ballot does not open to the choices made".into());
+        }
+        let plaintext: Vec<Vec<u8>> = choices.iter().map(|q| q.iter().map(|&c| c as u8).collect()).collect();
+        Ok(json!({"election": self.election, "tracking": hex::encode(tracking_code(self.hash, &b.choices())),
+            "choices": choices_json(&b), "nonces": nonces_json(&nonces), "plaintext": plaintext}))
+    }
+}
+
+/// What every dealer dealt trustee `j`, from the `election.trustee_revealed` and
+/// `election.trustee_shares` bodies of one election: each dealer's public commitments
+/// with the share encrypted to `j`.
+pub fn dealt_to(revealed: &[&Value], shares: &[&Value], j: u32) -> Result<Vec<(DealerPublic, EncryptedShare)>, String> {
+    use super::wire::{parse_encrypted_share, parse_knowledge, point};
+    revealed
+        .iter()
+        .map(|reveal| {
+            let commitments = reveal["commitments"]
+                .as_array()
+                .ok_or("a reveal without commitments")?
+                .iter()
+                .map(|c| point(c, "commitment"))
+                .collect::<Result<Vec<_>, _>>()?;
+            let public = DealerPublic {
+                index: reveal["trustee"].as_u64().unwrap_or_default() as u32,
+                commitments,
+                proof: parse_knowledge(&reveal["proof"])?,
+            };
+            let dealt = shares
+                .iter()
+                .find(|b| b["trustee"] == public.index)
+                .ok_or_else(|| format!("trustee {} dealt no shares", public.index))?;
+            let share = parse_encrypted_share(&dealt["shares"][j as usize - 1])?;
+            Ok((public, share))
+        })
+        .collect()
+}

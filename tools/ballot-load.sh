@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Ballots per second over HTTP: a release `hiwar serve` on SQLite or PostgreSQL, an
+# open election of VOTERS voters set up through the real flow (three trustees'
+# ceremony, the credential authority's list), every ballot made in advance by
+# `hiwar vote --batch --bodies`, then cast by wrk with 64 connections on loopback, each
+# request a distinct real ballot. Prints wrk's figures and checks the server's count.
+#
+#   tools/ballot-load.sh sqlite|postgres [VOTERS]      (needs: cargo build --release, wrk, jq, curl)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend=${1:?sqlite or postgres}
+voters=${2:-20000}
+hiwar=$PWD/target/release/hiwar
+[ -x "$hiwar" ] || { echo "build first: cargo build --release" >&2; exit 1; }
+for tool in wrk jq curl; do command -v $tool >/dev/null || { echo "needs $tool (apt-get install $tool)" >&2; exit 1; }; done
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+port=$((20000 + RANDOM % 20000))
+server=http://127.0.0.1:$port
+
+case $backend in
+  sqlite) store=(--data "$work/data") ;;
+  postgres)
+    db=hiwar_load_$$
+    psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
+    store=(--database-url "postgres://postgres@127.0.0.1:5432/$db") ;;
+  *) echo "sqlite or postgres" >&2; exit 2 ;;
+esac
+
+key=$("$hiwar" convener add "${store[@]}" | tail -1)
+HIWAR_LOG=warn "$hiwar" serve "${store[@]}" --listen 127.0.0.1:$port > "$work/serve.log" 2>&1 &
+for _ in $(seq 50); do curl -sf "$server/healthz" >/dev/null && break; sleep 0.2; done
+api() { curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$@"; }
+token=$(curl -sf -H 'Content-Type: application/json' -d "{\"code\":\"$key\"}" "$server/api/login" | jq -r .token)
+dialogue=$(api -d '{"title_ar":"حمل","title_en":"Load","listed":false,"pseudonym":"Convener"}' "$server/api/dialogues" | jq -r .id)
+
+for j in 1 2 3; do "$hiwar" trustee keygen --out "$work/trustee-$j.json" > "$work/trustee-$j.pub" 2>/dev/null; done
+"$hiwar" election authority --out "$work/authority.json" 2>/dev/null | jq -r .authority > "$work/authority.pub"
+jq -n --argjson n "$voters" --slurpfile t1 "$work/trustee-1.pub" --slurpfile t2 "$work/trustee-2.pub" \
+  --slurpfile t3 "$work/trustee-3.pub" --arg authority "$(cat "$work/authority.pub")" '{
+    id: "load", title: {ar: "استفتاء", en: "Referendum"},
+    questions: [{title: {ar: "هل توافق؟", en: "Do you agree?"},
+      options: [{ar: "نعم", en: "Yes"}, {ar: "لا", en: "No"}, {ar: "ممتنع", en: "Abstain"}], min: 1, max: 1}],
+    electorate: {list: [range(1; $n + 1) | {voter: "voter-\(.)"}]},
+    trustees: ($t1 + $t2 + $t3), threshold: 2, authority: $authority}' > "$work/election.json"
+api -d @"$work/election.json" "$server/api/dialogues/$dialogue/elections" >/dev/null
+target=(--server "$server" --dialogue "$dialogue" --election load)
+for j in 1 2 3; do "$hiwar" trustee ceremony "${target[@]}" --key "$work/trustee-$j.json" 2>/dev/null & done
+wait $(jobs -p | tail -3)
+{ echo voter,weight; seq -f 'voter-%.0f,1' 1 "$voters"; } > "$work/roll.csv"
+"$hiwar" election credentials "${target[@]}" --authority "$work/authority.json" --voters "$work/roll.csv" \
+  --out "$work/credentials" --upload 2>/dev/null
+api -X POST "$server/api/dialogues/$dialogue/elections/load/open" >/dev/null
+{ echo credential,choices; for i in $(seq 1 "$voters"); do echo "$work/credentials/voters/voter-$i.json,$((i % 3))"; done; } > "$work/batch.csv"
+"$hiwar" vote "${target[@]}" --batch "$work/batch.csv" --bodies "$work/bodies.jsonl" 2>/dev/null
+
+echo "== $backend: $voters ballots, 64 connections, hiwar $("$hiwar" --version)"
+BODIES=$work/bodies.jsonl THREADS=2 BALLOTS_PATH=/api/dialogues/$dialogue/elections/load/ballots \
+  wrk -t2 -c64 -d600s -s tools/ballot-load.lua "$server"
+curl -sf "$server/api/dialogues/$dialogue/elections/load" | jq -c '{stage, ballots}'
