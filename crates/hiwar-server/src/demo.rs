@@ -1,10 +1,22 @@
 //! The seeded demo dialogue of `hiwar demo`: bilingual, with phases, members under
 //! pseudonyms, roles, and unused invitation codes to try the login with.
 
+use hiwar_crypto::ballot::{Credential, Question};
+use hiwar_crypto::elgamal::ElectionKey;
+use hiwar_crypto::group::point_from_hex;
+use hiwar_crypto::signing::Signer25519;
+use hiwar_record::election::roles::{credential_lists, dealt_to, TrusteeRole, VotingBooth};
+use hiwar_record::election::{election_hash, wire::parse_ct};
 use hiwar_sortition::lottery;
 use hiwar_sortition::pool::{Pool, Quotas};
 use hiwar_store::{HashedCode, NewDialogue, NewSelection, Phase, Store, Text};
+use rand::rngs::OsRng;
+use serde_json::Value;
+use zeroize::Zeroizing;
 
+use crate::decide::service::{
+    store_election, ElectionInput, ElectorateInput, QuestionInput, RollEntry, TextInput, TrusteeInput,
+};
 use crate::dialogues::codes::Code;
 use crate::dialogues::service::create_convener;
 use crate::web::AppError;
@@ -15,6 +27,9 @@ pub struct DemoAccess {
     pub convener_key: String,
     /// Unused participant invitations.
     pub invitations: Vec<String>,
+    /// The open vote, and voting credentials of voters who have not voted in it yet.
+    pub open_election: String,
+    pub voting_credentials: Vec<String>,
 }
 
 fn hashed(code: &Code) -> HashedCode {
@@ -76,7 +91,14 @@ pub async fn seed(store: &Store) -> Result<DemoAccess, AppError> {
     store.issue_codes(&dialogue, "observer", &observers.iter().map(hashed).collect::<Vec<_>>()).await?;
     seat_demo_panel(store, &dialogue).await?;
     seed_demo_deliberation(store, &dialogue, &convener_member.id).await?;
-    Ok(DemoAccess { dialogue, convener_key, invitations: codes[3..].iter().map(Code::display).collect() })
+    let voting_credentials = seed_demo_votes(store, &dialogue).await?;
+    Ok(DemoAccess {
+        dialogue,
+        convener_key,
+        invitations: codes[3..].iter().map(Code::display).collect(),
+        open_election: OPEN_ELECTION.into(),
+        voting_credentials,
+    })
 }
 
 /// A generated pool of 240 pseudonymous volunteers, skewed as self-selected pools
@@ -199,4 +221,218 @@ async fn seed_demo_deliberation(store: &Store, dialogue: &str, convener: &str) -
     }
     store.publish_tally(dialogue).await?;
     Ok(())
+}
+
+const OPEN_ELECTION: &str = "priorities";
+
+/// A demo election run in-process: the demo plays the three trustees (2 of 3 decrypt)
+/// and the credential authority, through the same signed steps and store calls as the
+/// real roles on their own machines.
+struct DemoElection {
+    id: &'static str,
+    hash: [u8; 32],
+    key: ElectionKey,
+    questions: Vec<Question>,
+    credentials: Vec<(Zeroizing<[u8; 32]>, Credential)>,
+    revealed: Vec<Value>,
+    dealt: Vec<Value>,
+}
+
+fn both(ar: &str, en: &str) -> TextInput {
+    TextInput { ar: ar.into(), en: en.into() }
+}
+
+async fn demo_election(
+    store: &Store,
+    dialogue: &str,
+    id: &'static str,
+    title: TextInput,
+    question: QuestionInput,
+    voters: usize,
+    trustees: &[TrusteeRole],
+    authority: &Signer25519,
+) -> Result<DemoElection, AppError> {
+    let questions = vec![Question { options: question.options.len() as u32, min: question.min, max: question.max }];
+    let input = ElectionInput {
+        id: id.into(),
+        title,
+        questions: vec![question],
+        electorate: ElectorateInput::List(
+            (1..=voters).map(|i| RollEntry { voter: format!("{id}-voter-{i}"), weight: 1 }).collect(),
+        ),
+        trustees: trustees
+            .iter()
+            .map(|t| {
+                let p = t.public();
+                TrusteeInput {
+                    signing_key: p["signing_key"].as_str().unwrap_or_default().into(),
+                    share_key: p["share_key"].as_str().unwrap_or_default().into(),
+                }
+            })
+            .collect(),
+        threshold: 2,
+        authority: hex::encode(authority.public()),
+        closes_at: None,
+    };
+    store_election(store, dialogue, &input).await?;
+    let created = store.election(dialogue, id).await?.created;
+    let hash = election_hash(dialogue, &created);
+    let share_keys: Vec<_> = trustees.iter().map(|t| t.share_key.public()).collect();
+    for (i, t) in (1..).zip(trustees) {
+        store.election_event(dialogue, id, "election.trustee_committed", t.committed(id, &hash, i, 2)).await?;
+    }
+    let mut revealed = Vec::new();
+    for (i, t) in (1..).zip(trustees) {
+        let body = t.revealed(id, &hash, i, 2);
+        store.election_event(dialogue, id, "election.trustee_revealed", body.clone()).await?;
+        revealed.push(body);
+    }
+    let mut dealt = Vec::new();
+    for (i, t) in (1..).zip(trustees) {
+        let body = t.shares(id, &hash, i, 2, &share_keys, &mut OsRng);
+        store.election_event(dialogue, id, "election.trustee_shares", body.clone()).await?;
+        dealt.push(body);
+    }
+    let credentials: Vec<(Zeroizing<[u8; 32]>, Credential)> =
+        (0..voters).map(|_| Credential::generate(&mut OsRng)).collect();
+    let list: Vec<([u8; 32], u64)> = credentials.iter().map(|(_, c)| (c.public(), 1)).collect();
+    for body in credential_lists(id, &hash, authority, &list, false) {
+        store.election_event(dialogue, id, "election.credentials", body).await?;
+    }
+    let key = store.open_election(dialogue, id).await?;
+    let key = point_from_hex("public_key", &key)
+        .and_then(ElectionKey::new)
+        .map_err(|e| AppError::internal(format!("demo election key: {e}")))?;
+    Ok(DemoElection { id, hash, key, questions, credentials, revealed, dealt })
+}
+
+impl DemoElection {
+    fn booth(&self) -> VotingBooth<'_> {
+        VotingBooth { election: self.id, hash: &self.hash, key: &self.key, questions: &self.questions }
+    }
+
+    /// Casts `(voter, chosen options, counter)` through the same checks as the server's
+    /// ballot box, in one transaction.
+    async fn cast(&self, store: &Store, dialogue: &str, votes: &[(usize, Vec<usize>, u64)]) -> Result<(), AppError> {
+        let checker =
+            store.cast_checker(dialogue, self.id).await?.ok_or_else(|| AppError::internal("demo election not open"))?;
+        let mut ballots = Vec::new();
+        for (voter, chosen, counter) in votes {
+            let choices = self.choices(chosen);
+            let body = self
+                .booth()
+                .cast(&self.credentials[*voter].1, &choices, *counter, &mut OsRng)
+                .map_err(AppError::internal)?;
+            let checked = checker.check(&body).map_err(|(c, d)| AppError::internal(format!("{c}: {d}")))?;
+            ballots.push((body, checked));
+        }
+        store.cast_ballots(dialogue, self.id, &ballots).await?;
+        Ok(())
+    }
+
+    fn choices(&self, chosen: &[usize]) -> Vec<Vec<bool>> {
+        vec![(0..self.questions[0].options as usize).map(|o| chosen.contains(&o)).collect()]
+    }
+
+    async fn challenge(&self, store: &Store, dialogue: &str, voter: usize, chosen: &[usize]) -> Result<(), AppError> {
+        let body = self
+            .booth()
+            .challenge(&self.credentials[voter].1, &self.choices(chosen), &mut OsRng)
+            .map_err(AppError::internal)?;
+        store.spoil_ballot(dialogue, self.id, body).await?;
+        Ok(())
+    }
+
+    /// Closes, and trustees 1 and 2 decrypt: the second partial publishes the result.
+    async fn close_and_decide(&self, store: &Store, dialogue: &str, trustees: &[TrusteeRole]) -> Result<(), AppError> {
+        let closed = store.close_election(dialogue, self.id).await?;
+        let tally = closed["tally"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|q| q.as_array().into_iter().flatten().map(|ct| parse_ct(ct, "tally", false)).collect())
+            .collect::<Result<Vec<Vec<_>>, String>>()
+            .map_err(AppError::internal)?;
+        let revealed: Vec<&Value> = self.revealed.iter().collect();
+        let dealt: Vec<&Value> = self.dealt.iter().collect();
+        for j in [1u32, 2] {
+            let role = &trustees[j as usize - 1];
+            let shares = dealt_to(&revealed, &dealt, j).map_err(AppError::internal)?;
+            let key = role.key_share(&self.hash, j, &shares).map_err(AppError::internal)?;
+            let partial = role.partial(self.id, &self.hash, &key, &tally, &mut OsRng);
+            store.election_event(dialogue, self.id, "election.partial_decryption", partial).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Two votes: a referendum already decided (40 voters: a challenge, a re-vote, two
+/// abstentions), and an open priorities vote whose unused credentials the demo prints.
+async fn seed_demo_votes(store: &Store, dialogue: &str) -> Result<Vec<String>, AppError> {
+    let trustees: Vec<TrusteeRole> = (0..3).map(|_| TrusteeRole::generate(&mut OsRng)).collect();
+    let (_, authority) = Signer25519::generate(&mut OsRng);
+    let charter = demo_election(
+        store,
+        dialogue,
+        "charter",
+        both("استفتاء على مسودة الميثاق الانتقالي", "Referendum on the draft transitional charter"),
+        QuestionInput {
+            title: both("هل توافق على مسودة الميثاق الانتقالي؟", "Do you approve the draft transitional charter?"),
+            options: vec![both("نعم", "Yes"), both("لا", "No"), both("ممتنع", "Abstain")],
+            min: 1,
+            max: 1,
+        },
+        40,
+        &trustees,
+        &authority,
+    )
+    .await?;
+    charter.challenge(store, dialogue, 0, &[1]).await?;
+    // 38 of 40 vote: 23 yes, 12 no, 3 abstain; voter 5 first votes no, then yes.
+    let votes: Vec<(usize, Vec<usize>, u64)> = (0..38)
+        .map(|v| {
+            (
+                v,
+                vec![if v < 23 {
+                    0
+                } else if v < 35 {
+                    1
+                } else {
+                    2
+                }],
+                1,
+            )
+        })
+        .collect();
+    charter.cast(store, dialogue, &votes[..5]).await?;
+    charter.cast(store, dialogue, &[(5, vec![1], 1)]).await?;
+    charter.cast(store, dialogue, &[(5, vec![0], 2)]).await?;
+    charter.cast(store, dialogue, &votes[6..]).await?;
+    charter.close_and_decide(store, dialogue, &trustees).await?;
+
+    let priorities = demo_election(
+        store,
+        dialogue,
+        OPEN_ELECTION,
+        both("أولويات المرحلة الأولى", "Priorities of the first phase"),
+        QuestionInput {
+            title: both("اختر أولويتين على الأكثر", "Choose at most two priorities"),
+            options: vec![
+                both("الماء والكهرباء", "Water and electricity"),
+                both("عودة النازحين", "Return of the displaced"),
+                both("المعتقلون والمفقودون", "Detainees and the missing"),
+                both("الاقتصاد والعمل", "Economy and jobs"),
+            ],
+            min: 1,
+            max: 2,
+        },
+        12,
+        &trustees,
+        &authority,
+    )
+    .await?;
+    priorities
+        .cast(store, dialogue, &[(0, vec![0, 2], 1), (1, vec![1], 1), (2, vec![2, 3], 1), (3, vec![0], 1)])
+        .await?;
+    Ok(priorities.credentials[4..8].iter().map(|(secret, _)| hex::encode(**secret)).collect())
 }

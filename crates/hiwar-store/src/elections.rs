@@ -248,19 +248,22 @@ impl Store {
         Ok(key)
     }
 
-    /// Closes the election: `election.closed` with the tally the verifier recomputes.
-    pub async fn close_election(&self, dialogue: &str, id: &str) -> Result<()> {
+    /// Closes the election: `election.closed` with the tally the verifier recomputes,
+    /// which is returned.
+    pub async fn close_election(&self, dialogue: &str, id: &str) -> Result<Value> {
         let mut tx = self.pool.begin().await?;
         self.election(dialogue, id).await?;
+        let mut closed = Value::Null;
         self.append_with(&mut tx, dialogue, "election.closed", false, |c, seq| {
             let body = c.elections().closed_body(id).map_err(refused("E8"))?;
             c.apply(seq, "election.closed", body.clone())?;
+            closed = body.clone();
             Ok(body)
         })
         .await?;
         self.set_stage(&mut tx, dialogue, id, "closed", None, None).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(closed)
     }
 
     /// Appends checked ballots in one transaction (one durable write for all of them):

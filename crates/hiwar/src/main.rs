@@ -403,6 +403,18 @@ async fn demo(data: Option<PathBuf>, server: config::ServerArgs, file: &config::
     for code in &access.invitations {
         println!("    invitation:   {code}");
     }
+    println!(
+        "  votes:          http://{addr}/dialogues/{}/decide (a decided referendum, an open vote)",
+        access.dialogue
+    );
+    println!("  voting credentials for the open vote (each voter may vote, and vote again):");
+    for credential in &access.voting_credentials {
+        println!("    credential:   {credential}");
+    }
+    println!(
+        "  vote with:      hiwar vote --server http://{addr} --dialogue {} --election {} --credential CODE --choices 0,2",
+        access.dialogue, access.open_election
+    );
     println!("  Arabic: add ?lang=ar to any address; English: ?lang=en. Stop with Ctrl-C.");
     let state = AppState::new(store, with_public_url(server.config(file), addr));
     hiwar_server::serve(listener, state).await.context("serving HTTP")?;

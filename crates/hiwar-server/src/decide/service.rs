@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use hiwar_record::election::{roll_hash, CastChecker, CheckedCast};
 use hiwar_record::events::bilingual;
-use hiwar_store::Member;
+use hiwar_store::{Member, Store};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -100,10 +100,10 @@ fn text(t: &TextInput) -> Value {
 }
 
 /// The electorate's roll: (member id, weight), in a fixed order.
-async fn roll(state: &AppState, dialogue: &str, electorate: &ElectorateInput) -> Result<Vec<(String, u64)>, AppError> {
+async fn roll(store: &Store, dialogue: &str, electorate: &ElectorateInput) -> Result<Vec<(String, u64)>, AppError> {
     let roll: Vec<(String, u64)> = match electorate {
         ElectorateInput::Role(role) => {
-            let members: Vec<Member> = state.store.members(dialogue).await?;
+            let members: Vec<Member> = store.members(dialogue).await?;
             if !hiwar_record::events::ROLES.contains(&role.as_str()) {
                 return Err(AppError::bad_request("electorate", format!("{role:?} is not a role")));
             }
@@ -139,7 +139,12 @@ async fn roll(state: &AppState, dialogue: &str, electorate: &ElectorateInput) ->
 /// never changes.
 pub async fn create(state: &AppState, ctx: &Ctx, dialogue: &str, input: ElectionInput) -> Result<String, AppError> {
     require_convener(state, ctx, dialogue).await?;
-    let roll = roll(state, dialogue, &input.electorate).await?;
+    store_election(&state.store, dialogue, &input).await
+}
+
+/// Stores the election described by `input` and records `election.created`.
+pub async fn store_election(store: &Store, dialogue: &str, input: &ElectionInput) -> Result<String, AppError> {
+    let roll = roll(store, dialogue, &input.electorate).await?;
     let total_weight: u64 = roll.iter().map(|(_, w)| w).sum();
     let weighted = roll.iter().any(|(_, w)| *w != 1);
     let body = json!({
@@ -157,7 +162,7 @@ pub async fn create(state: &AppState, ctx: &Ctx, dialogue: &str, input: Election
     });
     let closes_at = input.closes_at.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let roll: Vec<Value> = roll.iter().map(|(v, w)| json!({"member": v, "weight": w})).collect();
-    Ok(state.store.create_election(dialogue, body, closes_at, &Value::Array(roll)).await?)
+    Ok(store.create_election(dialogue, body, closes_at, &Value::Array(roll)).await?)
 }
 
 /// The roll as the credential authority needs it (convener only): voter (member id),
