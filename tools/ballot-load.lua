@@ -1,6 +1,7 @@
 -- wrk script: each request casts the next pre-made ballot (one JSON body per line of
 -- the file in BODIES), so every request is a real, distinct ballot. Threads take
--- disjoint lines; a thread stops when its share is cast.
+-- disjoint lines. wrk runs for a fixed time: there must be more ballots than the
+-- server can take in that time, or the figure is wrong (the summary says so).
 local threads = {}
 local counter = 0
 
@@ -19,6 +20,7 @@ function init(args)
     n = n + 1
   end
   next_body = 1
+  exhausted = 0
   created = 0
   refused = 0
   wrk.method = "POST"
@@ -29,7 +31,7 @@ end
 function request()
   local body = bodies[next_body]
   if body == nil then
-    wrk.thread:stop()
+    exhausted = 1
     body = bodies[#bodies]
   end
   next_body = next_body + 1
@@ -41,10 +43,14 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local ok, bad = 0, 0
+  local ok, bad, out = 0, 0, 0
   for _, t in ipairs(threads) do
     ok = ok + t:get("created")
     bad = bad + t:get("refused")
+    out = out + t:get("exhausted")
+  end
+  if out > 0 then
+    io.write("WARNING: the ballots ran out before the time did: give more voters or a shorter duration\n")
   end
   local seconds = summary.duration / 1e6
   io.write(string.format("ballots cast: %d, refused: %d, in %.2f s: %.0f ballots per second; latency p50 %.1f ms, p99 %.1f ms\n",

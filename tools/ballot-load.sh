@@ -5,11 +5,14 @@
 # `hiwar vote --batch --bodies`, then cast by wrk with 64 connections on loopback, each
 # request a distinct real ballot. Prints wrk's figures and checks the server's count.
 #
-#   tools/ballot-load.sh sqlite|postgres [VOTERS]      (needs: cargo build --release, wrk, jq, curl)
+#   tools/ballot-load.sh sqlite|postgres [VOTERS] [SECONDS]
+#   (needs: cargo build --release, wrk, jq, curl; VOTERS must exceed what the server
+#   takes in SECONDS, or the script says the ballots ran out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:?sqlite or postgres}
-voters=${2:-20000}
+voters=${2:-50000}
+seconds=${3:-10}
 hiwar=$PWD/target/release/hiwar
 [ -x "$hiwar" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 for tool in wrk jq curl; do command -v $tool >/dev/null || { echo "needs $tool (apt-get install $tool)" >&2; exit 1; }; done
@@ -54,7 +57,7 @@ api -X POST "$server/api/dialogues/$dialogue/elections/load/open" >/dev/null
 { echo credential,choices; for i in $(seq 1 "$voters"); do echo "$work/credentials/voters/voter-$i.json,$((i % 3))"; done; } > "$work/batch.csv"
 "$hiwar" vote "${target[@]}" --batch "$work/batch.csv" --bodies "$work/bodies.jsonl" 2>/dev/null
 
-echo "== $backend: $voters ballots, 64 connections, hiwar $("$hiwar" --version)"
+echo "== $backend: $voters ballots ready, 64 connections for $seconds s, $("$hiwar" --version)"
 BODIES=$work/bodies.jsonl THREADS=2 BALLOTS_PATH=/api/dialogues/$dialogue/elections/load/ballots \
-  wrk -t2 -c64 -d600s -s tools/ballot-load.lua "$server"
+  wrk -t2 -c64 -d"${seconds}s" -s tools/ballot-load.lua "$server"
 curl -sf "$server/api/dialogues/$dialogue/elections/load" | jq -c '{stage, ballots}'
