@@ -1,12 +1,12 @@
 // Times hiwar's ballot cryptography compiled to WebAssembly, under Node:
-//   cargo build -p hiwar-wasm --release --target wasm32-unknown-unknown
+//   tools/build-voter-wasm.sh --check    (builds target/wasm32-unknown-unknown/wasm/hiwar_wasm.wasm)
 //   node tools/wasm-bench.mjs
 // Prints the median time to encrypt and prove one 0/1 option (compare with
 // `cargo bench -p hiwar-crypto --bench ballots`, first line).
 import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 
-const path = new URL("../target/wasm32-unknown-unknown/release/hiwar_wasm.wasm", import.meta.url);
+const path = new URL("../target/wasm32-unknown-unknown/wasm/hiwar_wasm.wasm", import.meta.url);
 const { instance } = await WebAssembly.instantiate(await readFile(path), {});
 const { encrypt_and_prove } = instance.exports;
 encrypt_and_prove(50); // warm up

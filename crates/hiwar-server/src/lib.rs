@@ -144,6 +144,8 @@ mod tests {
             include_str!("seat/pages.rs"),
             include_str!("deliberate/service.rs"),
             include_str!("deliberate/pages.rs"),
+            include_str!("decide/pages.rs"),
+            include_str!("decide/service.rs"),
         ];
         let ids = Lang::En.message_ids();
         for source in sources {

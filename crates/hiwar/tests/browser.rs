@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Running;
+use common::{get, hiwar, Running};
 use serde_json::{json, Value};
 
 struct Driver {
@@ -250,4 +250,51 @@ fn public_pages_fit_a_phone_in_both_languages() {
         }
     }
     assert!(overflowing.is_empty(), "pages scroll sideways: {overflowing:#?}");
+}
+
+/// A voter votes in the browser (Arabic): the page makes the ballot on the device with
+/// the WebAssembly module under the page's own strict policy; the voter challenges the
+/// first ballot (it opens to their choices and is published as challenged), then casts
+/// a second one; both are on the board, and the record verifies.
+#[test]
+fn a_voter_challenges_then_casts_in_the_browser() {
+    let demo = Running::start(&["demo", "--listen", "127.0.0.1:0"]);
+    let credential = demo.values("credential:").remove(0);
+    let dialogue_url = demo.value("demo dialogue:");
+    let browser = Driver::start();
+    browser.go(&format!("{dialogue_url}/decide/priorities/vote?lang=ar"));
+    browser.wait_for("!document.getElementById('prepare').disabled");
+    assert_eq!(browser.script("return document.documentElement.dir"), json!("rtl"));
+    browser.click("#q0o1");
+    browser.click("#q0o3");
+    browser.type_into("#credential", &credential);
+    browser.click("#prepare");
+    browser.wait_for("document.getElementById('tracking').textContent.length === 64");
+    let first = browser.script("return document.getElementById('tracking').textContent").as_str().unwrap().to_string();
+    browser.click("#challenge");
+    browser.wait_for(&format!("document.getElementById('outcome').textContent.includes('{first}')"));
+    let outcome = browser.script("return document.getElementById('outcome').textContent").as_str().unwrap().to_string();
+    assert!(
+        outcome.contains("عودة النازحين") && outcome.contains("الاقتصاد والعمل"),
+        "opened to the choices: {outcome}"
+    );
+    browser.click("#prepare");
+    browser.wait_for(&format!(
+        "document.getElementById('tracking').textContent.length === 64 && document.getElementById('tracking').textContent !== '{first}'"
+    ));
+    let second = browser.script("return document.getElementById('tracking').textContent").as_str().unwrap().to_string();
+    browser.click("#cast");
+    browser.wait_for(&format!("document.getElementById('outcome').textContent.includes('{second}')"));
+
+    let dialogue = dialogue_url.rsplit('/').next().unwrap();
+    let board: Value = serde_json::from_str(&get(&format!(
+        "{}/api/dialogues/{dialogue}/elections/priorities/board?limit=1000",
+        demo.url
+    )))
+    .unwrap();
+    let entries = board["entries"].as_array().unwrap();
+    assert!(entries.iter().any(|e| e["tracking"] == first.as_str() && e["spoiled"] == true), "{board}");
+    assert!(entries.iter().any(|e| e["tracking"] == second.as_str() && e["spoiled"] == false), "{board}");
+    let out = hiwar().args(["verify", &format!("{dialogue_url}/record")]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }

@@ -210,19 +210,45 @@ pub struct VotingBooth<'a> {
     pub questions: &'a [Question],
 }
 
+/// A ballot made and not yet sent: the device shows its tracking code, then sends
+/// either `cast` (signed) or `spoiled` (the same ciphertexts opened, Benaloh's
+/// challenge) — never both, since a tracking code may appear only once (E5, E7).
+pub struct Prepared {
+    pub tracking: String,
+    pub cast: Value,
+    pub spoiled: Value,
+}
+
 impl VotingBooth<'_> {
-    fn encrypt(
+    /// Encrypts and proves `choices`, signs the cast form with the credential, and
+    /// prepares the opened form for a challenge. The opened form is re-opened here
+    /// first, as the voter's second device would, so a wrong encryption is caught.
+    pub fn prepare(
         &self,
         credential: &Credential,
         choices: &[Vec<bool>],
+        counter: u64,
         rng: &mut impl CryptoRngCore,
-    ) -> Result<(ballot::Ballot, ballot::BallotNonces), String> {
+    ) -> Result<Prepared, String> {
         let public = credential.public();
         let ctx = BallotContext { election_hash: self.hash, key: self.key, credential: &public };
-        ballot::encrypt(&ctx, self.questions, choices, rng).map_err(|e| e.to_string())
+        let (b, nonces) = ballot::encrypt(&ctx, self.questions, choices, rng).map_err(|e| e.to_string())?;
+        let tracking = hex::encode(tracking_code(self.hash, &b.choices()));
+        let wire = ballot_json(&b);
+        let signature = hex::encode(credential.sign(&cast_message(self.hash, counter, &wire)));
+        let cast = json!({"election": self.election, "credential": hex::encode(public), "counter": counter,
+            "ballot": wire, "signature": signature, "tracking": tracking});
+        let opened = ballot::open(self.key, &b.choices(), &nonces).map_err(|e| e.to_string())?;
+        if opened != choices {
+            return Err("the ballot does not open to the choices made".into());
+        }
+        let plaintext: Vec<Vec<u8>> = choices.iter().map(|q| q.iter().map(|&c| c as u8).collect()).collect();
+        let spoiled = json!({"election": self.election, "tracking": tracking, "choices": choices_json(&b),
+            "nonces": nonces_json(&nonces), "plaintext": plaintext});
+        Ok(Prepared { tracking, cast, spoiled })
     }
 
-    /// The body of `ballot.cast`: encrypted, proved, and signed with the credential.
+    /// The body of `ballot.cast` for `choices`.
     pub fn cast(
         &self,
         credential: &Credential,
@@ -230,29 +256,17 @@ impl VotingBooth<'_> {
         counter: u64,
         rng: &mut impl CryptoRngCore,
     ) -> Result<Value, String> {
-        let (b, _) = self.encrypt(credential, choices, rng)?;
-        let wire = ballot_json(&b);
-        let signature = hex::encode(credential.sign(&cast_message(self.hash, counter, &wire)));
-        Ok(json!({"election": self.election, "credential": hex::encode(credential.public()), "counter": counter,
-            "ballot": wire, "signature": signature, "tracking": hex::encode(tracking_code(self.hash, &b.choices()))}))
+        Ok(self.prepare(credential, choices, counter, rng)?.cast)
     }
 
-    /// The body of `ballot.spoiled`: a ballot encrypted like a real one, then opened
-    /// (never signed, so never castable); the device re-opens it first to check it.
+    /// The body of `ballot.spoiled`: a ballot made for `choices`, then challenged.
     pub fn challenge(
         &self,
         credential: &Credential,
         choices: &[Vec<bool>],
         rng: &mut impl CryptoRngCore,
     ) -> Result<Value, String> {
-        let (b, nonces) = self.encrypt(credential, choices, rng)?;
-        let opened = ballot::open(self.key, &b.choices(), &nonces).map_err(|e| e.to_string())?;
-        if opened != choices {
-            return Err("the challenged ballot does not open to the choices made".into());
-        }
-        let plaintext: Vec<Vec<u8>> = choices.iter().map(|q| q.iter().map(|&c| c as u8).collect()).collect();
-        Ok(json!({"election": self.election, "tracking": hex::encode(tracking_code(self.hash, &b.choices())),
-            "choices": choices_json(&b), "nonces": nonces_json(&nonces), "plaintext": plaintext}))
+        Ok(self.prepare(credential, choices, 0, rng)?.spoiled)
     }
 }
 

@@ -34,5 +34,8 @@ pub fn routes(state: &AppState) -> Vec<Route> {
         ("/dialogues/{id}/decide/{eid}/close", post(pages::close)),
         ("/dialogues/{id}/decide/{eid}/board", get(pages::board)),
         ("/dialogues/{id}/decide/{eid}/roll.csv", get(pages::roll)),
+        ("/dialogues/{id}/decide/{eid}/vote", get(pages::vote)),
+        ("/static/vote.js", get(pages::vote_js)),
+        ("/static/hiwar_voter.wasm", get(pages::voter_wasm)),
     ]
 }

@@ -162,7 +162,9 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path
             @if e.stage == "open" {
                 section.card aria-labelledby="how-to-vote" {
                     h2 #how-to-vote { (lang.t("decide-how-to-vote")) }
+                    p { a href={ (base) "/vote" } { strong { (lang.t("vote-in-browser")) } } }
                     p { (lang.t("decide-revote")) }
+                    p { (lang.t("vote-or-command")) }
                     pre dir="ltr" { "hiwar vote --server " (host) " --dialogue " (id) " --election " (eid) " --credential my-credential.json --choices 0" }
                     p { (lang.t("decide-challenge")) }
                 }
@@ -258,4 +260,91 @@ pub async fn board(
             }
         },
     ))
+}
+
+/// The voting page: the voter's device makes the ballot (vote.js and the WebAssembly
+/// module), shows its tracking code, then casts or challenges it. The only page with a
+/// script, and the only one whose policy allows one.
+pub async fn vote(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path<(String, String)>) -> PageResult {
+    let lang = ctx.lang;
+    let e = state.store.election(&id, &eid).await?;
+    if e.stage != "open" {
+        return Err(AppError::conflict("election", format!("the vote is {}, not open", e.stage)));
+    }
+    let messages = serde_json::json!({
+        "unavailable": lang.t("vote-unavailable"), "credential": lang.t("vote-credential-wrong"),
+        "prepared": lang.t("vote-prepared"), "cast": lang.t("vote-cast"), "line": lang.t("decide-line"),
+        "failed": lang.t("vote-failed"), "challenged": lang.t("vote-challenged"), "again": lang.t("vote-again"),
+    });
+    let data = serde_json::json!({"dialogue": id, "created": e.created, "public_key": e.public_key, "lang": lang.code(),
+        "board": format!("/dialogues/{id}/decide/{eid}/board"), "messages": messages});
+    // A data block is not run; `<` is escaped so no text in it can end the element.
+    let data = data.to_string().replace('<', "\\u003c");
+    let questions = e.created["questions"].as_array().cloned().unwrap_or_default();
+    let mut response = page(
+        &ctx,
+        &lang.t("vote-title"),
+        html! {
+            h1 { (lang.t("vote-title")) ": " bdi { (pick(lang, &e.title)) } }
+            p { a href={ "/dialogues/" (id) "/decide/" (eid) } { (lang.t("vote-back")) } }
+            p { (lang.t("decide-revote")) }
+            noscript { p.error { (lang.t("vote-noscript")) } }
+            form #ballot {
+                @for (q, question) in questions.iter().enumerate() {
+                    @let single = question["max"].as_u64() == Some(1);
+                    fieldset {
+                        legend { bdi { (said(lang, &question["title"])) } " "
+                            small { (lang.t1("decide-choose-min", "min", question["min"].as_u64().unwrap_or(0))) " " (lang.t1("decide-choose-max", "max", question["max"].as_u64().unwrap_or(0))) } }
+                        @for (o, option) in question["options"].as_array().into_iter().flatten().enumerate() {
+                            div.choice {
+                                input type=(if single { "radio" } else { "checkbox" }) name={ "q" (q) } id={ "q" (q) "o" (o) } value=(o);
+                                label for={ "q" (q) "o" (o) } { bdi { (said(lang, option)) } }
+                            }
+                        }
+                    }
+                }
+                label for="credential" { (lang.t("vote-credential")) }
+                textarea #credential rows="3" dir="ltr" autocomplete="off" spellcheck="false" {}
+                label for="credential-file" { (lang.t("vote-credential-file")) }
+                input #credential-file type="file" accept=".json,.txt";
+                button #prepare type="submit" disabled { (lang.t("vote-prepare")) }
+            }
+            section #prepared hidden aria-labelledby="prepared-title" {
+                h2 #prepared-title { (lang.t("vote-tracking")) }
+                p { code #tracking dir="ltr" {} }
+                p { (lang.t("decide-challenge")) }
+                button #cast type="button" { (lang.t("vote-cast-button")) } " "
+                button #challenge type="button" { (lang.t("vote-challenge-button")) }
+            }
+            p #outcome role="status" aria-live="polite" {}
+            p { a #board hidden href="#" { (lang.t("decide-board")) } }
+            p { small { (lang.t("vote-client")) " " code dir="ltr" { (e.created["client"].as_str().unwrap_or_default()) } } }
+            script #election type="application/json" { (PreEscaped(data)) }
+            script src="/static/vote.js" defer {}
+        },
+    );
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static(crate::web::SCRIPT_PAGE_POLICY),
+    );
+    Ok(response)
+}
+
+pub async fn vote_js() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        service::VOTE_JS,
+    )
+        .into_response()
+}
+
+pub async fn voter_wasm() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/wasm"), (axum::http::header::CACHE_CONTROL, "no-cache")],
+        service::VOTER_WASM,
+    )
+        .into_response()
 }

@@ -85,9 +85,15 @@ pub const SESSION_COOKIE: &str = "hiwar_session";
 pub const CSRF_COOKIE: &str = "hiwar_csrf";
 pub const LANG_COOKIE: &str = "hiwar_lang";
 
-/// The Content-Security-Policy of every response: nothing from anywhere else, no
-/// inline script or style, forms only to this site, no framing.
+/// The Content-Security-Policy of every response that sets none of its own: nothing
+/// from anywhere else, no script at all, no inline style, forms only to this site, no
+/// framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The policy of the one page that runs code (the voting page): the same, plus this
+/// site's script and WebAssembly module and requests to this site.
+pub const SCRIPT_PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
      frame-ancestors 'none'";
 
@@ -316,7 +322,9 @@ fn log_request(method: &axum::http::Method, path: &str, status: StatusCode, star
 }
 
 fn secure_headers(headers: &mut HeaderMap) {
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
