@@ -181,6 +181,10 @@ impl Setup {
     fn close_and_decrypt(&self, election: &str, trustees: &[usize]) -> Value {
         let (status, body) = call("POST", &self.api(&format!("/elections/{election}/close")), Some(&self.token), None);
         assert_eq!(status, 204, "{body}");
+        self.decrypt(election, trustees)
+    }
+
+    fn decrypt(&self, election: &str, trustees: &[usize]) -> Value {
         for &j in trustees {
             ok(
                 hiwar()
@@ -198,6 +202,14 @@ impl Setup {
     fn record(&self) -> String {
         get(&format!("{}/dialogues/{}/record", self.server.url, self.dialogue))
     }
+}
+
+/// A trustee's keys, read from its key file (as the test plays that trustee).
+fn trustee_role(path: &Path) -> hiwar_record::election::roles::TrusteeRole {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let seed: [u8; 32] = hex::decode(v["signing_seed"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let share = hiwar_crypto::group::scalar_from_hex("share", v["share_secret"].as_str().unwrap()).unwrap();
+    hiwar_record::election::roles::TrusteeRole::new(&seed, share)
 }
 
 fn voter_file(credentials: &Path, i: usize) -> std::path::PathBuf {
@@ -287,8 +299,44 @@ fn a_vote_from_creation_to_verified_result() {
         .unwrap();
     assert!(String::from_utf8_lossy(&early.stderr).contains("not closed"));
 
+    // A trustee's partial decryption that does not match its key is refused, naming
+    // it, even though the trustee signed it (E9).
+    let (status, body) = call("POST", &s.api("/elections/referendum/close"), Some(&s.token), None);
+    assert_eq!(status, 204, "{body}");
+    let record = s.record();
+    let events = common::events(&record);
+    let created =
+        events.iter().find(|(k, b)| k == "election.created" && b["election"] == "referendum").unwrap().1.clone();
+    let closed = events.iter().find(|(k, _)| k == "election.closed").unwrap().1.clone();
+    let hash = hiwar_record::election::election_hash(&s.dialogue, &created);
+    let role = trustee_role(&s.trustees[1].0);
+    let revealed: Vec<&Value> =
+        events.iter().filter(|(k, _)| k == "election.trustee_revealed").map(|(_, b)| b).collect();
+    let dealt: Vec<&Value> = events.iter().filter(|(k, _)| k == "election.trustee_shares").map(|(_, b)| b).collect();
+    let key =
+        role.key_share(&hash, 2, &hiwar_record::election::roles::dealt_to(&revealed, &dealt, 2).unwrap()).unwrap();
+    let tally: Vec<Vec<_>> = closed["tally"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            q.as_array().unwrap().iter().map(|c| hiwar_record::election::parse_ct(c, "tally", false).unwrap()).collect()
+        })
+        .collect();
+    let mut wrong = role.partial("referendum", &hash, &key, &tally, &mut rand::rngs::OsRng);
+    wrong["shares"][0][0]["share"] = wrong["shares"][0][1]["share"].clone();
+    wrong.as_object_mut().unwrap().remove("signature");
+    let wrong = hiwar_record::election::sign_event("election.partial_decryption", &hash, wrong, &role.signer);
+    let (status, body) = call(
+        "POST",
+        &s.api("/elections/referendum/events"),
+        None,
+        Some(json!({"kind": "election.partial_decryption", "body": wrong})),
+    );
+    assert!(status == 409 && body["detail"].as_str().unwrap().contains("E9"), "a wrong partial decryption: {body}");
+
     // Trustees 1 and 3 of 3 decrypt; the result is published with the second.
-    let status = s.close_and_decrypt("referendum", &[1, 3]);
+    let status = s.decrypt("referendum", &[1, 3]);
     assert_eq!(status["stage"], "decided", "{status}");
     assert_eq!(status["result"]["counts"], json!([[2, 0, 1]]));
     assert_eq!(status["ballots"], json!({"cast": 4, "superseded": 1, "spoiled": 1}));
@@ -308,18 +356,89 @@ fn a_vote_from_creation_to_verified_result() {
     let (code, stdout) = python_verify(&record);
     assert_eq!(code, 0, "{stdout}");
 
-    // ...and reject it once the operator, holding the dialogue key, drops a counted
-    // ballot and re-signs every line: the tally no longer adds up (E8).
-    let mut events = common::events(&record);
+    // ...and reject it once the operator, holding the dialogue key, changes the ballots
+    // in its database and re-signs every line: a counted ballot dropped (the tally no
+    // longer adds up, E8), altered (its voter's signature fails, E5), or added again
+    // (a tracking code may appear once, E5).
+    let events = common::events(&record);
     let last_cast = events.iter().rposition(|(k, _)| k == "ballot.cast").unwrap();
-    events.remove(last_cast);
-    let forged = common::reseal_as(&s.dialogue, &events);
-    let (code, stdout) = common::verify(&forged);
-    assert_eq!(code, 1);
-    assert!(stdout.contains("VERIFICATION FAILED: E8"), "{stdout}");
-    let (code, stdout) = python_verify(&forged);
-    assert_eq!(code, 1);
-    assert!(stdout.starts_with("VERIFICATION FAILED: E8"), "{stdout}");
+    let mut dropped = events.clone();
+    dropped.remove(last_cast);
+    let mut altered = events.clone();
+    let answer = &mut altered[last_cast].1["ballot"]["answers"][0]["choices"];
+    answer.as_array_mut().unwrap().swap(0, 1);
+    let mut added = events.clone();
+    added.insert(last_cast + 1, events[last_cast].clone());
+    for (forged, check, what) in
+        [(dropped, "E8", "a dropped ballot"), (altered, "E5", "an altered ballot"), (added, "E5", "an added ballot")]
+    {
+        let forged = common::reseal_as(&s.dialogue, &forged);
+        let (code, stdout) = common::verify(&forged);
+        assert_eq!(code, 1, "{what}");
+        assert!(stdout.contains(&format!("VERIFICATION FAILED: {check}")), "{what}: {stdout}");
+        let (code, stdout) = python_verify(&forged);
+        assert_eq!(code, 1, "{what}");
+        assert!(stdout.starts_with(&format!("VERIFICATION FAILED: {check}")), "{what}: {stdout}");
+    }
+}
+
+/// A trustee who deals a wrong share (and signs it) is caught by the honest trustee it
+/// was dealt to, whose ceremony complains with a proof; the ceremony has failed and the
+/// election can never open (E3).
+#[test]
+fn a_wrong_share_ends_the_ceremony() {
+    let data = tempfile::tempdir().unwrap();
+    let s = setup(&["--data", data.path().to_str().unwrap()]);
+    s.create("spoilt", 2, 2);
+    let created = common::events(&s.record()).into_iter().find(|(k, _)| k == "election.created").unwrap().1;
+    let hash = hiwar_record::election::election_hash(&s.dialogue, &created);
+    let cheat = trustee_role(&s.trustees[2].0);
+    let relay = |kind: &str, body: &Value| {
+        call("POST", &s.api("/elections/spoilt/events"), None, Some(json!({"kind": kind, "body": body})))
+    };
+    assert_eq!(relay("election.trustee_committed", &cheat.committed("spoilt", &hash, 3, 2)).0, 201);
+    let honest: Vec<_> = s.trustees[..2]
+        .iter()
+        .map(|(key, _)| {
+            hiwar()
+                .args(["trustee", "ceremony"])
+                .args(s.target("spoilt"))
+                .args(["--key", key.to_str().unwrap(), "--wait", "60"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let revealed = cheat.revealed("spoilt", &hash, 3, 2);
+    while relay("election.trustee_revealed", &revealed).0 != 201 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let keys: Vec<_> = created["trustees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| hiwar_crypto::group::point_from_hex("share", t["share_key"].as_str().unwrap()).unwrap())
+        .collect();
+    let mut shares = cheat.shares("spoilt", &hash, 3, 2, &keys, &mut rand::rngs::OsRng);
+    // The share for trustee 1 is flipped in one bit, and re-signed by its dealer.
+    let share = shares["shares"][0]["share"].as_str().unwrap().to_string();
+    shares["shares"][0]["share"] = json!(format!("{}{}", if share.starts_with('0') { '1' } else { '0' }, &share[1..]));
+    shares.as_object_mut().unwrap().remove("signature");
+    let shares = hiwar_record::election::sign_event("election.trustee_shares", &hash, shares, &cheat.signer);
+    while relay("election.trustee_shares", &shares).0 != 201 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let outputs: Vec<Output> = honest.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let told = String::from_utf8_lossy(&outputs[0].stderr).into_owned();
+    assert!(!outputs[0].status.success() && told.contains("trustee 3 dealt you a wrong share"), "{told}");
+    let (status, body) = call("POST", &s.api("/elections/spoilt/open"), Some(&s.token), None);
+    assert!(
+        status == 409 && body["detail"].as_str().unwrap().contains("trustee 3 dealt trustee 1 a wrong share"),
+        "{body}"
+    );
+    let out = hiwar().args(["verify", &format!("{}/dialogues/{}/record", s.server.url, s.dialogue)]).output().unwrap();
+    assert!(out.status.success(), "a failed ceremony is a valid record: {}", String::from_utf8_lossy(&out.stdout));
 }
 
 /// 10,000 voters cast with `hiwar vote --batch` against a running server; the result
