@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    tokio::spawn(decide::service::close_when_due(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
 }

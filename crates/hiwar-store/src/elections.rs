@@ -159,6 +159,20 @@ impl Store {
             .collect())
     }
 
+    /// Open elections whose closing time is at or before `now` (both `…Z` UTC times,
+    /// which compare as text): `(dialogue, election)`.
+    pub async fn elections_due(&self, now: &str) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query(
+            "SELECT dialogue_id, id FROM elections WHERE stage = 'open' AND closes_at IS NOT NULL AND closes_at <= $1",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+    }
+
     /// Where the election stands, from the record's checks.
     pub async fn election_status(&self, dialogue: &str, id: &str) -> Result<ElectionStatus> {
         self.election(dialogue, id).await?;

@@ -104,6 +104,10 @@ impl Setup {
 
     /// Creates a one-question election over a register of `voters` voters.
     fn create(&self, election: &str, voters: usize, options: usize) -> Value {
+        self.create_closing(election, voters, options, None)
+    }
+
+    fn create_closing(&self, election: &str, voters: usize, options: usize, closes_at: Option<&str>) -> Value {
         let register: Vec<Value> = (1..=voters).map(|i| json!({"voter": format!("voter-{i}")})).collect();
         let input = json!({
             "id": election,
@@ -115,6 +119,7 @@ impl Setup {
             "trustees": self.trustees.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),
             "threshold": 2,
             "authority": self.authority.1,
+            "closes_at": closes_at,
         });
         let (status, body) = call("POST", &self.api("/elections"), Some(&self.token), Some(input.clone()));
         assert_eq!(status, 201, "{body}");
@@ -485,4 +490,29 @@ fn ten_thousand_ballots_by_command_line_on_sqlite() {
 fn ten_thousand_ballots_by_command_line_on_postgres() {
     let url = tokio::runtime::Runtime::new().unwrap().block_on(hiwar_store::testing::fresh_postgres_database());
     ten_thousand_ballots(&["--database-url", &url]);
+}
+
+/// An election closes by itself at its closing time; a ballot after it is refused.
+#[test]
+fn a_vote_closes_at_its_closing_time() {
+    let data = tempfile::tempdir().unwrap();
+    let s = setup(&["--data", data.path().to_str().unwrap()]);
+    let closes = hiwar_record::format_time(time::OffsetDateTime::now_utc() + time::Duration::seconds(20));
+    s.create_closing("timed", 2, 2, Some(&closes));
+    s.ceremony("timed");
+    let credentials = s.credentials("timed", 2);
+    s.open("timed");
+    ok(s.vote("timed", &voter_file(&credentials, 1), "1", &[]), "a vote in time");
+    let started = std::time::Instant::now();
+    loop {
+        let (_, status) = call("GET", &s.api("/elections/timed"), None, None);
+        if status["stage"] == "closed" {
+            assert_eq!(status["ballots"]["cast"], 1);
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 90, "not closed at {closes}: {status}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let late = s.vote("timed", &voter_file(&credentials, 2), "0", &[]);
+    assert!(String::from_utf8_lossy(&late.stderr).contains("closed"), "{}", String::from_utf8_lossy(&late.stderr));
 }

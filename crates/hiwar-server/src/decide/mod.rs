@@ -28,7 +28,7 @@ pub fn routes(state: &AppState) -> Vec<Route> {
         ("/api/dialogues/{id}/elections/{eid}/ballots", post(api::cast)),
         ("/api/dialogues/{id}/elections/{eid}/spoiled", post(api::spoil)),
         ("/api/dialogues/{id}/elections/{eid}/board", get(api::board)),
-        ("/dialogues/{id}/decide", get(pages::list)),
+        ("/dialogues/{id}/decide", get(pages::list).post(pages::create)),
         ("/dialogues/{id}/decide/{eid}", get(pages::show)),
         ("/dialogues/{id}/decide/{eid}/open", post(pages::open)),
         ("/dialogues/{id}/decide/{eid}/close", post(pages::close)),

@@ -61,15 +61,73 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
                     }
                 }
             }
-            @if is_convener {
-                section.card {
-                    h2 { (lang.t("decide-create")) }
-                    p { (lang.t("decide-create-how")) }
-                    pre dir="ltr" { "POST " (origin(&state.config)) "/api/dialogues/" (id) "/elections" }
-                }
-            }
+            @if is_convener { (create_form(&ctx, &id, &origin(&state.config))) }
         },
     ))
+}
+
+/// The convener's form for a new vote (one question; the API takes several).
+fn create_form(ctx: &Ctx, id: &str, host: &str) -> Markup {
+    let lang = ctx.lang;
+    html! {
+        section.card aria-labelledby="create" {
+            h2 #create { (lang.t("decide-create")) }
+            p { (lang.t("decide-create-how")) }
+            form.stack method="post" action={ "/dialogues/" (id) "/decide" } {
+                input type="hidden" name="csrf" value=(ctx.csrf);
+                label for="id" { (lang.t("decide-field-id")) }
+                input #id name="id" required maxlength="64" pattern="[a-z0-9-]+" dir="ltr";
+                label for="title_ar" { (lang.t("field-title-ar")) }
+                input #title_ar name="title_ar" required maxlength="200" lang="ar" dir="rtl";
+                label for="title_en" { (lang.t("field-title-en")) }
+                input #title_en name="title_en" required maxlength="200" lang="en" dir="ltr";
+                label for="question_ar" { (lang.t("decide-field-question-ar")) }
+                input #question_ar name="question_ar" required maxlength="500" lang="ar" dir="rtl";
+                label for="question_en" { (lang.t("decide-field-question-en")) }
+                input #question_en name="question_en" required maxlength="500" lang="en" dir="ltr";
+                label for="kind" { (lang.t("decide-field-kind")) }
+                select #kind name="kind" {
+                    option value="yes-no" { (lang.t("decide-kind-yes-no")) }
+                    option value="one" { (lang.t("decide-kind-one")) }
+                    option value="approve" { (lang.t("decide-kind-approve")) }
+                }
+                label for="options" { (lang.t("decide-field-options")) }
+                textarea #options name="options" rows="4" dir="auto" {}
+                label for="min" { (lang.t("decide-field-min")) }
+                input #min name="min" type="number" min="0" value="1";
+                label for="max" { (lang.t("decide-field-max")) }
+                input #max name="max" type="number" min="1" value="1";
+                label for="electorate" { (lang.t("decide-field-electorate")) }
+                select #electorate name="electorate" {
+                    option value="delegate" { (lang.t("decide-electorate-delegates")) }
+                    option value="participant" { (lang.t("decide-electorate-participants")) }
+                    option value="register" { (lang.t("decide-electorate-register")) }
+                }
+                label for="register" { (lang.t("decide-field-register")) }
+                textarea #register name="register" rows="3" dir="ltr" {}
+                label for="trustees" { (lang.t("decide-field-trustees")) }
+                textarea #trustees name="trustees" rows="3" required dir="ltr" spellcheck="false" {}
+                label for="threshold" { (lang.t("decide-field-threshold")) }
+                input #threshold name="threshold" type="number" min="1" required value="2";
+                label for="authority" { (lang.t("decide-field-authority")) }
+                input #authority name="authority" required dir="ltr" spellcheck="false";
+                label for="closes_at" { (lang.t("decide-field-closes")) }
+                input #closes_at name="closes_at" type="datetime-local";
+                button type="submit" { (lang.t("decide-create-submit")) }
+            }
+            p { (lang.t("decide-create-api")) " " code dir="ltr" { "POST " (host) "/api/dialogues/" (id) "/elections" } }
+        }
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    LoggedIn(ctx): LoggedIn,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<service::ElectionForm>,
+) -> PageResult {
+    let election = service::create(&state, &ctx, &id, form.input()?).await?;
+    Ok(Redirect::to(&format!("/dialogues/{id}/decide/{election}")).into_response())
 }
 
 fn ceremony(lang: Lang, s: &ElectionStatus) -> Markup {

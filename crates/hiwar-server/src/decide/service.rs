@@ -152,6 +152,59 @@ pub async fn create(state: &AppState, ctx: &Ctx, dialogue: &str, input: Election
     store_election(&state.store, dialogue, &input).await
 }
 
+/// A closing time as `YYYY-MM-DDTHH:MM:SSZ` (UTC), from that form or a form's
+/// `YYYY-MM-DDTHH:MM` (read as UTC).
+fn closing_time(raw: &str) -> Result<String, AppError> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let text = raw.trim_end_matches('Z');
+    let (date, clock) = text.split_once('T').unwrap_or((text, ""));
+    let d: Vec<&str> = date.split('-').collect();
+    let mut c: Vec<&str> = clock.split(':').collect();
+    if c.len() == 2 {
+        c.push("00");
+    }
+    let shaped = d.len() == 3 && c.len() == 3 && d.iter().chain(&c).all(|p| digits(p));
+    let [year, month, day, hour, minute, second] = [d.first(), d.get(1), d.get(2), c.first(), c.get(1), c.get(2)]
+        .map(|p| p.and_then(|p| p.parse::<u32>().ok()).unwrap_or(u32::MAX));
+    if !shaped
+        || year > 9999
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return Err(AppError::bad_request("closes_at", format!("{raw:?} is not a time like 2027-01-10T18:00 (UTC)")));
+    }
+    Ok(format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z"))
+}
+
+/// Closes every open election whose closing time has come; runs in the background
+/// every 15 seconds in each server process (closing twice is refused by the record's
+/// checks, so two processes cannot both close one election).
+pub async fn close_when_due(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(15));
+    loop {
+        every.tick().await;
+        let due = match state.store.elections_due(&hiwar_record::now_rfc3339()).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing elections due to close");
+                continue;
+            }
+        };
+        for (dialogue, election) in due {
+            match state.store.close_election(&dialogue, &election).await {
+                Ok(_) => {
+                    state.ballot_boxes.forget(&dialogue, &election);
+                    tracing::info!(dialogue, election, "closed at its closing time");
+                }
+                Err(e) => tracing::warn!(dialogue, election, error = %e, "closing at the closing time"),
+            }
+        }
+    }
+}
+
 /// Stores the election described by `input` and records `election.created`.
 pub async fn store_election(store: &Store, dialogue: &str, input: &ElectionInput) -> Result<String, AppError> {
     let roll = roll(store, dialogue, &input.electorate).await?;
@@ -170,7 +223,9 @@ pub async fn store_election(store: &Store, dialogue: &str, input: &ElectionInput
         "authority": input.authority.trim(),
         "client": hex::encode(client_hash()),
     });
-    let closes_at = input.closes_at.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let closes_at =
+        input.closes_at.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(closing_time).transpose()?;
+    let closes_at = closes_at.as_deref();
     let roll: Vec<Value> = roll.iter().map(|(v, w)| json!({"member": v, "weight": w})).collect();
     Ok(store.create_election(dialogue, body, closes_at, &Value::Array(roll)).await?)
 }
@@ -365,5 +420,175 @@ async fn run_ballot_box(
                 let _ = reply.send(outcome);
             }
         }
+    }
+}
+
+/// The creation form's fields: one question, its kind chosen from a list, the options
+/// one per line (`Arabic | English`), the trustees one per line as `hiwar trustee
+/// keygen` prints them.
+#[derive(Debug, Deserialize)]
+pub struct ElectionForm {
+    pub id: String,
+    pub title_ar: String,
+    pub title_en: String,
+    pub question_ar: String,
+    pub question_en: String,
+    /// `yes-no`, `one` or `approve`
+    pub kind: String,
+    #[serde(default)]
+    pub options: String,
+    #[serde(default)]
+    pub min: String,
+    #[serde(default)]
+    pub max: String,
+    /// A role, or `register` with `register` lines `voter,weight`
+    pub electorate: String,
+    #[serde(default)]
+    pub register: String,
+    pub trustees: String,
+    pub threshold: String,
+    pub authority: String,
+    #[serde(default)]
+    pub closes_at: String,
+}
+
+fn whole(field: &str, raw: &str) -> Result<u32, AppError> {
+    raw.trim().parse().map_err(|_| AppError::bad_request(field, format!("{field} must be a whole number")))
+}
+
+impl ElectionForm {
+    /// The election the form describes, or a 400 naming the field that is wrong.
+    pub fn input(&self) -> Result<ElectionInput, AppError> {
+        let both = |ar: &str, en: &str| TextInput { ar: ar.trim().into(), en: en.trim().into() };
+        let options: Vec<TextInput> = match self.kind.as_str() {
+            "yes-no" => vec![both("نعم", "Yes"), both("لا", "No")],
+            "one" | "approve" => self
+                .options
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| match l.split_once('|') {
+                    Some((ar, en)) => both(ar, en),
+                    None => both(l, l),
+                })
+                .collect(),
+            other => return Err(AppError::bad_request("kind", format!("{other:?} is not a kind of question"))),
+        };
+        if options.len() < 2 {
+            return Err(AppError::bad_request("options", "give at least two options, one per line"));
+        }
+        let (min, max) = match self.kind.as_str() {
+            "approve" => (whole("min", &self.min)?, whole("max", &self.max)?),
+            _ => (1, 1),
+        };
+        let trustees = self
+            .trustees
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .enumerate()
+            .map(|(i, l)| {
+                let v: Value = serde_json::from_str(l).map_err(|_| {
+                    AppError::bad_request("trustees", format!("line {} is not what hiwar trustee keygen prints", i + 1))
+                })?;
+                Ok(TrusteeInput {
+                    signing_key: v["signing_key"].as_str().unwrap_or_default().into(),
+                    share_key: v["share_key"].as_str().unwrap_or_default().into(),
+                })
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        let electorate = if self.electorate == "register" {
+            let rows =
+                hiwar_csv::parse(&self.register).map_err(|e| AppError::bad_request("register", e.to_string()))?;
+            let entries = rows
+                .into_iter()
+                .filter(|(_, r)| r.first().is_some_and(|v| !v.trim().is_empty() && v.trim() != "voter"))
+                .map(|(line, r)| {
+                    let weight = match r.get(1).map(|w| w.trim()).filter(|w| !w.is_empty()) {
+                        Some(w) => w.parse().map_err(|_| {
+                            AppError::bad_request(
+                                "register",
+                                format!("line {line}: weight {w:?} is not a whole number"),
+                            )
+                        })?,
+                        None => 1,
+                    };
+                    Ok(RollEntry { voter: r[0].trim().to_string(), weight })
+                })
+                .collect::<Result<Vec<_>, AppError>>()?;
+            ElectorateInput::List(entries)
+        } else {
+            ElectorateInput::Role(self.electorate.clone())
+        };
+        Ok(ElectionInput {
+            id: self.id.trim().into(),
+            title: both(&self.title_ar, &self.title_en),
+            questions: vec![QuestionInput { title: both(&self.question_ar, &self.question_en), options, min, max }],
+            electorate,
+            trustees,
+            threshold: whole("threshold", &self.threshold)?,
+            authority: self.authority.trim().into(),
+            closes_at: Some(self.closes_at.clone()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closing_times_are_utc_and_checked() {
+        assert_eq!(closing_time("2027-01-10T18:00").unwrap(), "2027-01-10T18:00:00Z");
+        assert_eq!(closing_time("2027-01-10T18:00:05Z").unwrap(), "2027-01-10T18:00:05Z");
+        for bad in ["2027-13-10T18:00", "tomorrow", "2027-01-10", "2027-01-10T25:00", "2027-01-10T18:00:00+02:00"] {
+            assert_eq!(closing_time(bad).unwrap_err().field.as_deref(), Some("closes_at"), "{bad}");
+        }
+    }
+
+    fn form(kind: &str, options: &str, electorate: &str, register: &str) -> ElectionForm {
+        ElectionForm {
+            id: " charter ".into(),
+            title_ar: "ميثاق".into(),
+            title_en: "Charter".into(),
+            question_ar: "هل توافق؟".into(),
+            question_en: "Do you agree?".into(),
+            kind: kind.into(),
+            options: options.into(),
+            min: "1".into(),
+            max: "2".into(),
+            electorate: electorate.into(),
+            register: register.into(),
+            trustees: "{\"signing_key\": \"aa\", \"share_key\": \"bb\"}\n\n".into(),
+            threshold: "1".into(),
+            authority: "cc".into(),
+            closes_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_creation_form_describes_one_question_and_names_what_is_wrong() {
+        let yes_no = form("yes-no", "", "delegate", "").input().unwrap();
+        assert_eq!(yes_no.id, "charter");
+        assert_eq!(yes_no.questions[0].options.len(), 2);
+        assert_eq!((yes_no.questions[0].min, yes_no.questions[0].max), (1, 1));
+        assert!(matches!(yes_no.electorate, ElectorateInput::Role(ref r) if r == "delegate"));
+        assert_eq!(yes_no.trustees.len(), 1);
+        let approve =
+            form("approve", "ماء | Water\nكهرباء | Power\nطرق | Roads", "register", "voter,weight\nv-1,2\nv-2\n")
+                .input()
+                .unwrap();
+        assert_eq!(approve.questions[0].options[1].en, "Power");
+        assert_eq!((approve.questions[0].min, approve.questions[0].max), (1, 2));
+        match approve.electorate {
+            ElectorateInput::List(l) => assert_eq!(l.iter().map(|e| e.weight).collect::<Vec<_>>(), vec![2, 1]),
+            _ => panic!("a register"),
+        }
+        assert_eq!(form("one", "only one", "delegate", "").input().unwrap_err().field.as_deref(), Some("options"));
+        assert_eq!(form("rank", "", "delegate", "").input().unwrap_err().field.as_deref(), Some("kind"));
+        let mut bad = form("yes-no", "", "delegate", "");
+        bad.trustees = "not json".into();
+        assert_eq!(bad.input().unwrap_err().field.as_deref(), Some("trustees"));
+        assert_eq!(form("one", "a\nb", "register", "v,x").input().unwrap_err().field.as_deref(), Some("register"));
     }
 }
