@@ -140,3 +140,39 @@ pub fn vote_check(record: &str, election: &str, credential: Option<&str>, tracki
     }
     Ok(all_found)
 }
+
+/// `hiwar ballot audit`: what a challenged ballot said, from the verified record — a
+/// second device the voter trusts checks that the ballot their voting device showed
+/// (by its tracking code) encrypted the choices they made (check E7 re-encrypts every
+/// opened ballot with its published nonces).
+pub fn ballot_audit(record: &str, election: &str, tracking: &str) -> Result<bool> {
+    let (_, events) = verified_events(record)?;
+    let created =
+        of_election(&events, election, "election.created").next().context("no such election in the record")?;
+    let code = tracking.trim().to_lowercase();
+    if of_election(&events, election, "ballot.cast").any(|b| b["tracking"] == code.as_str()) {
+        println!("ballot {code} was cast, not challenged: it is counted and its choices stay secret");
+        return Ok(false);
+    }
+    let Some(spoiled) = of_election(&events, election, "ballot.spoiled").find(|b| b["tracking"] == code.as_str())
+    else {
+        println!("no challenged ballot {code} in election {election}");
+        return Ok(false);
+    };
+    println!("ballot {code} was challenged, opened and never counted; the record's checks confirm it encrypted:");
+    for (q, question) in created["questions"].as_array().into_iter().flatten().enumerate() {
+        let chosen: Vec<String> = question["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter(|(o, _)| spoiled["plaintext"][q][*o] == 1)
+            .map(|(o, option)| {
+                format!("{o} ({} / {})", option["en"].as_str().unwrap_or(""), option["ar"].as_str().unwrap_or(""))
+            })
+            .collect();
+        let title = question["title"]["en"].as_str().unwrap_or_default();
+        println!("  {title}: {}", if chosen.is_empty() { "nothing".to_string() } else { chosen.join(", ") });
+    }
+    Ok(true)
+}

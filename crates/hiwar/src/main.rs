@@ -88,6 +88,11 @@ enum Command {
         #[command(subcommand)]
         action: TrusteeAction,
     },
+    /// Check a ballot you challenged, from the verified record, on a device you trust
+    Ballot {
+        #[command(subcommand)]
+        action: BallotAction,
+    },
     /// What a voter checks on its own machine.
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Vote {
@@ -240,6 +245,23 @@ enum TrusteeAction {
 }
 
 #[derive(Subcommand)]
+enum BallotAction {
+    /// What a challenged ballot encrypted: verifies the whole record, then shows the
+    /// choices of the ballot with this tracking code (exit 0), or says it was cast or is
+    /// not there (exit 1)
+    Audit {
+        /// The record: a path, or the URL of /dialogues/{id}/record
+        #[arg(long)]
+        record: String,
+        #[arg(long)]
+        election: String,
+        /// The tracking code your voting device showed
+        #[arg(long, value_name = "CODE")]
+        tracking: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum VoteAction {
     /// Verify the record, then say whether your credential is listed and which of your
     /// ballots counts, and where a tracking code appears. Exits 1 if something is missing.
@@ -308,6 +330,16 @@ fn main() -> ExitCode {
                     choices.as_deref().unwrap_or_default(),
                     challenge,
                 ),
+            }
+        }
+        Command::Ballot { action: BallotAction::Audit { record, election, tracking } } => {
+            return match ballots::ballot_audit(&record, &election, &tracking) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
             }
         }
         Command::Vote { action: Some(VoteAction::Check { record, election, credential, tracking }), .. } => {

@@ -248,6 +248,21 @@ fn a_vote_from_creation_to_verified_result() {
     // voter 3 votes; voter 4 abstains.
     let challenged = ok(s.vote("referendum", &voter_file(&credentials, 1), "0", &["--challenge"]), "vote 1");
     assert!(challenged.contains("challenged ballot") && challenged.contains("cast: tracking code"), "{challenged}");
+    // A second device shows what the challenged ballot said, from the verified record.
+    let opened = challenged.split("challenged ballot ").nth(1).unwrap().split_whitespace().next().unwrap();
+    let record_url = format!("{}/dialogues/{}/record", s.server.url, s.dialogue);
+    let audit = hiwar()
+        .args(["ballot", "audit", "--record", &record_url, "--election", "referendum", "--tracking", opened])
+        .output()
+        .unwrap();
+    let said = ok(audit, "ballot audit");
+    assert!(said.contains("never counted") && said.contains("0 (Option 0 / خيار 0)"), "{said}");
+    let cast = challenged.split("cast: tracking code ").nth(1).unwrap().split_whitespace().next().unwrap();
+    let audit = hiwar()
+        .args(["ballot", "audit", "--record", &record_url, "--election", "referendum", "--tracking", cast])
+        .output()
+        .unwrap();
+    assert_eq!(audit.status.code(), Some(1), "a cast ballot stays secret");
     ok(s.vote("referendum", &voter_file(&credentials, 2), "1", &[]), "vote 2");
     std::thread::sleep(std::time::Duration::from_millis(5));
     ok(s.vote("referendum", &voter_file(&credentials, 2), "0", &[]), "vote 2 again");
