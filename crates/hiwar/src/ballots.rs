@@ -6,9 +6,6 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use hiwar_crypto::threshold::DealerPublic;
-use hiwar_record::election::election_hash;
-use hiwar_record::election::wire::parse_ct;
 use serde_json::Value;
 
 /// Reads and fully verifies a record; returns its lines' (kind, body) in order.
@@ -35,17 +32,6 @@ pub(crate) fn of_election<'a>(
     events.iter().filter(move |(k, b)| k == kind && b["election"] == election).map(|(_, b)| b)
 }
 
-/// What every dealer dealt trustee `j` in `election`, from the verified record.
-pub(crate) fn dealt_to(
-    events: &[(String, Value)],
-    election: &str,
-    j: u32,
-) -> Result<Vec<(DealerPublic, hiwar_crypto::threshold::EncryptedShare)>> {
-    let revealed: Vec<&Value> = of_election(events, election, "election.trustee_revealed").collect();
-    let shares: Vec<&Value> = of_election(events, election, "election.trustee_shares").collect();
-    hiwar_record::election::roles::dealt_to(&revealed, &shares, j).map_err(|e| anyhow::anyhow!(e))
-}
-
 /// `hiwar trustee decrypt`: the trustee recomputes its key share from the record (the
 /// encrypted shares dealt to it) and decrypts the tally of a closed election — only a
 /// tally the verifier has recomputed from the ballots (E8), so the server cannot use
@@ -67,22 +53,9 @@ pub fn trustee_decrypt(
         .context("name the election with --election (the key file does not)")?;
     let election = election.as_str();
     let (dialogue, events) = verified_events(record)?;
-    let created =
-        of_election(&events, election, "election.created").next().context("no such election in the record")?;
-    let hash = election_hash(&dialogue, created);
-    let j = crate::decide::trustee_index(&role, created)?;
-    let closed = of_election(&events, election, "election.closed")
-        .next()
-        .context("the election is not closed: there is no verified tally to decrypt")?;
-    let key = role.key_share(&hash, j, &dealt_to(&events, election, j)?).map_err(|e| anyhow::anyhow!(e))?;
-    let tally = closed["tally"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|q| q.as_array().into_iter().flatten().map(|ct| parse_ct(ct, "tally", false)).collect())
-        .collect::<Result<Vec<Vec<_>>, String>>()
-        .map_err(|e| anyhow::anyhow!(e))?;
-    let signed = role.partial(election, &hash, &key, &tally, &mut rand::rngs::OsRng);
+    let events: Vec<(String, Value)> = events.into_iter().filter(|(_, b)| b["election"] == election).collect();
+    let signed = role.decrypt(&dialogue, &events, &mut rand::rngs::OsRng).map_err(|e| anyhow::anyhow!(e))?;
+    let j = signed["trustee"].clone();
     if let Some(target) = post {
         target.relay("election.partial_decryption", signed)?;
         eprintln!("trustee {j}: decrypted the verified tally of election {election}; the server recorded it");

@@ -16,7 +16,7 @@ use hiwar_crypto::elgamal::ElectionKey;
 use hiwar_crypto::group::{point_from_hex, scalar_from_hex};
 use hiwar_crypto::signing::Signer25519;
 use hiwar_record::election::election_hash;
-use hiwar_record::election::roles::{credential_lists, TrusteeRole, VotingBooth};
+use hiwar_record::election::roles::{credential_lists, CeremonyStep, TrusteeRole, VotingBooth};
 use hiwar_record::election::wire;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
@@ -131,11 +131,6 @@ pub fn load_trustee(path: &Path) -> Result<TrusteeRole> {
     Ok(TrusteeRole::new(&signing_seed, share_secret))
 }
 
-/// Which trustee the election names with these keys.
-pub fn trustee_index(role: &TrusteeRole, created: &Value) -> Result<u32> {
-    role.index_in(created).context("the election does not name these keys as one of its trustees")
-}
-
 /// `hiwar trustee keygen`: a trustee's long-term keys, kept in `out` (readable only by
 /// its owner); prints the public keys to give the convener.
 pub fn trustee_keygen(out: &Path) -> Result<()> {
@@ -158,83 +153,40 @@ pub fn trustee_ceremony(target: &Target, key: &Path, wait: Duration) -> Result<(
     let role = load_trustee(key)?;
     let started = Instant::now();
     let mut announced = String::new();
-    let mut say = |what: String| {
+    loop {
+        let (events, _, _) = target.verified()?;
+        let events: Vec<(String, Value)> =
+            events.into_iter().filter(|(_, b)| b["election"] == target.election.as_str()).collect();
+        let what = match role
+            .next_step(&target.dialogue, &events, &mut rand::rngs::OsRng)
+            .map_err(|e| anyhow::anyhow!(e))?
+        {
+            CeremonyStep::Send(kind, body) => {
+                let dealer = body["dealer"].clone();
+                target.relay(kind, body)?;
+                if kind == "election.trustee_complaint" {
+                    bail!("trustee {dealer} dealt you a wrong share: your complaint, with its proof, is in the record; the ceremony has failed");
+                }
+                format!("{kind}: sent")
+            }
+            CeremonyStep::Wait(what) => {
+                if started.elapsed() > wait {
+                    bail!("gave up {what} after {} s; run the same command again to resume", wait.as_secs());
+                }
+                std::thread::sleep(Duration::from_millis(500));
+                what
+            }
+            CeremonyStep::Done => {
+                eprintln!("the ceremony is complete and every share dealt to you checks out");
+                return Ok(());
+            }
+            CeremonyStep::Failed(why) => bail!(why),
+        };
         if what != announced {
             eprintln!("{what}");
             announced = what;
         }
-    };
-    loop {
-        let (events, created, hash) = target.verified()?;
-        let i = trustee_index(&role, &created)?;
-        let n = created["trustees"].as_array().map_or(0, Vec::len) as u32;
-        let t = created["threshold"].as_u64().unwrap_or(1) as u32;
-        let election = target.election.as_str();
-        let count = |kind: &str| of(&events, election, kind).count() as u32;
-        let done = |kind: &str| of(&events, election, kind).any(|b| b["trustee"] == i);
-        if let Some(c) = of(&events, election, "election.trustee_complaint").next() {
-            bail!(
-                "trustee {} complained about trustee {}: the ceremony has failed; the convener must create the election again",
-                c["trustee"],
-                c["dealer"]
-            );
-        }
-        let (kind, step) = if !done("election.trustee_committed") {
-            ("election.trustee_committed", role.committed(election, &hash, i, t))
-        } else if count("election.trustee_committed") < n {
-            say(format!(
-                "trustee {i}: waiting for the others to commit ({} of {n})",
-                count("election.trustee_committed")
-            ));
-            (wait_a_moment(started, wait)?, Value::Null)
-        } else if !done("election.trustee_revealed") {
-            ("election.trustee_revealed", role.revealed(election, &hash, i, t))
-        } else if count("election.trustee_revealed") < n {
-            say(format!(
-                "trustee {i}: waiting for the others to reveal ({} of {n})",
-                count("election.trustee_revealed")
-            ));
-            (wait_a_moment(started, wait)?, Value::Null)
-        } else if !done("election.trustee_shares") {
-            let share_keys = created["trustees"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|t| point_from_hex("share key", t["share_key"].as_str().unwrap_or_default()))
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            ("election.trustee_shares", role.shares(election, &hash, i, t, &share_keys, &mut rand::rngs::OsRng))
-        } else if count("election.trustee_shares") < n {
-            say(format!("trustee {i}: waiting for the others to deal ({} of {n})", count("election.trustee_shares")));
-            (wait_a_moment(started, wait)?, Value::Null)
-        } else {
-            // Check every share dealt to us against its dealer's commitments.
-            for (dealer, share) in crate::ballots::dealt_to(&events, election, i)? {
-                if let Some(complaint) = role.check_share(election, &hash, i, &dealer, &share, &mut rand::rngs::OsRng) {
-                    target.relay("election.trustee_complaint", complaint)?;
-                    bail!(
-                        "trustee {} dealt you a wrong share: your complaint, with its proof, is in the record; the ceremony has failed",
-                        dealer.index
-                    );
-                }
-            }
-            eprintln!("trustee {i}: the ceremony is complete and every share dealt to you checks out");
-            return Ok(());
-        };
-        if !step.is_null() {
-            target.relay(kind, step)?;
-            say(format!("trustee {i}: {kind} sent"));
-        }
     }
-}
-
-/// Sleeps a little before the ceremony looks at the record again, or gives up.
-fn wait_a_moment(started: Instant, wait: Duration) -> Result<&'static str> {
-    if started.elapsed() > wait {
-        bail!("gave up waiting after {} s; run the same command again to resume", wait.as_secs());
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    Ok("")
 }
 
 // ----- the credential authority -----

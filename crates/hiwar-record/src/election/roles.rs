@@ -298,3 +298,151 @@ pub fn dealt_to(revealed: &[&Value], shares: &[&Value], j: u32) -> Result<Vec<(D
         })
         .collect()
 }
+
+/// What a trustee does next in an election's key ceremony, decided from the record's
+/// events of that election (`(kind, body)`, in order).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CeremonyStep {
+    /// Send this signed event to the server.
+    Send(&'static str, Value),
+    /// Wait for the other trustees (what for).
+    Wait(String),
+    /// The ceremony is complete and every share dealt to this trustee checks out.
+    Done,
+    /// The ceremony has failed (a complaint); the election must be created again.
+    Failed(String),
+}
+
+fn of_kind<'a>(events: &'a [(String, Value)], kind: &'a str) -> impl Iterator<Item = &'a Value> + Clone {
+    events.iter().filter(move |(k, _)| k == kind).map(|(_, b)| b)
+}
+
+/// The election's `election.created` body and hash, from its events.
+fn created_of<'a>(dialogue: &str, events: &'a [(String, Value)]) -> Result<(&'a Value, [u8; 32]), String> {
+    let created = of_kind(events, "election.created").next().ok_or("the election is not in the record")?;
+    Ok((created, super::election_hash(dialogue, created)))
+}
+
+impl TrusteeRole {
+    /// The next step of this trustee in the ceremony of the election whose events are
+    /// `events`: commit, reveal, deal, then check the shares dealt to it (a wrong one
+    /// gets a complaint with its proof).
+    pub fn next_step(
+        &self,
+        dialogue: &str,
+        events: &[(String, Value)],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<CeremonyStep, String> {
+        let (created, hash) = created_of(dialogue, events)?;
+        let election = created["election"].as_str().unwrap_or_default();
+        let i = self.index_in(created).ok_or("the election does not name these keys as one of its trustees")?;
+        let n = created["trustees"].as_array().map_or(0, Vec::len);
+        let t = created["threshold"].as_u64().unwrap_or(1) as u32;
+        if let Some(c) = of_kind(events, "election.trustee_complaint").next() {
+            return Ok(CeremonyStep::Failed(format!(
+                "trustee {} complained about trustee {}: the ceremony has failed; the convener must create the election again",
+                c["trustee"], c["dealer"]
+            )));
+        }
+        let count = |kind: &str| of_kind(events, kind).count();
+        let done = |kind: &str| of_kind(events, kind).any(|b| b["trustee"] == i);
+        let wait = |what: &str, kind: &str| {
+            CeremonyStep::Wait(format!("waiting for the others to {what} ({} of {n})", count(kind)))
+        };
+        Ok(if !done("election.trustee_committed") {
+            CeremonyStep::Send("election.trustee_committed", self.committed(election, &hash, i, t))
+        } else if count("election.trustee_committed") < n {
+            wait("commit", "election.trustee_committed")
+        } else if !done("election.trustee_revealed") {
+            CeremonyStep::Send("election.trustee_revealed", self.revealed(election, &hash, i, t))
+        } else if count("election.trustee_revealed") < n {
+            wait("reveal", "election.trustee_revealed")
+        } else if !done("election.trustee_shares") {
+            let keys = created["trustees"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| super::wire::point(&t["share_key"], "share key"))
+                .collect::<Result<Vec<_>, _>>()?;
+            CeremonyStep::Send("election.trustee_shares", self.shares(election, &hash, i, t, &keys, rng))
+        } else if count("election.trustee_shares") < n {
+            wait("deal their shares", "election.trustee_shares")
+        } else {
+            let revealed: Vec<&Value> = of_kind(events, "election.trustee_revealed").collect();
+            let dealt: Vec<&Value> = of_kind(events, "election.trustee_shares").collect();
+            for (dealer, share) in dealt_to(&revealed, &dealt, i)? {
+                if let Some(complaint) = self.check_share(election, &hash, i, &dealer, &share, rng) {
+                    return Ok(CeremonyStep::Send("election.trustee_complaint", complaint));
+                }
+            }
+            CeremonyStep::Done
+        })
+    }
+
+    /// This trustee's signed partial decryption of the election's closed tally — after
+    /// recomputing that tally from the record's ballots (the last ballot of each listed
+    /// credential, weighted), so the trustee decrypts nothing else, such as one ballot.
+    pub fn decrypt(
+        &self,
+        dialogue: &str,
+        events: &[(String, Value)],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Value, String> {
+        let (created, hash) = created_of(dialogue, events)?;
+        let election = created["election"].as_str().unwrap_or_default();
+        let j = self.index_in(created).ok_or("the election does not name these keys as one of its trustees")?;
+        let closed = of_kind(events, "election.closed")
+            .next()
+            .ok_or("the election is not closed: there is no tally to decrypt")?;
+        let tally = recount(created, events)?;
+        let published = closed["tally"]
+            .as_array()
+            .ok_or("the closed election has no tally")?
+            .iter()
+            .map(|q| q.as_array().into_iter().flatten().map(|c| super::wire::parse_ct(c, "tally", false)).collect())
+            .collect::<Result<Vec<Vec<Ciphertext>>, String>>()?;
+        if published != tally {
+            return Err(
+                "the published tally is not the sum of the record's counted ballots: refusing to decrypt it".into()
+            );
+        }
+        let revealed: Vec<&Value> = of_kind(events, "election.trustee_revealed").collect();
+        let dealt: Vec<&Value> = of_kind(events, "election.trustee_shares").collect();
+        let key = self.key_share(&hash, j, &dealt_to(&revealed, &dealt, j)?)?;
+        Ok(self.partial(election, &hash, &key, &tally, rng))
+    }
+}
+
+/// The tally of an election recomputed from its events: per question and option, the
+/// weighted sum of the last cast ballot of each listed credential. (The proofs are not
+/// checked here: `hiwar verify` does that.)
+pub fn recount(created: &Value, events: &[(String, Value)]) -> Result<Vec<Vec<Ciphertext>>, String> {
+    use std::collections::HashMap;
+    let mut weights: HashMap<&str, u64> = HashMap::new();
+    for list in of_kind(events, "election.credentials") {
+        let credentials = list["credentials"].as_array().ok_or("a credential list without credentials")?;
+        for (k, c) in credentials.iter().enumerate() {
+            let weight = list["weights"].get(k).and_then(Value::as_u64).unwrap_or(1);
+            weights.insert(c.as_str().unwrap_or_default(), weight);
+        }
+    }
+    let mut last: HashMap<&str, &Value> = HashMap::new();
+    for b in of_kind(events, "ballot.cast") {
+        last.insert(b["credential"].as_str().unwrap_or_default(), &b["ballot"]);
+    }
+    let mut tally: Vec<Vec<Ciphertext>> = created["questions"]
+        .as_array()
+        .ok_or("no questions")?
+        .iter()
+        .map(|q| vec![Ciphertext::zero(); q["options"].as_array().map_or(0, Vec::len)])
+        .collect();
+    for (credential, ballot) in last {
+        let weight = *weights.get(credential).ok_or("a ballot from a credential not on the list")?;
+        for (row, answer) in tally.iter_mut().zip(ballot["answers"].as_array().ok_or("a ballot without answers")?) {
+            for (sum, ct) in row.iter_mut().zip(answer["choices"].as_array().ok_or("an answer without choices")?) {
+                *sum = *sum + super::wire::parse_ct(ct, "choice", true)? * weight;
+            }
+        }
+    }
+    Ok(tally)
+}
