@@ -14,24 +14,11 @@
   };
   let module;
   try {
-    const bytes = await (await fetch("/static/hiwar_voter.wasm")).arrayBuffer();
-    module = (await WebAssembly.instantiate(bytes, {})).instance.exports;
+    module = await window.hiwarModule();
   } catch (e) {
     say(t.unavailable, true);
     return;
   }
-  const call = (input) => {
-    const bytes = new TextEncoder().encode(JSON.stringify(input));
-    const ptr = module.alloc(bytes.length);
-    new Uint8Array(module.memory.buffer, ptr, bytes.length).set(bytes);
-    const packed = BigInt.asUintN(64, module.prepare_ballot(ptr, bytes.length));
-    module.dealloc(ptr, bytes.length);
-    const out = Number(packed >> 32n), len = Number(packed & 0xffffffffn);
-    const text = new TextDecoder().decode(new Uint8Array(module.memory.buffer, out, len).slice());
-    module.dealloc(out, len);
-    return JSON.parse(text);
-  };
-  const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   const credential = () => {
     const text = $("credential").value.trim();
     let secret = text;
@@ -61,9 +48,9 @@
     e.preventDefault();
     const secret = credential();
     if (secret.length !== 64) return say(t.credential, true);
-    const answer = call({
+    const answer = module.call("prepare_ballot", {
       dialogue: data.dialogue, created: data.created, public_key: data.public_key, credential: secret,
-      choices: choices(), counter: Date.now(), entropy: hex(crypto.getRandomValues(new Uint8Array(32))),
+      choices: choices(), counter: Date.now(), entropy: module.entropy(),
     });
     if (answer.error) return say(answer.error, true);
     prepared = answer;

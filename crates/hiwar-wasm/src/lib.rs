@@ -7,6 +7,10 @@
 //!   sends one of the two forms. It uses the shared
 //!   [`hiwar_record::election::roles::VotingBooth`], so the browser makes exactly the
 //!   ballots `hiwar vote` makes.
+//! - [`trustee_keygen`], [`trustee_step`], [`trustee_decrypt`]: a trustee's keys, its
+//!   next step in the key ceremony, and its partial decryption, made in the browser from
+//!   the record's events with the shared [`hiwar_record::election::roles::TrusteeRole`]
+//!   (the same code as `hiwar trustee`); the secret keys stay in the page.
 //! - [`encrypt_and_prove`]: a benchmark (docs/performance.md).
 //!
 //! Memory: the host asks for `len` bytes with [`alloc`], writes UTF-8 JSON there, calls
@@ -20,7 +24,7 @@ use hiwar_crypto::proofs::DisjunctiveProof;
 use hiwar_crypto::transcript::Transcript;
 use hiwar_crypto::Scalar;
 use hiwar_record::election::election_hash;
-use hiwar_record::election::roles::VotingBooth;
+use hiwar_record::election::roles::{CeremonyStep, TrusteeRole, VotingBooth};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::{json, Value};
@@ -82,6 +86,88 @@ fn answer(value: Value) -> u64 {
 pub unsafe extern "C" fn prepare_ballot(ptr: *const u8, len: u32) -> u64 {
     let input = Zeroizing::new(std::slice::from_raw_parts(ptr, len as usize).to_vec());
     answer(prepare(&input).unwrap_or_else(|e| json!({ "error": e })))
+}
+
+/// A trustee's new long-term keys. Input: `{"entropy"}`. Answer: `{"secret": the key
+/// file's contents, "public": the line to give the convener}`.
+///
+/// # Safety
+/// As [`prepare_ballot`].
+#[no_mangle]
+pub unsafe extern "C" fn trustee_keygen(ptr: *const u8, len: u32) -> u64 {
+    let input = Zeroizing::new(std::slice::from_raw_parts(ptr, len as usize).to_vec());
+    answer(
+        (|| -> Result<Value, String> {
+            let input: Value = serde_json::from_slice(&input).map_err(|e| e.to_string())?;
+            let mut rng = ChaCha20Rng::from_seed(*hex32(&input["entropy"], "entropy")?);
+            let role = TrusteeRole::generate(&mut rng);
+            Ok(json!({"secret": role.secret_json(), "public": role.public()}))
+        })()
+        .unwrap_or_else(|e| json!({ "error": e })),
+    )
+}
+
+/// The events of one election, as `(kind, body)`.
+type Events = Vec<(String, Value)>;
+
+/// The trustee of `secret` and the events of one election: `(dialogue, events as
+/// [{"kind", "body"}], role, generator)`.
+fn trustee_input(input: &[u8]) -> Result<(String, Events, TrusteeRole, ChaCha20Rng), String> {
+    let input: Value = serde_json::from_slice(input).map_err(|e| format!("the input is not JSON: {e}"))?;
+    let secret = &input["secret"];
+    let seed = hex32(&secret["signing_seed"], "the key file's signing_seed")?;
+    let share =
+        hiwar_crypto::group::scalar_from_hex("share_secret", secret["share_secret"].as_str().unwrap_or_default())
+            .map_err(|e| format!("the key file: {e}"))?;
+    let events = input["events"]
+        .as_array()
+        .ok_or("no events")?
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap_or_default().to_string(), e["body"].clone()))
+        .collect();
+    let rng = ChaCha20Rng::from_seed(*hex32(&input["entropy"], "entropy")?);
+    Ok((input["dialogue"].as_str().unwrap_or_default().to_string(), events, TrusteeRole::new(&seed, share), rng))
+}
+
+/// The trustee's next step in the ceremony. Input: `{"dialogue", "events", "secret",
+/// "entropy"}`. Answer: `{"send": {"kind", "body"}}`, `{"wait": why}`, `{"done": true}`,
+/// `{"failed": why}` or `{"error"}`.
+///
+/// # Safety
+/// As [`prepare_ballot`].
+#[no_mangle]
+pub unsafe extern "C" fn trustee_step(ptr: *const u8, len: u32) -> u64 {
+    let input = Zeroizing::new(std::slice::from_raw_parts(ptr, len as usize).to_vec());
+    answer(
+        (|| -> Result<Value, String> {
+            let (dialogue, events, role, mut rng) = trustee_input(&input)?;
+            Ok(match role.next_step(&dialogue, &events, &mut rng)? {
+                CeremonyStep::Send(kind, body) => json!({"send": {"kind": kind, "body": body}}),
+                CeremonyStep::Wait(why) => json!({ "wait": why }),
+                CeremonyStep::Done => json!({"done": true}),
+                CeremonyStep::Failed(why) => json!({ "failed": why }),
+            })
+        })()
+        .unwrap_or_else(|e| json!({ "error": e })),
+    )
+}
+
+/// The trustee's partial decryption of the closed tally, recounted from the events
+/// first. Input as [`trustee_step`]. Answer: `{"send": {"kind", "body"}}` or `{"error"}`.
+///
+/// # Safety
+/// As [`prepare_ballot`].
+#[no_mangle]
+pub unsafe extern "C" fn trustee_decrypt(ptr: *const u8, len: u32) -> u64 {
+    let input = Zeroizing::new(std::slice::from_raw_parts(ptr, len as usize).to_vec());
+    answer(
+        (|| -> Result<Value, String> {
+            let (dialogue, events, role, mut rng) = trustee_input(&input)?;
+            let body = role.decrypt(&dialogue, &events, &mut rng)?;
+            Ok(json!({"send": {"kind": "election.partial_decryption", "body": body}}))
+        })()
+        .unwrap_or_else(|e| json!({ "error": e })),
+    )
 }
 
 fn hex32(v: &Value, what: &str) -> Result<Zeroizing<[u8; 32]>, String> {

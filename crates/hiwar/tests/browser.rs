@@ -298,3 +298,196 @@ fn a_voter_challenges_then_casts_in_the_browser() {
     let out = hiwar().args(["verify", &format!("{dialogue_url}/record")]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+impl Driver {
+    /// Sets a text field's value directly (long keys and files' contents).
+    fn set_value(&self, css: &str, value: &str) {
+        let css = serde_json::to_string(css).unwrap();
+        let value = serde_json::to_string(value).unwrap();
+        self.script(&format!("document.querySelector({css}).value = {value}"));
+    }
+
+    fn text(&self, css: &str) -> String {
+        let css = serde_json::to_string(css).unwrap();
+        self.script(&format!("return document.querySelector({css}).textContent"))
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Opens a new tab and switches to it; returns the handle of the tab it left.
+    fn new_tab(&self) -> String {
+        let previous = self.cmd("GET", "/window", None).as_str().unwrap().to_string();
+        let tab = self.cmd("POST", "/window/new", Some(json!({"type": "tab"})));
+        self.cmd("POST", "/window", Some(json!({"handle": tab["handle"]})));
+        previous
+    }
+
+    fn switch_to(&self, handle: &str) {
+        self.cmd("POST", "/window", Some(json!({ "handle": handle })));
+    }
+}
+
+fn api(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> Value {
+    let mut request = ureq::AgentBuilder::new().build().request(method, url);
+    if let Some(t) = token {
+        request = request.set("Authorization", &format!("Bearer {t}"));
+    }
+    let response = match body {
+        Some(b) => request.send_json(b),
+        None => request.call(),
+    };
+    let text = response.unwrap_or_else(|e| panic!("{method} {url}: {e}")).into_string().unwrap();
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let out = hiwar().args(args).output().unwrap();
+    assert!(out.status.success(), "hiwar {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The whole vote with real browsers: two trustees make their keys and run the ceremony
+/// in the browser and one with `hiwar trustee`; voters vote in the browser (one
+/// challenges first, one votes twice) and with `hiwar vote`; it closes; one browser
+/// trustee and the command-line trustee decrypt (2 of 3); the results page shows the
+/// counts in Arabic and English; both verifiers accept the record.
+#[test]
+fn a_whole_vote_with_trustees_and_voters_in_the_browser() {
+    let data = tempfile::tempdir().unwrap();
+    let store = ["--data", data.path().to_str().unwrap()];
+    let key = run_ok(&[&["convener", "add"][..], &store].concat()).lines().last().unwrap().to_string();
+    let server = Running::start(&[&["serve", "--listen", "127.0.0.1:0"][..], &store].concat());
+    let url = server.url.clone();
+    let token = api("POST", &format!("{url}/api/login"), None, Some(json!({"code": key})))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dialogue = api(
+        "POST",
+        &format!("{url}/api/dialogues"),
+        Some(&token),
+        Some(json!({"title_ar": "حوار", "title_en": "Dialogue", "listed": true, "pseudonym": "Convener"})),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+
+    // Trustees A and B make their keys in the browser; C with the command.
+    let browser = Driver::start();
+    let mut browser_trustees = Vec::new();
+    for _ in 0..2 {
+        browser.go(&format!("{url}/trustee-keys?lang=en"));
+        browser.wait_for("!document.getElementById('keygen').disabled");
+        browser.click("#keygen");
+        browser.wait_for("document.getElementById('public').textContent.length > 0");
+        let secret = browser.script("return document.getElementById('secret').value").as_str().unwrap().to_string();
+        let public: Value = serde_json::from_str(&browser.text("#public")).unwrap();
+        browser_trustees.push((secret, public));
+    }
+    let public_c: Value =
+        serde_json::from_str(run_ok(&["trustee", "keygen", "--out", &path("c.json")]).trim()).unwrap();
+    let authority: Value =
+        serde_json::from_str(run_ok(&["election", "authority", "--out", &path("authority.json")]).trim()).unwrap();
+    let election = json!({
+        "id": "vote", "title": {"ar": "استفتاء", "en": "Referendum"},
+        "questions": [{"title": {"ar": "هل توافق؟", "en": "Do you agree?"},
+            "options": [{"ar": "نعم", "en": "Yes"}, {"ar": "لا", "en": "No"}], "min": 1, "max": 1}],
+        "electorate": {"list": [{"voter": "v1"}, {"voter": "v2"}, {"voter": "v3"}]},
+        "trustees": [browser_trustees[0].1, browser_trustees[1].1, public_c],
+        "threshold": 2, "authority": authority["authority"],
+    });
+    api("POST", &format!("{url}/api/dialogues/{dialogue}/elections"), Some(&token), Some(election));
+    let target = ["--server", url.as_str(), "--dialogue", dialogue.as_str(), "--election", "vote"];
+
+    // The ceremony: A and B in two tabs, C on the command line, all at once.
+    let trustee_page = format!("{url}/dialogues/{dialogue}/decide/vote/trustee?lang=en");
+    browser.go(&trustee_page);
+    browser.wait_for("!document.getElementById('ceremony').disabled");
+    browser.set_value("#key", &browser_trustees[0].0);
+    browser.click("#ceremony");
+    let tab_a = browser.new_tab();
+    browser.go(&trustee_page);
+    browser.wait_for("!document.getElementById('ceremony').disabled");
+    browser.set_value("#key", &browser_trustees[1].0);
+    browser.click("#ceremony");
+    let tab_b = browser.cmd("GET", "/window", None).as_str().unwrap().to_string();
+    run_ok(&[&["trustee", "ceremony"][..], &target, &["--key", &path("c.json"), "--wait", "60"]].concat());
+    for tab in [&tab_b, &tab_a] {
+        browser.switch_to(tab);
+        browser.wait_for("document.getElementById('outcome').textContent.includes('complete')");
+    }
+
+    // Credentials, then the vote opens.
+    std::fs::write(path("roll.csv"), "voter,weight\nv1,1\nv2,1\nv3,1\n").unwrap();
+    run_ok(
+        &[
+            &["election", "credentials"][..],
+            &target,
+            &[
+                "--authority",
+                &path("authority.json"),
+                "--voters",
+                &path("roll.csv"),
+                "--out",
+                &path("letters"),
+                "--upload",
+            ],
+        ]
+        .concat(),
+    );
+    api("POST", &format!("{url}/api/dialogues/{dialogue}/elections/vote/open"), Some(&token), None);
+    let credential =
+        |voter: &str| std::fs::read_to_string(dir.path().join("letters/voters").join(format!("{voter}.json"))).unwrap();
+
+    // v1 challenges a ballot, then casts Yes; v2 votes No, then Yes; v3 votes No with the command.
+    let vote_page = format!("{url}/dialogues/{dialogue}/decide/vote/vote?lang=ar");
+    let vote = |voter: &str, option: usize, challenge_first: bool| {
+        browser.go(&vote_page);
+        browser.wait_for("!document.getElementById('prepare').disabled");
+        browser.set_value("#credential", &credential(voter));
+        browser.click(&format!("#q0o{option}"));
+        if challenge_first {
+            browser.click("#prepare");
+            browser.wait_for("document.getElementById('tracking').textContent.length === 64");
+            let opened = browser.text("#tracking");
+            browser.click("#challenge");
+            browser.wait_for(&format!("document.getElementById('outcome').textContent.includes('{opened}')"));
+        }
+        browser.click("#prepare");
+        browser.wait_for("!document.getElementById('prepared').hidden");
+        let tracking = browser.text("#tracking");
+        browser.click("#cast");
+        browser.wait_for(&format!("document.getElementById('outcome').textContent.includes('{tracking}')"));
+    };
+    vote("v1", 0, true);
+    vote("v2", 1, false);
+    std::thread::sleep(Duration::from_millis(5));
+    vote("v2", 0, false);
+    run_ok(&[&["vote"][..], &target, &["--credential", &path("letters/voters/v3.json"), "--choices", "1"]].concat());
+
+    // It closes; trustee A (browser) and C (command line) decrypt.
+    api("POST", &format!("{url}/api/dialogues/{dialogue}/elections/vote/close"), Some(&token), None);
+    browser.go(&trustee_page);
+    browser.wait_for("!document.getElementById('decrypt').disabled");
+    browser.set_value("#key", &browser_trustees[0].0);
+    browser.click("#decrypt");
+    browser.wait_for("document.getElementById('outcome').textContent.includes('partial_decryption')");
+    run_ok(&[&["trustee", "decrypt"][..], &target, &["--key", &path("c.json")]].concat());
+
+    for (lang, heading) in [("ar", "النتيجة"), ("en", "Result")] {
+        browser.go(&format!("{url}/dialogues/{dialogue}/decide/vote?lang={lang}"));
+        browser.wait_for("document.querySelector('main')");
+        let page = browser.text("main");
+        assert!(page.contains(heading) && page.contains("2 (66.7 %)") && page.contains("1 (33.3 %)"), "{lang}: {page}");
+    }
+    let status = api("GET", &format!("{url}/api/dialogues/{dialogue}/elections/vote"), None, None);
+    assert_eq!(status["result"]["counts"], json!([[2, 1]]), "{status}");
+    assert_eq!(status["ballots"], json!({"cast": 4, "superseded": 1, "spoiled": 1}));
+    let record = get(&format!("{url}/dialogues/{dialogue}/record"));
+    let out = hiwar().args(["verify", &format!("{url}/dialogues/{dialogue}/record")]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(common::python_verify(&record).0, 0);
+}

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_fails, events, get, hiwar, python_verify, reseal, verify_with, Running};
+use common::{assert_fails, events, get, hiwar, python_verify, reseal_as, verify_with, Running};
 use ed25519_dalek::SigningKey;
 use hiwar_record::Event;
 use serde_json::Value;
@@ -151,6 +151,8 @@ fn selections_are_checked_in_the_record_and_against_their_manifests() {
     let demo = Running::start(&["demo", "--listen", "127.0.0.1:0"]);
     let record_url = demo.value("public record:");
     let record = get(&record_url);
+    // Re-signed under the record's own dialogue id, which the demo's elections are bound to.
+    let dialogue = record_url.trim_end_matches("/record").rsplit('/').next().unwrap().to_string();
     let s3_line = |stdout: &str| stdout.lines().find(|l| l.contains(" S3 ")).unwrap_or("").to_string();
 
     // From the URL, the manifest is fetched from the same server and S3 runs.
@@ -171,7 +173,7 @@ fn selections_are_checked_in_the_record_and_against_their_manifests() {
     let manifest = get(&manifest_url);
 
     // From a file: S3 is skipped without manifests, and runs with them.
-    let resealed = reseal(&evs);
+    let resealed = reseal_as(&dialogue, &evs);
     let (code, stdout) = verify_with(&resealed, &[]);
     assert_eq!(code, 0, "{stdout}");
     assert!(s3_line(&stdout).contains("skip"), "{stdout}");
@@ -249,7 +251,7 @@ fn selections_are_checked_in_the_record_and_against_their_manifests() {
         .find(|id| !panel.contains(id))
         .unwrap();
     evs[drawn].1["panel"][0] = serde_json::json!(outsider);
-    let swapped = reseal(&evs);
+    let swapped = reseal_as(&dialogue, &evs);
     assert_eq!(python_verify(&swapped).0, 0, "the record alone cannot see it");
     let (code, stdout) = with_manifests(&manifest, &swapped);
     assert_eq!(code, 1, "{stdout}");

@@ -35,7 +35,11 @@ pub fn routes(state: &AppState) -> Vec<Route> {
         ("/dialogues/{id}/decide/{eid}/board", get(pages::board)),
         ("/dialogues/{id}/decide/{eid}/roll.csv", get(pages::roll)),
         ("/dialogues/{id}/decide/{eid}/vote", get(pages::vote)),
-        ("/static/vote.js", get(pages::vote_js)),
+        ("/dialogues/{id}/decide/{eid}/trustee", get(pages::trustee)),
+        ("/trustee-keys", get(pages::trustee_keys)),
+        ("/static/wasm.js", get(|| pages::script(service::WASM_JS))),
+        ("/static/vote.js", get(|| pages::script(service::VOTE_JS))),
+        ("/static/trustee.js", get(|| pages::script(service::TRUSTEE_JS))),
         ("/static/hiwar_voter.wasm", get(pages::voter_wasm)),
     ]
 }

@@ -130,7 +130,7 @@ pub async fn create(
     Ok(Redirect::to(&format!("/dialogues/{id}/decide/{election}")).into_response())
 }
 
-fn ceremony(lang: Lang, s: &ElectionStatus) -> Markup {
+fn ceremony(lang: Lang, s: &ElectionStatus, base: &str) -> Markup {
     let mark = |done: bool| if done { lang.t("decide-done") } else { lang.t("decide-waiting") };
     html! {
         section.card aria-labelledby="ceremony" {
@@ -149,6 +149,7 @@ fn ceremony(lang: Lang, s: &ElectionStatus) -> Markup {
                 }
             }
             @if let Some(failure) = &s.failed { p.error role="alert" { (lang.t("decide-ceremony-failed")) " " span lang="en" dir="ltr" { (failure) } } }
+            p { a href={ (base) "/trustee" } { (lang.t("trustee-link")) } }
         }
     }
 }
@@ -216,7 +217,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path
                     (lang.t1("decide-counted", "count", s.cast - s.superseded)) " · " (lang.t1("decide-spoiled", "count", s.spoiled)) }
                 p { a href={ (base) "/board" } { (lang.t("decide-board")) } " · " a href={ "/dialogues/" (id) "/record" } download { (lang.t("decide-record")) } }
             }
-            (ceremony(lang, &s))
+            (ceremony(lang, &s, &base))
             @if e.stage == "open" {
                 section.card aria-labelledby="how-to-vote" {
                     h2 #how-to-vote { (lang.t("decide-how-to-vote")) }
@@ -336,8 +337,6 @@ pub async fn vote(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path
     });
     let data = serde_json::json!({"dialogue": id, "created": e.created, "public_key": e.public_key, "lang": lang.code(),
         "board": format!("/dialogues/{id}/decide/{eid}/board"), "messages": messages});
-    // A data block is not run; `<` is escaped so no text in it can end the element.
-    let data = data.to_string().replace('<', "\\u003c");
     let questions = e.created["questions"].as_array().cloned().unwrap_or_default();
     let mut response = page(
         &ctx,
@@ -377,24 +376,105 @@ pub async fn vote(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path
             p #outcome role="status" aria-live="polite" {}
             p { a #board hidden href="#" { (lang.t("decide-board")) } }
             p { small { (lang.t("vote-client")) " " code dir="ltr" { (e.created["client"].as_str().unwrap_or_default()) } } }
-            script #election type="application/json" { (PreEscaped(data)) }
+            (data_block("election", &data))
+            script src="/static/wasm.js" defer {}
             script src="/static/vote.js" defer {}
         },
     );
+    allow_scripts(&mut response);
+    Ok(response)
+}
+
+/// The pages that run hiwar's module get the policy that allows this site's scripts.
+fn allow_scripts(response: &mut Response) {
     response.headers_mut().insert(
         axum::http::header::CONTENT_SECURITY_POLICY,
         axum::http::HeaderValue::from_static(crate::web::SCRIPT_PAGE_POLICY),
     );
+}
+
+/// Data for a page's script: JSON in a block that is not run, with `<` escaped so no
+/// text in it can end the element.
+fn data_block(id: &str, data: &Value) -> Markup {
+    html! { script id=(id) type="application/json" { (PreEscaped(data.to_string().replace('<', "\\u003c"))) } }
+}
+
+fn trustee_messages(lang: Lang) -> Value {
+    serde_json::json!({
+        "unavailable": lang.t("vote-unavailable"), "key": lang.t("trustee-key-wrong"), "sent": lang.t("trustee-sent"),
+        "failed": lang.t("vote-failed"), "done": lang.t("trustee-done"),
+    })
+}
+
+/// A trustee makes long-term keys in the browser: the secret is shown and downloaded,
+/// never sent; the public line goes to the convener.
+pub async fn trustee_keys(ctx: Ctx) -> PageResult {
+    let lang = ctx.lang;
+    let data = serde_json::json!({"messages": trustee_messages(lang)});
+    let mut response = page(
+        &ctx,
+        &lang.t("trustee-keys-title"),
+        html! {
+            h1 { (lang.t("trustee-keys-title")) }
+            p { (lang.t("trustee-keys-intro")) }
+            noscript { p.error { (lang.t("trustee-noscript")) } }
+            button #keygen type="button" disabled { (lang.t("trustee-keygen")) }
+            div #made hidden {
+                h2 { (lang.t("trustee-secret")) }
+                p { (lang.t("trustee-secret-warning")) }
+                textarea #secret readonly rows="4" dir="ltr" aria-label=(lang.t("trustee-secret")) {}
+                p { a #download download="hiwar-trustee-key.json" hidden href="#" { (lang.t("trustee-download")) } }
+                h2 { (lang.t("trustee-public")) }
+                p { code #public dir="ltr" {} }
+            }
+            p #outcome role="status" aria-live="polite" {}
+            (data_block("trustee-data", &data))
+            script src="/static/wasm.js" defer {}
+            script src="/static/trustee.js" defer {}
+        },
+    );
+    allow_scripts(&mut response);
     Ok(response)
 }
 
-pub async fn vote_js() -> Response {
+/// A trustee takes part in an election's ceremony, and later decrypts, in the browser.
+pub async fn trustee(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path<(String, String)>) -> PageResult {
+    let lang = ctx.lang;
+    let e = state.store.election(&id, &eid).await?;
+    let data = serde_json::json!({"dialogue": id, "election": eid, "messages": trustee_messages(lang)});
+    let mut response = page(
+        &ctx,
+        &lang.t("trustee-title"),
+        html! {
+            h1 { (lang.t("trustee-title")) ": " bdi { (pick(lang, &e.title)) } }
+            p { a href={ "/dialogues/" (id) "/decide/" (eid) } { (lang.t("vote-back")) } }
+            p { (lang.t("trustee-intro")) }
+            noscript { p.error { (lang.t("trustee-noscript")) } }
+            label for="key" { (lang.t("trustee-key")) }
+            textarea #key rows="3" dir="ltr" autocomplete="off" spellcheck="false" {}
+            label for="key-file" { (lang.t("trustee-key-file")) }
+            input #key-file type="file" accept=".json";
+            p { button #ceremony type="button" disabled { (lang.t("trustee-ceremony")) } " "
+                button #decrypt type="button" disabled { (lang.t("trustee-decrypt")) } }
+            p #outcome role="status" aria-live="polite" {}
+            p { (lang.t("trustee-or-command")) }
+            pre dir="ltr" { "hiwar trustee ceremony --server " (origin(&state.config)) " --dialogue " (id) " --election " (eid) " --key trustee.json" }
+            (data_block("trustee-data", &data))
+            script src="/static/wasm.js" defer {}
+            script src="/static/trustee.js" defer {}
+        },
+    );
+    allow_scripts(&mut response);
+    Ok(response)
+}
+
+pub async fn script(source: &'static str) -> Response {
     (
         [
             (axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (axum::http::header::CACHE_CONTROL, "no-cache"),
         ],
-        service::VOTE_JS,
+        source,
     )
         .into_response()
 }

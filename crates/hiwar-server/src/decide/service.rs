@@ -32,17 +32,20 @@ pub const MAX_BATCH: usize = 256;
 /// Ballots waiting for the ballot box of one election, at most.
 const QUEUE: usize = 4096;
 
-/// The voting page's script and the WebAssembly module it runs (built from
-/// `hiwar-wasm` by `tools/build-voter-wasm.sh`).
+/// The pages' scripts and the WebAssembly module they run (built from `hiwar-wasm` by
+/// `tools/build-voter-wasm.sh`): the loader, the voting page's and the trustee pages'.
+pub const WASM_JS: &str = include_str!("../../assets/wasm.js");
 pub const VOTE_JS: &str = include_str!("../../assets/vote.js");
+pub const TRUSTEE_JS: &str = include_str!("../../assets/trustee.js");
 pub const VOTER_WASM: &[u8] = include_bytes!("../../assets/hiwar_voter.wasm");
 
 /// The voting client voters are served, whose hash `election.created` announces:
-/// `SHA-256("hiwar/v2/client\n" ‖ SHA-256(vote.js) ‖ SHA-256(hiwar_voter.wasm))`, so
-/// anyone can compare it with what the server hands out.
+/// `SHA-256("hiwar/v2/client\n" ‖ SHA-256(wasm.js) ‖ SHA-256(vote.js) ‖
+/// SHA-256(hiwar_voter.wasm))`, so anyone can compare it with what the server hands out.
 pub fn client_hash() -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"hiwar/v2/client\n");
+    h.update(Sha256::digest(WASM_JS.as_bytes()));
     h.update(Sha256::digest(VOTE_JS.as_bytes()));
     h.update(Sha256::digest(VOTER_WASM));
     h.finalize().into()

@@ -1,0 +1,21 @@
+// Loads hiwar's WebAssembly module (no imports) and calls its entry points with JSON:
+// the input is copied in, the JSON answer copied out, and both buffers are wiped and
+// given back. Used by the voting and trustee pages.
+"use strict";
+window.hiwarModule = async () => {
+  const bytes = await (await fetch("/static/hiwar_voter.wasm")).arrayBuffer();
+  const m = (await WebAssembly.instantiate(bytes, {})).instance.exports;
+  const call = (name, input) => {
+    const text = new TextEncoder().encode(JSON.stringify(input));
+    const ptr = m.alloc(text.length);
+    new Uint8Array(m.memory.buffer, ptr, text.length).set(text);
+    const packed = BigInt.asUintN(64, m[name](ptr, text.length));
+    m.dealloc(ptr, text.length);
+    const out = Number(packed >> 32n), len = Number(packed & 0xffffffffn);
+    const answer = new TextDecoder().decode(new Uint8Array(m.memory.buffer, out, len).slice());
+    m.dealloc(out, len);
+    return JSON.parse(answer);
+  };
+  const entropy = () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return { call, entropy };
+};
