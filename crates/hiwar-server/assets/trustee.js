@@ -4,20 +4,9 @@
 // record (the same code as `hiwar trustee`), and only the signed public step sent.
 "use strict";
 (async () => {
-  const data = JSON.parse(document.getElementById("trustee-data").textContent);
-  const t = data.messages;
-  const $ = (id) => document.getElementById(id);
-  const say = (text, isError) => {
-    $("outcome").textContent = text;
-    $("outcome").className = isError ? "error" : "";
-  };
-  let module;
-  try {
-    module = await window.hiwarModule();
-  } catch (e) {
-    say(t.unavailable, true);
-    return;
-  }
+  const page = await window.hiwarPage("trustee-data");
+  if (!page) return;
+  const { data, t, $, say, module } = page;
   if ($("keygen")) {
     $("keygen").addEventListener("click", () => {
       const keys = module.call("trustee_keygen", { entropy: module.entropy() });

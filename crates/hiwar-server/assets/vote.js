@@ -5,20 +5,9 @@
 // leaves this page; the server receives only the signed, encrypted ballot.
 "use strict";
 (async () => {
-  const data = JSON.parse(document.getElementById("election").textContent);
-  const t = data.messages;
-  const $ = (id) => document.getElementById(id);
-  const say = (text, isError) => {
-    $("outcome").textContent = text;
-    $("outcome").className = isError ? "error" : "";
-  };
-  let module;
-  try {
-    module = await window.hiwarModule();
-  } catch (e) {
-    say(t.unavailable, true);
-    return;
-  }
+  const page = await window.hiwarPage("election");
+  if (!page) return;
+  const { data, t, $, say, module } = page;
   const credential = () => {
     const text = $("credential").value.trim();
     let secret = text;

@@ -19,3 +19,21 @@ window.hiwarModule = async () => {
   const entropy = () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
   return { call, entropy };
 };
+
+// What a page's script starts with: its data (the JSON block `dataId`), its messages,
+// a way to say something in #outcome, and the module — or null, having said that this
+// browser cannot run it.
+window.hiwarPage = async (dataId) => {
+  const data = JSON.parse(document.getElementById(dataId).textContent);
+  const $ = (id) => document.getElementById(id);
+  const say = (text, isError) => {
+    $("outcome").textContent = text;
+    $("outcome").className = isError ? "error" : "";
+  };
+  try {
+    return { data, t: data.messages, $, say, module: await window.hiwarModule() };
+  } catch (e) {
+    say(data.messages.unavailable, true);
+    return null;
+  }
+};

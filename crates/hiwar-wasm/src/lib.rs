@@ -67,6 +67,16 @@ pub unsafe extern "C" fn dealloc(ptr: *mut u8, len: u32) {
     zeroize::Zeroize::zeroize(&mut buffer);
 }
 
+/// Runs an entry point on the host's JSON input: its answer, or `{"error"}`; the
+/// input copy is wiped afterwards (it may hold a secret).
+///
+/// # Safety
+/// `ptr` and `len` must describe `len` initialised bytes from [`alloc`].
+unsafe fn entry(ptr: *const u8, len: u32, f: impl FnOnce(&[u8]) -> Result<Value, String>) -> u64 {
+    let input = Zeroizing::new(std::slice::from_raw_parts(ptr, len as usize).to_vec());
+    answer(f(&input).unwrap_or_else(|e| json!({ "error": e })))
+}
+
 fn answer(value: Value) -> u64 {
     let bytes = value.to_string().into_bytes().into_boxed_slice();
     let len = bytes.len() as u64;
@@ -84,8 +94,7 @@ fn answer(value: Value) -> u64 {
 /// `ptr` and `len` must describe `len` initialised bytes from [`alloc`].
 #[no_mangle]
 pub unsafe extern "C" fn prepare_ballot(ptr: *const u8, len: u32) -> u64 {
-    let input = Zeroizing::new(std::slice::from_raw_parts(ptr, len as usize).to_vec());
-    answer(prepare(&input).unwrap_or_else(|e| json!({ "error": e })))
+    entry(ptr, len, prepare)
 }
 
 /// A trustee's new long-term keys. Input: `{"entropy"}`. Answer: `{"secret": the key
@@ -95,16 +104,12 @@ pub unsafe extern "C" fn prepare_ballot(ptr: *const u8, len: u32) -> u64 {
 /// As [`prepare_ballot`].
 #[no_mangle]
 pub unsafe extern "C" fn trustee_keygen(ptr: *const u8, len: u32) -> u64 {
-    let input = Zeroizing::new(std::slice::from_raw_parts(ptr, len as usize).to_vec());
-    answer(
-        (|| -> Result<Value, String> {
-            let input: Value = serde_json::from_slice(&input).map_err(|e| e.to_string())?;
-            let mut rng = ChaCha20Rng::from_seed(*hex32(&input["entropy"], "entropy")?);
-            let role = TrusteeRole::generate(&mut rng);
-            Ok(json!({"secret": role.secret_json(), "public": role.public()}))
-        })()
-        .unwrap_or_else(|e| json!({ "error": e })),
-    )
+    entry(ptr, len, |input| {
+        let input: Value = serde_json::from_slice(input).map_err(|e| e.to_string())?;
+        let mut rng = ChaCha20Rng::from_seed(*hex32(&input["entropy"], "entropy")?);
+        let role = TrusteeRole::generate(&mut rng);
+        Ok(json!({"secret": role.secret_json(), "public": role.public()}))
+    })
 }
 
 /// The events of one election, as `(kind, body)`.
@@ -137,19 +142,15 @@ fn trustee_input(input: &[u8]) -> Result<(String, Events, TrusteeRole, ChaCha20R
 /// As [`prepare_ballot`].
 #[no_mangle]
 pub unsafe extern "C" fn trustee_step(ptr: *const u8, len: u32) -> u64 {
-    let input = Zeroizing::new(std::slice::from_raw_parts(ptr, len as usize).to_vec());
-    answer(
-        (|| -> Result<Value, String> {
-            let (dialogue, events, role, mut rng) = trustee_input(&input)?;
-            Ok(match role.next_step(&dialogue, &events, &mut rng)? {
-                CeremonyStep::Send(kind, body) => json!({"send": {"kind": kind, "body": body}}),
-                CeremonyStep::Wait(why) => json!({ "wait": why }),
-                CeremonyStep::Done => json!({"done": true}),
-                CeremonyStep::Failed(why) => json!({ "failed": why }),
-            })
-        })()
-        .unwrap_or_else(|e| json!({ "error": e })),
-    )
+    entry(ptr, len, |input| {
+        let (dialogue, events, role, mut rng) = trustee_input(input)?;
+        Ok(match role.next_step(&dialogue, &events, &mut rng)? {
+            CeremonyStep::Send(kind, body) => json!({"send": {"kind": kind, "body": body}}),
+            CeremonyStep::Wait(why) => json!({ "wait": why }),
+            CeremonyStep::Done => json!({"done": true}),
+            CeremonyStep::Failed(why) => json!({ "failed": why }),
+        })
+    })
 }
 
 /// The trustee's partial decryption of the closed tally, recounted from the events
@@ -159,15 +160,11 @@ pub unsafe extern "C" fn trustee_step(ptr: *const u8, len: u32) -> u64 {
 /// As [`prepare_ballot`].
 #[no_mangle]
 pub unsafe extern "C" fn trustee_decrypt(ptr: *const u8, len: u32) -> u64 {
-    let input = Zeroizing::new(std::slice::from_raw_parts(ptr, len as usize).to_vec());
-    answer(
-        (|| -> Result<Value, String> {
-            let (dialogue, events, role, mut rng) = trustee_input(&input)?;
-            let body = role.decrypt(&dialogue, &events, &mut rng)?;
-            Ok(json!({"send": {"kind": "election.partial_decryption", "body": body}}))
-        })()
-        .unwrap_or_else(|e| json!({ "error": e })),
-    )
+    entry(ptr, len, |input| {
+        let (dialogue, events, role, mut rng) = trustee_input(input)?;
+        let body = role.decrypt(&dialogue, &events, &mut rng)?;
+        Ok(json!({"send": {"kind": "election.partial_decryption", "body": body}}))
+    })
 }
 
 fn hex32(v: &Value, what: &str) -> Result<Zeroizing<[u8; 32]>, String> {
