@@ -281,8 +281,9 @@ mod tests {
 
 /// Horizontal bars, one per option: its label, a bar as long as its share of `total`,
 /// and the count with its percentage. Right-to-left text puts the labels on the right
-/// and grows the bars leftwards. The picture scales to its container's width.
-pub fn bars(rows: &[(&str, u64)], total: u64, rtl: bool) -> String {
+/// and grows the bars leftwards. The picture scales to its container's width; `title`
+/// is its accessible name.
+pub fn bars(title: &str, rows: &[(&str, u64)], total: u64, rtl: bool) -> String {
     const W: f64 = 640.0;
     const ROW: f64 = 40.0;
     const LABEL: f64 = 220.0;
@@ -292,7 +293,8 @@ pub fn bars(rows: &[(&str, u64)], total: u64, rtl: bool) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" width="100%" role="img" font-family="sans-serif" font-size="15">"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" width="100%" role="img" aria-label="{title}" font-family="sans-serif" font-size="15"><title>{title}</title>"##,
+        title = escape(title)
     );
     for (i, (label, count)) in rows.iter().enumerate() {
         let y = 5.0 + ROW * i as f64;
@@ -324,11 +326,12 @@ mod bar_tests {
 
     #[test]
     fn bars_are_proportional_escaped_and_mirrored_in_rtl() {
-        let svg = bars(&[("yes <b>", 30), ("no", 10)], 40, false);
+        let svg = bars("Votes", &[("yes <b>", 30), ("no", 10)], 40, false);
+        assert!(svg.contains(r#"aria-label="Votes""#));
         assert!(svg.contains("yes &lt;b&gt;") && svg.contains("30 (75.0 %)") && svg.contains("10 (25.0 %)"));
         assert!(svg.contains(r#"width="217.5""#), "{svg}");
-        let rtl = bars(&[("نعم", 1)], 1, true);
+        let rtl = bars("الأصوات", &[("نعم", 1)], 1, true);
         assert!(rtl.contains(r#"text-anchor="end""#));
-        assert!(bars(&[("x", 0)], 0, false).contains("0 (0.0 %)"));
+        assert!(bars("", &[("x", 0)], 0, false).contains("0 (0.0 %)"));
     }
 }

@@ -491,3 +491,57 @@ fn a_whole_vote_with_trustees_and_voters_in_the_browser() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(common::python_verify(&record).0, 0);
 }
+
+impl Driver {
+    /// The serious and critical accessibility violations axe-core (from npm, injected
+    /// by the test: the page's own policy stays strict) finds on the current page.
+    fn axe(&self) -> Vec<String> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/axe/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(path)
+            .unwrap_or_else(|_| panic!("the accessibility checks need axe-core: run ./test, or npm ci in tools/axe"));
+        self.script(&format!("{source}\nreturn true;"));
+        let found = self.cmd(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": "const done = arguments[arguments.length - 1];
+                axe.run(document, {resultTypes: ['violations']}).then((r) => done(r.violations
+                  .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                  .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '))));", "args": []})),
+        );
+        found.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    }
+}
+
+/// The vote's pages at 360 px, in Arabic and English: no sideways scrolling and no
+/// serious or critical axe-core violation.
+#[test]
+fn the_vote_pages_fit_a_phone_and_pass_axe_in_both_languages() {
+    let demo = Running::start(&["demo", "--listen", "127.0.0.1:0"]);
+    let dialogue = demo.value("demo dialogue:");
+    let browser = Driver::start();
+    browser.cmd("POST", "/window/rect", Some(json!({"width": 360, "height": 800})));
+    let decide = format!("{dialogue}/decide");
+    let mut problems = Vec::new();
+    for lang in ["ar", "en"] {
+        for page in [
+            decide.clone(),
+            format!("{decide}/charter"),
+            format!("{decide}/priorities"),
+            format!("{decide}/charter/board"),
+            format!("{decide}/priorities/vote"),
+            format!("{decide}/priorities/trustee"),
+            format!("{}/trustee-keys", demo.url),
+        ] {
+            browser.go(&format!("{page}?lang={lang}"));
+            browser.wait_for("document.querySelector('main')");
+            let width = browser.script("return document.documentElement.scrollWidth");
+            if width.as_u64().unwrap() > 360 {
+                problems.push(format!("{page}?lang={lang}: {width} px wide"));
+            }
+            for violation in browser.axe() {
+                problems.push(format!("{page}?lang={lang}: {violation}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}

@@ -169,7 +169,7 @@ fn result(lang: Lang, e: &Election) -> Markup {
                 @let labels: Vec<String> = options.iter().map(|o| said(lang, o)).collect();
                 @let rows: Vec<(&str, u64)> = labels.iter().map(String::as_str).zip(counts.iter().copied()).collect();
                 h3 { bdi { (said(lang, &question["title"])) } }
-                figure { (PreEscaped(hiwar_plots::bars(&rows, total, lang == Lang::Ar))) figcaption { (lang.t("decide-bars-caption")) } }
+                figure { (PreEscaped(hiwar_plots::bars(&said(lang, &question["title"]), &rows, total, lang == Lang::Ar))) figcaption { (lang.t("decide-bars-caption")) } }
                 div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) {
                     table {
                         thead { tr { th scope="col" { (lang.t("decide-option")) } th scope="col" { (lang.t("decide-votes")) } } }
