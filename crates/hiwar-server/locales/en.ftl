@@ -361,3 +361,4 @@ trustee-sent = Sent:
 trustee-done = The ceremony is complete and every share dealt to you checks out.
 trustee-or-command = Or with the command, on your own computer:
 trustee-link = For trustees: the ceremony and decryption in the browser
+decide-turnout = Turnout: { $percent } of the electorate (one ballot counted per voter)

@@ -215,6 +215,9 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path
                 p { (lang.t1("decide-credentials", "listed", s.credentials)) " / " (s.voters) }
                 p { (lang.t1("decide-cast", "count", s.cast)) " · " (lang.t1("decide-superseded", "count", s.superseded)) " · "
                     (lang.t1("decide-counted", "count", s.cast - s.superseded)) " · " (lang.t1("decide-spoiled", "count", s.spoiled)) }
+                @if s.voters > 0 && s.stage != "setup" {
+                    p { (lang.t1("decide-turnout", "percent", format!("{:.1} %", 100.0 * (s.cast - s.superseded) as f64 / s.voters as f64))) }
+                }
                 p { a href={ (base) "/board" } { (lang.t("decide-board")) } " · " a href={ "/dialogues/" (id) "/record" } download { (lang.t("decide-record")) } }
             }
             (ceremony(lang, &s, &base))
