@@ -197,8 +197,10 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         self.election(dialogue, id).await?;
         let mut decided = false;
+        // The set-up and decryption checks change nothing when they refuse, so junk
+        // from an anonymous sender costs its own checks only.
         let seq = self
-            .append_with(&mut tx, dialogue, kind, false, |c: &mut BodyChecks, seq| {
+            .append_with(&mut tx, dialogue, kind, true, |c: &mut BodyChecks, seq| {
                 c.apply(seq, kind, body.clone()).and_then(|()| c.settle())?;
                 decided = kind == "election.partial_decryption"
                     && c.elections().status(id).is_some_and(|s| s.decrypted.len() as u32 >= s.threshold)

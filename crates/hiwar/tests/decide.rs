@@ -416,7 +416,15 @@ fn a_wrong_share_ends_the_ceremony() {
     let relay = |kind: &str, body: &Value| {
         call("POST", &s.api("/elections/spoilt/events"), None, Some(json!({"kind": kind, "body": body})))
     };
-    assert_eq!(relay("election.trustee_committed", &cheat.committed("spoilt", &hash, 3, 2)).0, 201);
+    let commitment = cheat.committed("spoilt", &hash, 3, 2);
+    assert_eq!(relay("election.trustee_committed", &commitment).0, 201);
+    // Sent again, or unsigned, it is refused, naming the check, and changes nothing.
+    let (status, body) = relay("election.trustee_committed", &commitment);
+    assert!(status == 409 && body["detail"].as_str().unwrap().contains("committed twice"), "{body}");
+    let mut unsigned = commitment.clone();
+    unsigned["signature"] = json!("00".repeat(64));
+    let (status, body) = relay("election.trustee_committed", &unsigned);
+    assert!(status == 409 && body["detail"].as_str().unwrap().contains("E2"), "{body}");
     let honest: Vec<_> = s.trustees[..2]
         .iter()
         .map(|(key, _)| {

@@ -271,9 +271,10 @@ pub(super) fn partial(e: &mut Election, body: &Value) -> R<()> {
         }
         shares.push(row);
     }
-    if e.partials.insert(j, shares).is_some() {
+    if e.partials.contains_key(&j) {
         return Err(format!("trustee {j} decrypted twice"));
     }
+    e.partials.insert(j, shares);
     Ok(())
 }
 

@@ -1,5 +1,7 @@
 //! The election's set-up: its parameters (E1), the trustees' key ceremony (E2, E3)
-//! and the credential list (E4).
+//! and the credential list (E4). Every check here runs before the state changes, so a
+//! refused event leaves it as it was (the store relies on it to refuse an anonymous
+//! sender's junk without rebuilding its state from the record).
 //!
 //! Whoever writes the record (the server) can add, drop or reorder lines but cannot
 //! sign as a trustee or as the credential authority, whose keys `election.created`
@@ -154,22 +156,28 @@ pub(super) fn credentials(e: &mut Election, body: &Value) -> R<()> {
         }
         vec![1; list.len()]
     };
-    for (c, weight) in list.iter().zip(weights) {
+    // Everything is checked before anything is kept: a refused list changes nothing.
+    let mut new = HashSet::new();
+    let mut listed_weight = e.listed_weight;
+    for (c, weight) in list.iter().zip(&weights) {
         let bytes = public_key(c, "credential")?;
-        if e.credentials.insert(bytes, Voter { weight, counter: 0, latest: None }).is_some() {
+        if e.credentials.contains_key(&bytes) || !new.insert(bytes) {
             return Err(format!("credential {} is listed twice", hex::encode(bytes)));
         }
-        e.listed_weight = e.listed_weight.checked_add(weight).ok_or("total weight overflows")?;
+        listed_weight = listed_weight.checked_add(*weight).ok_or("total weight overflows")?;
     }
-    if e.credentials.len() as u64 > e.voters || e.listed_weight > e.total_weight {
+    let listed = e.credentials.len() + new.len();
+    if listed as u64 > e.voters || listed_weight > e.total_weight {
         return Err(format!(
-            "{} credentials of total weight {} listed: the electorate has {} voters of total weight {}",
-            e.credentials.len(),
-            e.listed_weight,
-            e.voters,
-            e.total_weight
+            "{listed} credentials of total weight {listed_weight} listed: the electorate has {} voters of total weight {}",
+            e.voters, e.total_weight
         ));
     }
+    for (c, weight) in list.iter().zip(weights) {
+        let bytes = public_key(c, "credential")?;
+        e.credentials.insert(bytes, Voter { weight, counter: 0, latest: None });
+    }
+    e.listed_weight = listed_weight;
     Ok(())
 }
 
@@ -196,9 +204,11 @@ pub(super) fn trustee_committed(e: &mut Election, body: &Value) -> R<()> {
     if !e.revealed.is_empty() {
         return Err(format!("trustee {i} committed after a trustee revealed"));
     }
-    if e.committed.insert(i, hex_bytes(&b["hash"], "hash")?).is_some() {
+    let hash = hex_bytes(&b["hash"], "hash")?;
+    if e.committed.contains_key(&i) {
         return Err(format!("trustee {i} committed twice"));
     }
+    e.committed.insert(i, hash);
     Ok(())
 }
 
@@ -217,9 +227,10 @@ pub(super) fn trustee_revealed(e: &mut Election, body: &Value) -> R<()> {
         return Err(format!("trustee {i}'s reveal does not match its commitment"));
     }
     public.verify(&e.hash, e.threshold).map_err(|d| format!("trustee {i}: {d}"))?;
-    if e.revealed.insert(i, public).is_some() {
+    if e.revealed.contains_key(&i) {
         return Err(format!("trustee {i} revealed twice"));
     }
+    e.revealed.insert(i, public);
     Ok(())
 }
 
@@ -236,9 +247,10 @@ pub(super) fn trustee_shares(e: &mut Election, body: &Value) -> R<()> {
     if shares.len() != e.trustees.len() {
         return Err(format!("trustee {i} dealt {} shares for {} trustees", shares.len(), e.n()));
     }
-    if e.shares.insert(i, shares).is_some() {
+    if e.shares.contains_key(&i) {
         return Err(format!("trustee {i} dealt shares twice"));
     }
+    e.shares.insert(i, shares);
     Ok(())
 }
 
@@ -296,12 +308,13 @@ pub(super) fn opened(e: &mut Election, body: &Value) -> Result<(), (&'static str
     if vks.len() != e.trustees.len() {
         return Err(e3(format!("{} verification keys for {} trustees", vks.len(), e.n())));
     }
+    let mut verification_keys = BTreeMap::new();
     for (j, vk) in (1..=e.n()).zip(vks) {
         let expected = threshold::verification_key(&publics, j);
         if point_to_hex(&expected) != s(vk, "verification key").map_err(e3)? {
             return Err(e3(format!("verification key of trustee {j} does not follow from the commitments")));
         }
-        e.verification_keys.insert(j, expected);
+        verification_keys.insert(j, expected);
     }
     if e.credentials.len() as u64 != e.voters || e.listed_weight != e.total_weight {
         return Err((
@@ -316,6 +329,7 @@ pub(super) fn opened(e: &mut Election, body: &Value) -> Result<(), (&'static str
         ));
     }
     let key = ElectionKey::new(key).map_err(cerr).map_err(e3)?;
+    e.verification_keys = verification_keys;
     e.worker = Some(WorkerElection { hash: e.hash, key: Arc::new(key), questions: e.questions.clone() });
     e.stage = Stage::Open;
     Ok(())
