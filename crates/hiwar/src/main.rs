@@ -78,12 +78,12 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         statements: Option<PathBuf>,
     },
-    /// Elections: simulate a complete one locally.
+    /// Elections: the credential authority's key and voters' credentials, or a whole simulated election.
     Election {
         #[command(subcommand)]
         action: ElectionAction,
     },
-    /// What a trustee does on its own machine.
+    /// What a trustee does on its own machine: keys, the key ceremony, decrypting the tally.
     Trustee {
         #[command(subcommand)]
         action: TrusteeAction,
@@ -93,7 +93,7 @@ enum Command {
         #[command(subcommand)]
         action: BallotAction,
     },
-    /// What a voter checks on its own machine.
+    /// Vote in an open election (the ballot is encrypted, proved and signed here), or check your ballot.
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Vote {
         #[command(subcommand)]
