@@ -552,9 +552,11 @@ class Elections:
         self.elections[name] = e
 
     def credentials(self, e, b):
-        shape(b, ["election", "credentials", "weights", "signature"], "E4")
+        shape(b, ["election", "credentials", "weights", "made_by", "signature"], "E4")
         if e.stage != "setup":
             raise Bad("E4", "credentials after opening")
+        if b["made_by"] not in ("authority", "members"):
+            raise Bad("E4", "made_by is neither authority nor members")
         ed25519_verify(e.authority, signed_message("election.credentials", e.hash, b), b["signature"], "E4", "the credential authority")
         if not isinstance(b["credentials"], list):
             raise Bad("E4", "credentials is not a list")

@@ -296,7 +296,7 @@ async fn demo_election(
     let credentials: Vec<(Zeroizing<[u8; 32]>, Credential)> =
         (0..voters).map(|_| Credential::generate(&mut OsRng)).collect();
     let list: Vec<([u8; 32], u64)> = credentials.iter().map(|(_, c)| (c.public(), 1)).collect();
-    for body in credential_lists(id, &hash, authority, &list, false) {
+    for body in credential_lists(id, &hash, authority, &list, false, "authority") {
         store.election_event(dialogue, id, "election.credentials", body).await?;
     }
     let key = store.open_election(dialogue, id).await?;

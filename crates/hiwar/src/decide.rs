@@ -271,7 +271,7 @@ pub fn credentials(target: &Target, authority: &Path, voters: &Path, out: &Path,
     letters.push_str("</body></html>\n");
     write_secret(&out.join("credentials.csv"), &csv)?;
     write_secret(&out.join("letters.html"), &letters)?;
-    let events = credential_lists(&target.election, &hash, &signer, &publics, weighted);
+    let events = credential_lists(&target.election, &hash, &signer, &publics, weighted, "authority");
     let list = out.join("public-list.jsonl");
     std::fs::write(&list, events.iter().map(|e| format!("{e}\n")).collect::<String>())
         .with_context(|| format!("writing {}", list.display()))?;

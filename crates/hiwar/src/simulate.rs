@@ -277,7 +277,8 @@ pub fn run(sim: &Simulation, out: &Path) -> Result<Vec<u64>> {
         let credentials: Vec<String> = (start..end).map(|i| hex::encode(credential_of(sim.seed, i).public())).collect();
         let weights =
             if sim.weighted { json!((start..end).map(|i| sim.weight(i)).collect::<Vec<_>>()) } else { Value::Null };
-        let body = json!({"election": election, "credentials": credentials, "weights": weights});
+        let body =
+            json!({"election": election, "credentials": credentials, "weights": weights, "made_by": "authority"});
         w.push("election.credentials", sign_event("election.credentials", &hash, body, &authority))?;
     }
 

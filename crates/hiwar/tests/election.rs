@@ -149,19 +149,29 @@ fn stuffing_the_credential_list_fails_e4() {
     // Or a list of its own, signed with a key of its own.
     let mut e = base.clone();
     let fake = Signer25519::from_seed(&[7u8; 32]);
-    let body = json!({"election": "e-1", "credentials": [extra], "weights": null});
+    let body = json!({"election": "e-1", "credentials": [extra], "weights": null, "made_by": "authority"});
     e.insert(i + 1, ("election.credentials".into(), sign_event("election.credentials", &hash_of(&base), body, &fake)));
     assert_fails(&e, "E4", "a credential list not signed by the authority");
 
     // A colluding authority signs an extra credential: more credentials than voters.
     let authority = signer(keys.path(), "authority.json");
     let mut e = base.clone();
-    let body = json!({"election": "e-1", "credentials": [extra], "weights": null});
+    let body = json!({"election": "e-1", "credentials": [extra], "weights": null, "made_by": "authority"});
     e.insert(
         i + 1,
         ("election.credentials".into(), sign_event("election.credentials", &hash_of(&base), body, &authority)),
     );
     assert_fails(&e, "E4", "more credentials than the electorate");
+
+    // A list must say who made its credentials: the authority or the members.
+    for made_by in [json!("server"), json!(null)] {
+        let mut e = base.clone();
+        let mut body = e[i].1.clone();
+        body.as_object_mut().unwrap().remove("signature");
+        body["made_by"] = made_by.clone();
+        e[i].1 = sign_event("election.credentials", &hash_of(&base), body, &authority);
+        assert_fails(&e, "E4", &format!("a list made by {made_by}"));
+    }
 
     // The operator drops the list: the election opens with fewer credentials than voters.
     let mut e = base.clone();

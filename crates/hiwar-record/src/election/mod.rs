@@ -10,7 +10,7 @@
 mod ballots;
 pub mod hash;
 pub mod roles;
-mod setup;
+pub mod setup;
 pub mod wire;
 mod writer;
 

@@ -184,19 +184,22 @@ impl TrusteeRole {
 pub const CREDENTIALS_PER_EVENT: usize = 10_000;
 
 /// The credential authority's signed list: `election.credentials` bodies for
-/// `(public credential, weight)`, in chunks.
+/// `(public credential, weight)`, in chunks; `made_by` is `"authority"` or `"members"`
+/// (see [`super::setup::MADE_BY`]).
 pub fn credential_lists(
     election: &str,
     hash: &[u8; 32],
     authority: &Signer25519,
     list: &[([u8; 32], u64)],
     weighted: bool,
+    made_by: &str,
 ) -> Vec<Value> {
     list.chunks(CREDENTIALS_PER_EVENT)
         .map(|chunk| {
             let weights = if weighted { json!(chunk.iter().map(|(_, w)| w).collect::<Vec<_>>()) } else { Value::Null };
             let body = json!({"election": election,
-                "credentials": chunk.iter().map(|(c, _)| hex::encode(c)).collect::<Vec<_>>(), "weights": weights});
+                "credentials": chunk.iter().map(|(c, _)| hex::encode(c)).collect::<Vec<_>>(), "weights": weights,
+                "made_by": made_by});
             sign_event("election.credentials", hash, body, authority)
         })
         .collect()

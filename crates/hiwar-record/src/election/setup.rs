@@ -26,6 +26,10 @@ use super::wire::{
 };
 use super::{stage, zero_tally, Election, Stage, Trustee, Voter, WorkerElection};
 
+/// Who made the credentials of a list: the credential authority (and printed them), or
+/// the members themselves (their devices; the authority only checked and signed).
+pub const MADE_BY: [&str; 2] = ["authority", "members"];
+
 /// Checks the signature in `body` by `key` for an event of `kind`.
 pub(super) fn signed_by(kind: &str, e: &Election, body: &Map<String, Value>, key: &[u8; 32], who: &str) -> R<()> {
     let signature: [u8; 64] = hex_bytes(&body["signature"], "signature")?;
@@ -137,8 +141,12 @@ pub(super) fn created(dialogue: &str, name: &str, body: &Value) -> R<Election> {
 
 /// E4: a part of the credential list, signed by the credential authority.
 pub(super) fn credentials(e: &mut Election, body: &Value) -> R<()> {
-    let b = obj(body, "body", &["election", "credentials", "weights", "signature"])?;
+    let b = obj(body, "body", &["election", "credentials", "weights", "made_by", "signature"])?;
     stage(e, Stage::Setup, "credentials")?;
+    let made_by = s(&b["made_by"], "made_by")?;
+    if !MADE_BY.contains(&made_by) {
+        return Err(format!("made_by {made_by:?} is not one of {MADE_BY:?}"));
+    }
     let authority = e.authority;
     signed_by("election.credentials", e, b, &authority, "the credential authority")?;
     let list = arr(&b["credentials"], "credentials")?;
