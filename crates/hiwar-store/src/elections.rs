@@ -173,6 +173,67 @@ impl Store {
         .collect())
     }
 
+    /// Registers the public credential a member made on their device, before opening:
+    /// one per member of the roll, each credential once.
+    pub async fn register_credential(&self, dialogue: &str, id: &str, member: &str, credential: &str) -> Result<()> {
+        let e = self.election(dialogue, id).await?;
+        if e.stage != "setup" {
+            return Err(StoreError::Conflict(format!(
+                "the vote is {}: credentials are registered before it opens",
+                e.stage
+            )));
+        }
+        if !self.election_roll(dialogue, id).await?.iter().any(|(m, _)| m == member) {
+            return Err(StoreError::Conflict("you are not in this vote's electorate".into()));
+        }
+        let mut tx = self.pool.begin().await?;
+        let taken = sqlx::query(
+            "SELECT member_id FROM election_registrations WHERE dialogue_id = $1 AND election_id = $2 \
+             AND (member_id = $3 OR credential = $4)",
+        )
+        .bind(dialogue)
+        .bind(id)
+        .bind(member)
+        .bind(credential)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = taken {
+            return Err(StoreError::Conflict(if row.get::<String, _>(0) == member {
+                "a credential is already registered for you in this vote: use it (you may vote again with it)".into()
+            } else {
+                "this credential is already registered".into()
+            }));
+        }
+        sqlx::query(
+            "INSERT INTO election_registrations (dialogue_id, election_id, member_id, credential, registered_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(dialogue)
+        .bind(id)
+        .bind(member)
+        .bind(credential)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The registered credentials: (member, public credential), in registration order.
+    pub async fn registrations(&self, dialogue: &str, id: &str) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query(
+            "SELECT member_id, credential FROM election_registrations WHERE dialogue_id = $1 AND election_id = $2 \
+             ORDER BY registered_at, member_id",
+        )
+        .bind(dialogue)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+    }
+
     /// Where the election stands, from the record's checks.
     pub async fn election_status(&self, dialogue: &str, id: &str) -> Result<ElectionStatus> {
         self.election(dialogue, id).await?;

@@ -228,4 +228,18 @@ CREATE TABLE ballots (
 CREATE INDEX ballots_order ON ballots (dialogue_id, election_id, seq);
 "#,
     ),
+    (
+        6,
+        r#"
+CREATE TABLE election_registrations (
+    dialogue_id TEXT NOT NULL,
+    election_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    credential TEXT NOT NULL,
+    registered_at TEXT NOT NULL,
+    PRIMARY KEY (dialogue_id, election_id, member_id),
+    UNIQUE (dialogue_id, election_id, credential)
+);
+"#,
+    ),
 ];

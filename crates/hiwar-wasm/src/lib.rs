@@ -11,6 +11,8 @@
 //!   next step in the key ceremony, and its partial decryption, made in the browser from
 //!   the record's events with the shared [`hiwar_record::election::roles::TrusteeRole`]
 //!   (the same code as `hiwar trustee`); the secret keys stay in the page.
+//! - [`credential_keygen`]: a voter's credential made on the device (members register
+//!   only its public key).
 //! - [`encrypt_and_prove`]: a benchmark (docs/performance.md).
 //!
 //! Memory: the host asks for `len` bytes with [`alloc`], writes UTF-8 JSON there, calls
@@ -95,6 +97,21 @@ fn answer(value: Value) -> u64 {
 #[no_mangle]
 pub unsafe extern "C" fn prepare_ballot(ptr: *const u8, len: u32) -> u64 {
     entry(ptr, len, prepare)
+}
+
+/// A voter's new credential, made on their device for an election whose members
+/// register their own. Input: `{"entropy"}`. Answer: `{"secret", "public"}` (hex).
+///
+/// # Safety
+/// As [`prepare_ballot`].
+#[no_mangle]
+pub unsafe extern "C" fn credential_keygen(ptr: *const u8, len: u32) -> u64 {
+    entry(ptr, len, |input| {
+        let input: Value = serde_json::from_slice(input).map_err(|e| e.to_string())?;
+        let mut rng = ChaCha20Rng::from_seed(*hex32(&input["entropy"], "entropy")?);
+        let (secret, credential) = Credential::generate(&mut rng);
+        Ok(json!({"secret": hex::encode(*secret), "public": hex::encode(credential.public())}))
+    })
 }
 
 /// A trustee's new long-term keys. Input: `{"entropy"}`. Answer: `{"secret": the key

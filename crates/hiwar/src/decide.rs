@@ -210,7 +210,14 @@ fn grouped(secret: &[u8; 32]) -> String {
 /// to `out` as letters (HTML, Arabic and English), one file per voter for `hiwar vote`,
 /// and a CSV for mail merge; the public list, signed, goes to the server. The
 /// authority keeps no copy the server can use: `out` is for printing and then deleting.
-pub fn credentials(target: &Target, authority: &Path, voters: &Path, out: &Path, upload: bool) -> Result<()> {
+pub fn credentials(
+    target: &Target,
+    authority: &Path,
+    voters: &Path,
+    registered: Option<&Path>,
+    out: &Path,
+    upload: bool,
+) -> Result<()> {
     let text = read_json(authority, "the authority's key file")?;
     let seed = seed_of(&serde_json::from_str(&text)?, "signing_seed", authority)?;
     let signer = Signer25519::from_seed(&seed);
@@ -248,13 +255,23 @@ pub fn credentials(target: &Target, authority: &Path, voters: &Path, out: &Path,
             voters.display(), expected["voters"], expected["total_weight"], expected["roll"].as_str().unwrap_or_default()
         );
     }
+    let registered = match registered {
+        Some(path) => registrations(path, &roll)?,
+        None => Default::default(),
+    };
     std::fs::create_dir_all(out.join("voters")).with_context(|| format!("creating {}", out.display()))?;
     let weighted = created["weighted"].as_bool().unwrap_or(false);
     let bar = crate::simulate::progress(roll.len() as u64, "credentials");
     let mut csv = hiwar_csv::line(&["voter", "pseudonym", "weight", "credential", "public"]);
     let mut letters = String::from(LETTERS_HEAD);
     let mut publics = Vec::with_capacity(roll.len());
+    let mut made_by_members = Vec::new();
     for (voter, name, weight) in &roll {
+        if let Some(public) = registered.get(voter) {
+            made_by_members.push((*public, *weight));
+            bar.inc(1);
+            continue;
+        }
         let (secret, credential) = Credential::generate(&mut rand::rngs::OsRng);
         let public = credential.public();
         let code = grouped(&secret);
@@ -271,7 +288,9 @@ pub fn credentials(target: &Target, authority: &Path, voters: &Path, out: &Path,
     letters.push_str("</body></html>\n");
     write_secret(&out.join("credentials.csv"), &csv)?;
     write_secret(&out.join("letters.html"), &letters)?;
-    let events = credential_lists(&target.election, &hash, &signer, &publics, weighted, "authority");
+    let mut events = credential_lists(&target.election, &hash, &signer, &made_by_members, weighted, "members");
+    events.extend(credential_lists(&target.election, &hash, &signer, &publics, weighted, "authority"));
+    eprintln!("{} credentials registered by members, {} made here", made_by_members.len(), publics.len());
     let list = out.join("public-list.jsonl");
     std::fs::write(&list, events.iter().map(|e| format!("{e}\n")).collect::<String>())
         .with_context(|| format!("writing {}", list.display()))?;
@@ -279,7 +298,7 @@ pub fn credentials(target: &Target, authority: &Path, voters: &Path, out: &Path,
         for e in events {
             target.relay("election.credentials", e)?;
         }
-        eprintln!("the signed public list of {} credentials is in the record", publics.len());
+        eprintln!("the signed public list of {} credentials is in the record", publics.len() + made_by_members.len());
     } else {
         eprintln!("the signed public list is in {}; send it with --upload or give it to the convener", list.display());
     }
@@ -290,6 +309,34 @@ pub fn credentials(target: &Target, authority: &Path, voters: &Path, out: &Path,
         out.display()
     );
     Ok(())
+}
+
+/// The credentials members registered (CSV: voter, credential, from the vote's page),
+/// each checked: a voter of the roll, once; a valid key, once.
+fn registrations(path: &Path, roll: &[(String, String, u64)]) -> Result<std::collections::HashMap<String, [u8; 32]>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let rows = hiwar_csv::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut out = std::collections::HashMap::new();
+    let mut keys = std::collections::HashSet::new();
+    for (line, row) in rows.iter().skip(1) {
+        let (voter, credential) = match row.as_slice() {
+            [v, c, ..] => (v.trim(), c.trim()),
+            _ => bail!("{} line {line}: expected voter,credential", path.display()),
+        };
+        if !roll.iter().any(|(v, _, _)| v == voter) {
+            bail!("{} line {line}: {voter} is not in the electorate", path.display());
+        }
+        let bytes: [u8; 32] = hex::decode(credential)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .with_context(|| format!("{} line {line}: the credential is not 64 hex digits", path.display()))?;
+        hiwar_crypto::signing::public_key("credential", &bytes)
+            .map_err(|e| anyhow::anyhow!("{} line {line}: {e}", path.display()))?;
+        if out.insert(voter.to_string(), bytes).is_some() || !keys.insert(bytes) {
+            bail!("{} line {line}: {voter} or its credential is registered twice", path.display());
+        }
+    }
+    Ok(out)
 }
 
 const LETTERS_HEAD: &str = "<!doctype html><html lang=\"ar\"><head><meta charset=\"utf-8\"><title>hiwar</title>\

@@ -190,6 +190,11 @@ enum ElectionAction {
         /// The roll (CSV: voter, pseudonym, weight), downloaded from the election page
         #[arg(long, value_name = "CSV")]
         voters: PathBuf,
+        /// The credentials members made themselves and registered (CSV: voter,
+        /// credential, from the election page): listed as made by the members; letters
+        /// are made only for the others
+        #[arg(long, value_name = "CSV")]
+        registered: Option<PathBuf>,
         /// A new folder for the letters and files (print, hand out, then delete it)
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -310,9 +315,9 @@ fn main() -> ExitCode {
             action: ElectionAction::Simulate { voters, options, select, trustees, seed, time, weighted, out, keys },
         } => simulate(voters, options, &select, &trustees, seed, time, weighted, &out, keys),
         Command::Election { action: ElectionAction::Authority { out } } => decide::authority_keygen(&out),
-        Command::Election { action: ElectionAction::Credentials { target, authority, voters, out, upload } } => {
-            decide::credentials(&target, &authority, &voters, &out, upload)
-        }
+        Command::Election {
+            action: ElectionAction::Credentials { target, authority, voters, registered, out, upload },
+        } => decide::credentials(&target, &authority, &voters, registered.as_deref(), &out, upload),
         Command::Trustee { action: TrusteeAction::Keygen { out } } => decide::trustee_keygen(&out),
         Command::Trustee { action: TrusteeAction::Ceremony { target, key, wait } } => {
             decide::trustee_ceremony(&target, &key, std::time::Duration::from_secs(wait))

@@ -286,6 +286,7 @@ fn every_page_fits_a_phone_and_passes_axe_in_both_languages() {
         format!("{dialogue}/deliberation/moderation"),
         decide.clone(),
         format!("{decide}/priorities"),
+        format!("{decide}/priorities/register"),
     ];
     problems.extend(phone_problems(&browser, &convener));
     assert!(problems.is_empty(), "{problems:#?}");
@@ -549,4 +550,156 @@ impl Driver {
         );
         found.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
     }
+}
+
+/// Self-registration: a member logged in makes their credential in the browser and
+/// registers only its public key; a second registration for them is refused (409); the
+/// credential authority lists it as made by the members and makes a letter for the
+/// member who did not register; both vote, the result counts both, and the record
+/// verifies, saying which way each credential was made.
+#[test]
+fn a_member_makes_their_own_credential_and_votes_with_it() {
+    let data = tempfile::tempdir().unwrap();
+    let store = ["--data", data.path().to_str().unwrap()];
+    let key = run_ok(&[&["convener", "add"][..], &store].concat()).lines().last().unwrap().to_string();
+    let server = Running::start(&[&["serve", "--listen", "127.0.0.1:0"][..], &store].concat());
+    let url = server.url.clone();
+    let token = api("POST", &format!("{url}/api/login"), None, Some(json!({"code": key})))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dialogue = api(
+        "POST",
+        &format!("{url}/api/dialogues"),
+        Some(&token),
+        Some(json!({"title_ar": "حوار", "title_en": "Dialogue", "listed": true, "pseudonym": "Convener"})),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let codes = api(
+        "POST",
+        &format!("{url}/api/dialogues/{dialogue}/codes"),
+        Some(&token),
+        Some(json!({"role": "participant", "count": 2})),
+    )["codes"]
+        .clone();
+    api("POST", &format!("{url}/api/login"), None, Some(json!({"code": codes[1], "pseudonym": "Karim"})));
+    let browser = Driver::start();
+    browser.go(&format!("{url}/login?lang=en"));
+    browser.type_into("#code", codes[0].as_str().unwrap());
+    browser.type_into("#pseudonym", "Huda");
+    browser.click("form.stack button[type=submit]");
+    browser.wait_for("document.querySelector('.access-key code')");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let trustees: Vec<Value> = (1..=3)
+        .map(|j| {
+            serde_json::from_str(run_ok(&["trustee", "keygen", "--out", &path(&format!("t{j}.json"))]).trim()).unwrap()
+        })
+        .collect();
+    let authority: Value =
+        serde_json::from_str(run_ok(&["election", "authority", "--out", &path("authority.json")]).trim()).unwrap();
+    api(
+        "POST",
+        &format!("{url}/api/dialogues/{dialogue}/elections"),
+        Some(&token),
+        Some(json!({
+            "id": "vote", "title": {"ar": "استفتاء", "en": "Referendum"},
+            "questions": [{"title": {"ar": "هل توافق؟", "en": "Do you agree?"},
+                "options": [{"ar": "نعم", "en": "Yes"}, {"ar": "لا", "en": "No"}], "min": 1, "max": 1}],
+            "electorate": {"role": "participant"}, "trustees": trustees, "threshold": 2, "authority": authority["authority"],
+        })),
+    );
+    let target = ["--server", url.as_str(), "--dialogue", dialogue.as_str(), "--election", "vote"];
+    let ceremony: Vec<_> = (1..=3)
+        .map(|j| {
+            hiwar()
+                .args(["trustee", "ceremony"])
+                .args(target)
+                .args(["--key", &path(&format!("t{j}.json")), "--wait", "60"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+
+    // Huda makes her credential in the browser; only its public key is sent.
+    browser.go(&format!("{url}/dialogues/{dialogue}/decide/vote/register?lang=en"));
+    browser.wait_for("!document.getElementById('make').disabled");
+    browser.click("#make");
+    browser.wait_for("document.getElementById('outcome').textContent.includes('Registered')");
+    let secret = browser.text("#secret");
+    assert_eq!(secret.len(), 64 + 15, "64 hex digits in groups of 4: {secret}");
+    // A second credential for her is refused.
+    let another = hex::encode(hiwar_crypto::ballot::Credential::from_secret(&[5; 32]).public());
+    let status = browser.cmd("POST", "/execute/async", Some(json!({"script": format!(
+        "const done = arguments[arguments.length - 1];
+         const data = JSON.parse(document.getElementById('register-data').textContent);
+         fetch(location.pathname, {{method: 'POST', headers: {{'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json'}},
+           body: new URLSearchParams({{csrf: data.csrf, credential: '{another}'}})}}).then((r) => done(r.status));"), "args": []})));
+    assert_eq!(status, json!(409), "a second registration for one member");
+    for child in ceremony {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    // The authority lists Huda's credential as made by the members, and makes Karim's.
+    let download = |what: &str| {
+        ureq::get(&format!("{url}/api/dialogues/{dialogue}/elections/vote/{what}"))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap()
+    };
+    std::fs::write(path("roll.csv"), download("roll")).unwrap();
+    std::fs::write(path("registered.csv"), download("registrations")).unwrap();
+    let out = hiwar()
+        .args(["election", "credentials"])
+        .args(target)
+        .args([
+            "--authority",
+            &path("authority.json"),
+            "--voters",
+            &path("roll.csv"),
+            "--registered",
+            &path("registered.csv"),
+        ])
+        .args(["--out", &path("letters"), "--upload"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 credentials registered by members, 1 made here"));
+    api("POST", &format!("{url}/api/dialogues/{dialogue}/elections/vote/open"), Some(&token), None);
+
+    // Huda votes No in the browser with the code she made; Karim votes Yes with his letter.
+    browser.go(&format!("{url}/dialogues/{dialogue}/decide/vote/vote?lang=en"));
+    browser.wait_for("!document.getElementById('prepare').disabled");
+    browser.set_value("#credential", &secret);
+    browser.click("#q0o1");
+    browser.click("#prepare");
+    browser.wait_for("!document.getElementById('prepared').hidden");
+    let tracking = browser.text("#tracking");
+    browser.click("#cast");
+    browser.wait_for(&format!("document.getElementById('outcome').textContent.includes('{tracking}')"));
+    let letters = std::fs::read_dir(dir.path().join("letters/voters")).unwrap().next().unwrap().unwrap().path();
+    run_ok(&[&["vote"][..], &target, &["--credential", letters.to_str().unwrap(), "--choices", "0"]].concat());
+    api("POST", &format!("{url}/api/dialogues/{dialogue}/elections/vote/close"), Some(&token), None);
+    for j in [1, 2] {
+        run_ok(&[&["trustee", "decrypt"][..], &target, &["--key", &path(&format!("t{j}.json"))]].concat());
+    }
+    let status = api("GET", &format!("{url}/api/dialogues/{dialogue}/elections/vote"), None, None);
+    assert_eq!(status["result"]["counts"], json!([[1, 1]]), "{status}");
+    let record = get(&format!("{url}/dialogues/{dialogue}/record"));
+    let made: Vec<String> = common::events(&record)
+        .iter()
+        .filter(|(k, _)| k == "election.credentials")
+        .map(|(_, b)| b["made_by"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(made, ["members", "authority"]);
+    let out = hiwar().args(["verify", &format!("{url}/dialogues/{dialogue}/record")]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(common::python_verify(&record).0, 0);
 }

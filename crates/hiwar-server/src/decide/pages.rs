@@ -220,6 +220,9 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path
                 }
                 p { a href={ (base) "/board" } { (lang.t("decide-board")) } " · " a href={ "/dialogues/" (id) "/record" } download { (lang.t("decide-record")) } }
             }
+            @if e.stage == "setup" {
+                p { a href={ (base) "/register" } { (lang.t("register-link")) } }
+            }
             (ceremony(lang, &s, &base))
             @if e.stage == "open" {
                 section.card aria-labelledby="how-to-vote" {
@@ -240,6 +243,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path
                 section.card aria-labelledby="convener" {
                     h2 #convener { (lang.t("decide-convener")) }
                     p { a href={ (base) "/roll.csv" } download { (lang.t("decide-roll")) } }
+                    p { a href={ (base) "/registrations.csv" } download { (lang.t("decide-registrations")) } }
                     @if e.stage == "setup" {
                         form method="post" action={ (base) "/open" } { (csrf) button type="submit" { (lang.t("decide-open")) } }
                     }
@@ -278,6 +282,79 @@ pub async fn close(
 pub async fn roll(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path<(String, String)>) -> PageResult {
     let csv = service::roll_csv(&state, &ctx, &id, &eid).await?;
     Ok(download("text/csv; charset=utf-8", &format!("{eid}-roll.csv"), csv, true))
+}
+
+pub async fn registrations(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, eid)): Path<(String, String)>,
+) -> PageResult {
+    let csv = service::registrations_csv(&state, &ctx, &id, &eid).await?;
+    Ok(download("text/csv; charset=utf-8", &format!("{eid}-registrations.csv"), csv, true))
+}
+
+/// A member makes their own credential on their device and registers its public key.
+pub async fn register_form(
+    State(state): State<AppState>,
+    LoggedIn(ctx): LoggedIn,
+    Path((id, eid)): Path<(String, String)>,
+) -> PageResult {
+    let lang = ctx.lang;
+    let e = state.store.election(&id, &eid).await?;
+    let account = ctx.account()?;
+    let member = state.store.membership(&id, &account.id).await?.ok_or_else(AppError::forbidden)?;
+    let registered =
+        state.store.registrations(&id, &eid).await?.into_iter().find(|(m, _)| *m == member.id).map(|(_, c)| c);
+    let data = serde_json::json!({"dialogue": id, "election": eid, "voter": member.id, "csrf": ctx.csrf,
+    "server": origin(&state.config), "messages": {
+        "unavailable": lang.t("vote-unavailable"), "registered": lang.t("register-done"), "failed": lang.t("vote-failed"),
+    }});
+    let mut response = page(
+        &ctx,
+        &lang.t("register-title"),
+        html! {
+            h1 { (lang.t("register-title")) ": " bdi { (pick(lang, &e.title)) } }
+            p { a href={ "/dialogues/" (id) "/decide/" (eid) } { (lang.t("vote-back")) } }
+            @match &registered {
+                Some(credential) => {
+                    p { (lang.t("register-already")) }
+                    p { code dir="ltr" { (credential) } }
+                }
+                None => {
+                    p { (lang.t("register-intro")) }
+                    noscript { p.error { (lang.t("register-noscript")) } }
+                    button #make type="button" disabled { (lang.t("register-make")) }
+                    div #made hidden {
+                        h2 { (lang.t("register-secret")) }
+                        p { (lang.t("register-secret-warning")) }
+                        p { code #secret dir="ltr" {} }
+                        p { a #download download={ (eid) "-credential.json" } hidden href="#" { (lang.t("register-download")) } }
+                    }
+                }
+            }
+            p #outcome role="status" aria-live="polite" {}
+            (data_block("register-data", &data))
+            script src="/static/wasm.js" defer {}
+            script src="/static/register.js" defer {}
+        },
+    );
+    allow_scripts(&mut response);
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    credential: String,
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    LoggedIn(ctx): LoggedIn,
+    Path((id, eid)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<RegisterForm>,
+) -> PageResult {
+    service::register(&state, &ctx, &id, &eid, &form.credential).await?;
+    Ok(Redirect::to(&format!("/dialogues/{id}/decide/{eid}/register")).into_response())
 }
 
 /// The public ballot board: every cast and challenged ballot by tracking code.

@@ -37,6 +37,7 @@ const QUEUE: usize = 4096;
 pub const WASM_JS: &str = include_str!("../../assets/wasm.js");
 pub const VOTE_JS: &str = include_str!("../../assets/vote.js");
 pub const TRUSTEE_JS: &str = include_str!("../../assets/trustee.js");
+pub const REGISTER_JS: &str = include_str!("../../assets/register.js");
 pub const VOTER_WASM: &[u8] = include_bytes!("../../assets/hiwar_voter.wasm");
 
 /// The voting client voters are served, whose hash `election.created` announces:
@@ -244,6 +245,43 @@ pub async fn roll_csv(state: &AppState, ctx: &Ctx, dialogue: &str, election: &st
     for (member, weight) in &roll {
         let pseudonym = pseudonyms.get(member.as_str()).copied().unwrap_or_default();
         csv.push_str(&hiwar_csv::line(&[member.as_str(), pseudonym, &weight.to_string()]));
+    }
+    Ok(csv)
+}
+
+/// A member registers the public credential their device made (before the vote opens;
+/// one per member of the roll). The credential authority later checks the registrations
+/// against the roll and signs them into the list as made by the members.
+pub async fn register(
+    state: &AppState,
+    ctx: &Ctx,
+    dialogue: &str,
+    election: &str,
+    credential: &str,
+) -> Result<(), AppError> {
+    let account = ctx.account()?;
+    let member = state.store.membership(dialogue, &account.id).await?.ok_or_else(AppError::forbidden)?;
+    let credential = credential.trim().to_lowercase();
+    let bytes: [u8; 32] = hex::decode(&credential)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| AppError::bad_request("credential", "a credential is 64 hex digits"))?;
+    hiwar_crypto::signing::public_key("credential", &bytes)
+        .map_err(|e| AppError::bad_request("credential", e.to_string()))?;
+    Ok(state.store.register_credential(dialogue, election, &member.id, &credential).await?)
+}
+
+/// The registrations, for the credential authority (convener only): voter, credential.
+pub async fn registrations_csv(
+    state: &AppState,
+    ctx: &Ctx,
+    dialogue: &str,
+    election: &str,
+) -> Result<String, AppError> {
+    require_convener(state, ctx, dialogue).await?;
+    let mut csv = hiwar_csv::line(&["voter", "credential"]);
+    for (member, credential) in state.store.registrations(dialogue, election).await? {
+        csv.push_str(&hiwar_csv::line(&[member, credential]));
     }
     Ok(csv)
 }
