@@ -387,13 +387,9 @@ fn run_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The whole vote with real browsers: two trustees make their keys and run the ceremony
-/// in the browser and one with `hiwar trustee`; voters vote in the browser (one
-/// challenges first, one votes twice) and with `hiwar vote`; it closes; one browser
-/// trustee and the command-line trustee decrypt (2 of 3); the results page shows the
-/// counts in Arabic and English; both verifiers accept the record.
-#[test]
-fn a_whole_vote_with_trustees_and_voters_in_the_browser() {
+/// A `hiwar serve` on SQLite with a convener (logged in: its bearer token) and a
+/// dialogue: (data directory, server, its address, token, dialogue id).
+fn server_with_dialogue() -> (tempfile::TempDir, Running, String, String, String) {
     let data = tempfile::tempdir().unwrap();
     let store = ["--data", data.path().to_str().unwrap()];
     let key = run_ok(&[&["convener", "add"][..], &store].concat()).lines().last().unwrap().to_string();
@@ -412,6 +408,17 @@ fn a_whole_vote_with_trustees_and_voters_in_the_browser() {
         .as_str()
         .unwrap()
         .to_string();
+    (data, server, url, token, dialogue)
+}
+
+/// The whole vote with real browsers: two trustees make their keys and run the ceremony
+/// in the browser and one with `hiwar trustee`; voters vote in the browser (one
+/// challenges first, one votes twice) and with `hiwar vote`; it closes; one browser
+/// trustee and the command-line trustee decrypt (2 of 3); the results page shows the
+/// counts in Arabic and English; both verifiers accept the record.
+#[test]
+fn a_whole_vote_with_trustees_and_voters_in_the_browser() {
+    let (_data, _server, url, token, dialogue) = server_with_dialogue();
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
 
@@ -559,24 +566,7 @@ impl Driver {
 /// verifies, saying which way each credential was made.
 #[test]
 fn a_member_makes_their_own_credential_and_votes_with_it() {
-    let data = tempfile::tempdir().unwrap();
-    let store = ["--data", data.path().to_str().unwrap()];
-    let key = run_ok(&[&["convener", "add"][..], &store].concat()).lines().last().unwrap().to_string();
-    let server = Running::start(&[&["serve", "--listen", "127.0.0.1:0"][..], &store].concat());
-    let url = server.url.clone();
-    let token = api("POST", &format!("{url}/api/login"), None, Some(json!({"code": key})))["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let dialogue = api(
-        "POST",
-        &format!("{url}/api/dialogues"),
-        Some(&token),
-        Some(json!({"title_ar": "حوار", "title_en": "Dialogue", "listed": true, "pseudonym": "Convener"})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_data, _server, url, token, dialogue) = server_with_dialogue();
     let codes = api(
         "POST",
         &format!("{url}/api/dialogues/{dialogue}/codes"),
