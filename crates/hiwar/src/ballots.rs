@@ -10,6 +10,11 @@ use serde_json::Value;
 
 /// Reads and fully verifies a record; returns its lines' (kind, body) in order.
 pub(crate) fn verified_events(source: &str) -> Result<(String, Vec<(String, Value)>)> {
+    verified_record(source).map(|(summary, events)| (summary.dialogue, events))
+}
+
+/// Reads and fully verifies a record; returns its summary and its lines' (kind, body).
+pub(crate) fn verified_record(source: &str) -> Result<(hiwar_record::Summary, Vec<(String, Value)>)> {
     let bytes = crate::verify::read_record(source).map_err(|e| anyhow::anyhow!(e))?;
     let record = String::from_utf8(bytes).context("the record is not UTF-8")?;
     let summary = hiwar_record::verify(&record, &Default::default())
@@ -21,7 +26,7 @@ pub(crate) fn verified_events(source: &str) -> Result<(String, Vec<(String, Valu
             (v["kind"].as_str().unwrap_or_default().to_string(), v["body"].take())
         })
         .collect();
-    Ok((summary.dialogue, events))
+    Ok((summary, events))
 }
 
 pub(crate) fn of_election<'a>(
@@ -52,10 +57,18 @@ pub fn trustee_decrypt(
         .or(in_file)
         .context("name the election with --election (the key file does not)")?;
     let election = election.as_str();
-    let (dialogue, events) = verified_events(record)?;
+    let (summary, events) = verified_record(record)?;
     let events: Vec<(String, Value)> = events.into_iter().filter(|(_, b)| b["election"] == election).collect();
-    let signed = role.decrypt(&dialogue, &events, &mut rand::rngs::OsRng).map_err(|e| anyhow::anyhow!(e))?;
+    let signed = role.decrypt(&summary.dialogue, &events, &mut rand::rngs::OsRng).map_err(|e| anyhow::anyhow!(e))?;
     let j = signed["trustee"].clone();
+    // The holder of the dialogue key could show this trustee a fork of the record (one
+    // voter's ballot alone, tallied): say what is being decrypted, to compare with
+    // what observers and the other trustees see (record-spec §6.3).
+    let closed = of_election(&events, election, "election.closed").next().cloned().unwrap_or_default();
+    eprintln!(
+        "decrypting the tally of {} counted ballots ({} cast), record of {} lines with head {}: check that observers and the other trustees see the same",
+        closed["counted"], closed["counted"].as_u64().unwrap_or(0) + closed["superseded"].as_u64().unwrap_or(0), summary.lines, summary.head
+    );
     if let Some(target) = post {
         target.relay("election.partial_decryption", signed)?;
         eprintln!("trustee {j}: decrypted the verified tally of election {election}; the server recorded it");

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::ballots::{check_ballot, counted_tally};
 use super::wire::{ct_json, hex_bytes, obj, uint};
-use super::{add_into, decode_total, ElectionFailure, Elections, Job, Stage, WorkerElection};
+use super::{add_into, ElectionFailure, Elections, Job, Stage, WorkerElection};
 use crate::canonical::to_canonical_string;
 
 /// Where an election stands, as the checks of the record so far see it.
@@ -212,6 +212,10 @@ impl Elections {
             return Err(format!("{} of the {} partial decryptions needed", e.partials.len(), e.threshold));
         }
         let set: Vec<u32> = e.partials.keys().copied().take(e.threshold as usize).collect();
+        // No total exceeds the weight of the credentials that cast a counted ballot: one
+        // table of that size serves every option.
+        let counted: u64 = e.credentials.values().filter(|v| v.latest.is_some()).map(|v| v.weight).sum();
+        let table = hiwar_crypto::elgamal::DiscreteLog::new(counted);
         let mut counts = Vec::new();
         for (q, tally) in e.closed_tally.iter().enumerate() {
             let mut row = Vec::new();
@@ -219,8 +223,9 @@ impl Elections {
                 let shares: Vec<_> = set.iter().map(|j| e.partials[j][q][o]).collect();
                 let m = threshold::combine(ct, &shares, e.threshold).map_err(|e| e.to_string())?;
                 row.push(
-                    decode_total(&m, e.total_weight)
-                        .ok_or_else(|| format!("question {q} option {o}: the total exceeds the electorate's weight"))?,
+                    table
+                        .solve(&m)
+                        .ok_or_else(|| format!("question {q} option {o}: the total exceeds the counted weight"))?,
                 );
             }
             counts.push(row);

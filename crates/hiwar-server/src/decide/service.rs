@@ -13,7 +13,7 @@
 //! answers each request only after that commit.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use hiwar_record::election::{roll_hash, CastChecker, CheckedCast};
 use hiwar_record::events::bilingual;
@@ -26,6 +26,11 @@ use tokio::sync::{mpsc, oneshot};
 use crate::dialogues::service::require_convener;
 use crate::web::{AppError, Ctx};
 use crate::AppState;
+
+/// The largest weight of one voter, and of the whole electorate (10⁶ voters of weight
+/// 10⁶ would need a table of 10⁶ entries to read the result).
+pub const MAX_WEIGHT: u64 = 1_000_000;
+pub const MAX_TOTAL_WEIGHT: u64 = 1_000_000_000_000;
 
 /// Most ballots appended in one transaction.
 pub const MAX_BATCH: usize = 256;
@@ -40,15 +45,17 @@ pub const TRUSTEE_JS: &str = include_str!("../../assets/trustee.js");
 pub const REGISTER_JS: &str = include_str!("../../assets/register.js");
 pub const VOTER_WASM: &[u8] = include_bytes!("../../assets/hiwar_voter.wasm");
 
-/// The voting client voters are served, whose hash `election.created` announces:
-/// `SHA-256("hiwar/v2/client\n" ‖ SHA-256(wasm.js) ‖ SHA-256(vote.js) ‖
-/// SHA-256(hiwar_voter.wasm))`, so anyone can compare it with what the server hands out.
+/// The client voters, trustees and members are served, whose hash `election.created`
+/// announces: `SHA-256("hiwar/v2/client\n" ‖ SHA-256(wasm.js) ‖ SHA-256(vote.js) ‖
+/// SHA-256(trustee.js) ‖ SHA-256(register.js) ‖ SHA-256(hiwar_voter.wasm))` — every
+/// script that handles a secret — so anyone can compare it with what the server hands
+/// out.
 pub fn client_hash() -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"hiwar/v2/client\n");
-    h.update(Sha256::digest(WASM_JS.as_bytes()));
-    h.update(Sha256::digest(VOTE_JS.as_bytes()));
-    h.update(Sha256::digest(VOTER_WASM));
+    for part in [WASM_JS.as_bytes(), VOTE_JS.as_bytes(), TRUSTEE_JS.as_bytes(), REGISTER_JS.as_bytes(), VOTER_WASM] {
+        h.update(Sha256::digest(part));
+    }
     h.finalize().into()
 }
 
@@ -212,7 +219,18 @@ pub async fn close_when_due(state: AppState) {
 /// Stores the election described by `input` and records `election.created`.
 pub async fn store_election(store: &Store, dialogue: &str, input: &ElectionInput) -> Result<String, AppError> {
     let roll = roll(store, dialogue, &input.electorate).await?;
+    // The result is read off `count · G` by a table as large as the square root of the
+    // counted weight: weights stay small enough for that to be cheap.
+    if let Some((voter, weight)) = roll.iter().find(|(_, w)| *w > MAX_WEIGHT) {
+        return Err(AppError::bad_request("electorate", format!("{voter} has weight {weight}, over {MAX_WEIGHT}")));
+    }
     let total_weight: u64 = roll.iter().map(|(_, w)| w).sum();
+    if total_weight > MAX_TOTAL_WEIGHT {
+        return Err(AppError::bad_request(
+            "electorate",
+            format!("a total weight of {total_weight} is over {MAX_TOTAL_WEIGHT}"),
+        ));
+    }
     let weighted = roll.iter().any(|(_, w)| *w != 1);
     let body = json!({
         "election": input.id.trim(),
@@ -306,9 +324,24 @@ pub async fn close(state: &AppState, ctx: &Ctx, dialogue: &str, election: &str) 
     Ok(())
 }
 
-/// A challenged ballot, published opened and never counted.
+/// A challenged ballot, published opened and never counted. At most three per voter of
+/// the electorate: anyone can make a valid one (random choices and their nonces), and
+/// each is a permanent line of the record.
 pub async fn spoil(state: &AppState, dialogue: &str, election: &str, body: Value) -> Result<u64, AppError> {
-    Ok(state.store.spoil_ballot(dialogue, election, body).await?)
+    let status = state.store.election_status(dialogue, election).await?;
+    if status.spoiled >= 3 * status.voters {
+        return Err(AppError::conflict(
+            "ballot",
+            "this vote has as many challenged ballots as it accepts (three per voter)",
+        ));
+    }
+    let tracking = body["tracking"].as_str().and_then(|t| <[u8; 32]>::try_from(hex::decode(t).ok()?).ok());
+    let line = state.store.spoil_ballot(dialogue, election, body).await?;
+    // Its tracking code may never be cast: the ballot box refuses it before a group.
+    if let Some(tracking) = tracking {
+        state.ballot_boxes.used(dialogue, election, tracking);
+    }
+    Ok(line)
 }
 
 /// What a voter keeps after casting.
@@ -339,11 +372,16 @@ struct Submission {
     reply: oneshot::Sender<Result<u64, AppError>>,
 }
 
-/// One open election's checker and the queue of its ballot box.
+/// Tracking codes already used in an election, cast or challenged.
+type Used = Arc<Mutex<HashSet<[u8; 32]>>>;
+
+/// One open election's checker, the queue of its ballot box, and the tracking codes it
+/// has seen used.
 #[derive(Clone)]
 pub struct BallotBox {
     checker: CastChecker,
     queue: mpsc::Sender<Submission>,
+    used: Used,
 }
 
 /// The ballot boxes of open elections, started on first use.
@@ -353,6 +391,13 @@ pub struct BallotBoxes {
 }
 
 impl BallotBoxes {
+    /// A tracking code was used outside the box (a challenged ballot).
+    fn used(&self, dialogue: &str, election: &str, tracking: [u8; 32]) {
+        if let Some(b) = self.boxes.lock().unwrap_or_else(|p| p.into_inner()).get(&(dialogue.into(), election.into())) {
+            b.used.lock().unwrap_or_else(|p| p.into_inner()).insert(tracking);
+        }
+    }
+
     fn forget(&self, dialogue: &str, election: &str) {
         self.boxes.lock().unwrap_or_else(|p| p.into_inner()).remove(&(dialogue.to_string(), election.to_string()));
     }
@@ -371,35 +416,48 @@ impl BallotBoxes {
             .cast_checker(dialogue, election)
             .await?
             .ok_or_else(|| AppError::conflict("election", "the election is not open"))?;
-        let (counters, tracking) = state.store.ballot_box_state(dialogue, election).await?;
         let mut boxes = self.boxes.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(b) = boxes.get(&key) {
             return Ok(b.clone());
         }
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run_ballot_box(state.clone(), key.0.clone(), key.1.clone(), rx, counters, tracking));
-        let b = BallotBox { checker, queue };
+        let used = Used::default();
+        tokio::spawn(run_ballot_box(state.clone(), key.0.clone(), key.1.clone(), rx, used.clone()));
+        let b = BallotBox { checker, queue, used };
         boxes.insert(key, b.clone());
         Ok(b)
     }
 }
 
+/// The counters and used tracking codes of an election, as stored.
+async fn ballot_box_state(
+    state: &AppState,
+    dialogue: &str,
+    election: &str,
+) -> (HashMap<[u8; 32], u64>, HashSet<[u8; 32]>) {
+    let (counters, tracking) = state.store.ballot_box_state(dialogue, election).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "reading the ballot box's state");
+        Default::default()
+    });
+    let counters = counters.into_iter().filter_map(|(c, n)| Some((hex::decode(c).ok()?.try_into().ok()?, n))).collect();
+    let used = tracking.into_iter().filter_map(|t| hex::decode(t).ok()?.try_into().ok()).collect();
+    (counters, used)
+}
+
 /// Appends waiting ballots in groups. Before a group is written, each ballot's counter
-/// and tracking code are checked against those already accepted, so one replayed
-/// ballot does not fail the group; if a group fails anyway (another server process
-/// wrote meanwhile), each of its ballots is tried alone.
+/// and tracking code are checked against those already used (cast or challenged), so a
+/// replayed ballot does not fail the group (a failed group costs the server a rebuild
+/// of its check state); if a group fails anyway (another server process wrote
+/// meanwhile), the box reloads what is stored and tries each ballot alone.
 async fn run_ballot_box(
     state: AppState,
     dialogue: String,
     election: String,
     mut rx: mpsc::Receiver<Submission>,
-    counters: HashMap<String, u64>,
-    tracking: Vec<String>,
+    used: Used,
 ) {
-    let mut counters: HashMap<[u8; 32], u64> =
-        counters.into_iter().filter_map(|(c, n)| Some((hex::decode(c).ok()?.try_into().ok()?, n))).collect();
-    let mut used: HashSet<[u8; 32]> =
-        tracking.into_iter().filter_map(|t| hex::decode(t).ok()?.try_into().ok()).collect();
+    let (mut counters, stored) = ballot_box_state(&state, &dialogue, &election).await;
+    used.lock().unwrap_or_else(|p| p.into_inner()).extend(stored);
     let mut waiting = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut waiting, MAX_BATCH).await > 0 {
         // One ballot per credential in a group; a credential's later ballot goes after.
@@ -419,7 +477,7 @@ async fn run_ballot_box(
             for s in run {
                 let c = &s.checked;
                 let previous = counters.get(&c.credential).copied().unwrap_or(0);
-                let replay = if used.contains(&c.tracking) {
+                let replay = if used.lock().unwrap_or_else(|p| p.into_inner()).contains(&c.tracking) {
                     Some(format!("tracking code {} is already on the ballot board", hex::encode(c.tracking)))
                 } else if c.counter <= previous {
                     Some(format!("counter {} does not exceed {previous} of the credential's last ballot", c.counter))
@@ -445,6 +503,9 @@ async fn run_ballot_box(
                     Ok(lines) => lines.into_iter().map(Ok).collect(),
                     Err(e) if ballots.len() == 1 => vec![Err(AppError::from(e))],
                     Err(_) => {
+                        let (stored_counters, stored) = ballot_box_state(&state, &dialogue, &election).await;
+                        counters = stored_counters;
+                        used.lock().unwrap_or_else(|p| p.into_inner()).extend(stored);
                         let mut one_by_one = Vec::with_capacity(ballots.len());
                         for ballot in &ballots {
                             let r = state.store.cast_ballots(&dialogue, &election, std::slice::from_ref(ballot)).await;
@@ -456,7 +517,7 @@ async fn run_ballot_box(
             for ((reply, (_, c)), outcome) in replies.into_iter().zip(&ballots).zip(outcomes) {
                 if outcome.is_ok() {
                     counters.insert(c.credential, c.counter);
-                    used.insert(c.tracking);
+                    used.lock().unwrap_or_else(|p| p.into_inner()).insert(c.tracking);
                 }
                 let _ = reply.send(outcome);
             }
