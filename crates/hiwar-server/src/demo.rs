@@ -5,8 +5,8 @@ use hiwar_crypto::ballot::{Credential, Question};
 use hiwar_crypto::elgamal::ElectionKey;
 use hiwar_crypto::group::point_from_hex;
 use hiwar_crypto::signing::Signer25519;
-use hiwar_record::election::roles::{credential_lists, dealt_to, TrusteeRole, VotingBooth};
-use hiwar_record::election::{election_hash, wire::parse_ct};
+use hiwar_record::election::election_hash;
+use hiwar_record::election::roles::{credential_lists, TrusteeRole, VotingBooth};
 use hiwar_sortition::lottery;
 use hiwar_sortition::pool::{Pool, Quotas};
 use hiwar_store::{HashedCode, NewDialogue, NewSelection, Phase, Store, Text};
@@ -234,8 +234,6 @@ struct DemoElection {
     key: ElectionKey,
     questions: Vec<Question>,
     credentials: Vec<(Zeroizing<[u8; 32]>, Credential)>,
-    revealed: Vec<Value>,
-    dealt: Vec<Value>,
 }
 
 fn both(ar: &str, en: &str) -> TextInput {
@@ -281,17 +279,12 @@ async fn demo_election(
     for (i, t) in (1..).zip(trustees) {
         store.election_event(dialogue, id, "election.trustee_committed", t.committed(id, &hash, i, 2)).await?;
     }
-    let mut revealed = Vec::new();
     for (i, t) in (1..).zip(trustees) {
-        let body = t.revealed(id, &hash, i, 2);
-        store.election_event(dialogue, id, "election.trustee_revealed", body.clone()).await?;
-        revealed.push(body);
+        store.election_event(dialogue, id, "election.trustee_revealed", t.revealed(id, &hash, i, 2)).await?;
     }
-    let mut dealt = Vec::new();
     for (i, t) in (1..).zip(trustees) {
         let body = t.shares(id, &hash, i, 2, &share_keys, &mut OsRng);
-        store.election_event(dialogue, id, "election.trustee_shares", body.clone()).await?;
-        dealt.push(body);
+        store.election_event(dialogue, id, "election.trustee_shares", body).await?;
     }
     let credentials: Vec<(Zeroizing<[u8; 32]>, Credential)> =
         (0..voters).map(|_| Credential::generate(&mut OsRng)).collect();
@@ -303,7 +296,7 @@ async fn demo_election(
     let key = point_from_hex("public_key", &key)
         .and_then(ElectionKey::new)
         .map_err(|e| AppError::internal(format!("demo election key: {e}")))?;
-    Ok(DemoElection { id, hash, key, questions, credentials, revealed, dealt })
+    Ok(DemoElection { id, hash, key, questions, credentials })
 }
 
 impl DemoElection {
@@ -343,23 +336,20 @@ impl DemoElection {
         Ok(())
     }
 
-    /// Closes, and trustees 1 and 2 decrypt: the second partial publishes the result.
+    /// Closes, and trustees 1 and 2 decrypt what the record holds (as `hiwar trustee
+    /// decrypt` does): the second partial publishes the result.
     async fn close_and_decide(&self, store: &Store, dialogue: &str, trustees: &[TrusteeRole]) -> Result<(), AppError> {
-        let closed = store.close_election(dialogue, self.id).await?;
-        let tally = closed["tally"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|q| q.as_array().into_iter().flatten().map(|ct| parse_ct(ct, "tally", false)).collect())
-            .collect::<Result<Vec<Vec<_>>, String>>()
-            .map_err(AppError::internal)?;
-        let revealed: Vec<&Value> = self.revealed.iter().collect();
-        let dealt: Vec<&Value> = self.dealt.iter().collect();
-        for j in [1u32, 2] {
-            let role = &trustees[j as usize - 1];
-            let shares = dealt_to(&revealed, &dealt, j).map_err(AppError::internal)?;
-            let key = role.key_share(&self.hash, j, &shares).map_err(AppError::internal)?;
-            let partial = role.partial(self.id, &self.hash, &key, &tally, &mut OsRng);
+        store.close_election(dialogue, self.id).await?;
+        let events: Vec<(String, Value)> = store
+            .record(dialogue)
+            .await?
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l["body"]["election"] == self.id)
+            .map(|mut l| (l["kind"].as_str().unwrap_or_default().to_string(), l["body"].take()))
+            .collect();
+        for role in &trustees[..2] {
+            let partial = role.decrypt(dialogue, &events, &mut OsRng).map_err(AppError::internal)?;
             store.election_event(dialogue, self.id, "election.partial_decryption", partial).await?;
         }
         Ok(())
