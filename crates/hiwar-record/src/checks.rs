@@ -1,5 +1,5 @@
-//! The body checks of a record — R9 (the dialogue's events), S1–S2 (selections) and
-//! E1–E10 (elections) — applied one event at a time. [`crate::verify()`] runs them on
+//! The body checks of a record — R9 (the dialogue's events), S1–S2 (selections),
+//! E1–E10 (elections) and W1–W2 (witnesses) — applied one event at a time. [`crate::verify()`] runs them on
 //! every line after its framing and signature checks; the store runs the same checks
 //! on every event before it appends it, so the server can never publish a line its own
 //! verifier would reject.
@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::election::Elections;
 use crate::events::State;
 use crate::selection::Selections;
+use crate::witness::Witnesses;
 
 /// A failed body check: (check, line, detail).
 pub type BodyFailure = (&'static str, usize, String);
@@ -18,6 +19,7 @@ pub struct BodyChecks {
     dialogue: String,
     pub state: State,
     pub selections: Selections,
+    pub witnesses: Witnesses,
     elections: Option<Elections>,
     on_ballots: Option<Box<dyn FnMut(u64) + Send>>,
 }
@@ -28,6 +30,7 @@ impl BodyChecks {
             dialogue: dialogue.to_string(),
             state: State::default(),
             selections: Selections::default(),
+            witnesses: Witnesses::default(),
             elections: None,
             on_ballots: None,
         }
@@ -78,10 +81,22 @@ impl BodyChecks {
         if seq > 0 && Elections::handles(kind) {
             return self.elections().apply(line, kind, body);
         }
+        if seq > 0 && Witnesses::handles(kind) {
+            return self
+                .witnesses
+                .apply(&self.dialogue, seq, kind, &body, &self.state)
+                .map_err(|(check, detail)| (check, line, detail));
+        }
         self.state.apply(seq, kind, &body).map_err(|detail| {
             // A first line of the wrong kind is the R6 failure, not a body failure.
             (if seq == 0 { "R6" } else { "R9" }, line, format!("{kind}: {detail}"))
         })
+    }
+
+    /// Called after each line is sealed (or read), with its hash: the witness checks
+    /// compare co-signed heads with the lines they name.
+    pub fn line_sealed(&mut self, hash: [u8; 32]) {
+        self.witnesses.line_sealed(hash);
     }
 
     /// Waits for every ballot in flight; the first failure among them, if any.

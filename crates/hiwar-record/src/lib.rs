@@ -16,6 +16,7 @@ pub mod events;
 pub mod line;
 pub mod selection;
 pub mod verify;
+pub mod witness;
 
 pub use line::{format_time, line_hash, now_rfc3339, Event, SealedLine, GENESIS_PREV};
 pub use verify::{verify, verify_observed, Failure, Options, Summary, CHECKS};

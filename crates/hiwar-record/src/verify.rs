@@ -8,12 +8,13 @@ use crate::canonical::to_canonical_string;
 use crate::checks::BodyChecks;
 use crate::line::{line_hash, signed_message_of, FORMAT_VERSION, GENESIS_PREV, LINE_FIELDS, SIGNATURE_DOMAIN};
 use crate::selection::Selection;
+use crate::witness::{parse_time, Checkpoint, Contradiction, Cosignature, ForkProof, Witness};
 
 /// Largest accepted line, in bytes.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// The checks, in the order the spec numbers them.
-pub const CHECKS: [(&str, &str); 24] = [
+pub const CHECKS: [(&str, &str); 28] = [
     ("R1", "the record is newline-terminated UTF-8 lines of at most 1 MiB"),
     ("R2", "each line is a JSON object with exactly the line fields, of the right types"),
     ("R3", "each line is in canonical form"),
@@ -38,6 +39,10 @@ pub const CHECKS: [(&str, &str); 24] = [
     ("S2", "every draw's seed is SHA-256(manifest hash ‖ beacon) and its index follows by rejection sampling"),
     ("S3", "every manifest hashes to its published hash, its panels meet the quotas, and the drawn panel is the one at the drawn index"),
     ("T1", "every statement's published text matches the digest in the record, unless a recorded redaction removed it"),
+    ("W1", "every witness is added by a convener with a valid key; every co-signature is by its witness, of a checkpoint the dialogue key signed"),
+    ("W2", "every checkpoint the dialogue key signed names the head the record has at its size (else a fork proof is printed)"),
+    ("W3", "no checkpoint the dialogue key signed is longer than the record (it was not cut short)"),
+    ("W4", "enough of the named witnesses co-signed a head of this record, covering all of it or recently"),
 ];
 
 /// What the verifier is told besides the record.
@@ -47,6 +52,38 @@ pub struct Options {
     pub pinned_key: Option<String>,
     /// An earlier copy of the same record, which must be a prefix of this one.
     pub previous: Option<String>,
+    /// Checkpoints signed by the dialogue key, held from elsewhere: the one served beside
+    /// the record, a ballot's receipt, a witness's evidence (W1–W3).
+    pub checkpoints: Vec<Checkpoint>,
+    /// Co-signatures served beside the record or gathered from witnesses (W1–W4).
+    pub cosignatures: Vec<Cosignature>,
+    /// The witnesses whose co-signatures count, and how many must have co-signed (W4).
+    pub witnesses: Option<WitnessPolicy>,
+}
+
+/// Check W4's parameters: `quorum` of the witnesses `keys` must have co-signed a head of
+/// the record consistent with it that covers every line but trailing co-signatures, or
+/// did so within `max_age_secs` of `now` (a live record: lines after the witnessed head
+/// are then reported as not yet witnessed).
+#[derive(Debug, Clone)]
+pub struct WitnessPolicy {
+    /// Hex Ed25519 public keys.
+    pub keys: Vec<String>,
+    pub quorum: usize,
+    /// The verifier's clock, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub now: String,
+    pub max_age_secs: u64,
+}
+
+/// What W4 established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Witnessed {
+    /// The record's lines that the quorum co-signed (a prefix).
+    pub size: u64,
+    /// The record's lines other than trailing co-signatures.
+    pub content_lines: u64,
+    /// The named witnesses counted, with the largest size each co-signed.
+    pub by: Vec<(String, u64)>,
 }
 
 /// The first failed check.
@@ -86,6 +123,12 @@ pub struct Summary {
     /// Each statement's id, digest and whether it was redacted, for check T1 against the
     /// texts served beside the record.
     pub statements: Vec<(String, String, bool)>,
+    /// The dialogue's witnesses as the record lists them.
+    pub witnesses: Vec<Witness>,
+    /// Checkpoints and co-signatures held beside the record that were checked (W1–W3).
+    pub checkpoints_checked: usize,
+    /// W4's outcome, when a witness policy was given.
+    pub witnessed: Option<Witnessed>,
 }
 
 /// Verifies `record` (the exact bytes served at `/dialogues/{id}/record`).
@@ -125,6 +168,15 @@ pub fn verify_observed(
     let mut dialogue = String::new();
     let mut prev_hash = GENESIS_PREV.to_string();
     let mut prev_time = String::new();
+    // Lines up to the last one that is not a co-signature (W4).
+    let mut content_lines = 0u64;
+    // A W2 failure inside the record comes with the fork proof the record itself holds.
+    let with_proof = |failure: Failure, key: Option<&VerifyingKey>| match (failure.check, failure.line, key) {
+        ("W2", Some(at), Some(key)) => in_record_fork_proof(&lines, at, key)
+            .map(|proof| Failure { detail: format!("{}; fork proof: {proof}", failure.detail), ..failure.clone() })
+            .unwrap_or(failure),
+        _ => failure,
+    };
 
     for (i, text) in lines.iter().enumerate() {
         let at = Some(i);
@@ -186,7 +238,9 @@ pub fn verify_observed(
         let body = value.as_object_mut().and_then(|o| o.remove("body")).unwrap_or_default();
         let mut body = Some(body);
         if !protocol_event {
-            checks.apply(seq, &kind, body.take().expect("present")).map_err(|(c, l, d)| fail(c, Some(l), d))?;
+            checks
+                .apply(seq, &kind, body.take().expect("present"))
+                .map_err(|(c, l, d)| with_proof(fail(c, Some(l), d), key.as_ref()))?;
         }
         let object = value.as_object().expect("checked above");
 
@@ -240,15 +294,21 @@ pub fn verify_observed(
             return Err(fail("R8", at, format!("time {time} is before {prev_time}")));
         }
         prev_time = time;
-        prev_hash = hex::encode(line_hash(text));
+        let hash = line_hash(text);
+        prev_hash = hex::encode(hash);
 
         if let Some(body) = body {
             checks.apply(seq, &kind, body).map_err(|(c, l, d)| fail(c, Some(l), d))?;
         }
+        checks.line_sealed(hash);
+        if kind != "witness.cosigned" {
+            content_lines = seq + 1;
+        }
     }
 
-    let (state, selections, ballots) =
-        checks.expect("a record has a line").finish().map_err(|(c, l, d)| fail(c, Some(l), d))?;
+    let checks = checks.expect("a record has a line");
+    let witnesses = checks.witnesses.by_id.values().cloned().collect::<Vec<_>>();
+    let (state, selections, ballots) = checks.finish().map_err(|(c, l, d)| fail(c, Some(l), d))?;
 
     // R10: an earlier copy is a prefix.
     let previous_checked = match &options.previous {
@@ -266,6 +326,13 @@ pub fn verify_observed(
         None => false,
     };
 
+    let key = key.expect("a record has a first line");
+    let checkpoints_checked = check_held_checkpoints(&lines, &dialogue, &key, options)?;
+    let witnessed = match &options.witnesses {
+        Some(policy) => Some(check_quorum(policy, &witnesses, &options.cosignatures, content_lines)?),
+        None => None,
+    };
+
     Ok(Summary {
         dialogue,
         public_key: state.public_key.clone().unwrap_or_default(),
@@ -276,7 +343,126 @@ pub fn verify_observed(
         ballots,
         selections: selections.by_id.into_values().collect(),
         statements: state.statement_digests().map(|(id, d, r)| (id.to_string(), d.to_string(), r)).collect(),
+        witnesses,
+        checkpoints_checked,
+        witnessed,
     })
+}
+
+/// The fork proof in a record whose line `at` is a co-signature of a head that its line
+/// `size − 1` contradicts.
+fn in_record_fork_proof(lines: &[&str], at: usize, key: &VerifyingKey) -> Option<String> {
+    let line: Value = serde_json::from_str(lines.get(at)?).ok()?;
+    let checkpoint = Checkpoint::from_value(&line["body"]["cosignature"]["checkpoint"]).ok()?;
+    let named = lines.get(usize::try_from(checkpoint.size).ok()?.checked_sub(1)?)?;
+    let proof = ForkProof {
+        dialogue_key: hex::encode(key.as_bytes()),
+        checkpoint,
+        other: Contradiction::Line(named.to_string()),
+    };
+    Some(to_canonical_string(&proof.to_value()).ok()?)
+}
+
+/// W1–W3 for the checkpoints and co-signatures held beside the record: each co-signature
+/// verifies under its witness's key, each checkpoint is of this dialogue and signed by its
+/// key, none is longer than the record (W3), and each names the head the record has at
+/// its size (W2, with the fork proof). Returns how many were checked.
+fn check_held_checkpoints(
+    lines: &[&str],
+    dialogue: &str,
+    key: &VerifyingKey,
+    options: &Options,
+) -> Result<usize, Failure> {
+    let fail = |check: &'static str, detail: String| Failure { check, line: None, detail };
+    for cosignature in &options.cosignatures {
+        cosignature.verify().map_err(|e| fail("W1", e))?;
+    }
+    let held = options.checkpoints.iter().chain(options.cosignatures.iter().map(|c| &c.checkpoint));
+    let mut checked = 0;
+    for checkpoint in held {
+        if checkpoint.dialogue != dialogue {
+            return Err(fail("W1", format!("a checkpoint of dialogue {} was given", checkpoint.dialogue)));
+        }
+        checkpoint.verify(key).map_err(|e| fail("W1", e))?;
+        let size = checkpoint.size as usize;
+        if size > lines.len() {
+            return Err(fail(
+                "W3",
+                format!(
+                    "the dialogue key signed a head of {size} lines at {}, but this record has {}: it was cut short",
+                    checkpoint.time,
+                    lines.len()
+                ),
+            ));
+        }
+        let line = lines[size - 1];
+        if hex::encode(line_hash(line)) != checkpoint.head {
+            let proof = ForkProof {
+                dialogue_key: hex::encode(key.as_bytes()),
+                checkpoint: checkpoint.clone(),
+                other: Contradiction::Line(line.to_string()),
+            };
+            let proof = to_canonical_string(&proof.to_value()).unwrap_or_default();
+            return Err(Failure {
+                check: "W2",
+                line: Some(size - 1),
+                detail: format!(
+                    "the dialogue key signed head {} for {size} lines at {}, but line {} of this record hashes otherwise: two histories; fork proof: {proof}",
+                    checkpoint.head,
+                    checkpoint.time,
+                    size - 1
+                ),
+            });
+        }
+        checked += 1;
+    }
+    Ok(checked)
+}
+
+/// W4: `policy.quorum` of the named witnesses co-signed (in the record or beside it) a
+/// head that covers the record's content, or did so within `policy.max_age_secs`.
+/// Every co-signature counted was already checked for consistency (W2).
+fn check_quorum(
+    policy: &WitnessPolicy,
+    recorded: &[Witness],
+    served: &[Cosignature],
+    content_lines: u64,
+) -> Result<Witnessed, Failure> {
+    let fail = |detail: String| Failure { check: "W4", line: None, detail };
+    let now =
+        parse_time(&policy.now).ok_or_else(|| fail(format!("the verifier's clock {:?} is not a time", policy.now)))?;
+    let named: std::collections::BTreeSet<&str> = policy.keys.iter().map(String::as_str).collect();
+    // Per named witness: the largest size it co-signed, and its latest co-signing time.
+    let mut best: std::collections::BTreeMap<&str, (u64, time::OffsetDateTime)> = Default::default();
+    let recorded = recorded.iter().filter_map(|w| w.cosigned.as_ref().map(|(size, t)| (w.key.as_str(), *size, t)));
+    let served = served.iter().map(|c| (c.witness.as_str(), c.checkpoint.size, &c.time));
+    for (witness, size, at) in recorded.chain(served) {
+        let Some(at) = parse_time(at) else { continue };
+        if !named.contains(witness) {
+            continue;
+        }
+        let entry = best.entry(witness).or_insert((size, at));
+        entry.0 = entry.0.max(size);
+        entry.1 = entry.1.max(at);
+    }
+    let max_age = time::Duration::seconds(policy.max_age_secs.min(i64::MAX as u64) as i64);
+    let mut counted: Vec<(String, u64)> = best
+        .iter()
+        .filter(|(_, (size, at))| *size >= content_lines || (now - *at).abs() <= max_age)
+        .map(|(key, (size, _))| (key.to_string(), *size))
+        .collect();
+    counted.sort_by(|a, b| b.1.cmp(&a.1));
+    if counted.len() < policy.quorum.max(1) {
+        return Err(fail(format!(
+            "{} of the {} named witnesses co-signed this record (all of it, or within the last {} s), {} needed",
+            counted.len(),
+            named.len(),
+            policy.max_age_secs,
+            policy.quorum
+        )));
+    }
+    let size = counted[policy.quorum.max(1) - 1].1.min(content_lines);
+    Ok(Witnessed { size, content_lines, by: counted })
 }
 
 /// The canonical text of a line without its signature, cut from the line itself: in a

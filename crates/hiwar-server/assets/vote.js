@@ -58,6 +58,8 @@
       say(`${t.cast} ${receipt.tracking} (${t.line} ${receipt.line})`);
       $("board").href = `${data.board}?q=${receipt.tracking}`;
       $("board").hidden = false;
+      $("receipt").href = URL.createObjectURL(new Blob([JSON.stringify(receipt)], { type: "application/json" }));
+      $("receipt").hidden = false;
     } catch (e) {
       say(`${t.failed} ${e.message}`, true);
     }

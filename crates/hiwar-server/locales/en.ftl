@@ -373,3 +373,23 @@ register-download = Download my credential file
 register-done = Registered. The credential authority will list it before the vote opens; vote with the file you downloaded.
 register-already = You have registered a credential for this vote; its public key is below. Vote with the file you downloaded then.
 decide-registrations = Credentials members registered (for the credential authority)
+
+## Witnesses
+witness-title = Witnesses
+witness-intro = Witnesses are independent observers — an envoy's office, an embassy, a newspaper, a coalition — who keep the latest signed head of this record and co-sign each new one only if it extends what they saw before. A record rewritten, cut short, or shown differently to different people cannot pass them unnoticed.
+witness-none = No witness has been added yet.
+witness-table = Each witness's latest co-signature
+witness-name = Name
+witness-key = Public key
+witness-lines = Lines co-signed
+witness-when = When (UTC)
+witness-never = not yet
+witness-status = Witnessed: { $witnessed } of { $lines } lines, by at least { $quorum } of { $witnesses } witnesses.
+witness-status-none = Not yet witnessed.
+witness-checkpoint-link = The signed checkpoint and co-signatures (JSON)
+witness-become = Becoming a witness
+witness-become-how = Make a key on your own computer, give its public key to a convener to add here, then keep the watcher running; it stops and keeps the evidence if the record ever fails to extend what it co-signed.
+witness-verify-how = To accept the record only if enough witnesses co-signed it, list their public keys (one per line) and verify:
+witness-add = Add a witness
+dialogue-witnesses-link = Witnesses
+decide-receipt-download = Download your receipt (tracking code and the record's signed head just after your ballot: keep it to prove your ballot was there)

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod dialogues;
 pub mod seat;
 pub mod web;
+pub mod witness;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -60,6 +61,7 @@ pub fn routes(state: &AppState) -> Vec<Route> {
         deliberate::routes(state),
         decide::routes(state),
         declare::routes(state),
+        witness::routes(state),
     ]
     .concat()
 }

@@ -21,6 +21,7 @@ mod elections;
 mod record;
 mod schema;
 mod selections;
+mod witnesses;
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
@@ -40,6 +41,7 @@ pub use deliberation::{statement_key, Statement, StatementText, VoteRow};
 pub use elections::{BoardEntry, Election, SIGNED_KINDS};
 pub use schema::MIGRATIONS;
 pub use selections::{NewSelection, Selection, SelectionStatus};
+pub use witnesses::{Cosigned, WitnessRow};
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -113,6 +113,7 @@ impl Store {
             )));
         }
         let head = hex::encode(sealed.hash);
+        checked.checks.line_sealed(sealed.hash);
         sqlx::query("UPDATE dialogues SET record_head = $2, record_time = $3 WHERE id = $1")
             .bind(dialogue)
             .bind(&head)
@@ -187,8 +188,10 @@ impl Store {
                 checked.checks.apply(seq, &kind, body).map_err(|(check, _, detail)| {
                     StoreError::Record(format!("stored line {seq} fails check {check}: {detail}"))
                 })?;
+                let hash = hiwar_record::line_hash(line);
+                checked.checks.line_sealed(hash);
                 checked.lines = seq + 1;
-                checked.head = hex::encode(hiwar_record::line_hash(line));
+                checked.head = hex::encode(hash);
             }
             checked.checks.settle().map_err(|(check, line, detail)| {
                 StoreError::Record(format!("stored line {line} fails check {check}: {detail}"))

@@ -242,4 +242,28 @@ CREATE TABLE election_registrations (
 );
 "#,
     ),
+    (
+        7,
+        r#"
+CREATE TABLE witnesses (
+    dialogue_id TEXT NOT NULL REFERENCES dialogues(id),
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (dialogue_id, id),
+    UNIQUE (dialogue_id, public_key)
+);
+CREATE TABLE cosignatures (
+    dialogue_id TEXT NOT NULL,
+    witness_id TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    cosigned_at TEXT NOT NULL,
+    cosignature TEXT NOT NULL,
+    recorded_size BIGINT NOT NULL,
+    PRIMARY KEY (dialogue_id, witness_id),
+    FOREIGN KEY (dialogue_id, witness_id) REFERENCES witnesses(dialogue_id, id)
+);
+"#,
+    ),
 ];

@@ -93,12 +93,12 @@ fn answer(url: &str, result: Result<ureq::Response, ureq::Error>) -> Result<Valu
     }
 }
 
-fn post_json(url: &str, body: &Value) -> Result<Value> {
+pub(crate) fn post_json(url: &str, body: &Value) -> Result<Value> {
     answer(url, agent().post(url).set("Content-Type", "application/json").send_string(&body.to_string()))
 }
 
 /// Writes a secret file readable only by its owner.
-fn write_secret(path: &Path, contents: &str) -> Result<()> {
+pub(crate) fn write_secret(path: &Path, contents: &str) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -494,7 +494,13 @@ fn counter() -> u64 {
 /// `hiwar vote`: encrypts, proves and signs on this machine, casts, and prints the
 /// receipt. With `challenge`, first publishes a challenged ballot (opened, never
 /// counted) so the voter can see the device encrypts what they chose.
-pub fn vote(target: &Target, credential: &str, choices: &str, challenge: bool) -> Result<()> {
+pub fn vote(
+    target: &Target,
+    credential: &str,
+    choices: &str,
+    challenge: bool,
+    receipt_file: Option<&Path>,
+) -> Result<()> {
     let credential = read_credential(credential)?;
     let b = Ballotbox::fetch(target)?;
     let chosen = parse_choices(choices, &b.questions)?;
@@ -518,6 +524,15 @@ pub fn vote(target: &Target, credential: &str, choices: &str, challenge: bool) -
         target.election,
         receipt["tracking"].as_str().unwrap_or_default()
     );
+    if let Some(file) = receipt_file {
+        std::fs::write(file, serde_json::to_string_pretty(&receipt)?)
+            .with_context(|| format!("writing {}", file.display()))?;
+        println!(
+            "kept your receipt in {} (check a record against it: hiwar verify URL --checkpoint {})",
+            file.display(),
+            file.display()
+        );
+    }
     println!("you may vote again before the vote closes: only your last ballot counts");
     Ok(())
 }

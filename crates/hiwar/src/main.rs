@@ -8,6 +8,7 @@ mod opinions;
 mod select;
 mod simulate;
 mod verify;
+mod witness;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -77,6 +78,14 @@ enum Command {
         /// T1 of a record read from a file. From a URL they are fetched from the same server.
         #[arg(long, value_name = "FILE")]
         statements: Option<PathBuf>,
+        #[command(flatten)]
+        witnesses: verify::WitnessArgs,
+    },
+    /// Witness a dialogue's record as an independent observer: co-sign each new head
+    /// only if the record extends the one you co-signed before.
+    Witness {
+        #[command(subcommand)]
+        action: WitnessAction,
     },
     /// Elections: the credential authority's key and voters' credentials, or a whole simulated election.
     Election {
@@ -111,6 +120,11 @@ enum Command {
         /// challenged (never counted), so you can see this device encrypts what you chose
         #[arg(long)]
         challenge: bool,
+        /// Keep the receipt here: the tracking code and the record's signed head just
+        /// after your ballot (give it to hiwar verify --checkpoint later: a record without
+        /// your ballot then fails, with a proof)
+        #[arg(long, value_name = "FILE")]
+        receipt: Option<PathBuf>,
         /// Many voters at once: a CSV with columns credential and choices (drills, tests, load)
         #[arg(long, value_name = "CSV")]
         batch: Option<PathBuf>,
@@ -250,6 +264,44 @@ enum TrusteeAction {
 }
 
 #[derive(Subcommand)]
+enum WitnessAction {
+    /// Make your witness key (kept in --out, readable only by you) and print its public
+    /// key, for a convener to add to the dialogue.
+    Init {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Watch a dialogue: every --every seconds fetch its signed checkpoint, check that
+    /// the record extends the head you co-signed last (kept in --state), co-sign and
+    /// post the co-signature. Stops with exit status 3, keeping both signed heads as
+    /// evidence in --state, if it does not.
+    Watch {
+        /// The dialogue's address, http(s)://host/dialogues/ID
+        #[arg(long, value_name = "URL")]
+        dialogue: String,
+        /// Your key file, from hiwar witness init
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Where the head you co-signed and any evidence are kept (keep it safe)
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// Seconds between rounds
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+        every: u64,
+        /// One round, then exit
+        #[arg(long)]
+        once: bool,
+        /// The dialogue key as the convener published it (hex); without it the key in
+        /// the record's first line is pinned at the first round
+        #[arg(long, value_name = "HEX")]
+        dialogue_key: Option<String>,
+    },
+    /// Check a fork proof (from a witness's evidence or hiwar verify): two statements
+    /// under the dialogue key that cannot both be true. Exit 0 if it is one.
+    CheckProof { file: PathBuf },
+}
+
+#[derive(Subcommand)]
 enum BallotAction {
     /// What a challenged ballot encrypted: verifies the whole record, then shows the
     /// choices of the ballot with this tracking code (exit 0), or says it was cast or is
@@ -306,8 +358,35 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Verify { record, key, previous, manifests, statements } => {
-            return verify::run(&record, key, previous.as_deref(), manifests.as_deref(), statements.as_deref())
+        Command::Verify { record, key, previous, manifests, statements, witnesses } => {
+            return verify::run(
+                &record,
+                key,
+                previous.as_deref(),
+                manifests.as_deref(),
+                statements.as_deref(),
+                &witnesses,
+            )
+        }
+        Command::Witness { action: WitnessAction::Init { out } } => witness::init(&out),
+        Command::Witness { action: WitnessAction::Watch { dialogue, key, state, every, once, dialogue_key } } => {
+            let every = std::time::Duration::from_secs(every.max(1));
+            return match witness::watch(&dialogue, &key, &state, every, once, dialogue_key.as_deref()) {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        Command::Witness { action: WitnessAction::CheckProof { file } } => {
+            return match witness::check_proof(&file) {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
         }
         Command::Serve { store, server } => runtime().and_then(|rt| rt.block_on(serve(store, server, &file))),
         Command::Demo { data, server } => runtime().and_then(|rt| rt.block_on(demo(data, server, &file))),
@@ -325,7 +404,7 @@ fn main() -> ExitCode {
         Command::Trustee { action: TrusteeAction::Decrypt { record, server, dialogue, election, key, out } } => {
             trustee_decrypt(record, server, dialogue, election, &key, out.as_deref())
         }
-        Command::Vote { action: None, target, credential, choices, challenge, batch, concurrency, bodies } => {
+        Command::Vote { action: None, target, credential, choices, challenge, receipt, batch, concurrency, bodies } => {
             match (target, batch) {
                 (None, _) => Err(anyhow::anyhow!("give --server, --dialogue and --election")),
                 (Some(t), Some(batch)) => decide::vote_batch(&t, &batch, concurrency, bodies.as_ref()),
@@ -334,6 +413,7 @@ fn main() -> ExitCode {
                     credential.as_deref().unwrap_or_default(),
                     choices.as_deref().unwrap_or_default(),
                     challenge,
+                    receipt.as_deref(),
                 ),
             }
         }

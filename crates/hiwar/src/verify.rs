@@ -3,7 +3,10 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use hiwar_record::verify::WitnessPolicy;
+use hiwar_record::witness::{Checkpoint, Cosignature};
 use hiwar_record::{Options, Summary, CHECKS};
+use serde_json::Value;
 
 /// Largest record accepted over HTTP.
 const MAX_DOWNLOAD: u64 = 4 << 30;
@@ -18,6 +21,93 @@ pub(crate) fn read_record(source: &str) -> Result<Vec<u8>, String> {
     } else {
         std::fs::read(source).map_err(|e| format!("reading {source}: {e}"))
     }
+}
+
+/// What `hiwar verify` is told about witnesses and signed heads (checks W1–W4).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WitnessArgs {
+    /// The witnesses whose co-signatures count: a file of their public keys (64 hex
+    /// digits each, one per line; anything after the key, and lines starting with #,
+    /// are ignored). With it the record must be co-signed by --quorum of them (W4).
+    #[arg(long, value_name = "FILE")]
+    pub witnesses: Option<std::path::PathBuf>,
+    /// How many of the named witnesses must have co-signed [default: a majority]
+    #[arg(long, value_name = "K", requires = "witnesses")]
+    pub quorum: Option<usize>,
+    /// A signed head held from elsewhere, checked against the record (W1–W3): a ballot
+    /// receipt, a saved /checkpoint document, a witness's evidence. Repeatable.
+    #[arg(long = "checkpoint", value_name = "FILE")]
+    pub checkpoints: Vec<std::path::PathBuf>,
+    /// A co-signature counts as recent (for a record still growing) if made within this
+    /// many seconds of now
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub max_age: u64,
+}
+
+/// The checkpoints and co-signatures in a JSON document: a `/checkpoint` document
+/// (`checkpoint`, `cosignatures`), a receipt (`checkpoint`), a witness's evidence
+/// (`checkpoints`), or a checkpoint itself.
+fn held_in(doc: &Value, into: &mut (Vec<Checkpoint>, Vec<Cosignature>)) -> Result<(), String> {
+    if doc.get("head").is_some() {
+        into.0.push(Checkpoint::from_value(doc)?);
+        return Ok(());
+    }
+    if let Some(c) = doc.get("checkpoint") {
+        into.0.push(Checkpoint::from_value(c)?);
+    }
+    for c in doc.get("checkpoints").and_then(Value::as_array).into_iter().flatten().filter(|c| !c.is_null()) {
+        into.0.push(Checkpoint::from_value(c)?);
+    }
+    for c in doc.get("cosignatures").and_then(Value::as_array).into_iter().flatten() {
+        into.1.push(Cosignature::from_value(c)?);
+    }
+    Ok(())
+}
+
+/// The witnesses' keys from a file.
+fn witness_keys(file: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+    let mut keys = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let Some(key) = line.split_whitespace().next().filter(|k| !k.starts_with('#')) else { continue };
+        if key.len() != 64 || !key.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return Err(format!("{} line {}: {key:?} is not a public key (64 hex digits)", file.display(), n + 1));
+        }
+        keys.push(key.to_ascii_lowercase());
+    }
+    if keys.is_empty() {
+        return Err(format!("{} names no witness", file.display()));
+    }
+    Ok(keys)
+}
+
+/// The options W1–W4 need: the checkpoint served beside a record fetched from a URL
+/// (fetched first, so the record fetched after it must contain it), the files given,
+/// and the witness policy.
+fn witness_options(source: &str, args: &WitnessArgs) -> Result<Options, String> {
+    let mut held = (Vec::new(), Vec::new());
+    if let Some(base) = source.strip_suffix("/record").filter(|_| source.starts_with("http")) {
+        let url = format!("{base}/checkpoint");
+        let doc: Value = serde_json::from_slice(&read_record(&url)?).map_err(|e| format!("{url} is not JSON: {e}"))?;
+        held_in(&doc, &mut held).map_err(|e| format!("{url}: {e}"))?;
+    }
+    for file in &args.checkpoints {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+        let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", file.display()))?;
+        held_in(&doc, &mut held).map_err(|e| format!("{}: {e}", file.display()))?;
+    }
+    let witnesses = match &args.witnesses {
+        Some(file) => {
+            let keys = witness_keys(file)?;
+            let quorum = args.quorum.unwrap_or(keys.len() / 2 + 1);
+            if quorum == 0 || quorum > keys.len() {
+                return Err(format!("--quorum {quorum} with {} witnesses named", keys.len()));
+            }
+            Some(WitnessPolicy { keys, quorum, now: hiwar_record::now_rfc3339(), max_age_secs: args.max_age })
+        }
+        None => None,
+    };
+    Ok(Options { checkpoints: held.0, cosignatures: held.1, witnesses, ..Default::default() })
 }
 
 /// Where each published selection's manifest comes from.
@@ -101,7 +191,17 @@ pub fn run(
     previous: Option<&Path>,
     manifests: Option<&Path>,
     texts: Option<&Path>,
+    witness_args: &WitnessArgs,
 ) -> ExitCode {
+    // The signed head served beside the record is fetched first: the record fetched
+    // after it must contain it.
+    let witness_options = match witness_options(source, witness_args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let record = match read_record(source).map(String::from_utf8) {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
@@ -121,7 +221,7 @@ pub fn run(
             return ExitCode::from(2);
         }
     };
-    let options = Options { pinned_key: key.clone(), previous: previous.clone() };
+    let options = Options { pinned_key: key.clone(), previous: previous.clone(), ..witness_options };
     println!("verifying {source}");
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
@@ -144,7 +244,8 @@ pub fn run(
             for (id, title) in CHECKS {
                 let skipped = (id == "R10" && !summary.previous_checked)
                     || (id == "S3" && manifests_checked.is_none())
-                    || (id == "T1" && texts_checked.is_none());
+                    || (id == "T1" && texts_checked.is_none())
+                    || (id == "W4" && summary.witnessed.is_none());
                 println!("  {}  {id}  {title}", if skipped { "skip" } else { " ok " });
             }
             println!(
@@ -167,6 +268,7 @@ pub fn run(
                 }
             );
             println!("head hash:    {} (keep it, or this file, and check later copies with --previous)", summary.head);
+            print_witnesses(&summary);
             ExitCode::SUCCESS
         }
         Err(failure) => {
@@ -176,8 +278,49 @@ pub fn run(
             }
             let title = CHECKS.iter().find(|(id, _)| *id == failure.check).map(|(_, t)| *t).unwrap_or("");
             println!("  FAIL  {}  {title}", failure.check);
-            println!("VERIFICATION FAILED: {failure}");
+            match failure.detail.split_once("; fork proof: ") {
+                Some((detail, proof)) => {
+                    println!(
+                        "VERIFICATION FAILED: {}",
+                        hiwar_record::Failure { detail: detail.into(), ..failure.clone() }
+                    );
+                    println!("FORK PROOF — two statements under the dialogue key that cannot both be true; anyone can check it with `hiwar witness check-proof FILE`:");
+                    println!("{proof}");
+                }
+                None => println!("VERIFICATION FAILED: {failure}"),
+            }
             ExitCode::from(1)
+        }
+    }
+}
+
+/// What the record and W1–W4 say of its witnesses.
+fn print_witnesses(summary: &Summary) {
+    if !summary.witnesses.is_empty() {
+        println!("witnesses in the record:");
+        for w in &summary.witnesses {
+            let cosigned = match &w.cosigned {
+                Some((size, time)) => format!("co-signed {size} lines at {time}"),
+                None => "has not co-signed in the record".into(),
+            };
+            println!("  {} {} — {cosigned}", &w.key[..16], w.name);
+        }
+    }
+    if summary.checkpoints_checked > 0 {
+        println!("{} signed heads held beside the record agree with it", summary.checkpoints_checked);
+    }
+    if let Some(w) = &summary.witnessed {
+        println!(
+            "witnessed: lines 0 to {} co-signed by {} named witnesses ({})",
+            w.size.saturating_sub(1),
+            w.by.len(),
+            w.by.iter().map(|(k, size)| format!("{}… at {size}", &k[..16])).collect::<Vec<_>>().join(", ")
+        );
+        if w.content_lines > w.size {
+            println!(
+                "{} later lines are not yet witnessed by the quorum (they are recent; verify again later to cover them)",
+                w.content_lines - w.size
+            );
         }
     }
 }

@@ -88,7 +88,11 @@ pub async fn cast(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult {
     let receipt = service::cast(&state, &id, &election, body).await?;
-    Ok((StatusCode::CREATED, Json(json!({"tracking": receipt.tracking, "line": receipt.line}))).into_response())
+    // The signed head just after the ballot entered: with it the voter can later prove a
+    // record without their ballot at that line is a rewritten one (record spec §9).
+    let checkpoint = state.store.checkpoint(&id).await?;
+    let receipt = json!({"tracking": receipt.tracking, "line": receipt.line, "checkpoint": checkpoint.to_value()});
+    Ok((StatusCode::CREATED, Json(receipt)).into_response())
 }
 
 /// Publishes a challenged ballot: the body of `ballot.spoiled`.

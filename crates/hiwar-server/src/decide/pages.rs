@@ -455,6 +455,7 @@ pub async fn vote(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path
             }
             p #outcome role="status" aria-live="polite" {}
             p { a #board hidden href="#" { (lang.t("decide-board")) } }
+            p { a #receipt hidden href="#" download="hiwar-receipt.json" { (lang.t("decide-receipt-download")) } }
             p { small { (lang.t("vote-client")) " " code dir="ltr" { (e.created["client"].as_str().unwrap_or_default()) } } }
             (data_block("election", &data))
             script src="/static/wasm.js" defer {}

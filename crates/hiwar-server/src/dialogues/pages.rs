@@ -92,6 +92,8 @@ pub async fn dialogue(
     let later = (from + MEMBERS_PER_PAGE < all.len()).then_some(from + MEMBERS_PER_PAGE);
     let earlier = (from > 0).then(|| from.saturating_sub(MEMBERS_PER_PAGE));
     let title = pick(lang, &d.title).to_string();
+    let witnesses = state.store.witnesses(&id).await?;
+    let (witnessed, quorum) = crate::witness::service::witnessed(&witnesses);
     Ok(page(
         &ctx,
         &title,
@@ -127,6 +129,10 @@ pub async fn dialogue(
             p {
                 a href={ "/dialogues/" (d.id) "/record/view" } { (lang.t("dialogue-record")) }
                 " · " (lang.t1("dialogue-record-lines", "count", d.record_len))
+            }
+            p {
+                a href={ "/dialogues/" (d.id) "/witnesses" } { (lang.t("dialogue-witnesses-link")) } ": "
+                (crate::witness::pages::witnessed_line(lang, witnessed, d.record_len, quorum, witnesses.len()))
             }
             p.key { (lang.t("dialogue-key")) ": " code dir="ltr" { (d.public_key) } }
         },

@@ -84,6 +84,11 @@ impl Lang {
         self.format(id, Some(&args))
     }
 
+    /// The message `id` with several arguments.
+    pub fn t_args(self, id: &str, args: &FluentArgs) -> String {
+        self.format(id, Some(args))
+    }
+
     fn format(self, id: &str, args: Option<&FluentArgs>) -> String {
         let bundle = self.bundle();
         let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) else {
