@@ -4,6 +4,7 @@ alone, on libsodium (Ed25519 through PyNaCl, ristretto255 through rbcl) and Pyth
 own JSON, SHA-256 and SHA-512. It checks elections (spec §6) one proof at a time.
 
     python3 tools/verify_record.py RECORD.jsonl [--key HEX] [--previous FILE]
+        [--checkpoint FILE ...] [--witnesses FILE [--quorum K] [--max-age SECONDS]]
 
 Exit 0 when every check holds, 1 naming the first failed check, 2 when unreadable.
 """
@@ -839,7 +840,154 @@ class Elections:
         e.stage = "decided"
 
 
-def verify(data, pinned=None, previous=None):
+# §9: witnesses.
+CHECKPOINT_DOMAIN = b"hiwar/v1/checkpoint\n"
+COSIGNATURE_DOMAIN = b"hiwar/v1/cosignature\n"
+
+
+def record_time(t, what, check):
+    if not isinstance(t, str) or not TIME.match(t):
+        raise Bad(check, f"{what} is not YYYY-MM-DDTHH:MM:SSZ")
+    try:
+        return datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        raise Bad(check, f"{what} is not a valid time")
+
+
+def read_checkpoint(c):
+    """§9.1: exactly dialogue, head, sig, size, time, well formed."""
+    shape(c, ["dialogue", "head", "sig", "size", "time"], "W1")
+    if not State.ident(c["dialogue"]) or not State.uint(c["size"]) or c["size"] < 1:
+        raise Bad("W1", "a checkpoint's dialogue or size is malformed")
+    hexbytes(c["head"], 32, "head", "W1")
+    hexbytes(c["sig"], 64, "checkpoint signature", "W1")
+    record_time(c["time"], "a checkpoint's time", "W1")
+    return c
+
+
+def checkpoint_signed(c, dialogue_key):
+    unsigned = {k: v for k, v in c.items() if k != "sig"}
+    try:
+        dialogue_key.verify(CHECKPOINT_DOMAIN + canonical(unsigned), bytes.fromhex(c["sig"]))
+    except (BadSignatureError, ValueError):
+        raise Bad("W1", f"the checkpoint at size {c['size']} is not signed by the dialogue key")
+
+
+def read_cosignature(c):
+    """§9.1: a witness's signature on a checkpoint and the time it checked it."""
+    shape(c, ["checkpoint", "sig", "time", "witness"], "W1")
+    read_checkpoint(c["checkpoint"])
+    record_time(c["time"], "a co-signature's time", "W1")
+    key = ed25519_key(c["witness"], "witness key", "W1")
+    unsigned = {k: v for k, v in c.items() if k != "sig"}
+    ed25519_verify(key, COSIGNATURE_DOMAIN + canonical(unsigned), c["sig"], "W1", "the witness")
+    return c
+
+
+class Witnesses:
+    """§9.2: witness.added and witness.cosigned (W1, W2)."""
+
+    def __init__(self, dialogue):
+        self.dialogue = dialogue
+        self.heads = []
+        self.by_id = {}
+        self.keys = set()
+
+    def apply(self, seq, kind, b, state):
+        if kind == "witness.added":
+            shape(b, ["witness", "name", "key", "by"], "W1")
+            if not State.ident(b["witness"]) or not State.ident(b["by"]):
+                raise Bad("W1", "witness or by is not an id")
+            if not isinstance(b["name"], str) or not 1 <= len(b["name"]) <= 80:
+                raise Bad("W1", "a witness's name has 1 to 80 characters")
+            if not isinstance(b["key"], str) or not HEX64.match(b["key"]):
+                raise Bad("W1", "the witness key is not 64 lowercase hex")
+            ed25519_key(b["key"], "witness key", "W1")
+            if "convener" not in state.members.get(b["by"], set()):
+                raise Bad("W1", f"{b['by']} is not a convener")
+            if b["witness"] in self.by_id or b["key"] in self.keys:
+                raise Bad("W1", "the witness or its key was already added")
+            self.keys.add(b["key"])
+            self.by_id[b["witness"]] = {"name": b["name"], "key": b["key"], "cosigned": None}
+        elif kind == "witness.cosigned":
+            shape(b, ["witness", "cosignature"], "W1")
+            w = self.by_id.get(b["witness"])
+            if w is None:
+                raise Bad("W1", f"witness {b['witness']} was never added")
+            c = b["cosignature"]
+            if not isinstance(c, dict) or c.get("witness") != w["key"]:
+                raise Bad("W1", "the co-signature is by another key than the witness's")
+            read_cosignature(c)
+            cp = c["checkpoint"]
+            if cp["dialogue"] != self.dialogue:
+                raise Bad("W1", "the checkpoint is of another dialogue")
+            checkpoint_signed(cp, VerifyKey(bytes.fromhex(state.key)))
+            if cp["size"] > seq:
+                raise Bad("W1", "co-signs a head after its own line")
+            if w["cosigned"] is not None and cp["size"] < w["cosigned"][0]:
+                raise Bad("W1", "the witness went back")
+            if self.heads[cp["size"] - 1] != cp["head"]:
+                raise Bad("W2", f"co-signed head {cp['head']} at {cp['size']} lines is not this record's")
+            w["cosigned"] = (cp["size"], c["time"])
+        else:
+            raise Bad("W1", f"unknown witness event {kind}")
+
+
+def held_in(doc, into):
+    """The checkpoints and co-signatures in a /checkpoint document, a receipt, a
+    witness's evidence, or a checkpoint itself."""
+    if not isinstance(doc, dict):
+        raise Bad("W1", "not a JSON object")
+    if "head" in doc:
+        into[0].append(read_checkpoint(doc))
+        return
+    if doc.get("checkpoint") is not None:
+        into[0].append(read_checkpoint(doc["checkpoint"]))
+    for c in doc.get("checkpoints") or []:
+        if c is not None:
+            into[0].append(read_checkpoint(c))
+    for c in doc.get("cosignatures") or []:
+        into[1].append(c)
+
+
+def check_held(lines, dialogue, dialogue_key, checkpoints, cosignatures):
+    """W1-W3 for heads held beside the record."""
+    for c in cosignatures:
+        read_cosignature(c)
+    held = checkpoints + [c["checkpoint"] for c in cosignatures]
+    for cp in held:
+        if cp["dialogue"] != dialogue:
+            raise Bad("W1", "a checkpoint of another dialogue was given")
+        checkpoint_signed(cp, dialogue_key)
+    for cp in held:
+        if cp["size"] <= len(lines) and hashlib.sha256(lines[cp["size"] - 1].encode()).hexdigest() != cp["head"]:
+            raise Bad("W2", f"the dialogue key signed another head for {cp['size']} lines: two histories")
+    for cp in held:
+        if cp["size"] > len(lines):
+            raise Bad("W3", f"the dialogue key signed a head of {cp['size']} lines; the record has {len(lines)}")
+
+
+def check_quorum(keys, quorum, max_age, witnesses, cosignatures, content_lines):
+    """W4: quorum of the named witnesses co-signed a head covering the record's
+    content, or did so within max_age seconds."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    best = {}
+    seen = [(w["key"], w["cosigned"][0], w["cosigned"][1]) for w in witnesses.by_id.values() if w["cosigned"]]
+    seen += [(c["witness"], c["checkpoint"]["size"], c["time"]) for c in cosignatures]
+    for key, size, t in seen:
+        if key not in keys:
+            continue
+        at = record_time(t, "a co-signature's time", "W4")
+        old = best.get(key, (0, at))
+        best[key] = (max(old[0], size), max(old[1], at))
+    counted = [k for k, (size, at) in best.items()
+               if size >= content_lines or abs((now - at).total_seconds()) <= max_age]
+    if len(counted) < quorum:
+        raise Bad("W4", f"{len(counted)} of the named witnesses co-signed this record, {quorum} needed")
+    return len(counted)
+
+
+def verify(data, pinned=None, previous=None, checkpoints=(), cosignatures=(), policy=None):
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -851,7 +999,9 @@ def verify(data, pinned=None, previous=None):
         if not line or len(line.encode()) > MAX_LINE:
             raise Failure("R1", i, "empty or oversized line")
     state, key, dialogue, elections, selections = State(), None, None, None, Selections()
+    witnesses = None
     prev_hash, prev_time = "0" * 64, ""
+    content_lines = 0
     for i, line in enumerate(lines):
         try:
             obj = json.loads(line)
@@ -872,6 +1022,7 @@ def verify(data, pinned=None, previous=None):
             raise Failure("R4", i, "wrong seq")
         if i == 0:
             dialogue = obj["dialogue"]
+            witnesses = Witnesses(dialogue)
         elif obj["dialogue"] != dialogue:
             raise Failure("R4", i, "other dialogue")
         if obj["prev"] != prev_hash:
@@ -880,6 +1031,11 @@ def verify(data, pinned=None, previous=None):
         if i > 0 and kind.startswith("selection."):
             try:
                 selections.apply(kind, obj["body"], state)
+            except Bad as e:
+                raise Failure(e.check, i, str(e))
+        elif i > 0 and kind.startswith("witness."):
+            try:
+                witnesses.apply(i, kind, obj["body"], state)
             except Bad as e:
                 raise Failure(e.check, i, str(e))
         elif i > 0 and (kind.startswith("election.") or kind.startswith("ballot.")):
@@ -918,8 +1074,17 @@ def verify(data, pinned=None, previous=None):
             raise Failure("R8", i, "bad or decreasing time")
         prev_time = t
         prev_hash = hashlib.sha256(line.encode("utf-8")).hexdigest()
+        witnesses.heads.append(prev_hash)
+        if kind != "witness.cosigned":
+            content_lines = i + 1
     if previous is not None and not data.startswith(previous):
         raise Failure("R10", None, "the earlier copy is not a prefix")
+    try:
+        check_held(lines, dialogue, key, list(checkpoints), list(cosignatures))
+        if policy is not None:
+            check_quorum(*policy, witnesses, list(cosignatures), content_lines)
+    except Bad as e:
+        raise Failure(e.check, None, str(e))
     return {"dialogue": dialogue, "lines": len(lines), "members": len(state.members), "head": prev_hash}
 
 
@@ -928,15 +1093,28 @@ def main():
     parser.add_argument("record")
     parser.add_argument("--key")
     parser.add_argument("--previous")
+    parser.add_argument("--checkpoint", action="append", default=[])
+    parser.add_argument("--witnesses")
+    parser.add_argument("--quorum", type=int)
+    parser.add_argument("--max-age", type=int, default=600)
     args = parser.parse_args()
+    held, policy = ([], []), None
     try:
         data = open(args.record, "rb").read()
         previous = open(args.previous, "rb").read() if args.previous else None
-    except OSError as e:
+        for f in args.checkpoint:
+            held_in(json.load(open(f)), held)
+        if args.witnesses:
+            keys = {l.split()[0].lower() for l in open(args.witnesses) if l.split() and not l.startswith("#")}
+            policy = (keys, args.quorum or len(keys) // 2 + 1, args.max_age)
+    except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Bad as e:
+        print(f"VERIFICATION FAILED: {e.check} failed: {e}")
+        return 1
     try:
-        summary = verify(data, args.key, previous)
+        summary = verify(data, args.key, previous, held[0], held[1], policy)
     except Failure as f:
         print(f"VERIFICATION FAILED: {f}")
         return 1

@@ -377,29 +377,22 @@ fn check_held_checkpoints(
     for cosignature in &options.cosignatures {
         cosignature.verify().map_err(|e| fail("W1", e))?;
     }
-    let held = options.checkpoints.iter().chain(options.cosignatures.iter().map(|c| &c.checkpoint));
-    let mut checked = 0;
-    for checkpoint in held {
+    let held: Vec<&Checkpoint> =
+        options.checkpoints.iter().chain(options.cosignatures.iter().map(|c| &c.checkpoint)).collect();
+    for checkpoint in &held {
         if checkpoint.dialogue != dialogue {
             return Err(fail("W1", format!("a checkpoint of dialogue {} was given", checkpoint.dialogue)));
         }
         checkpoint.verify(key).map_err(|e| fail("W1", e))?;
+    }
+    // Two histories first: a fork proof says more than a record that is merely short.
+    for checkpoint in held.iter().filter(|c| c.size as usize <= lines.len()) {
         let size = checkpoint.size as usize;
-        if size > lines.len() {
-            return Err(fail(
-                "W3",
-                format!(
-                    "the dialogue key signed a head of {size} lines at {}, but this record has {}: it was cut short",
-                    checkpoint.time,
-                    lines.len()
-                ),
-            ));
-        }
         let line = lines[size - 1];
         if hex::encode(line_hash(line)) != checkpoint.head {
             let proof = ForkProof {
                 dialogue_key: hex::encode(key.as_bytes()),
-                checkpoint: checkpoint.clone(),
+                checkpoint: (*checkpoint).clone(),
                 other: Contradiction::Line(line.to_string()),
             };
             let proof = to_canonical_string(&proof.to_value()).unwrap_or_default();
@@ -414,8 +407,19 @@ fn check_held_checkpoints(
                 ),
             });
         }
-        checked += 1;
     }
+    if let Some(longest) = held.iter().max_by_key(|c| c.size).filter(|c| c.size as usize > lines.len()) {
+        return Err(fail(
+            "W3",
+            format!(
+                "the dialogue key signed a head of {} lines at {}, but this record has {}: it was cut short",
+                longest.size,
+                longest.time,
+                lines.len()
+            ),
+        ));
+    }
+    let checked = held.len();
     Ok(checked)
 }
 

@@ -336,4 +336,67 @@ pub mod testing {
         conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
         format!("{server}/{name}")
     }
+
+    /// What an operator holding the database and the dialogue key can do: replace a
+    /// dialogue's record by `edit` of its events `(kind, body)`, re-signed from end to
+    /// end with the dialogue's own key (line `i` keeps the time of the old line `i`, so a
+    /// record only cut short keeps its bytes). For tests of
+    /// what witnesses and verifiers catch.
+    pub async fn rewrite_record(
+        store: &super::Store,
+        dialogue: &str,
+        edit: impl FnOnce(Vec<(String, serde_json::Value)>) -> Vec<(String, serde_json::Value)>,
+    ) {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT signing_key, record_time FROM dialogues WHERE id = $1")
+            .bind(dialogue)
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        let key = super::signing_key_from_hex(&row.get::<String, _>(0)).unwrap();
+        let last_time: String = row.get(1);
+        let lines = store.record(dialogue).await.unwrap();
+        let times: Vec<String> = lines
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["time"].as_str().unwrap().to_string())
+            .collect();
+        let events: Vec<(String, serde_json::Value)> = lines
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["kind"].as_str().unwrap().to_string(), v["body"].clone())
+            })
+            .collect();
+        let events = edit(events);
+        let mut tx = store.pool.begin().await.unwrap();
+        sqlx::query("DELETE FROM record_lines WHERE dialogue_id = $1").bind(dialogue).execute(&mut *tx).await.unwrap();
+        let mut prev = hiwar_record::GENESIS_PREV.to_string();
+        for (seq, (kind, body)) in events.iter().enumerate() {
+            let event = hiwar_record::Event {
+                dialogue: dialogue.to_string(),
+                seq: seq as u64,
+                prev: prev.clone(),
+                time: times.get(seq).unwrap_or(&last_time).clone(),
+                kind: kind.clone(),
+                body: body.clone(),
+            };
+            let sealed = event.seal(&key).unwrap();
+            prev = hex::encode(sealed.hash);
+            sqlx::query("INSERT INTO record_lines (dialogue_id, seq, line) VALUES ($1, $2, $3)")
+                .bind(dialogue)
+                .bind(seq as i64)
+                .bind(sealed.text)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE dialogues SET record_len = $2, record_head = $3 WHERE id = $1")
+            .bind(dialogue)
+            .bind(events.len() as i64)
+            .bind(prev)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
 }
