@@ -360,7 +360,7 @@ fn in_record_fork_proof(lines: &[&str], at: usize, key: &VerifyingKey) -> Option
         checkpoint,
         other: Contradiction::Line(named.to_string()),
     };
-    Some(to_canonical_string(&proof.to_value()).ok()?)
+    to_canonical_string(&proof.to_value()).ok()
 }
 
 /// W1–W3 for the checkpoints and co-signatures held beside the record: each co-signature
@@ -455,7 +455,7 @@ fn check_quorum(
         .filter(|(_, (size, at))| *size >= content_lines || (now - *at).abs() <= max_age)
         .map(|(key, (size, _))| (key.to_string(), *size))
         .collect();
-    counted.sort_by(|a, b| b.1.cmp(&a.1));
+    counted.sort_by_key(|c| std::cmp::Reverse(c.1));
     if counted.len() < policy.quorum.max(1) {
         return Err(fail(format!(
             "{} of the {} named witnesses co-signed this record (all of it, or within the last {} s), {} needed",

@@ -248,7 +248,7 @@ impl ForkProof {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inconsistency {
     pub detail: String,
-    pub proof: Option<ForkProof>,
+    pub proof: Option<Box<ForkProof>>,
 }
 
 /// Checks that `lines` — the record's lines from `old.size` on, each ending in `\n` —
@@ -265,8 +265,9 @@ pub fn check_extension(
 ) -> Result<(), Inconsistency> {
     let plain = |detail: String| Inconsistency { detail, proof: None };
     let key_hex = hex::encode(dialogue_key.as_bytes());
-    let proof =
-        |other: Contradiction| Some(ForkProof { dialogue_key: key_hex.clone(), checkpoint: old.clone(), other });
+    let proof = |other: Contradiction| {
+        Some(Box::new(ForkProof { dialogue_key: key_hex.clone(), checkpoint: old.clone(), other }))
+    };
     old.verify(dialogue_key).map_err(plain)?;
     new.verify(dialogue_key).map_err(plain)?;
     if new.dialogue != old.dialogue {
@@ -312,14 +313,14 @@ pub fn check_extension(
         return Err(plain(format!("{count} lines served, {} expected", new.size - old.size)));
     }
     if head != new.head {
-        let last = lines.split_terminator('\n').last().unwrap_or_default().to_string();
+        let last = lines.split_terminator('\n').next_back().unwrap_or_default().to_string();
         return Err(Inconsistency {
             detail: format!("the lines end at {head}, the new checkpoint says {}", new.head),
-            proof: Some(ForkProof {
+            proof: Some(Box::new(ForkProof {
                 dialogue_key: key_hex.clone(),
                 checkpoint: new.clone(),
                 other: Contradiction::Line(last),
-            }),
+            })),
         });
     }
     Ok(())

@@ -92,6 +92,7 @@ pub async fn seed(store: &Store) -> Result<DemoAccess, AppError> {
     seat_demo_panel(store, &dialogue).await?;
     seed_demo_deliberation(store, &dialogue, &convener_member.id).await?;
     let voting_credentials = seed_demo_votes(store, &dialogue).await?;
+    seed_demo_witnesses(store, &dialogue, &convener_member.id).await?;
     Ok(DemoAccess {
         dialogue,
         convener_key,
@@ -99,6 +100,28 @@ pub async fn seed(store: &Store) -> Result<DemoAccess, AppError> {
         open_election: OPEN_ELECTION.into(),
         voting_credentials,
     })
+}
+
+/// Three demonstration witnesses, added by the convener; two co-sign the record as it
+/// stands (real observers run `hiwar witness watch` on their own machines instead).
+async fn seed_demo_witnesses(store: &Store, dialogue: &str, convener: &str) -> Result<(), AppError> {
+    let names = [
+        "مكتب المبعوث (تجريبي) — Envoy's office (demo)",
+        "Syndicate of Journalists (demo)",
+        "شبكة المجتمع المدني (تجريبي)",
+    ];
+    let mut signers = Vec::new();
+    for name in names {
+        let (_, signer) = hiwar_crypto::signing::Signer25519::generate(&mut rand::rngs::OsRng);
+        store.add_witness(dialogue, convener, name, &hex::encode(signer.public())).await?;
+        signers.push(signer);
+    }
+    for signer in &signers[..2] {
+        let checkpoint = store.checkpoint(dialogue).await?;
+        let cosignature = hiwar_record::witness::Cosignature::sign(&checkpoint, &hiwar_record::now_rfc3339(), signer);
+        store.cosign(dialogue, &cosignature).await?;
+    }
+    Ok(())
 }
 
 /// A generated pool of 240 pseudonymous volunteers, skewed as self-selected pools

@@ -189,7 +189,7 @@ fn round(base: &str, id: &str, signer: &Signer25519, state: &mut WatchState) -> 
             };
             let lines = String::from_utf8(lines).context("the record is not UTF-8")?;
             if let Err(e) = check_extension(&key, &old, &new, &lines) {
-                return inconsistent(state, e.detail, e.proof.as_ref(), &lines);
+                return inconsistent(state, e.detail, e.proof.as_deref(), &lines);
             }
         }
         (_, pinned) => {

@@ -271,6 +271,7 @@ fn every_page_fits_a_phone_and_passes_axe_in_both_languages() {
         format!("{decide}/priorities/vote"),
         format!("{decide}/priorities/trustee"),
         format!("{origin}/trustee-keys"),
+        format!("{dialogue}/witnesses"),
     ];
     let mut problems = phone_problems(&browser, &public);
 
@@ -287,6 +288,7 @@ fn every_page_fits_a_phone_and_passes_axe_in_both_languages() {
         decide.clone(),
         format!("{decide}/priorities"),
         format!("{decide}/priorities/register"),
+        format!("{dialogue}/witnesses"),
     ];
     problems.extend(phone_problems(&browser, &convener));
     assert!(problems.is_empty(), "{problems:#?}");
