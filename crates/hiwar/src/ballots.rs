@@ -8,16 +8,24 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
+use crate::verify::WitnessArgs;
+
 /// Reads and fully verifies a record; returns its lines' (kind, body) in order.
 pub(crate) fn verified_events(source: &str) -> Result<(String, Vec<(String, Value)>)> {
-    verified_record(source).map(|(summary, events)| (summary.dialogue, events))
+    verified_record(source, &WitnessArgs::default()).map(|(summary, events)| (summary.dialogue, events))
 }
 
-/// Reads and fully verifies a record; returns its summary and its lines' (kind, body).
-pub(crate) fn verified_record(source: &str) -> Result<(hiwar_record::Summary, Vec<(String, Value)>)> {
+/// Reads and fully verifies a record — with the signed head served beside it (from a
+/// URL) and, if named, the witnesses' quorum (W1–W4); returns its summary and its
+/// lines' (kind, body).
+pub(crate) fn verified_record(
+    source: &str,
+    witnesses: &WitnessArgs,
+) -> Result<(hiwar_record::Summary, Vec<(String, Value)>)> {
+    let options = crate::verify::witness_options(source, witnesses).map_err(|e| anyhow::anyhow!(e))?;
     let bytes = crate::verify::read_record(source).map_err(|e| anyhow::anyhow!(e))?;
     let record = String::from_utf8(bytes).context("the record is not UTF-8")?;
-    let summary = hiwar_record::verify(&record, &Default::default())
+    let summary = hiwar_record::verify(&record, &options)
         .map_err(|f| anyhow::anyhow!("the record does not verify, so nothing in it can be trusted: {f}"))?;
     let events = record
         .lines()
@@ -48,6 +56,7 @@ pub fn trustee_decrypt(
     election: Option<&str>,
     out: Option<&Path>,
     post: Option<&crate::decide::Target>,
+    witnesses: &WitnessArgs,
 ) -> Result<()> {
     let role = crate::decide::load_trustee(key_file)?;
     let key_text = std::fs::read_to_string(key_file).with_context(|| format!("reading {}", key_file.display()))?;
@@ -57,7 +66,7 @@ pub fn trustee_decrypt(
         .or(in_file)
         .context("name the election with --election (the key file does not)")?;
     let election = election.as_str();
-    let (summary, events) = verified_record(record)?;
+    let (summary, events) = verified_record(record, witnesses)?;
     let events: Vec<(String, Value)> = events.into_iter().filter(|(_, b)| b["election"] == election).collect();
     let signed = role.decrypt(&summary.dialogue, &events, &mut rand::rngs::OsRng).map_err(|e| anyhow::anyhow!(e))?;
     let j = signed["trustee"].clone();

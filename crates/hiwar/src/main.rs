@@ -260,6 +260,10 @@ enum TrusteeAction {
         /// Where to write the signed body [default: standard output].
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Decrypt only a record your named witnesses co-signed: then the key holder
+        /// cannot show you alone a fork of the record (say, with a single voter's ballot)
+        #[command(flatten)]
+        witnesses: verify::WitnessArgs,
     },
 }
 
@@ -401,9 +405,9 @@ fn main() -> ExitCode {
         Command::Trustee { action: TrusteeAction::Ceremony { target, key, wait } } => {
             decide::trustee_ceremony(&target, &key, std::time::Duration::from_secs(wait))
         }
-        Command::Trustee { action: TrusteeAction::Decrypt { record, server, dialogue, election, key, out } } => {
-            trustee_decrypt(record, server, dialogue, election, &key, out.as_deref())
-        }
+        Command::Trustee {
+            action: TrusteeAction::Decrypt { record, server, dialogue, election, key, out, witnesses },
+        } => trustee_decrypt(record, server, dialogue, election, &key, out.as_deref(), &witnesses),
         Command::Vote { action: None, target, credential, choices, challenge, receipt, batch, concurrency, bodies } => {
             match (target, batch) {
                 (None, _) => Err(anyhow::anyhow!("give --server, --dialogue and --election")),
@@ -547,10 +551,11 @@ fn trustee_decrypt(
     election: Option<String>,
     key: &std::path::Path,
     out: Option<&std::path::Path>,
+    witnesses: &verify::WitnessArgs,
 ) -> Result<()> {
     let Some(server) = server else {
         let record = record.context("give --record, or --server with --dialogue and --election")?;
-        return ballots::trustee_decrypt(&record, key, election.as_deref(), out, None);
+        return ballots::trustee_decrypt(&record, key, election.as_deref(), out, None, witnesses);
     };
     let target = decide::Target {
         server,
@@ -558,7 +563,7 @@ fn trustee_decrypt(
         election: election.clone().context("with --server, name the election with --election")?,
     };
     let record = record.unwrap_or_else(|| target.record_url());
-    ballots::trustee_decrypt(&record, key, election.as_deref(), out, Some(&target))
+    ballots::trustee_decrypt(&record, key, election.as_deref(), out, Some(&target), witnesses)
 }
 
 fn parse_pair(text: &str, separator: &str, what: &str) -> Result<(u32, u32)> {

@@ -40,8 +40,17 @@ pub struct WitnessArgs {
     pub checkpoints: Vec<std::path::PathBuf>,
     /// A co-signature counts as recent (for a record still growing) if made within this
     /// many seconds of now
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = DEFAULT_MAX_AGE, value_name = "SECONDS")]
     pub max_age: u64,
+}
+
+/// How recent a co-signature must be to count for a record still growing (W4).
+const DEFAULT_MAX_AGE: u64 = 600;
+
+impl Default for WitnessArgs {
+    fn default() -> Self {
+        WitnessArgs { witnesses: None, quorum: None, checkpoints: Vec::new(), max_age: DEFAULT_MAX_AGE }
+    }
 }
 
 /// The checkpoints and co-signatures in a JSON document: a `/checkpoint` document
@@ -84,7 +93,7 @@ fn witness_keys(file: &Path) -> Result<Vec<String>, String> {
 /// The options W1–W4 need: the checkpoint served beside a record fetched from a URL
 /// (fetched first, so the record fetched after it must contain it), the files given,
 /// and the witness policy.
-fn witness_options(source: &str, args: &WitnessArgs) -> Result<Options, String> {
+pub(crate) fn witness_options(source: &str, args: &WitnessArgs) -> Result<Options, String> {
     let mut held = (Vec::new(), Vec::new());
     if let Some(base) = source.strip_suffix("/record").filter(|_| source.starts_with("http")) {
         let url = format!("{base}/checkpoint");
