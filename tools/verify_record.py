@@ -103,7 +103,7 @@ class State:
 
     @staticmethod
     def ident(x):
-        return isinstance(x, str) and ID_RE.match(x) is not None
+        return isinstance(x, str) and ID_RE.fullmatch(x) is not None
 
     @staticmethod
     def uint(x):
@@ -125,7 +125,7 @@ class State:
             self.shape(b, ["title", "description", "public_key"])
             if seq != 0 or not self.text(b["title"]) or not self.text(b["description"]):
                 raise ValueError("bad dialogue.created")
-            if not isinstance(b["public_key"], str) or not HEX64.match(b["public_key"]):
+            if not isinstance(b["public_key"], str) or not HEX64.fullmatch(b["public_key"]):
                 raise ValueError("public_key is not 64 lowercase hex")
             self.key = b["public_key"]
         elif kind == "phase.added":
@@ -512,7 +512,7 @@ class Elections:
 
     def created(self, name, b):
         shape(b, ["election", "title", "questions", "threshold", "trustees", "weighted", "electorate", "authority", "client"], "E1")
-        if not ID_RE.match(name) or name in self.elections:
+        if not ID_RE.fullmatch(name) or name in self.elections:
             raise Bad("E1", "bad or repeated election id")
         if not State.text(b["title"]) or not isinstance(b["trustees"], list):
             raise Bad("E1", "bad parameters")
@@ -846,7 +846,7 @@ COSIGNATURE_DOMAIN = b"hiwar/v1/cosignature\n"
 
 
 def record_time(t, what, check):
-    if not isinstance(t, str) or not TIME.match(t):
+    if not isinstance(t, str) or not TIME.fullmatch(t):
         raise Bad(check, f"{what} is not YYYY-MM-DDTHH:MM:SSZ")
     try:
         return datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
@@ -900,7 +900,7 @@ class Witnesses:
                 raise Bad("W1", "witness or by is not an id")
             if not isinstance(b["name"], str) or not 1 <= len(b["name"]) <= 80:
                 raise Bad("W1", "a witness's name has 1 to 80 characters")
-            if not isinstance(b["key"], str) or not HEX64.match(b["key"]):
+            if not isinstance(b["key"], str) or not HEX64.fullmatch(b["key"]):
                 raise Bad("W1", "the witness key is not 64 lowercase hex")
             ed25519_key(b["key"], "witness key", "W1")
             if "convener" not in state.members.get(b["by"], set()):
@@ -911,6 +911,8 @@ class Witnesses:
             self.by_id[b["witness"]] = {"name": b["name"], "key": b["key"], "cosigned": None}
         elif kind == "witness.cosigned":
             shape(b, ["witness", "cosignature"], "W1")
+            if not State.ident(b["witness"]):
+                raise Bad("W1", "witness is not an id")
             w = self.by_id.get(b["witness"])
             if w is None:
                 raise Bad("W1", f"witness {b['witness']} was never added")
@@ -943,10 +945,18 @@ def held_in(doc, into):
         return
     if doc.get("checkpoint") is not None:
         into[0].append(read_checkpoint(doc["checkpoint"]))
+    for name in ("checkpoints", "cosignatures"):
+        if doc.get(name) is not None and not isinstance(doc[name], list):
+            raise Bad("W1", f"{name} is not a list")
     for c in doc.get("checkpoints") or []:
         if c is not None:
             into[0].append(read_checkpoint(c))
     for c in doc.get("cosignatures") or []:
+        shape(c, ["checkpoint", "sig", "time", "witness"], "W1")
+        read_checkpoint(c["checkpoint"])
+        hexbytes(c["witness"], 32, "witness", "W1")
+        hexbytes(c["sig"], 64, "co-signature", "W1")
+        record_time(c["time"], "a co-signature's time", "W1")
         into[1].append(c)
 
 
@@ -968,8 +978,8 @@ def check_held(lines, dialogue, dialogue_key, checkpoints, cosignatures):
 
 
 def check_quorum(keys, quorum, max_age, witnesses, cosignatures, content_lines):
-    """W4: quorum of the named witnesses co-signed a head covering the record's
-    content, or did so within max_age seconds."""
+    """W4: quorum of the named witnesses co-signed, within max_age seconds, a head of
+    this record (every co-signature held already passed W1-W3)."""
     now = datetime.datetime.now(datetime.timezone.utc)
     best = {}
     seen = [(w["key"], w["cosigned"][0], w["cosigned"][1]) for w in witnesses.by_id.values() if w["cosigned"]]
@@ -980,8 +990,7 @@ def check_quorum(keys, quorum, max_age, witnesses, cosignatures, content_lines):
         at = record_time(t, "a co-signature's time", "W4")
         old = best.get(key, (0, at))
         best[key] = (max(old[0], size), max(old[1], at))
-    counted = [k for k, (size, at) in best.items()
-               if size >= content_lines or abs((now - at).total_seconds()) <= max_age]
+    counted = [k for k, (size, at) in best.items() if abs((now - at).total_seconds()) <= max_age]
     if len(counted) < quorum:
         raise Bad("W4", f"{len(counted)} of the named witnesses co-signed this record, {quorum} needed")
     return len(counted)
@@ -1033,7 +1042,7 @@ def verify(data, pinned=None, previous=None, checkpoints=(), cosignatures=(), po
                 selections.apply(kind, obj["body"], state)
             except Bad as e:
                 raise Failure(e.check, i, str(e))
-        elif i > 0 and kind.startswith("witness."):
+        elif i > 0 and kind in ("witness.added", "witness.cosigned"):
             try:
                 witnesses.apply(i, kind, obj["body"], state)
             except Bad as e:
@@ -1058,7 +1067,7 @@ def verify(data, pinned=None, previous=None, checkpoints=(), cosignatures=(), po
             except Exception as e:  # libsodium refuses invalid keys at use
                 raise Failure("R6", i, f"bad key: {e}")
         sig = obj["sig"]
-        if not HEX64.match(sig[:64]) or not re.fullmatch(r"[0-9a-f]{128}", sig):
+        if not HEX64.fullmatch(sig[:64]) or not re.fullmatch(r"[0-9a-f]{128}", sig):
             raise Failure("R7", i, "sig is not 128 lowercase hex")
         unsigned = {k: v for k, v in obj.items() if k != "sig"}
         try:
@@ -1070,7 +1079,7 @@ def verify(data, pinned=None, previous=None, checkpoints=(), cosignatures=(), po
             datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ")
         except ValueError:
             raise Failure("R8", i, "bad time")
-        if not TIME.match(t) or t < prev_time:
+        if not TIME.fullmatch(t) or t < prev_time:
             raise Failure("R8", i, "bad or decreasing time")
         prev_time = t
         prev_hash = hashlib.sha256(line.encode("utf-8")).hexdigest()
@@ -1106,13 +1115,16 @@ def main():
             held_in(json.load(open(f)), held)
         if args.witnesses:
             keys = {l.split()[0].lower() for l in open(args.witnesses) if l.split() and not l.startswith("#")}
-            policy = (keys, args.quorum or len(keys) // 2 + 1, args.max_age)
-    except (OSError, ValueError) as e:
+            if not keys or not all(HEX64.fullmatch(k) for k in keys):
+                raise ValueError(f"{args.witnesses}: not a list of witness keys (64 hex digits each)")
+            quorum = len(keys) // 2 + 1 if args.quorum is None else args.quorum
+            if not 1 <= quorum <= len(keys):
+                raise ValueError(f"--quorum {quorum} with {len(keys)} witnesses named")
+            policy = (keys, quorum, args.max_age)
+    except (OSError, ValueError, Bad) as e:
+        # Unreadable input beside the record is not a verdict on the record.
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except Bad as e:
-        print(f"VERIFICATION FAILED: {e.check} failed: {e}")
-        return 1
     try:
         summary = verify(data, args.key, previous, held[0], held[1], policy)
     except Failure as f:

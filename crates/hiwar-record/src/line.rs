@@ -92,6 +92,17 @@ pub fn now_rfc3339() -> String {
     format_time(time::OffsetDateTime::now_utc())
 }
 
+/// Parses a record time: exactly `YYYY-MM-DDTHH:MM:SSZ`, a valid UTC date and time
+/// with seconds 0–59 (no other separator, no leap second), as the spec and the
+/// independent verifier read it.
+pub fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    if s.len() != 20 {
+        return None;
+    }
+    time::PrimitiveDateTime::parse(s, format).ok().map(time::PrimitiveDateTime::assume_utc)
+}
+
 /// Formats a time as `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds).
 pub fn format_time(t: time::OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);

@@ -6,9 +6,10 @@ use serde_json::Value;
 
 use crate::canonical::to_canonical_string;
 use crate::checks::BodyChecks;
+use crate::line::parse_time;
 use crate::line::{line_hash, signed_message_of, FORMAT_VERSION, GENESIS_PREV, LINE_FIELDS, SIGNATURE_DOMAIN};
 use crate::selection::Selection;
-use crate::witness::{parse_time, Checkpoint, Contradiction, Cosignature, ForkProof, Witness};
+use crate::witness::{Checkpoint, Contradiction, Cosignature, ForkProof, Witness};
 
 /// Largest accepted line, in bytes.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -42,7 +43,7 @@ pub const CHECKS: [(&str, &str); 28] = [
     ("W1", "every witness is added by a convener with a valid key; every co-signature is by its witness, of a checkpoint the dialogue key signed"),
     ("W2", "every checkpoint the dialogue key signed names the head the record has at its size (else a fork proof is printed)"),
     ("W3", "no checkpoint the dialogue key signed is longer than the record (it was not cut short)"),
-    ("W4", "enough of the named witnesses co-signed a head of this record, covering all of it or recently"),
+    ("W4", "enough of the named witnesses recently co-signed a head of this record"),
 ];
 
 /// What the verifier is told besides the record.
@@ -61,10 +62,11 @@ pub struct Options {
     pub witnesses: Option<WitnessPolicy>,
 }
 
-/// Check W4's parameters: `quorum` of the witnesses `keys` must have co-signed a head of
-/// the record consistent with it that covers every line but trailing co-signatures, or
-/// did so within `max_age_secs` of `now` (a live record: lines after the witnessed head
-/// are then reported as not yet witnessed).
+/// Check W4's parameters: `quorum` of the witnesses `keys` must have co-signed, within
+/// `max_age_secs` of `now`, a head consistent with the record. Only recent co-signatures
+/// count: witnesses re-co-sign the head every round, so an old one is what an operator
+/// serving a rolled-back prefix would have to show. Lines after the quorum's head are
+/// reported as not yet witnessed.
 #[derive(Debug, Clone)]
 pub struct WitnessPolicy {
     /// Hex Ed25519 public keys.
@@ -84,6 +86,8 @@ pub struct Witnessed {
     pub content_lines: u64,
     /// The named witnesses counted, with the largest size each co-signed.
     pub by: Vec<(String, u64)>,
+    /// Seconds since the oldest of the quorum's latest co-signatures.
+    pub age_secs: u64,
 }
 
 /// The first failed check.
@@ -285,9 +289,7 @@ pub fn verify_observed(
             .map_err(|_| fail("R7", at, "signature does not verify under the dialogue key".into()))?;
 
         // R8: time.
-        let format = time::format_description::well_known::Rfc3339;
-        let valid_shape = time.len() == 20 && time.ends_with('Z');
-        if !valid_shape || time::OffsetDateTime::parse(&time, &format).is_err() {
+        if crate::line::parse_time(&time).is_none() {
             return Err(fail("R8", at, format!("time {time:?} is not YYYY-MM-DDTHH:MM:SSZ")));
         }
         if time < prev_time {
@@ -423,8 +425,8 @@ fn check_held_checkpoints(
     Ok(checked)
 }
 
-/// W4: `policy.quorum` of the named witnesses co-signed (in the record or beside it) a
-/// head that covers the record's content, or did so within `policy.max_age_secs`.
+/// W4: `policy.quorum` of the named witnesses co-signed (in the record or beside it),
+/// within `policy.max_age_secs`, a head of this record.
 /// Every co-signature counted was already checked for consistency (W2).
 fn check_quorum(
     policy: &WitnessPolicy,
@@ -450,23 +452,26 @@ fn check_quorum(
         entry.1 = entry.1.max(at);
     }
     let max_age = time::Duration::seconds(policy.max_age_secs.min(i64::MAX as u64) as i64);
-    let mut counted: Vec<(String, u64)> = best
+    let mut counted: Vec<(String, u64, time::Duration)> = best
         .iter()
-        .filter(|(_, (size, at))| *size >= content_lines || (now - *at).abs() <= max_age)
-        .map(|(key, (size, _))| (key.to_string(), *size))
+        .map(|(key, (size, at))| (key.to_string(), *size, (now - *at).abs()))
+        .filter(|(_, _, age)| *age <= max_age)
         .collect();
     counted.sort_by_key(|c| std::cmp::Reverse(c.1));
-    if counted.len() < policy.quorum.max(1) {
+    let quorum = policy.quorum.max(1);
+    if counted.len() < quorum {
         return Err(fail(format!(
-            "{} of the {} named witnesses co-signed this record (all of it, or within the last {} s), {} needed",
+            "{} of the {} named witnesses co-signed this record within the last {} s, {} needed",
             counted.len(),
             named.len(),
             policy.max_age_secs,
             policy.quorum
         )));
     }
-    let size = counted[policy.quorum.max(1) - 1].1.min(content_lines);
-    Ok(Witnessed { size, content_lines, by: counted })
+    let size = counted[quorum - 1].1.min(content_lines);
+    let age_secs = counted[..quorum].iter().map(|c| c.2.whole_seconds().max(0) as u64).max().unwrap_or(0);
+    let counted = counted.into_iter().map(|(key, size, _)| (key, size)).collect();
+    Ok(Witnessed { size, content_lines, by: counted, age_secs })
 }
 
 /// The canonical text of a line without its signature, cut from the line itself: in a

@@ -40,7 +40,9 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde_json::{json, Map, Value};
 
 use crate::canonical::to_canonical_string;
+use crate::canonical::MAX_SAFE_INTEGER;
 use crate::events::{fields, hex_field, id, text, State};
+pub use crate::line::parse_time;
 use crate::line::{line_hash, signed_message_of, FORMAT_VERSION, LINE_FIELDS};
 
 /// Domain of the dialogue key's signature on a checkpoint.
@@ -94,7 +96,10 @@ impl Checkpoint {
     /// Reads a checkpoint, refusing anything but exactly its five members, well formed.
     pub fn from_value(value: &Value) -> Result<Checkpoint, String> {
         let b = fields(value, &["dialogue", "head", "sig", "size", "time"]).map_err(|e| format!("checkpoint: {e}"))?;
-        let size = b["size"].as_u64().filter(|s| *s >= 1).ok_or("checkpoint: size is not an integer ≥ 1")?;
+        let size = b["size"]
+            .as_u64()
+            .filter(|s| (1..=MAX_SAFE_INTEGER).contains(s))
+            .ok_or("checkpoint: size is not an integer from 1 to 2^53 − 1")?;
         let time = record_time(b, "time").map_err(|e| format!("checkpoint: {e}"))?;
         Ok(Checkpoint {
             dialogue: id(b, "dialogue").map_err(|e| format!("checkpoint: {e}"))?,
@@ -211,19 +216,20 @@ impl ForkProof {
                 return Err("fork proof: the two checkpoints do not contradict each other".into());
             }
             return Ok(format!(
-                "the dialogue key signed two different heads of dialogue {} at {} lines: {} and {}",
+                "the dialogue key {key_hex} signed two different heads of dialogue {} at {} lines: {} and {}",
                 c.dialogue, c.size, checkpoint.head, c.head
             ));
         }
         let line = other["line"].as_str().ok_or("fork proof: contradicted_by has neither checkpoint nor line")?;
         let object = check_signed_line(line, &key)?;
         let seq = object["seq"].as_u64().unwrap_or(u64::MAX);
+        let next = seq.checked_add(1).unwrap_or(u64::MAX);
         if object["dialogue"].as_str() != Some(checkpoint.dialogue.as_str()) {
             return Err("fork proof: the line is of another dialogue".into());
         }
-        if seq + 1 == checkpoint.size && hex::encode(line_hash(line)) != checkpoint.head {
+        if next == checkpoint.size && hex::encode(line_hash(line)) != checkpoint.head {
             return Ok(format!(
-                "the dialogue key signed a head {} for {} lines of dialogue {}, and a line {seq} hashing to {}",
+                "the dialogue key {key_hex} signed a head {} for {} lines of dialogue {}, and a line {seq} hashing to {}",
                 checkpoint.head,
                 checkpoint.size,
                 checkpoint.dialogue,
@@ -232,7 +238,7 @@ impl ForkProof {
         }
         if seq == checkpoint.size && object["prev"].as_str() != Some(checkpoint.head.as_str()) {
             return Ok(format!(
-                "the dialogue key signed a head {} for {} lines of dialogue {}, and a line {seq} following {}",
+                "the dialogue key {key_hex} signed a head {} for {} lines of dialogue {}, and a line {seq} following {}",
                 checkpoint.head,
                 checkpoint.size,
                 checkpoint.dialogue,
@@ -479,14 +485,6 @@ fn record_time(b: &Map<String, Value>, name: &str) -> Result<String, String> {
     Ok(s)
 }
 
-/// Parses a record time.
-pub fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
-    if s.len() != 20 || !s.ends_with('Z') {
-        return None;
-    }
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
-}
-
 fn decode_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
     if s.bytes().any(|c| c.is_ascii_uppercase()) {
         return None;
@@ -611,6 +609,22 @@ mod tests {
         // A checkpoint not signed by the dialogue key.
         let stranger = checkpoint_of(&SigningKey::from_bytes(&[3; 32]), &lines);
         assert!(check_extension(&vk, &old, &stranger, &joined(&lines[3..])).is_err());
+    }
+
+    #[test]
+    fn hostile_checkpoints_and_times_are_refused_not_panicked_on() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let mut value = checkpoint_of(&key, &record(&key, 2, None)).to_value();
+        value["size"] = json!(1u64 << 53);
+        assert!(Checkpoint::from_value(&value).unwrap_err().contains("2^53"));
+        value["size"] = json!(u64::MAX);
+        assert!(Checkpoint::from_value(&value).is_err());
+        value["size"] = json!(0);
+        assert!(Checkpoint::from_value(&value).is_err());
+        for bad in ["2026-01-01 00:00:00Z", "2026-01-01t00:00:00Z", "2026-12-31T23:59:60Z", "2026-02-30T00:00:00Z"] {
+            assert!(parse_time(bad).is_none(), "{bad}");
+        }
+        assert!(parse_time("2026-12-31T23:59:59Z").is_some());
     }
 
     #[test]

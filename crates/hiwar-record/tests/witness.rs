@@ -100,14 +100,18 @@ fn witness_test_vector() {
         witnesses: Some(WitnessPolicy {
             keys: vec![hex::encode(witness().public())],
             quorum: 1,
-            now: "2030-01-01T00:00:00Z".into(),
+            now: "2026-01-01T00:02:00Z".into(),
             max_age_secs: 60,
         }),
         ..Default::default()
     };
     let summary = verify(&record, &options).unwrap();
     let witnessed = summary.witnessed.unwrap();
-    assert_eq!((witnessed.size, witnessed.content_lines), (3, 3), "covers all but the trailing co-signature");
+    assert_eq!((witnessed.size, witnessed.content_lines, witnessed.age_secs), (3, 3, 30));
+    // The same co-signatures, a day later: a record frozen since then would show just these.
+    let mut stale = options.clone();
+    stale.witnesses.as_mut().unwrap().now = "2026-01-02T00:02:00Z".into();
+    fails(&record, &stale, "W4");
     assert_eq!(summary.checkpoints_checked, 2);
 }
 

@@ -169,9 +169,10 @@ impl Store {
         let text = hiwar_record::canonical::to_canonical_string(&cosignature.to_value())
             .map_err(|e| StoreError::Record(e.to_string()))?;
         let recorded_size = if recorded.is_some() { checkpoint.size } else { recorded_size };
+        // Only a later co-signature replaces the latest, even when two race.
         let updated = sqlx::query(
             "UPDATE cosignatures SET size = $3, cosigned_at = $4, cosignature = $5, recorded_size = $6 \
-             WHERE dialogue_id = $1 AND witness_id = $2",
+             WHERE dialogue_id = $1 AND witness_id = $2 AND size <= $3 AND cosigned_at < $4",
         )
         .bind(dialogue)
         .bind(&witness)
@@ -193,7 +194,8 @@ impl Store {
             .bind(&text)
             .bind(recorded_size as i64)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(crate::unique_as_conflict("a later co-signature by this witness arrived meanwhile"))?;
         }
         tx.commit().await?;
         Ok(recorded)

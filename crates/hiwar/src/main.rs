@@ -302,7 +302,12 @@ enum WitnessAction {
     },
     /// Check a fork proof (from a witness's evidence or hiwar verify): two statements
     /// under the dialogue key that cannot both be true. Exit 0 if it is one.
-    CheckProof { file: PathBuf },
+    CheckProof {
+        file: PathBuf,
+        /// The dialogue key as the convener published it (hex): the proof must be under it
+        #[arg(long, value_name = "HEX")]
+        dialogue_key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -383,8 +388,8 @@ fn main() -> ExitCode {
                 }
             };
         }
-        Command::Witness { action: WitnessAction::CheckProof { file } } => {
-            return match witness::check_proof(&file) {
+        Command::Witness { action: WitnessAction::CheckProof { file, dialogue_key } } => {
+            return match witness::check_proof(&file, dialogue_key.as_deref()) {
                 Ok(code) => ExitCode::from(code),
                 Err(e) => {
                     eprintln!("error: {e:#}");

@@ -61,13 +61,18 @@ fn held_in(doc: &Value, into: &mut (Vec<Checkpoint>, Vec<Cosignature>)) -> Resul
         into.0.push(Checkpoint::from_value(doc)?);
         return Ok(());
     }
-    if let Some(c) = doc.get("checkpoint") {
+    let list = |name: &str| match doc.get(name) {
+        None | Some(Value::Null) => Ok(&[][..]),
+        Some(Value::Array(items)) => Ok(items.as_slice()),
+        Some(_) => Err(format!("{name} is not a list")),
+    };
+    if let Some(c) = doc.get("checkpoint").filter(|c| !c.is_null()) {
         into.0.push(Checkpoint::from_value(c)?);
     }
-    for c in doc.get("checkpoints").and_then(Value::as_array).into_iter().flatten().filter(|c| !c.is_null()) {
+    for c in list("checkpoints")?.iter().filter(|c| !c.is_null()) {
         into.0.push(Checkpoint::from_value(c)?);
     }
-    for c in doc.get("cosignatures").and_then(Value::as_array).into_iter().flatten() {
+    for c in list("cosignatures")? {
         into.1.push(Cosignature::from_value(c)?);
     }
     Ok(())
@@ -82,7 +87,10 @@ fn witness_keys(file: &Path) -> Result<Vec<String>, String> {
         if key.len() != 64 || !key.bytes().all(|c| c.is_ascii_hexdigit()) {
             return Err(format!("{} line {}: {key:?} is not a public key (64 hex digits)", file.display(), n + 1));
         }
-        keys.push(key.to_ascii_lowercase());
+        let key = key.to_ascii_lowercase();
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
     }
     if keys.is_empty() {
         return Err(format!("{} names no witness", file.display()));
@@ -320,8 +328,9 @@ fn print_witnesses(summary: &Summary) {
     }
     if let Some(w) = &summary.witnessed {
         println!(
-            "witnessed: lines 0 to {} co-signed by {} named witnesses ({})",
+            "witnessed: lines 0 to {} co-signed in the last {} s by {} named witnesses ({})",
             w.size.saturating_sub(1),
+            w.age_secs,
             w.by.len(),
             w.by.iter().map(|(k, size)| format!("{}… at {size}", &k[..16])).collect::<Vec<_>>().join(", ")
         );

@@ -218,7 +218,7 @@ fn witnesses_and_verifiers_catch_every_rewrite_fork_and_truncation() {
     let record_a = format!("{}/dialogues/{id}/record", a.url);
     let (code, out) = run(&["verify", &record_a, "--witnesses", &keys_file, "--quorum", "2"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains(" ok   W4") && out.contains("co-signed by 2 named witnesses"), "{out}");
+    assert!(out.contains(" ok   W4") && out.contains("by 2 named witnesses"), "{out}");
     let doc_a = dir.path().join("checkpoint-a.json");
     std::fs::write(&doc_a, checkpoint(&a.url, &id).to_string()).unwrap();
     let text_a = get(&record_a);

@@ -62,7 +62,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
                 "hiwar witness watch --dialogue " (url) " --key witness.key --state witness-state/"
             } }
             p { (lang.t("witness-verify-how")) }
-            pre dir="ltr" { code { "hiwar verify " (url) "/record --witnesses witnesses.txt --quorum 2" } }
+            pre dir="ltr" { code { "hiwar verify " (url) "/record --witnesses witnesses.txt" } }
             @if is_convener {
                 section.card aria-labelledby="add" {
                     h2 #add { (lang.t("witness-add")) }

@@ -51,13 +51,12 @@ pub async fn cosign(state: &AppState, dialogue: &str, body: &Value) -> Result<Op
     state.store.cosign(dialogue, &cosignature).await.map_err(AppError::from)
 }
 
-/// How many witnesses' agreement pages report as "witnessed" (fewer if fewer are listed).
-const PAGE_QUORUM: usize = 2;
-
-/// What pages say of the witnesses: the largest size that at least the page's quorum
-/// of them co-signed (0 if none), and that quorum.
+/// What pages say of the witnesses: the largest size that a majority of them co-signed
+/// (0 if none), and that majority — the quorum `hiwar verify --witnesses` uses by default:
+/// with any smaller one, two disjoint groups of witnesses could each vouch for a
+/// different history.
 pub fn witnessed(witnesses: &[hiwar_store::WitnessRow]) -> (u64, usize) {
-    let quorum = PAGE_QUORUM.min(witnesses.len()).max(1);
+    let quorum = witnesses.len() / 2 + 1;
     let mut sizes: Vec<u64> = witnesses.iter().filter_map(|w| w.latest.as_ref().map(|c| c.size)).collect();
     sizes.sort_unstable_by(|a, b| b.cmp(a));
     (sizes.get(quorum - 1).copied().unwrap_or(0), quorum)
