@@ -393,3 +393,4 @@ witness-verify-how = لتقبل السجل فقط إذا وقّع عليه عد�
 witness-add = إضافة شاهد
 dialogue-witnesses-link = الشهود
 decide-receipt-download = نزّل إيصالك (رمز التتبّع ورأس السجل الموقَّع بعد ورقتك مباشرة: احتفظ به لتثبت أن ورقتك كانت هناك)
+witness-cosigned-at = وقّع على { $lines } سطرًا في

@@ -393,3 +393,4 @@ witness-verify-how = To accept the record only if enough witnesses co-signed it,
 witness-add = Add a witness
 dialogue-witnesses-link = Witnesses
 decide-receipt-download = Download your receipt (tracking code and the record's signed head just after your ballot: keep it to prove your ballot was there)
+witness-cosigned-at = co-signed { $lines } lines at

@@ -266,8 +266,23 @@ fn a_vote_from_creation_to_verified_result() {
     ok(s.vote("referendum", &voter_file(&credentials, 2), "1", &[]), "vote 2");
     std::thread::sleep(std::time::Duration::from_millis(5));
     ok(s.vote("referendum", &voter_file(&credentials, 2), "0", &[]), "vote 2 again");
-    let receipt = ok(s.vote("referendum", &voter_file(&credentials, 3), "2", &[]), "vote 3");
+    let receipt_file = s.dir.path().join("receipt.json");
+    let receipt = ok(
+        s.vote("referendum", &voter_file(&credentials, 3), "2", &["--receipt", receipt_file.to_str().unwrap()]),
+        "vote 3",
+    );
     let tracking = receipt.split("tracking code ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    // The receipt carries the signed head just after the ballot: the record agrees with
+    // it, and a copy cut short before the ballot fails W3.
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(&receipt_file).unwrap()).unwrap();
+    assert_eq!(kept["tracking"], tracking.as_str());
+    let record_url = format!("{}/dialogues/{}/record", s.server.url, s.dialogue);
+    let receipt_arg = receipt_file.to_str().unwrap();
+    ok(hiwar().args(["verify", &record_url, "--checkpoint", receipt_arg]).output().unwrap(), "verify with the receipt");
+    let line = kept["line"].as_u64().unwrap() as usize;
+    let cut: String = s.record().lines().take(line).map(|l| format!("{l}\n")).collect();
+    let (code, out) = common::verify_with(&cut, &["--checkpoint", receipt_arg]);
+    assert!(code == 1 && out.contains("VERIFICATION FAILED: W3"), "a record without the ballot: {out}");
 
     // The ballot board lists it, for anyone.
     let (_, board) = call("GET", &s.api(&format!("/elections/referendum/board?q={}", &tracking[..8])), None, None);

@@ -134,6 +134,19 @@ pub async fn dialogue(
                 a href={ "/dialogues/" (d.id) "/witnesses" } { (lang.t("dialogue-witnesses-link")) } ": "
                 (crate::witness::pages::witnessed_line(lang, witnessed, d.record_len, quorum, witnesses.len()))
             }
+            @if !witnesses.is_empty() {
+                ul.witnesses {
+                    @for w in &witnesses {
+                        li {
+                            bdi { (w.name) } " — "
+                            @match &w.latest {
+                                Some(c) => { (lang.t1("witness-cosigned-at", "lines", c.size)) " " time datetime=(c.time) dir="ltr" { (c.time) } }
+                                None => { (lang.t("witness-never")) }
+                            }
+                        }
+                    }
+                }
+            }
             p.key { (lang.t("dialogue-key")) ": " code dir="ltr" { (d.public_key) } }
         },
     ))
