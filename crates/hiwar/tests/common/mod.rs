@@ -108,12 +108,15 @@ pub fn reseal(events: &[(String, serde_json::Value)]) -> String {
     reseal_as("simulation", events)
 }
 
-/// [`reseal`] for a record of dialogue `dialogue`.
+/// [`reseal`] for a record of dialogue `dialogue`. Witnesses' co-signatures are left
+/// out: they co-sign checkpoints of the real dialogue key, which no re-signing under
+/// another key can keep (W1).
 pub fn reseal_as(dialogue: &str, events: &[(String, serde_json::Value)]) -> String {
     let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
     let mut prev = hiwar_record::GENESIS_PREV.to_string();
     let mut out = String::new();
-    for (seq, (kind, body)) in events.iter().enumerate() {
+    let events: Vec<_> = events.iter().filter(|(kind, _)| kind != "witness.cosigned").collect();
+    for (seq, (kind, body)) in events.into_iter().enumerate() {
         let mut body = body.clone();
         if seq == 0 {
             body["public_key"] = serde_json::json!(hex::encode(key.verifying_key().to_bytes()));
