@@ -26,6 +26,34 @@ impl HistogramLabels<'static> {
     };
 }
 
+/// How a plot writes the digits of its numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digits {
+    /// 0123456789
+    Latin,
+    /// ٠١٢٣٤٥٦٧٨٩, as the Arabic interface writes numbers.
+    ArabicIndic,
+}
+
+impl Digits {
+    /// `text` with its ASCII digits written in these digits (and, in Arabic-Indic, the
+    /// decimal point as "٫").
+    pub fn write(self, text: impl std::fmt::Display) -> String {
+        let text = text.to_string();
+        match self {
+            Digits::Latin => text,
+            Digits::ArabicIndic => text
+                .chars()
+                .map(|c| match c {
+                    '0'..='9' => char::from_u32(0x0660 + (c as u32 - '0' as u32)).unwrap_or(c),
+                    '.' => '٫',
+                    c => c,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Escapes text for SVG character data and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -44,6 +72,28 @@ pub fn escape(text: &str) -> String {
 
 const COLOURS: [&str; 3] = ["#0b5d4b", "#c25e00", "#6a3d9a"];
 
+/// Bars of a histogram of selection probabilities.
+const BINS: usize = 40;
+
+/// The numbers a histogram draws: the width of a bin (bin `b` holds probabilities from
+/// `b·width` to `(b+1)·width`) and, per series, how many values fall in each bin. Pages
+/// show the same numbers as a table beside the picture.
+pub fn histogram_bins(series: &[(&str, Vec<f64>)], equal: f64) -> (f64, Vec<Vec<usize>>) {
+    let max_p = series.iter().flat_map(|(_, v)| v.iter().copied()).fold(equal * 2.0, f64::max).clamp(1e-9, 1.0);
+    let width = max_p / BINS as f64;
+    let counts = series
+        .iter()
+        .map(|(_, v)| {
+            let mut c = vec![0usize; BINS];
+            for p in v.iter().filter(|p| p.is_finite()) {
+                c[((p.max(0.0) / width) as usize).min(BINS - 1)] += 1;
+            }
+            c
+        })
+        .collect();
+    (width, counts)
+}
+
 /// A histogram of selection probabilities, one coloured series per procedure, with
 /// the equal-chance line (k/n) marked and counts on the y axis.
 pub fn histogram(series: &[(&str, Vec<f64>)], equal: f64, labels: &HistogramLabels) -> String {
@@ -54,19 +104,9 @@ pub fn histogram(series: &[(&str, Vec<f64>)], equal: f64, labels: &HistogramLabe
     const R: f64 = 20.0;
     const T: f64 = 30.0;
     const B: f64 = 50.0;
-    let bins = 40usize;
-    let max_p = series.iter().flat_map(|(_, v)| v.iter().copied()).fold(equal * 2.0, f64::max).clamp(1e-9, 1.0);
-    let width = max_p / bins as f64;
-    let counts: Vec<Vec<usize>> = series
-        .iter()
-        .map(|(_, v)| {
-            let mut c = vec![0usize; bins];
-            for p in v.iter().filter(|p| p.is_finite()) {
-                c[((p.max(0.0) / width) as usize).min(bins - 1)] += 1;
-            }
-            c
-        })
-        .collect();
+    let bins = BINS;
+    let (width, counts) = histogram_bins(series, equal);
+    let max_p = width * bins as f64;
     let top = counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
     let x = |p: f64| L + (W - L - R) * p / max_p;
     let y = |c: f64| H - B - (H - T - B) * c / top;
@@ -160,20 +200,44 @@ pub struct MapLabels<'a> {
     /// "participants", after a group's size.
     pub participants: &'a str,
     pub rtl: bool,
+    pub digits: Digits,
 }
 
 impl MapLabels<'static> {
-    pub const ENGLISH: Self =
-        MapLabels { title: "Opinion map", group: "Group", participants: "participants", rtl: false };
+    pub const ENGLISH: Self = MapLabels {
+        title: "Opinion map",
+        group: "Group",
+        participants: "participants",
+        rtl: false,
+        digits: Digits::Latin,
+    };
 }
 
 const GROUP_COLOURS: [&str; 6] = ["#0b5d4b", "#c25e00", "#6a3d9a", "#1f78b4", "#b15928", "#777777"];
 
+/// Each group's marker, so that colour is never the only thing telling groups apart:
+/// an SVG path around the origin, and the character pages use for it in text.
+pub const GROUP_SHAPES: [(&str, &str); 6] = [
+    ("M0,-3.2A3.2,3.2 0 1 0 0,3.2A3.2,3.2 0 1 0 0,-3.2Z", "●"),
+    ("M-2.9,-2.9H2.9V2.9H-2.9Z", "■"),
+    ("M0,-3.6L3.4,2.6H-3.4Z", "▲"),
+    ("M0,-3.8L3.8,0L0,3.8L-3.8,0Z", "◆"),
+    ("M0,3.6L3.4,-2.6H-3.4Z", "▼"),
+    ("M-1.1,-3.6H1.1V-1.1H3.6V1.1H1.1V3.6H-1.1V1.1H-3.6V-1.1H-1.1Z", "✚"),
+];
+
+/// The character pages show for group `g`'s marker (counted from 0). Its colour is
+/// `GROUP_COLOURS[g % 6]`, repeated as the classes `.g0`–`.g5` of the stylesheet.
+pub fn group_marker(g: usize) -> &'static str {
+    GROUP_SHAPES[g % GROUP_SHAPES.len()].1
+}
+
 /// Points drawn at most: larger maps are thinned evenly (the groups' sizes stay exact).
 const MAP_POINTS: usize = 4_000;
 
-/// An opinion map: each participant a dot at its first two coordinates, coloured by
-/// group (`None`: not in a group, grey), and each group's centre labelled with its size.
+/// An opinion map: each participant a marker at its first two coordinates, its group
+/// shown by both shape and colour (`None`: not in a group, a small grey dot), each
+/// group's centre labelled with its size, and a legend.
 pub fn opinion_map(points: &[(f64, f64, Option<usize>)], labels: &MapLabels) -> String {
     const W: f64 = 640.0;
     const H: f64 = 480.0;
@@ -195,10 +259,14 @@ pub fn opinion_map(points: &[(f64, f64, Option<usize>)], labels: &MapLabels) -> 
     let direction = if labels.rtl { "rtl" } else { "ltr" };
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" \
-         font-family=\"sans-serif\" font-size=\"13\" role=\"img\">\n<title>{}</title>\n\
-         <rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>\n",
+         font-family=\"sans-serif\" font-size=\"20\" role=\"img\">\n<title>{}</title>\n\
+         <rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>\n<defs>\n",
         escape(labels.title)
     );
+    for (g, (path, _)) in GROUP_SHAPES.iter().enumerate() {
+        let _ = writeln!(svg, "<path id=\"m{g}\" d=\"{path}\"/>");
+    }
+    svg.push_str("<circle id=\"none\" r=\"2\"/>\n</defs>\n");
     // Dots are drawn in the order of their position, never in the caller's order: the
     // caller's order is usually its participants' ids, and drawing in that order would
     // let anyone match the n-th dot to the n-th member and read their group's colour.
@@ -206,15 +274,45 @@ pub fn opinion_map(points: &[(f64, f64, Option<usize>)], labels: &MapLabels) -> 
     drawn.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
     let step = points.len().div_ceil(MAP_POINTS).max(1);
     for p in drawn.into_iter().step_by(step) {
-        let colour = p.2.map_or("#bbbbbb", |g| GROUP_COLOURS[g % GROUP_COLOURS.len()]);
+        let (marker, colour) = match p.2 {
+            Some(g) => (format!("m{}", g % GROUP_SHAPES.len()), GROUP_COLOURS[g % GROUP_COLOURS.len()]),
+            None => ("none".to_string(), "#bbbbbb"),
+        };
         let _ = writeln!(
             svg,
-            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\" fill=\"{colour}\" fill-opacity=\"0.6\"/>",
+            "<use href=\"#{marker}\" x=\"{:.1}\" y=\"{:.1}\" fill=\"{colour}\" fill-opacity=\"0.7\"/>",
             x(p.0),
             y(p.1)
         );
     }
     let groups = points.iter().filter_map(|p| p.2).max().map_or(0, |g| g + 1);
+    // Between a group's number and its size: in Arabic a right-to-left mark keeps the two
+    // numbers apart (else the bidi algorithm joins them into one left-to-right run) and a
+    // dash, not "·", which looks like the Arabic-Indic zero "٠".
+    let sep = if labels.rtl { "\u{200F} — " } else { " · " };
+    // The legend, in the reading direction's starting corner: shape, colour, name, size.
+    // `text-anchor="start"` follows `direction`: the text runs leftwards in Arabic.
+    let legend_x = if labels.rtl { W - 14.0 } else { 14.0 };
+    let (anchor, text_dx) = ("start", if labels.rtl { -16.0 } else { 16.0 });
+    for g in 0..groups {
+        let size = points.iter().filter(|p| p.2 == Some(g)).count();
+        let ly = 24.0 + 24.0 * g as f64;
+        let _ = writeln!(
+            svg,
+            "<use href=\"#m{}\" x=\"{legend_x:.1}\" y=\"{:.1}\" fill=\"{}\"/>\
+             <text x=\"{:.1}\" y=\"{ly:.1}\" text-anchor=\"{anchor}\" direction=\"{direction}\" \
+             fill=\"{}\">{} {}{sep}{} {}</text>",
+            g % GROUP_SHAPES.len(),
+            ly - 6.0,
+            GROUP_COLOURS[g % GROUP_COLOURS.len()],
+            legend_x + text_dx,
+            GROUP_COLOURS[g % GROUP_COLOURS.len()],
+            escape(labels.group),
+            labels.digits.write(g + 1),
+            labels.digits.write(size),
+            escape(labels.participants)
+        );
+    }
     for g in 0..groups {
         let members: Vec<_> = finite.clone().filter(|p| p.2 == Some(g)).collect();
         if members.is_empty() {
@@ -225,13 +323,13 @@ pub fn opinion_map(points: &[(f64, f64, Option<usize>)], labels: &MapLabels) -> 
         let _ = writeln!(
             svg,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" direction=\"{direction}\" font-weight=\"bold\" \
-             fill=\"{}\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">{} {} · {} {}</text>",
+             fill=\"{}\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">{} {}{sep}{} {}</text>",
             x(cx),
             y(cy),
             GROUP_COLOURS[g % GROUP_COLOURS.len()],
             escape(labels.group),
-            g + 1,
-            members.len(),
+            labels.digits.write(g + 1),
+            labels.digits.write(members.len()),
             escape(labels.participants)
         );
     }
@@ -258,7 +356,9 @@ mod tests {
         let points = [(0.0, 0.0, Some(0)), (0.1, 0.0, Some(0)), (5.0, 5.0, Some(1)), (2.0, 2.0, None)];
         let svg = opinion_map(&points, &MapLabels::ENGLISH);
         assert!(svg.contains("Group 1 · 2 participants") && svg.contains("Group 2 · 1 participants"));
-        assert_eq!(svg.matches("<circle").count(), 4);
+        // Four participants, two legend entries; groups differ in shape as well as colour.
+        assert_eq!(svg.matches("<use href=").count(), 4 + 2);
+        assert!(svg.contains("href=\"#m0\"") && svg.contains("href=\"#m1\"") && svg.contains("href=\"#none\""));
         let _ = opinion_map(&[], &MapLabels::ENGLISH);
         let _ = opinion_map(&[(f64::NAN, 1.0, Some(3))], &MapLabels::ENGLISH);
     }
@@ -283,7 +383,7 @@ mod tests {
 /// and the count with its percentage. Right-to-left text puts the labels on the right
 /// and grows the bars leftwards. The picture scales to its container's width; `title`
 /// is its accessible name.
-pub fn bars(title: &str, rows: &[(&str, u64)], total: u64, rtl: bool) -> String {
+pub fn bars(title: &str, rows: &[(&str, u64)], total: u64, rtl: bool, digits: Digits) -> String {
     const W: f64 = 640.0;
     const ROW: f64 = 40.0;
     const LABEL: f64 = 220.0;
@@ -308,12 +408,12 @@ pub fn bars(title: &str, rows: &[(&str, u64)], total: u64, rtl: bool) -> String 
         let label: String = label.chars().take(28).collect();
         let _ = write!(
             svg,
-            r##"<text x="{label_x}" y="{ty}" text-anchor="{anchor}" fill="#1a1a1a">{label}</text><rect x="{bar_x:.1}" y="{y}" width="{len:.1}" height="{bh}" fill="{colour}"/><text x="{figure_x:.1}" y="{ty}" text-anchor="{figure_anchor}" fill="#1a1a1a">{count} ({pct:.1} %)</text>"##,
+            r##"<text x="{label_x}" y="{ty}" text-anchor="{anchor}" fill="#1a1a1a">{label}</text><rect x="{bar_x:.1}" y="{y}" width="{len:.1}" height="{bh}" fill="{colour}"/><text x="{figure_x:.1}" y="{ty}" text-anchor="{figure_anchor}" fill="#1a1a1a">{figure}</text>"##,
             ty = y + 20.0,
             label = escape(&label),
             bh = ROW - 12.0,
             colour = COLOURS[0],
-            pct = share * 100.0,
+            figure = digits.write(format!("{count} ({:.1} %)", share * 100.0)),
         );
     }
     svg.push_str("</svg>");
@@ -326,12 +426,12 @@ mod bar_tests {
 
     #[test]
     fn bars_are_proportional_escaped_and_mirrored_in_rtl() {
-        let svg = bars("Votes", &[("yes <b>", 30), ("no", 10)], 40, false);
+        let svg = bars("Votes", &[("yes <b>", 30), ("no", 10)], 40, false, Digits::Latin);
         assert!(svg.contains(r#"aria-label="Votes""#));
         assert!(svg.contains("yes &lt;b&gt;") && svg.contains("30 (75.0 %)") && svg.contains("10 (25.0 %)"));
         assert!(svg.contains(r#"width="217.5""#), "{svg}");
-        let rtl = bars("الأصوات", &[("نعم", 1)], 1, true);
-        assert!(rtl.contains(r#"text-anchor="end""#));
-        assert!(bars("", &[("x", 0)], 0, false).contains("0 (0.0 %)"));
+        let rtl = bars("الأصوات", &[("نعم", 1)], 1, true, Digits::ArabicIndic);
+        assert!(rtl.contains(r#"text-anchor="end""#) && rtl.contains("١ (١٠٠٫٠ %)"), "{rtl}");
+        assert!(bars("", &[("x", 0)], 0, false, Digits::Latin).contains("0 (0.0 %)"));
     }
 }

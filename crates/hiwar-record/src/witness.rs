@@ -223,7 +223,7 @@ impl ForkProof {
         let line = other["line"].as_str().ok_or("fork proof: contradicted_by has neither checkpoint nor line")?;
         let object = check_signed_line(line, &key)?;
         let seq = object["seq"].as_u64().unwrap_or(u64::MAX);
-        let next = seq.checked_add(1).unwrap_or(u64::MAX);
+        let next = seq.saturating_add(1);
         if object["dialogue"].as_str() != Some(checkpoint.dialogue.as_str()) {
             return Err("fork proof: the line is of another dialogue".into());
         }

@@ -7,7 +7,12 @@
   if (!page || !page.$("make")) return;
   const { data, t, $, say, module } = page;
   $("make").addEventListener("click", async () => {
-    const made = module.call("credential_keygen", { entropy: module.entropy() });
+    let made;
+    try {
+      made = await module.call("credential_keygen", { entropy: module.entropy() });
+    } catch (err) {
+      return say(err.message, true);
+    }
     if (made.error) return say(made.error, true);
     $("make").disabled = true;
     const file = JSON.stringify({ server: data.server, dialogue: data.dialogue, election: data.election,

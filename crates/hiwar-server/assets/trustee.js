@@ -8,8 +8,13 @@
   if (!page) return;
   const { data, t, $, say, module } = page;
   if ($("keygen")) {
-    $("keygen").addEventListener("click", () => {
-      const keys = module.call("trustee_keygen", { entropy: module.entropy() });
+    $("keygen").addEventListener("click", async () => {
+      let keys;
+      try {
+        keys = await module.call("trustee_keygen", { entropy: module.entropy() });
+      } catch (err) {
+        return say(err.message, true);
+      }
       if (keys.error) return say(keys.error, true);
       const secret = JSON.stringify(keys.secret);
       $("secret").value = secret;
@@ -52,7 +57,7 @@
     for (;;) {
       let answer;
       try {
-        answer = module.call(entry, { dialogue: data.dialogue, events: await events(), secret: key, entropy: module.entropy() });
+        answer = await module.call(entry, { dialogue: data.dialogue, events: await events(), secret: key, entropy: module.entropy() });
         if (answer.send) {
           await send(answer.send);
           say(`${t.sent} ${answer.send.kind}`);

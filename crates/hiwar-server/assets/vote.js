@@ -33,14 +33,19 @@
     $("prepared").hidden = !ready;
     $("prepare").disabled = ready;
   };
-  $("ballot").addEventListener("submit", (e) => {
+  $("ballot").addEventListener("submit", async (e) => {
     e.preventDefault();
     const secret = credential();
     if (secret.length !== 64) return say(t.credential, true);
-    const answer = module.call("prepare_ballot", {
-      dialogue: data.dialogue, created: data.created, public_key: data.public_key, credential: secret,
-      choices: choices(), counter: Date.now(), entropy: module.entropy(),
-    });
+    let answer;
+    try {
+      answer = await module.call("prepare_ballot", {
+        dialogue: data.dialogue, created: data.created, public_key: data.public_key, credential: secret,
+        choices: choices(), counter: Date.now(), entropy: module.entropy(),
+      });
+    } catch (err) {
+      return say(err.message, true);
+    }
     if (answer.error) return say(answer.error, true);
     prepared = answer;
     $("tracking").textContent = answer.tracking;

@@ -16,13 +16,13 @@ window.hiwarModule = async () => {
     m.dealloc(out, len);
     return JSON.parse(answer);
   };
-  const entropy = () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
-  return { call, entropy };
+  return { call };
 };
 
 // What a page's script starts with: its data (the JSON block `dataId`), its messages,
 // a way to say something in #outcome, and the module — or null, having said that this
-// browser cannot run it.
+// browser cannot run it. The module (about 400 KB) is fetched only when first used, so
+// the page itself stays light on a slow or costly connection.
 window.hiwarPage = async (dataId) => {
   const data = JSON.parse(document.getElementById(dataId).textContent);
   const $ = (id) => document.getElementById(id);
@@ -30,10 +30,21 @@ window.hiwarPage = async (dataId) => {
     $("outcome").textContent = text;
     $("outcome").className = isError ? "error" : "";
   };
-  try {
-    return { data, t: data.messages, $, say, module: await window.hiwarModule() };
-  } catch (e) {
+  if (typeof WebAssembly !== "object" || !window.crypto || !crypto.getRandomValues) {
     say(data.messages.unavailable, true);
     return null;
   }
+  let loading = null;
+  const loaded = () => {
+    loading = loading || window.hiwarModule().catch((e) => {
+      loading = null;
+      throw new Error(data.messages.unavailable);
+    });
+    return loading;
+  };
+  const module = {
+    call: async (name, input) => (await loaded()).call(name, input),
+    entropy: () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join(""),
+  };
+  return { data, t: data.messages, $, say, module };
 };

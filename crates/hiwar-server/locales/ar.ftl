@@ -121,7 +121,6 @@ error-csrf = انتهت صلاحية النموذج. ارجع وأعد تحمي�
 error-field = الحقل: { $field }
 error-back = العودة إلى الصفحة الرئيسية
 
-dialogue-selections-link = اختيار المندوبين: القرعة وبيانها والسحب
 manage-selections-link = اختيار المندوبين
 selections-title = اختيار المندوبين
 selections-intro = يُختار المندوبون بقرعة بين المتطوعين، مع حصص تجعل اللجنة تعكس البلد. تُجعل فرصة كل متطوع متساوية قدر ما تسمح الحصص، وتُنشر قائمة اللجان الممكنة قبل أن تُعرف القيمة العشوائية العامة التي تختار إحداها، ويستطيع أي أحد التحقق من السحب.
@@ -194,7 +193,6 @@ selection-seat = عيّن المندوبين ونزّل دعواتهم
 selection-seated = عُيّن المندوبون بدفعة الدعوات { $batch }.
 selection-nothing-to-do = لا شيء لفعله حتى ينتهي الحساب.
 
-dialogue-deliberation-link = شارك: صوّت على العبارات وانشر عباراتك
 deliberation-title = النقاش
 deliberation-intro = صوّت على كل عبارة حين تظهر: موافق أو غير موافق أو تجاوز. انشر عبارات قصيرة من عندك؛ سيُسأل عنها الجميع. تنبثق من الأصوات مجموعات من المتقاربين في الرأي، وتُظهر النتائج ما تراه كل مجموعة وما يحظى بتأييد عبر المجموعات كلها.
 deliberation-login = سجّل الدخول برمزك لتصوّت وتنشر.
@@ -212,7 +210,7 @@ deliberation-counts = { $participants } مشاركًا
 deliberation-statements = { $count } عبارة
 deliberation-votes = { $count } صوتًا
 deliberation-map-alt = خريطة الآراء: كل نقطة مشارك، قرب من صوّتوا مثله
-deliberation-map-caption = كل نقطة مشارك؛ الألوان هي مجموعات الرأي. المتقاربون صوّتوا على نحو متشابه.
+deliberation-map-caption = كل علامة مشارك؛ ولكل مجموعة رأي شكلها ولونها. المتقاربون صوّتوا على نحو متشابه.
 deliberation-map-group = المجموعة
 deliberation-map-participants = مشاركًا
 deliberation-groups = ما تراه كل مجموعة
@@ -246,7 +244,6 @@ table-scroll = جدول: مرّره أفقيًا لرؤية كل الأعمدة
 
 ## Decide
 decide-title = القرارات
-decide-link = القرارات: تصويت سري قابل للتحقق
 decide-intro = التصويت هنا سري وقابل للتحقق من طرف إلى طرف: يمكنك التأكد من أن ورقتك احتُسبت كما أدليت بها، ويمكن لأي أحد التحقق من العدّ، دون أن يعرف أحد كيف صوّتّ.
 decide-none = لا تصويت بعد.
 decide-create = إنشاء تصويت
@@ -382,7 +379,7 @@ witness-table = آخر توقيع مشترك لكل شاهد
 witness-name = الاسم
 witness-key = المفتاح العام
 witness-lines = الأسطر الموقَّع عليها
-witness-when = متى (بالتوقيت العالمي)
+witness-when = متى
 witness-never = ليس بعد
 witness-status = مشهود: { $witnessed } من { $lines } سطرًا، بتوقيع { $quorum } على الأقل من { $witnesses } شهود.
 witness-status-none = لم يُشهد عليه بعد.
@@ -394,3 +391,36 @@ witness-add = إضافة شاهد
 dialogue-witnesses-link = الشهود
 decide-receipt-download = نزّل إيصالك (رمز التتبّع ورأس السجل الموقَّع بعد ورقتك مباشرة: احتفظ به لتثبت أن ورقتك كانت هناك)
 witness-cosigned-at = وقّع على { $lines } سطرًا في
+
+## Dates
+month-1 = كانون الثاني
+month-2 = شباط
+month-3 = آذار
+month-4 = نيسان
+month-5 = أيار
+month-6 = حزيران
+month-7 = تموز
+month-8 = آب
+month-9 = أيلول
+month-10 = تشرين الأول
+month-11 = تشرين الثاني
+month-12 = كانون الأول
+date-format = { $day } { $month } { $year }
+datetime-format = { $date }، الساعة { $time } بالتوقيت العالمي
+
+## What you can do now (dialogue page)
+dialogue-now = ما يمكنك فعله الآن
+dialogue-now-phase = الآن: { $phase } ({ $kind })، من { $starts } إلى { $ends }.
+dialogue-now-none = لا مرحلة جارية في الوقت الحالي.
+dialogue-action-join = انضمّ برمز الدعوة
+dialogue-action-deliberate = صوّت على العبارات وأضف عباراتك
+dialogue-action-vote = صوّت
+dialogue-action-results = اطّلع على خريطة الآراء وما يحظى بتأييد عبر المجموعات
+dialogue-action-decisions = اطّلع على عمليات التصويت ونتائجها
+dialogue-action-draw = تحقّق من قرعة المندوبين وسحبها
+dialogue-action-record = تحقّق من السجل العام
+deliberation-map-table = خريطة الآراء بالأرقام
+deliberation-map-marker = الرمز
+deliberation-map-share = النسبة
+deliberation-map-ungrouped = خارج المجموعات (أصوات قليلة بعد)
+selection-histogram-table = المدرّج بالأرقام: عدد المتطوعين في كل مجال من احتمالات الاختيار

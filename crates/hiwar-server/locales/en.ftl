@@ -121,7 +121,6 @@ error-csrf = The form has expired. Go back, reload the page and try again.
 error-field = Field: { $field }
 error-back = Back to the home page
 
-dialogue-selections-link = Delegate selections: the lottery, its manifest and the draw
 manage-selections-link = Select delegates
 selections-title = Delegate selections
 selections-intro = Delegates are seated by a lottery over a pool of volunteers, with quotas so that the panel reflects the country. Each volunteer's chance is made as equal as the quotas allow, the list of possible panels is published before the public random value that picks one is known, and anyone can re-check the draw.
@@ -194,7 +193,6 @@ selection-seat = Seat the delegates and download their invitations
 selection-seated = The delegates were seated with invitation batch { $batch }.
 selection-nothing-to-do = Nothing to do until the computation ends.
 
-dialogue-deliberation-link = Take part: vote on statements and post your own
 deliberation-title = Deliberation
 deliberation-intro = Vote on each statement as it comes: agree, disagree or pass. Post short statements of your own; everyone else will be asked about them. Groups of like-minded participants emerge from the votes, and the results show what each group thinks and what has support across all of them.
 deliberation-login = Log in with your code to vote and post.
@@ -212,7 +210,7 @@ deliberation-counts = { $participants } participants
 deliberation-statements = { $count } statements
 deliberation-votes = { $count } votes
 deliberation-map-alt = Opinion map: each dot is a participant, placed near those who voted alike
-deliberation-map-caption = Each dot is a participant; colours are the opinion groups. Participants close together voted alike.
+deliberation-map-caption = Each mark is a participant; each opinion group has its own shape and colour. Participants close together voted alike.
 deliberation-map-group = Group
 deliberation-map-participants = participants
 deliberation-groups = What each group thinks
@@ -246,7 +244,6 @@ table-scroll = A table: scroll it sideways to see every column
 
 ## Decide
 decide-title = Decisions
-decide-link = Decisions: secret, verifiable votes
 decide-intro = Votes here are secret and end-to-end verifiable: you can check that your ballot was counted as cast, and anyone can check the count, without anyone learning how you voted.
 decide-none = No vote yet.
 decide-create = Create a vote
@@ -382,7 +379,7 @@ witness-table = Each witness's latest co-signature
 witness-name = Name
 witness-key = Public key
 witness-lines = Lines co-signed
-witness-when = When (UTC)
+witness-when = When
 witness-never = not yet
 witness-status = Witnessed: { $witnessed } of { $lines } lines, by at least { $quorum } of { $witnesses } witnesses.
 witness-status-none = Not yet witnessed.
@@ -394,3 +391,36 @@ witness-add = Add a witness
 dialogue-witnesses-link = Witnesses
 decide-receipt-download = Download your receipt (tracking code and the record's signed head just after your ballot: keep it to prove your ballot was there)
 witness-cosigned-at = co-signed { $lines } lines at
+
+## Dates
+month-1 = January
+month-2 = February
+month-3 = March
+month-4 = April
+month-5 = May
+month-6 = June
+month-7 = July
+month-8 = August
+month-9 = September
+month-10 = October
+month-11 = November
+month-12 = December
+date-format = { $day } { $month } { $year }
+datetime-format = { $date }, { $time } UTC
+
+## What you can do now (dialogue page)
+dialogue-now = What you can do now
+dialogue-now-phase = Now: { $phase } ({ $kind }), from { $starts } to { $ends }.
+dialogue-now-none = No phase is under way at the moment.
+dialogue-action-join = Join with your invitation code
+dialogue-action-deliberate = Vote on statements and add your own
+dialogue-action-vote = Vote
+dialogue-action-results = See the opinion map and what has support across groups
+dialogue-action-decisions = See the votes and their results
+dialogue-action-draw = Check the delegate lottery and its draw
+dialogue-action-record = Check the public record
+deliberation-map-table = The opinion map in numbers
+deliberation-map-marker = Marker
+deliberation-map-share = Share
+deliberation-map-ungrouped = In no group (too few votes yet)
+selection-histogram-table = The histogram in numbers: volunteers per range of selection probability

@@ -169,11 +169,11 @@ fn result(lang: Lang, e: &Election) -> Markup {
                 @let labels: Vec<String> = options.iter().map(|o| said(lang, o)).collect();
                 @let rows: Vec<(&str, u64)> = labels.iter().map(String::as_str).zip(counts.iter().copied()).collect();
                 h3 { bdi { (said(lang, &question["title"])) } }
-                figure { (PreEscaped(hiwar_plots::bars(&said(lang, &question["title"]), &rows, total, lang == Lang::Ar))) figcaption { (lang.t("decide-bars-caption")) } }
+                figure { (PreEscaped(hiwar_plots::bars(&said(lang, &question["title"]), &rows, total, lang == Lang::Ar, lang.plot_digits()))) figcaption { (lang.t("decide-bars-caption")) } }
                 div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) {
                     table {
                         thead { tr { th scope="col" { (lang.t("decide-option")) } th scope="col" { (lang.t("decide-votes")) } } }
-                        tbody { @for (label, count) in &rows { tr { td { bdi { (label) } } td { (count) } } } }
+                        tbody { @for (label, count) in &rows { tr { td { bdi { (label) } } td { (lang.num(count)) } } } }
                     }
                 }
             }
@@ -198,7 +198,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path
             h1 { bdi { (pick(lang, &e.title)) } }
             p { a href={ "/dialogues/" (id) } { bdi { (pick(lang, &d.title)) } } " · " a href={ "/dialogues/" (id) "/decide" } { (lang.t("decide-title")) } }
             p.status { (lang.t("decide-stage")) ": " strong { (stage_name(lang, &e.stage)) }
-                @if let Some(closes) = &e.closes_at { " · " (lang.t("decide-closes")) " " bdi dir="ltr" { (closes) } } }
+                @if let Some(closes) = &e.closes_at { " · " (lang.t("decide-closes")) " " time datetime=(closes) { (lang.date(closes)) } } }
             (result(lang, &e))
             section.card aria-labelledby="questions" {
                 h2 #questions { (lang.t("decide-questions")) }

@@ -126,6 +126,7 @@ pub async fn results(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Str
                 img src={ (base) "/map.svg?lang=" (lang.code()) } alt=(lang.t("deliberation-map-alt")) width="640" height="480";
                 figcaption { (lang.t("deliberation-map-caption")) }
             }
+            (group_table(lang, &r))
             (findings(lang, &r, 10))
             p { a href={ (base) "/report.html?lang=" (lang.code()) } download { (lang.t("deliberation-report-html")) } " · "
                 a href={ (base) "/report.json" } download { (lang.t("deliberation-report-json")) } " · "
@@ -137,6 +138,44 @@ pub async fn results(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Str
             }
         },
     ))
+}
+
+/// The map's numbers as text: each group's marker (the same shape as on the map), its
+/// size and share; then those in no group.
+fn group_table(lang: crate::web::i18n::Lang, r: &Results) -> maud::Markup {
+    let a = &r.analysis;
+    let total = a.membership.len().max(1);
+    let sizes: Vec<usize> = (0..a.groups()).map(|g| a.membership.iter().filter(|m| **m == Some(g)).count()).collect();
+    let ungrouped = a.membership.iter().filter(|m| m.is_none()).count();
+    let share = |n: usize| lang.num(format!("{:.0}", 100.0 * n as f64 / total as f64)) + " %";
+    html! {
+        div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) {
+            table.groups {
+                caption { (lang.t("deliberation-map-table")) }
+                thead { tr {
+                    th scope="col" { (lang.t("deliberation-map-marker")) }
+                    th scope="col" { (lang.t("deliberation-map-group")) }
+                    th scope="col" { (lang.t("deliberation-map-participants")) }
+                    th scope="col" { (lang.t("deliberation-map-share")) }
+                } }
+                tbody {
+                    @for (g, n) in sizes.iter().enumerate() {
+                        tr {
+                            // The page's policy allows no inline style: the colour is a class.
+                            td class={ "marker g" (g % hiwar_plots::GROUP_SHAPES.len()) } aria-hidden="true" { (hiwar_plots::group_marker(g)) }
+                            th scope="row" { (group_name(lang, g)) }
+                            td { (lang.num(n)) }
+                            td { (share(*n)) }
+                        }
+                    }
+                    @if ungrouped > 0 {
+                        tr { td.marker aria-hidden="true" { "·" } th scope="row" { (lang.t("deliberation-map-ungrouped")) }
+                             td { (lang.num(ungrouped)) } td { (share(ungrouped)) } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub async fn map(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
@@ -155,8 +194,13 @@ fn map_svg(lang: crate::web::i18n::Lang, r: &Results) -> String {
         .collect();
     let (title, group, participants) =
         (lang.t("deliberation-map-alt"), lang.t("deliberation-map-group"), lang.t("deliberation-map-participants"));
-    let labels =
-        hiwar_plots::MapLabels { title: &title, group: &group, participants: &participants, rtl: lang.dir() == "rtl" };
+    let labels = hiwar_plots::MapLabels {
+        title: &title,
+        group: &group,
+        participants: &participants,
+        rtl: lang.dir() == "rtl",
+        digits: lang.plot_digits(),
+    };
     hiwar_plots::opinion_map(&points, &labels)
 }
 
@@ -372,7 +416,8 @@ fn findings(lang: crate::web::i18n::Lang, r: &Results, consensus_listed: usize) 
         section aria-labelledby="groups" {
             h2 #groups { (lang.t("deliberation-groups")) }
             @for g in 0..a.groups() {
-                h3 { (group_name(lang, g)) " · " (lang.t1("deliberation-group-size", "count", sizes[g] as u64)) }
+                h3 { span class={ "g" (g % hiwar_plots::GROUP_SHAPES.len()) } aria-hidden="true" { (hiwar_plots::group_marker(g)) } " "
+                    (group_name(lang, g)) " · " (lang.t1("deliberation-group-size", "count", sizes[g] as u64)) }
                 ul.representative { @for rep in &a.representative[g] {
                     li { span.direction { (lang.t(if rep.agree { "deliberation-agreed" } else { "deliberation-disagreed" })) }
                          " " (format!("{:.0} %", rep.probability * 100.0)) ": " q dir="auto" { (texts[rep.statement]) } }

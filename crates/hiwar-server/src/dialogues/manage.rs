@@ -13,7 +13,7 @@ use crate::web::layout::{download, page, pick, PageResult};
 use crate::web::{AppError, CsrfForm, Ctx, LoggedIn};
 use crate::AppState;
 
-use super::pages::{phase_list, role_names};
+use super::pages::{members_nav, members_page, phase_list, role_names, MembersPage};
 
 pub async fn new_dialogue(ctx: Ctx) -> PageResult {
     let lang = ctx.lang;
@@ -58,12 +58,18 @@ fn options(lang: Lang, prefix: &str, values: &[&str]) -> Markup {
     html! { @for v in values { option value=(v) { (lang.t(&format!("{prefix}-{v}"))) } } }
 }
 
-pub async fn manage(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+pub async fn manage(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<MembersPage>,
+) -> PageResult {
     let lang = ctx.lang;
     service::require_convener(&state, &ctx, &id).await?;
     let d = state.store.dialogue(&id).await?;
     let batches = state.store.batches(&id).await?;
-    let members = state.store.members(&id).await?;
+    let all = state.store.members(&id).await?;
+    let (members, earlier, later) = members_page(&all, &query);
     let title = pick(lang, &d.title).to_string();
     let base = format!("/dialogues/{id}");
     let csrf = html! { input type="hidden" name="csrf" value=(ctx.csrf); };
@@ -118,7 +124,7 @@ pub async fn manage(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
                 div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) { table {
                     thead { tr { th scope="col" { (lang.t("member-pseudonym")) } th scope="col" { (lang.t("member-id")) } th scope="col" { (lang.t("member-roles")) } th {} } }
                     tbody {
-                        @for m in &members { tr {
+                        @for m in members { tr {
                             td { bdi { (m.pseudonym) } } td dir="ltr" { code { (m.id) } } td { (role_names(lang, &m.roles)) }
                             td {
                                 form.inline method="post" action={ (base) "/roles" } {
@@ -132,6 +138,7 @@ pub async fn manage(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
                         } }
                     }
                 } }
+                (members_nav(lang, earlier, later))
             }
 
             section aria-labelledby="phases" {

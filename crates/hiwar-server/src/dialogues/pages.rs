@@ -48,7 +48,7 @@ pub(super) fn phase_list(lang: Lang, d: &Dialogue) -> Markup {
                     li class=[current.then_some("current")] aria-current=[current.then_some("step")] {
                         strong { (pick(lang, &p.name)) }
                         " (" (lang.t(&format!("phase-{}", p.kind))) ") "
-                        time datetime=(p.starts) { (p.starts) } " – " time datetime=(p.ends) { (p.ends) }
+                        time datetime=(p.starts) { (lang.date(&p.starts)) } " – " time datetime=(p.ends) { (lang.date(&p.ends)) }
                         @if current { " · " em { (lang.t("dialogue-current")) } }
                     }
                 }
@@ -62,11 +62,31 @@ pub(super) fn role_names(lang: Lang, roles: &[String]) -> String {
 }
 
 /// Members listed per page of a dialogue.
-const MEMBERS_PER_PAGE: usize = 50;
+const MEMBERS_PER_PAGE: usize = 25;
 
 #[derive(Deserialize)]
 pub struct MembersPage {
     members_from: Option<usize>,
+}
+
+/// One page of `members` from the query's `members_from`: the page, and where the
+/// pages before and after it start.
+pub(super) fn members_page<'a, T>(members: &'a [T], query: &MembersPage) -> (&'a [T], Option<usize>, Option<usize>) {
+    let from = query.members_from.unwrap_or(0).min(members.len());
+    let page = &members[from..(from + MEMBERS_PER_PAGE).min(members.len())];
+    let later = (from + MEMBERS_PER_PAGE < members.len()).then_some(from + MEMBERS_PER_PAGE);
+    let earlier = (from > 0).then(|| from.saturating_sub(MEMBERS_PER_PAGE));
+    (page, earlier, later)
+}
+
+/// Links to the members' pages before and after this one.
+pub(super) fn members_nav(lang: Lang, earlier: Option<usize>, later: Option<usize>) -> Markup {
+    html! {
+        nav.pages aria-label=(lang.t("dialogue-members-title")) {
+            @if let Some(e) = earlier { a href={ "?members_from=" (e) "#members" } rel="prev" { (lang.t("members-earlier")) } " " }
+            @if let Some(l) = later { a href={ "?members_from=" (l) "#members" } rel="next" { (lang.t("members-later")) } }
+        }
+    }
 }
 
 pub async fn dialogue(
@@ -87,51 +107,69 @@ pub async fn dialogue(
         .map(|r| (*r, all.iter().filter(|m| m.has(r)).count()))
         .filter(|(_, n)| *n > 0)
         .collect();
-    let from = query.members_from.unwrap_or(0).min(all.len());
-    let members = &all[from..(from + MEMBERS_PER_PAGE).min(all.len())];
-    let later = (from + MEMBERS_PER_PAGE < all.len()).then_some(from + MEMBERS_PER_PAGE);
-    let earlier = (from > 0).then(|| from.saturating_sub(MEMBERS_PER_PAGE));
+    let (members, earlier, later) = members_page(&all, &query);
     let title = pick(lang, &d.title).to_string();
     let witnesses = state.store.witnesses(&id).await?;
     let (witnessed, quorum) = crate::witness::service::witnessed(&witnesses);
+    let open_votes: Vec<_> = state.store.elections(&id).await?.into_iter().filter(|e| e.stage == "open").collect();
+    let has_selections = !state.store.selections(&id).await?.is_empty();
+    let base = format!("/dialogues/{}", d.id);
+    let is_member = membership.is_some();
+    let is_convener = membership.as_ref().is_some_and(|m| m.has("convener"));
     Ok(page(
         &ctx,
         &title,
         html! {
-            h1 { (title) }
-            p.description { (pick(lang, &d.description)) }
+            h1 { bdi { (title) } }
+            p.description { bdi { (pick(lang, &d.description)) } }
             @if let Some(me) = &membership {
                 p.you { (lang.t("dialogue-your-roles")) ": " strong { bdi { (me.pseudonym) } } " — " (role_names(lang, &me.roles)) }
-                @if me.has("convener") { p { a.button href={ "/dialogues/" (d.id) "/manage" } { (lang.t("dialogue-manage")) } } }
             } @else if ctx.viewer.is_some() {
                 p.you { (lang.t("dialogue-not-member")) }
+            }
+            // What a newcomer can do now, before anything else (GOV.UK's "start" pattern).
+            section.card.now aria-labelledby="now" {
+                h2 #now { (lang.t("dialogue-now")) }
+                p { (current_phase(lang, &d)) }
+                ul.actions {
+                    // Each link's words are one span: the link is a flex box, which would
+                    // drop the spaces between several children.
+                    @if ctx.viewer.is_none() {
+                        li { a.button href="/login" { span { (lang.t("dialogue-action-join")) } } }
+                    }
+                    @if is_member {
+                        li { a.button href={ (base) "/deliberation" } { span { (lang.t("dialogue-action-deliberate")) } } }
+                    }
+                    @for e in &open_votes {
+                        li { a.button href={ (base) "/decide/" (e.id) "/vote" } { span { (lang.t("dialogue-action-vote")) ": " bdi { (pick(lang, &e.title)) } } } }
+                    }
+                    li { a href={ (base) "/deliberation/results" } { span { (lang.t("dialogue-action-results")) } } }
+                    li { a href={ (base) "/decide" } { span { (lang.t("dialogue-action-decisions")) } } }
+                    @if has_selections {
+                        li { a href={ (base) "/selections" } { span { (lang.t("dialogue-action-draw")) } } }
+                    }
+                    li { a href={ (base) "/record/view" } { span { (lang.t("dialogue-action-record")) } } }
+                    @if is_convener {
+                        li { a href={ (base) "/manage" } { span { (lang.t("dialogue-manage")) } } }
+                    }
+                }
             }
             h2 { (lang.t("dialogue-phases")) }
             (phase_list(lang, &d))
             h2 #members { (lang.t("dialogue-members-title")) }
             p { (lang.t1("dialogue-members", "count", d.members)) }
-            ul.counts { @for (role, n) in &by_role { li { (role_names(lang, &[role.to_string()])) ": " (n) } } }
+            ul.counts { @for (role, n) in &by_role { li { (role_names(lang, &[role.to_string()])) ": " (lang.num(n)) } } }
             ul.members {
                 @for m in members { li { bdi { (m.pseudonym) } " — " (role_names(lang, &m.roles)) } }
             }
-            nav.pages aria-label=(lang.t("dialogue-members-title")) {
-                @if let Some(e) = earlier { a href={ "?members_from=" (e) "#members" } rel="prev" { (lang.t("members-earlier")) } " " }
-                @if let Some(l) = later { a href={ "?members_from=" (l) "#members" } rel="next" { (lang.t("members-later")) } }
-            }
-            h2 { (lang.t("deliberation-title")) }
-            p { a href={ "/dialogues/" (d.id) "/deliberation" } { (lang.t("dialogue-deliberation-link")) } " · "
-                a href={ "/dialogues/" (d.id) "/deliberation/results" } { (lang.t("deliberation-results-link")) } }
-            h2 { (lang.t("selections-title")) }
-            p { a href={ "/dialogues/" (d.id) "/selections" } { (lang.t("dialogue-selections-link")) } }
-            h2 { (lang.t("decide-title")) }
-            p { a href={ "/dialogues/" (d.id) "/decide" } { (lang.t("decide-link")) } }
+            (members_nav(lang, earlier, later))
             h2 { (lang.t("dialogue-record")) }
             p {
-                a href={ "/dialogues/" (d.id) "/record/view" } { (lang.t("dialogue-record")) }
+                a href={ (base) "/record/view" } { (lang.t("dialogue-record")) }
                 " · " (lang.t1("dialogue-record-lines", "count", d.record_len))
             }
             p {
-                a href={ "/dialogues/" (d.id) "/witnesses" } { (lang.t("dialogue-witnesses-link")) } ": "
+                a href={ (base) "/witnesses" } { (lang.t("dialogue-witnesses-link")) } ": "
                 (crate::witness::pages::witnessed_line(lang, witnessed, d.record_len, quorum, witnesses.len()))
             }
             @if !witnesses.is_empty() {
@@ -140,7 +178,7 @@ pub async fn dialogue(
                         li {
                             bdi { (w.name) } " — "
                             @match &w.latest {
-                                Some(c) => { (lang.t1("witness-cosigned-at", "lines", c.size)) " " time datetime=(c.time) dir="ltr" { (c.time) } }
+                                Some(c) => { (lang.t1("witness-cosigned-at", "lines", c.size)) " " time datetime=(c.time) { (lang.date(&c.time)) } }
                                 None => { (lang.t("witness-never")) }
                             }
                         }
@@ -150,6 +188,22 @@ pub async fn dialogue(
             p.key { (lang.t("dialogue-key")) ": " code dir="ltr" { (d.public_key) } }
         },
     ))
+}
+
+/// "Now: Public deliberation (deliberation), 8 December 2026 – 31 December 2026", or
+/// that no phase is under way.
+fn current_phase(lang: Lang, d: &Dialogue) -> Markup {
+    match d.current_phase.and_then(|i| d.phases.get(i)) {
+        Some(p) => {
+            let mut args = fluent_bundle::FluentArgs::new();
+            args.set("phase", pick(lang, &p.name).to_string());
+            args.set("kind", lang.t(&format!("phase-{}", p.kind)));
+            args.set("starts", lang.date(&p.starts));
+            args.set("ends", lang.date(&p.ends));
+            html! { (lang.t_args("dialogue-now-phase", &args)) }
+        }
+        None => html! { (lang.t("dialogue-now-none")) },
+    }
 }
 
 pub async fn login_form(ctx: Ctx) -> Response {
@@ -236,7 +290,10 @@ pub async fn logout(
 }
 
 /// Lines per page of the record view.
-const RECORD_VIEW_LINES: u64 = 100;
+const RECORD_VIEW_LINES: u64 = 50;
+/// Longest body shown in the record's table (a ballot's proofs run to kilobytes); the
+/// whole line is in the download.
+const RECORD_VIEW_BODY_CHARS: usize = 300;
 
 #[derive(Deserialize)]
 pub struct RecordViewQuery {
@@ -244,6 +301,14 @@ pub struct RecordViewQuery {
 }
 
 /// The record as a table, newest page last, `RECORD_VIEW_LINES` lines a page.
+/// `text` cut to [`RECORD_VIEW_BODY_CHARS`] characters, with "…" if it was longer.
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(RECORD_VIEW_BODY_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 pub async fn record_view(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -279,7 +344,7 @@ pub async fn record_view(
                     @for row in &rows { tr {
                         td { (row["seq"]) } td dir="ltr" { (row["time"].as_str().unwrap_or("")) }
                         td dir="ltr" { code { (row["kind"].as_str().unwrap_or("")) } }
-                        td dir="auto" { code { (row["body"].to_string()) } }
+                        td dir="auto" { code { (shortened(&row["body"].to_string())) } }
                     } }
                 }
             } }

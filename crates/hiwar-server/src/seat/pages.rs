@@ -9,7 +9,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use hiwar_sortition::pool::Quota;
 use hiwar_store::{Selection, SelectionStatus};
-use maud::html;
+use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -182,6 +182,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
                         img src={ (base) "/histogram.svg?lang=" (lang.code()) } alt=(lang.t("selection-histogram-alt")) width="720" height="360";
                         figcaption { (lang.t("selection-histogram-caption")) }
                     }
+                    (histogram_table(lang, &s, manifest))
                 }
                 section aria-labelledby="quotas" {
                     h2 #quotas { (lang.t("selection-quotas")) }
@@ -333,13 +334,53 @@ pub async fn panel(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Pat
     Ok(download("text/csv; charset=utf-8", &format!("{sid}-panel.csv"), csv, false))
 }
 
-pub async fn histogram(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path<(String, String)>) -> PageResult {
-    let lang = ctx.lang;
-    let (s, manifest) = selection::manifest(&state, &ctx, &id, &sid).await?;
+/// The histogram's series: each volunteer's probability under the optimum and under
+/// the lottery actually drawn from, named in `lang`; and the equal chance k/n.
+fn histogram_series(lang: Lang, s: &Selection, manifest: &Value) -> (Vec<(String, Vec<f64>)>, f64) {
     let series = |key: &str| -> Vec<f64> {
         manifest[key].as_object().map(|o| o.values().filter_map(Value::as_f64).collect()).unwrap_or_default()
     };
-    let (leximin, lottery) = (lang.t("selection-series-leximin"), lang.t("selection-series-lottery"));
+    let equal = s.size as f64 / s.volunteers.max(1) as f64;
+    (
+        vec![
+            (lang.t("selection-series-leximin"), series("leximin_probabilities")),
+            (lang.t("selection-series-lottery"), series("probabilities")),
+        ],
+        equal,
+    )
+}
+
+/// The histogram's numbers as a table: each probability range holding volunteers, and
+/// how many under each series.
+fn histogram_table(lang: Lang, s: &Selection, manifest: &Value) -> Markup {
+    let (series, equal) = histogram_series(lang, s, manifest);
+    let borrowed: Vec<(&str, Vec<f64>)> = series.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+    let (width, counts) = hiwar_plots::histogram_bins(&borrowed, equal);
+    let percent = |p: f64| lang.num(format!("{:.2}", 100.0 * p)) + " %";
+    html! {
+        div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) {
+            table {
+                caption { (lang.t("selection-histogram-table")) }
+                thead { tr {
+                    th scope="col" { (lang.t("selection-histogram-x")) }
+                    @for (name, _) in &series { th scope="col" { (name) } }
+                } }
+                tbody {
+                    @for b in (0..counts.first().map_or(0, Vec::len)).filter(|b| counts.iter().any(|c| c[*b] > 0)) {
+                        tr {
+                            th scope="row" { bdi { (percent(b as f64 * width)) " – " (percent((b + 1) as f64 * width)) } }
+                            @for c in &counts { td { (lang.num(c[b])) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn histogram(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path<(String, String)>) -> PageResult {
+    let lang = ctx.lang;
+    let (s, manifest) = selection::manifest(&state, &ctx, &id, &sid).await?;
     let labels = hiwar_plots::HistogramLabels {
         title: &lang.t("selection-histogram-alt"),
         x_axis: &lang.t("selection-histogram-x"),
@@ -347,11 +388,8 @@ pub async fn histogram(State(state): State<AppState>, ctx: Ctx, Path((id, sid)):
         equal: "k/n",
         rtl: lang.dir() == "rtl",
     };
-    let equal = s.size as f64 / s.volunteers.max(1) as f64;
-    let svg = hiwar_plots::histogram(
-        &[(leximin.as_str(), series("leximin_probabilities")), (lottery.as_str(), series("probabilities"))],
-        equal,
-        &labels,
-    );
+    let (series, equal) = histogram_series(lang, &s, &manifest);
+    let borrowed: Vec<(&str, Vec<f64>)> = series.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+    let svg = hiwar_plots::histogram(&borrowed, equal, &labels);
     Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-cache")], svg).into_response())
 }

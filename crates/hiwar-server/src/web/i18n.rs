@@ -6,6 +6,14 @@ use std::sync::OnceLock;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
+/// The number in a Fluent value, if it is one.
+fn number_of(value: &FluentValue) -> Option<String> {
+    match value {
+        FluentValue::Number(n) => Some(n.as_string().into_owned()),
+        _ => None,
+    }
+}
+
 /// A language hiwar speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -68,6 +76,11 @@ impl Lang {
                 .unwrap_or_else(|(_, errors)| panic!("{} messages do not parse: {errors:?}", self.code()));
             let mut bundle = FluentBundle::new_concurrent(vec![self.code().parse().expect("valid language tag")]);
             bundle.add_resource(resource).expect("no duplicate message ids");
+            // Numbers in messages are written as the language writes them (see `num`).
+            bundle.set_formatter(Some(match self {
+                Lang::Ar => |v, _| number_of(v).map(|n| Lang::Ar.num(n)),
+                Lang::En => |v, _| number_of(v).map(|n| Lang::En.num(n)),
+            }));
             bundle
         })
     }
@@ -82,6 +95,77 @@ impl Lang {
         let mut args = FluentArgs::new();
         args.set(name, value.into());
         self.format(id, Some(&args))
+    }
+
+    /// A number as this language writes it: thousands grouped, and in Arabic with
+    /// Arabic-Indic digits (٠١٢٣٤٥٦٧٨٩), the Arabic thousands separator "٬" and decimal
+    /// separator "٫" — CLDR's default numbering for `ar`, and what Syrian print uses.
+    pub fn num(self, n: impl std::fmt::Display) -> String {
+        let text = n.to_string();
+        let (sign, rest) = text.strip_prefix('-').map_or(("", text.as_str()), |r| ("-", r));
+        let (whole, fraction) = rest.split_once('.').map_or((rest, None), |(w, f)| (w, Some(f)));
+        if !whole.bytes().all(|b| b.is_ascii_digit()) {
+            return self.digits(&text);
+        }
+        let (group, point) = match self {
+            Lang::Ar => ('٬', '٫'),
+            Lang::En => (',', '.'),
+        };
+        let mut out = String::from(sign);
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                out.push(group);
+            }
+            out.push(c);
+        }
+        if let Some(f) = fraction {
+            out.push(point);
+            out.push_str(f);
+        }
+        self.digits(&out)
+    }
+
+    /// `text` with its ASCII digits in this language's digits.
+    pub fn digits(self, text: &str) -> String {
+        self.plot_digits().write(text)
+    }
+
+    /// The digits this language writes (in text and in plots).
+    pub fn plot_digits(self) -> hiwar_plots::Digits {
+        match self {
+            Lang::Ar => hiwar_plots::Digits::ArabicIndic,
+            Lang::En => hiwar_plots::Digits::Latin,
+        }
+    }
+
+    /// A date (`YYYY-MM-DD`) or record time (`YYYY-MM-DDTHH:MM:SSZ`) as this language
+    /// writes it: "2 December 2026, 21:19 UTC", "٢ كانون الأول ٢٠٢٦، ٢١:١٩ (التوقيت العالمي)".
+    /// Anything else is returned as it is.
+    pub fn date(self, value: &str) -> String {
+        let parts: Option<(i32, u8, u8)> = (|| {
+            let (y, m, d) = (value.get(0..4)?, value.get(5..7)?, value.get(8..10)?);
+            Some((y.parse().ok()?, m.parse().ok()?, d.parse().ok()?))
+        })();
+        let Some((year, month, day)) = parts.filter(|(_, m, d)| (1..=12).contains(m) && (1..=31).contains(d)) else {
+            return value.to_string();
+        };
+        let mut args = FluentArgs::new();
+        args.set("day", day);
+        args.set("month", self.t(&format!("month-{month}")));
+        args.set("year", self.digits(&year.to_string()));
+        // No bidi isolation inside a date: its parts are digits and a month name, and a
+        // date made only of isolates would itself be isolated as left-to-right.
+        let plain = |text: String| text.replace(['\u{2068}', '\u{2069}'], "");
+        let date = plain(self.t_args("date-format", &args));
+        match (value.len(), value.get(11..16)) {
+            (20, Some(clock)) => {
+                let mut args = FluentArgs::new();
+                args.set("date", date);
+                args.set("time", self.digits(clock));
+                plain(self.t_args("datetime-format", &args))
+            }
+            _ => date,
+        }
     }
 
     /// The message `id` with several arguments.
@@ -124,6 +208,19 @@ mod tests {
                 assert_ne!(lang.t1(&id, "count", 3), id, "{id} missing in {}", lang.code());
             }
         }
+    }
+
+    #[test]
+    fn numbers_and_dates_follow_the_language() {
+        assert_eq!(Lang::En.num(1234567), "1,234,567");
+        assert_eq!(Lang::Ar.num(1234567), "١٬٢٣٤٬٥٦٧");
+        assert_eq!(Lang::Ar.num(-12.5), "-١٢٫٥");
+        assert_eq!(Lang::En.num(999), "999");
+        assert!(Lang::Ar.t1("dialogue-members", "count", 1200u64).contains("١٬٢٠٠"));
+        assert_eq!(Lang::En.date("2026-12-02"), "2 December 2026");
+        let ar = Lang::Ar.date("2026-12-02T21:19:55Z");
+        assert!(ar.contains("كانون الأول") && ar.contains("٢٠٢٦") && ar.contains("٢١:١٩"), "{ar}");
+        assert_eq!(Lang::Ar.date("soon"), "soon");
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
                                     td { bdi { (w.name) } }
                                     td { code dir="ltr" { (&w.public_key[..16]) "…" } }
                                     @match &w.latest {
-                                        Some(c) => { td { (c.size) } td { time datetime=(c.time) dir="ltr" { (c.time) } } }
+                                        Some(c) => { td { (lang.num(c.size)) } td { time datetime=(c.time) { (lang.date(&c.time)) } } }
                                         None => { td { "—" } td { (lang.t("witness-never")) } }
                                     }
                                 }
