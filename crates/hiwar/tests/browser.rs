@@ -597,11 +597,14 @@ fn a_whole_vote_with_trustees_and_voters_in_the_browser() {
     browser.wait_for("document.getElementById('outcome').textContent.includes('partial_decryption')");
     run_ok(&[&["trustee", "decrypt"][..], &target, &["--key", &path("c.json")]].concat());
 
-    for (lang, heading) in [("ar", "النتيجة"), ("en", "Result")] {
+    // Numbers as each language writes them (Arabic-Indic digits in Arabic).
+    for (lang, heading, yes, no) in
+        [("ar", "النتيجة", "٢ (٦٦٫٧ %)", "١ (٣٣٫٣ %)"), ("en", "Result", "2 (66.7 %)", "1 (33.3 %)")]
+    {
         browser.go(&format!("{url}/dialogues/{dialogue}/decide/vote?lang={lang}"));
         browser.wait_for("document.querySelector('main')");
         let page = browser.text("main");
-        assert!(page.contains(heading) && page.contains("2 (66.7 %)") && page.contains("1 (33.3 %)"), "{lang}: {page}");
+        assert!(page.contains(heading) && page.contains(yes) && page.contains(no), "{lang}: {page}");
     }
     let status = api("GET", &format!("{url}/api/dialogues/{dialogue}/elections/vote"), None, None);
     assert_eq!(status["result"]["counts"], json!([[2, 1]]), "{status}");

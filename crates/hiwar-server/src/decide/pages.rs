@@ -142,7 +142,7 @@ fn ceremony(lang: Lang, s: &ElectionStatus, base: &str) -> Markup {
                         th scope="col" { (lang.t("decide-revealed")) } th scope="col" { (lang.t("decide-dealt")) } th scope="col" { (lang.t("decide-decrypted")) } } }
                     tbody {
                         @for j in 1..=s.trustees {
-                            tr { th scope="row" { (j) } td { (mark(s.committed.contains(&j))) } td { (mark(s.revealed.contains(&j))) }
+                            tr { th scope="row" { (lang.num(j)) } td { (mark(s.committed.contains(&j))) } td { (mark(s.revealed.contains(&j))) }
                                 td { (mark(s.dealt.contains(&j))) } td { (mark(s.decrypted.contains(&j))) } }
                         }
                     }
@@ -212,11 +212,11 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path
             }
             section.card aria-labelledby="ballots" {
                 h2 #ballots { (lang.t("decide-ballots")) }
-                p { (lang.t1("decide-credentials", "listed", s.credentials)) " / " (s.voters) }
+                p { (lang.t1("decide-credentials", "listed", s.credentials)) " / " (lang.num(s.voters)) }
                 p { (lang.t1("decide-cast", "count", s.cast)) " · " (lang.t1("decide-superseded", "count", s.superseded)) " · "
                     (lang.t1("decide-counted", "count", s.cast - s.superseded)) " · " (lang.t1("decide-spoiled", "count", s.spoiled)) }
                 @if s.voters > 0 && s.stage != "setup" {
-                    p { (lang.t1("decide-turnout", "percent", format!("{:.1} %", 100.0 * (s.cast - s.superseded) as f64 / s.voters as f64))) }
+                    p { (lang.t1("decide-turnout", "percent", lang.num(format!("{:.1}", 100.0 * (s.cast - s.superseded) as f64 / s.voters as f64)) + " %")) }
                 }
                 p { a href={ (base) "/board" } { (lang.t("decide-board")) } " · " a href={ "/dialogues/" (id) "/record" } download { (lang.t("decide-record")) } }
             }
