@@ -98,12 +98,13 @@ pub fn histogram_bins(series: &[(&str, Vec<f64>)], equal: f64) -> (f64, Vec<Vec<
 /// the equal-chance line (k/n) marked and counts on the y axis.
 pub fn histogram(series: &[(&str, Vec<f64>)], equal: f64, labels: &HistogramLabels) -> String {
     const W: f64 = 720.0;
-    const H: f64 = 360.0;
-    // Margins: left, right, top, bottom.
-    const L: f64 = 60.0;
+    const H: f64 = 400.0;
+    // Margins: left, right, top, bottom; the text is large enough to read when a phone
+    // shows the picture at half its width.
+    const L: f64 = 80.0;
     const R: f64 = 20.0;
-    const T: f64 = 30.0;
-    const B: f64 = 50.0;
+    const T: f64 = 40.0;
+    const B: f64 = 70.0;
     let bins = BINS;
     let (width, counts) = histogram_bins(series, equal);
     let max_p = width * bins as f64;
@@ -113,7 +114,7 @@ pub fn histogram(series: &[(&str, Vec<f64>)], equal: f64, labels: &HistogramLabe
     let direction = if labels.rtl { "rtl" } else { "ltr" };
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" \
-         font-family=\"sans-serif\" font-size=\"12\" role=\"img\">\n<title>{}</title>\n\
+         font-family=\"sans-serif\" font-size=\"20\" role=\"img\">\n<title>{}</title>\n\
          <rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>\n",
         escape(labels.title)
     );
@@ -150,15 +151,15 @@ pub fn histogram(series: &[(&str, Vec<f64>)], equal: f64, labels: &HistogramLabe
             svg,
             "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\" direction=\"ltr\">{:.1} %</text>",
             x(p),
-            H - B + 18.0,
+            H - B + 26.0,
             p * 100.0
         );
         let c = (top * i as f64 / 4.0).round();
         let _ = writeln!(
             svg,
             "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" direction=\"ltr\">{c}</text>",
-            L - 6.0,
-            y(c) + 4.0
+            L - 8.0,
+            y(c) + 7.0
         );
     }
     let _ = writeln!(
@@ -170,20 +171,20 @@ pub fn histogram(series: &[(&str, Vec<f64>)], equal: f64, labels: &HistogramLabe
     );
     let _ = writeln!(
         svg,
-        "<text x=\"14\" y=\"{0}\" transform=\"rotate(-90 14 {0})\" text-anchor=\"middle\" direction=\"{direction}\">{1}</text>",
+        "<text x=\"22\" y=\"{0}\" transform=\"rotate(-90 22 {0})\" text-anchor=\"middle\" direction=\"{direction}\">{1}</text>",
         (T + H - B) / 2.0,
         escape(labels.y_axis)
     );
     // The legend sits top right; its text runs away from its swatch in either direction
     // ("start" is the right edge of right-to-left text).
-    let (swatch_x, text_x) = if labels.rtl { (W - R - 10.0, W - R - 15.0) } else { (W - R - 110.0, W - R - 95.0) };
+    let (swatch_x, text_x) = if labels.rtl { (W - R - 16.0, W - R - 22.0) } else { (W - R - 150.0, W - R - 128.0) };
     for (s, (name, _)) in series.iter().enumerate() {
-        let ly = T + 16.0 * s as f64;
+        let ly = T + 26.0 * s as f64;
         let _ = writeln!(
             svg,
-            "<rect x=\"{swatch_x}\" y=\"{ly:.1}\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{text_x}\" y=\"{:.1}\" direction=\"{direction}\" text-anchor=\"start\">{}</text>",
+            "<rect x=\"{swatch_x}\" y=\"{ly:.1}\" width=\"16\" height=\"16\" fill=\"{}\"/><text x=\"{text_x}\" y=\"{:.1}\" direction=\"{direction}\" text-anchor=\"start\">{}</text>",
             COLOURS[s % COLOURS.len()],
-            ly + 9.0,
+            ly + 15.0,
             escape(name)
         );
     }
@@ -382,36 +383,41 @@ mod tests {
 /// Horizontal bars, one per option: its label, a bar as long as its share of `total`,
 /// and the count with its percentage. Right-to-left text puts the labels on the right
 /// and grows the bars leftwards. The picture scales to its container's width; `title`
-/// is its accessible name.
+/// is its accessible name. Positions are computed here for both directions, so the
+/// picture sets `direction="ltr"` rather than inherit a right-to-left page's (which
+/// would turn every `text-anchor` around).
 pub fn bars(title: &str, rows: &[(&str, u64)], total: u64, rtl: bool, digits: Digits) -> String {
     const W: f64 = 640.0;
-    const ROW: f64 = 40.0;
-    const LABEL: f64 = 220.0;
-    const FIGURE: f64 = 130.0;
+    // Large enough to read when a phone shows the picture at half its width.
+    const ROW: f64 = 48.0;
+    const LABEL: f64 = 250.0;
+    const FIGURE: f64 = 170.0;
     let h = ROW * rows.len().max(1) as f64 + 10.0;
     let span = W - LABEL - FIGURE;
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" width="100%" role="img" aria-label="{title}" font-family="sans-serif" font-size="15"><title>{title}</title>"##,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" width="100%" role="img" aria-label="{title}" font-family="sans-serif" font-size="22" direction="ltr"><title>{title}</title>"##,
         title = escape(title)
     );
     for (i, (label, count)) in rows.iter().enumerate() {
         let y = 5.0 + ROW * i as f64;
         let share = if total == 0 { 0.0 } else { *count as f64 / total as f64 };
         let len = (span * share).max(if *count > 0 { 2.0 } else { 0.0 });
-        let (label_x, anchor, bar_x, figure_x, figure_anchor) = if rtl {
-            (W - 5.0, "end", W - LABEL - len, W - LABEL - len - 8.0, "end")
+        // Texts run in the reading direction from their anchor ("start" is the right
+        // end of right-to-left text), so "(57.5 %)" reads as Arabic readers expect.
+        let (label_x, bar_x, figure_x, text_direction) = if rtl {
+            (W - 5.0, W - LABEL - len, W - LABEL - len - 8.0, "rtl")
         } else {
-            (5.0, "start", LABEL, LABEL + len + 8.0, "start")
+            (5.0, LABEL, LABEL + len + 8.0, "ltr")
         };
-        let label: String = label.chars().take(28).collect();
+        let label: String = label.chars().take(20).collect();
         let _ = write!(
             svg,
-            r##"<text x="{label_x}" y="{ty}" text-anchor="{anchor}" fill="#1a1a1a">{label}</text><rect x="{bar_x:.1}" y="{y}" width="{len:.1}" height="{bh}" fill="{colour}"/><text x="{figure_x:.1}" y="{ty}" text-anchor="{figure_anchor}" fill="#1a1a1a">{figure}</text>"##,
-            ty = y + 20.0,
+            r##"<text x="{label_x}" y="{ty}" text-anchor="start" direction="{text_direction}" fill="#1a1a1a">{label}</text><rect x="{bar_x:.1}" y="{y}" width="{len:.1}" height="{bh}" fill="{colour}"/><text x="{figure_x:.1}" y="{ty}" text-anchor="start" direction="{text_direction}" fill="#1a1a1a">{figure}</text>"##,
+            ty = y + 26.0,
             label = escape(&label),
-            bh = ROW - 12.0,
+            bh = ROW - 14.0,
             colour = COLOURS[0],
             figure = digits.write(format!("{count} ({:.1} %)", share * 100.0)),
         );
@@ -429,9 +435,9 @@ mod bar_tests {
         let svg = bars("Votes", &[("yes <b>", 30), ("no", 10)], 40, false, Digits::Latin);
         assert!(svg.contains(r#"aria-label="Votes""#));
         assert!(svg.contains("yes &lt;b&gt;") && svg.contains("30 (75.0 %)") && svg.contains("10 (25.0 %)"));
-        assert!(svg.contains(r#"width="217.5""#), "{svg}");
+        assert!(svg.contains(r#"width="165.0""#), "three quarters of the bar span: {svg}");
         let rtl = bars("الأصوات", &[("نعم", 1)], 1, true, Digits::ArabicIndic);
-        assert!(rtl.contains(r#"text-anchor="end""#) && rtl.contains("١ (١٠٠٫٠ %)"), "{rtl}");
+        assert!(rtl.contains(r#"direction="rtl""#) && rtl.contains("١ (١٠٠٫٠ %)"), "{rtl}");
         assert!(bars("", &[("x", 0)], 0, false, Digits::Latin).contains("0 (0.0 %)"));
     }
 }

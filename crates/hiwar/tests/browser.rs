@@ -274,7 +274,12 @@ fn phone_problems(browser: &Driver, pages: &[String], who: &str) -> Vec<String> 
                 parts.remove(1);
             }
             let slug = if parts.is_empty() { "home".to_string() } else { parts.join("-") };
+            // The whole page: the window grows to the page's height for the picture.
+            let height = browser.script("return document.documentElement.scrollHeight").as_u64().unwrap_or(800);
+            let rect = json!({"width": inner, "height": height.clamp(800, 6000)});
+            browser.cmd("POST", "/window/rect", Some(rect));
             let png = browser.cmd("GET", "/screenshot", None);
+            browser.cmd("POST", "/window/rect", Some(json!({"width": inner, "height": 800})));
             let bytes = base64_decode(png.as_str().unwrap_or_default());
             let slug: String = slug.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
             let name = format!("{inner}-{lang}-{who}-{slug}.png");
@@ -361,6 +366,24 @@ fn every_page_fits_a_phone_and_passes_axe_in_both_languages() {
     for width in [360, 1280] {
         browser.cmd("POST", "/window/rect", Some(json!({"width": width, "height": 800})));
         problems.extend(phone_problems(&browser, &convener, "convener"));
+    }
+
+    // A participant, in a browser of their own: the pages a member sees differently.
+    let participant = Driver::start();
+    participant.go(&format!("{origin}/login?lang=en"));
+    participant.type_into("#code", &demo.values("invitation:").remove(0));
+    participant.type_into("#pseudonym", "Participant on a phone");
+    participant.click("form.stack button[type=submit]");
+    participant.wait_for("document.querySelector('.access-key code')");
+    let member = [
+        dialogue.clone(),
+        format!("{dialogue}/deliberation"),
+        format!("{decide}/priorities/vote"),
+        format!("{decide}/priorities/register"),
+    ];
+    for width in [360, 1280] {
+        participant.cmd("POST", "/window/rect", Some(json!({"width": width, "height": 800})));
+        problems.extend(phone_problems(&participant, &member, "participant"));
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }

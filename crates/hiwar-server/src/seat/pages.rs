@@ -179,7 +179,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
                         tr { th scope="row" { (lang.t("selection-seconds")) } td dir="ltr" { (format!("{:.2} s", figure("seconds").unwrap_or(0.0))) } }
                     } } }
                     figure {
-                        img src={ (base) "/histogram.svg?lang=" (lang.code()) } alt=(lang.t("selection-histogram-alt")) width="720" height="360";
+                        img src={ (base) "/histogram.svg?lang=" (lang.code()) } alt=(lang.t("selection-histogram-alt")) width="720" height="400";
                         figcaption { (lang.t("selection-histogram-caption")) }
                     }
                     (histogram_table(lang, &s, manifest))
