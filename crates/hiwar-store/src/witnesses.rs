@@ -170,9 +170,13 @@ impl Store {
             .map_err(|e| StoreError::Record(e.to_string()))?;
         let recorded_size = if recorded.is_some() { checkpoint.size } else { recorded_size };
         // Only a later co-signature replaces the latest, even when two race.
-        let updated = sqlx::query(
-            "UPDATE cosignatures SET size = $3, cosigned_at = $4, cosignature = $5, recorded_size = $6 \
-             WHERE dialogue_id = $1 AND witness_id = $2 AND size <= $3 AND cosigned_at < $4",
+        let stored = sqlx::query(
+            "INSERT INTO cosignatures (dialogue_id, witness_id, size, cosigned_at, cosignature, recorded_size) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (dialogue_id, witness_id) DO UPDATE SET size = excluded.size, \
+             cosigned_at = excluded.cosigned_at, cosignature = excluded.cosignature, \
+             recorded_size = excluded.recorded_size \
+             WHERE cosignatures.size <= excluded.size AND cosignatures.cosigned_at < excluded.cosigned_at",
         )
         .bind(dialogue)
         .bind(&witness)
@@ -182,20 +186,8 @@ impl Store {
         .bind(recorded_size as i64)
         .execute(&mut *tx)
         .await?;
-        if updated.rows_affected() == 0 {
-            sqlx::query(
-                "INSERT INTO cosignatures (dialogue_id, witness_id, size, cosigned_at, cosignature, recorded_size) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(dialogue)
-            .bind(&witness)
-            .bind(checkpoint.size as i64)
-            .bind(&cosignature.time)
-            .bind(&text)
-            .bind(recorded_size as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(crate::unique_as_conflict("a later co-signature by this witness arrived meanwhile"))?;
+        if stored.rows_affected() == 0 {
+            return Err(StoreError::Conflict("a later co-signature by this witness arrived meanwhile".into()));
         }
         tx.commit().await?;
         Ok(recorded)

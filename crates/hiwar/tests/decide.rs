@@ -8,27 +8,8 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{get, hiwar, python_verify, Running};
+use common::{call, get, hiwar, python_verify, Running};
 use serde_json::{json, Value};
-
-fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    // A fresh connection each time: the server may close one after refusing a body.
-    let mut request = ureq::AgentBuilder::new().build().request(method, url);
-    if let Some(t) = token {
-        request = request.set("Authorization", &format!("Bearer {t}"));
-    }
-    let result = match body {
-        Some(b) => request.set("Content-Type", "application/json").send_string(&b.to_string()),
-        None => request.call(),
-    };
-    let (status, response) = match result {
-        Ok(r) => (r.status(), r),
-        Err(ureq::Error::Status(code, r)) => (code, r),
-        Err(e) => panic!("{method} {url}: {e}"),
-    };
-    let text = response.into_string().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 /// The status a server answers to a request declaring a body of `bytes` bytes (the
 /// body is not sent: the server refuses on the declaration).

@@ -10,25 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{get, hiwar, python_verify, Running};
+use common::{call, get, hiwar, python_verify, Running};
 use serde_json::{json, Value};
-
-fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let mut request = ureq::AgentBuilder::new().build().request(method, url);
-    if let Some(t) = token {
-        request = request.set("Authorization", &format!("Bearer {t}"));
-    }
-    let result = match body {
-        Some(b) => request.set("Content-Type", "application/json").send_string(&b.to_string()),
-        None => request.call(),
-    };
-    let (status, response) = match result {
-        Ok(r) => (r.status(), r),
-        Err(ureq::Error::Status(code, r)) => (code, r),
-        Err(e) => panic!("{method} {url}: {e}"),
-    };
-    (status, serde_json::from_str(&response.into_string().unwrap()).unwrap_or(Value::Null))
-}
 
 fn run(args: &[&str]) -> (i32, String) {
     let out = hiwar().args(args).output().unwrap();

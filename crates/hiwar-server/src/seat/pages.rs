@@ -36,8 +36,8 @@ fn status_name(lang: Lang, s: &Selection) -> String {
     })
 }
 
-fn percent(v: Option<f64>) -> String {
-    v.map(|v| format!("{:.4} %", v * 100.0)).unwrap_or_default()
+fn percent(lang: Lang, v: Option<f64>) -> String {
+    v.map(|v| lang.num(format!("{:.4}", v * 100.0)) + " %").unwrap_or_default()
 }
 
 pub async fn list(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
@@ -157,7 +157,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
             @if running {
                 p.progress role="status" {
                     @match selection::parse_progress(&s.progress) {
-                        Some((level, z)) => { (lang.t1("selection-progress", "level", level)) " " bdi dir="ltr" { (percent(Some(z))) } }
+                        Some((level, z)) => { (lang.t1("selection-progress", "level", level)) " " bdi dir="ltr" { (percent(lang, Some(z))) } }
                         None => { (lang.t("selection-progress-start")) }
                     }
                 }
@@ -169,12 +169,12 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
                 section aria-labelledby="figures" {
                     h2 #figures { (lang.t("selection-figures")) }
                     div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) { table.figures { tbody {
-                        tr { th scope="row" { (lang.t("selection-min-leximin")) } td dir="ltr" { (percent(figure("min_leximin"))) } }
-                        tr { th scope="row" { (lang.t("selection-min-lottery")) } td dir="ltr" { (percent(figure("min_lottery"))) } }
-                        tr { th scope="row" { (lang.t("selection-equal")) } td dir="ltr" { (percent(figure("equal"))) } }
+                        tr { th scope="row" { (lang.t("selection-min-leximin")) } td dir="ltr" { (percent(lang, figure("min_leximin"))) } }
+                        tr { th scope="row" { (lang.t("selection-min-lottery")) } td dir="ltr" { (percent(lang, figure("min_lottery"))) } }
+                        tr { th scope="row" { (lang.t("selection-equal")) } td dir="ltr" { (percent(lang, figure("equal"))) } }
                         tr { th scope="row" { (lang.t("selection-gini")) } td dir="ltr" { (format!("{:.4}", figure("gini_lottery").unwrap_or(0.0))) } }
                         tr { th scope="row" { (lang.t("selection-gap")) } td dir="ltr" { (format!("{:.1e}", figure("gap").unwrap_or(0.0))) } }
-                        tr { th scope="row" { (lang.t("selection-change")) } td dir="ltr" { (percent(figure("largest_change"))) } }
+                        tr { th scope="row" { (lang.t("selection-change")) } td dir="ltr" { (percent(lang, figure("largest_change"))) } }
                         tr { th scope="row" { (lang.t("selection-profiles")) } td dir="ltr" { (figure("profiles").unwrap_or(0.0)) } }
                         tr { th scope="row" { (lang.t("selection-seconds")) } td dir="ltr" { (format!("{:.2} s", figure("seconds").unwrap_or(0.0))) } }
                     } } }
@@ -356,7 +356,6 @@ fn histogram_table(lang: Lang, s: &Selection, manifest: &Value) -> Markup {
     let (series, equal) = histogram_series(lang, s, manifest);
     let borrowed: Vec<(&str, Vec<f64>)> = series.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
     let (width, counts) = hiwar_plots::histogram_bins(&borrowed, equal);
-    let percent = |p: f64| lang.num(format!("{:.2}", 100.0 * p)) + " %";
     html! {
         div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) {
             table {
@@ -368,7 +367,7 @@ fn histogram_table(lang: Lang, s: &Selection, manifest: &Value) -> Markup {
                 tbody {
                     @for b in (0..counts.first().map_or(0, Vec::len)).filter(|b| counts.iter().any(|c| c[*b] > 0)) {
                         tr {
-                            th scope="row" { bdi { (percent(b as f64 * width)) " – " (percent((b + 1) as f64 * width)) } }
+                            th scope="row" { bdi { (percent(lang, Some(b as f64 * width))) " – " (percent(lang, Some((b + 1) as f64 * width))) } }
                             @for c in &counts { td { (lang.num(c[b])) } }
                         }
                     }

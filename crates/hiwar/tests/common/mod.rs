@@ -83,6 +83,26 @@ impl Drop for Running {
     }
 }
 
+/// A JSON request with an optional bearer token: the status and the JSON answer (null if
+/// none). A fresh connection each time: the server may close one after refusing a body.
+pub fn call(method: &str, url: &str, token: Option<&str>, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+    let mut request = ureq::AgentBuilder::new().build().request(method, url);
+    if let Some(t) = token {
+        request = request.set("Authorization", &format!("Bearer {t}"));
+    }
+    let result = match body {
+        Some(b) => request.set("Content-Type", "application/json").send_string(&b.to_string()),
+        None => request.call(),
+    };
+    let (status, response) = match result {
+        Ok(r) => (r.status(), r),
+        Err(ureq::Error::Status(code, r)) => (code, r),
+        Err(e) => panic!("{method} {url}: {e}"),
+    };
+    let text = response.into_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+}
+
 pub fn get(url: &str) -> String {
     ureq::get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}")).into_string().unwrap()
 }
