@@ -289,6 +289,16 @@ fn phone_problems(browser: &Driver, pages: &[String], who: &str) -> Vec<String> 
     problems
 }
 
+/// [`phone_problems`] at a phone's width (360 px) and a desktop's (1280 px).
+fn at_both_widths(browser: &Driver, pages: &[String], who: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for width in [360, 1280] {
+        browser.cmd("POST", "/window/rect", Some(json!({"width": width, "height": 800})));
+        problems.extend(phone_problems(browser, pages, who));
+    }
+    problems
+}
+
 /// Standard base64 (the WebDriver screenshot's encoding).
 fn base64_decode(text: &str) -> Vec<u8> {
     let value = |c: u8| match c {
@@ -342,11 +352,7 @@ fn every_page_fits_a_phone_and_passes_axe_in_both_languages() {
         format!("{origin}/trustee-keys"),
         format!("{dialogue}/witnesses"),
     ];
-    let mut problems = Vec::new();
-    for width in [360, 1280] {
-        browser.cmd("POST", "/window/rect", Some(json!({"width": width, "height": 800})));
-        problems.extend(phone_problems(&browser, &public, "anonymous"));
-    }
+    let mut problems = at_both_widths(&browser, &public, "anonymous");
 
     browser.go(&format!("{origin}/login?lang=en"));
     browser.type_into("#code", &demo.value("convener key:"));
@@ -363,10 +369,7 @@ fn every_page_fits_a_phone_and_passes_axe_in_both_languages() {
         format!("{decide}/priorities/register"),
         format!("{dialogue}/witnesses"),
     ];
-    for width in [360, 1280] {
-        browser.cmd("POST", "/window/rect", Some(json!({"width": width, "height": 800})));
-        problems.extend(phone_problems(&browser, &convener, "convener"));
-    }
+    problems.extend(at_both_widths(&browser, &convener, "convener"));
 
     // A participant, in a browser of their own: the pages a member sees differently.
     let participant = Driver::start();
@@ -381,10 +384,7 @@ fn every_page_fits_a_phone_and_passes_axe_in_both_languages() {
         format!("{decide}/priorities/vote"),
         format!("{decide}/priorities/register"),
     ];
-    for width in [360, 1280] {
-        participant.cmd("POST", "/window/rect", Some(json!({"width": width, "height": 800})));
-        problems.extend(phone_problems(&participant, &member, "participant"));
-    }
+    problems.extend(at_both_widths(&participant, &member, "participant"));
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
