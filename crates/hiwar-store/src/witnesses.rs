@@ -117,7 +117,11 @@ impl Store {
             return Err(refused(format!("the checkpoint is of dialogue {}", checkpoint.dialogue)));
         }
         checkpoint.verify(&key).map_err(refused)?;
-        let at = hiwar_record::witness::parse_time(&cosignature.time).expect("checked when read");
+        let at = hiwar_record::witness::parse_time(&cosignature.time)
+            .ok_or_else(|| refused(format!("the co-signature's time {:?} is not a record time", cosignature.time)))?;
+        if checkpoint.size == 0 {
+            return Err(refused("a checkpoint has at least one line".into()));
+        }
         let server_now = time::OffsetDateTime::now_utc();
         if at - server_now > time::Duration::seconds(CLOCK_SKEW_SECS) {
             return Err(refused(format!(
