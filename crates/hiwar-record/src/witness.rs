@@ -203,9 +203,7 @@ impl ForkProof {
     pub fn check(value: &Value) -> Result<String, String> {
         let proof = value.get("fork_proof").ok_or("not a fork proof: no member \"fork_proof\"")?;
         let key_hex = proof["dialogue_key"].as_str().ok_or("fork proof: no dialogue_key")?;
-        let key = decode_hex(key_hex)
-            .and_then(|b: [u8; 32]| VerifyingKey::from_bytes(&b).ok())
-            .ok_or("fork proof: dialogue_key is not an Ed25519 key")?;
+        let key = dialogue_key(key_hex).ok_or("fork proof: dialogue_key is not an Ed25519 key")?;
         let checkpoint = Checkpoint::from_value(&proof["checkpoint"])?;
         checkpoint.verify(&key)?;
         let other = &proof["contradicted_by"];
@@ -433,8 +431,7 @@ impl Witnesses {
                 let dialogue_key = state
                     .public_key
                     .as_deref()
-                    .and_then(decode_hex)
-                    .and_then(|k: [u8; 32]| VerifyingKey::from_bytes(&k).ok())
+                    .and_then(dialogue_key)
                     .ok_or_else(|| w1("the dialogue key is unknown".into()))?;
                 let entry = self.by_id.get(&witness).ok_or_else(|| w1(format!("witness {witness} was never added")))?;
                 if cosignature.witness != entry.key {
@@ -483,6 +480,11 @@ fn record_time(b: &Map<String, Value>, name: &str) -> Result<String, String> {
     let s = text(b, name, 20, 20)?;
     parse_time(&s).ok_or_else(|| format!("{name} {s:?} is not YYYY-MM-DDTHH:MM:SSZ"))?;
     Ok(s)
+}
+
+/// A dialogue key from its 64 lowercase hex digits (as `dialogue.created` holds it).
+pub fn dialogue_key(hex_key: &str) -> Option<VerifyingKey> {
+    decode_hex(hex_key).and_then(|b: [u8; 32]| VerifyingKey::from_bytes(&b).ok())
 }
 
 fn decode_hex<const N: usize>(s: &str) -> Option<[u8; N]> {

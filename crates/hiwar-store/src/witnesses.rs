@@ -108,10 +108,7 @@ impl Store {
         cosignature.verify().map_err(refused)?;
         let checkpoint = &cosignature.checkpoint;
         let d = self.dialogue(dialogue).await?;
-        let key = hex::decode(&d.public_key)
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+        let key = hiwar_record::witness::dialogue_key(&d.public_key)
             .ok_or_else(|| StoreError::Record("the dialogue's public key is not valid".into()))?;
         if checkpoint.dialogue != dialogue {
             return Err(refused(format!("the checkpoint is of dialogue {}", checkpoint.dialogue)));

@@ -112,10 +112,7 @@ impl WatchState {
 }
 
 fn parse_dialogue_key(hex_key: &str) -> Result<VerifyingKey> {
-    hex::decode(hex_key)
-        .ok()
-        .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+    hiwar_record::witness::dialogue_key(&hex_key.to_ascii_lowercase())
         .with_context(|| format!("{hex_key} is not a dialogue key (64 hex digits)"))
 }
 
