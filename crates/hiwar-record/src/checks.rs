@@ -22,6 +22,7 @@ pub struct BodyChecks {
     pub witnesses: Witnesses,
     elections: Option<Elections>,
     on_ballots: Option<Box<dyn FnMut(u64) + Send>>,
+    ballot_store: Option<crate::election::BallotStoreFactory>,
 }
 
 impl BodyChecks {
@@ -33,7 +34,13 @@ impl BodyChecks {
             witnesses: Witnesses::default(),
             elections: None,
             on_ballots: None,
+            ballot_store: None,
         }
+    }
+
+    /// Keeps each election's latest ballot per credential in stores `factory` makes.
+    pub fn keep_ballots_in(&mut self, factory: crate::election::BallotStoreFactory) {
+        self.ballot_store = Some(factory);
     }
 
     /// Calls `f` with the number of ballots whose proofs were checked so far.
@@ -51,10 +58,14 @@ impl BodyChecks {
     pub fn elections(&mut self) -> &mut Elections {
         let dialogue = &self.dialogue;
         let on_ballots = &mut self.on_ballots;
+        let ballot_store = &self.ballot_store;
         self.elections.get_or_insert_with(|| {
             let mut e = Elections::new(dialogue);
             if let Some(f) = on_ballots.take() {
                 e.on_progress(f);
+            }
+            if let Some(factory) = ballot_store {
+                e.keep_ballots_in(factory.clone());
             }
             e
         })
@@ -74,12 +85,24 @@ impl BodyChecks {
     /// Checks the event at `seq` and applies it. Ballot proofs may be checked later, on
     /// worker threads: [`BodyChecks::settle`] waits for them.
     pub fn apply(&mut self, seq: u64, kind: &str, body: Value) -> Result<(), BodyFailure> {
+        self.apply_line(seq, kind, body, None)
+    }
+
+    /// [`BodyChecks::apply`], given the SHA-256 of a cast ballot's canonical text when
+    /// the caller cut it from the line.
+    pub fn apply_line(
+        &mut self,
+        seq: u64,
+        kind: &str,
+        body: Value,
+        ballot_digest: Option<[u8; 32]>,
+    ) -> Result<(), BodyFailure> {
         let line = seq as usize;
         if seq > 0 && Selections::handles(kind) {
             return self.selections.apply(kind, &body, &self.state).map_err(|(check, detail)| (check, line, detail));
         }
         if seq > 0 && Elections::handles(kind) {
-            return self.elections().apply(line, kind, body);
+            return self.elections().apply(line, kind, body, ballot_digest);
         }
         if seq > 0 && Witnesses::handles(kind) {
             return self

@@ -13,10 +13,11 @@ pub mod canonical;
 pub mod checks;
 pub mod election;
 pub mod events;
+pub mod fingerprint;
 pub mod line;
 pub mod selection;
 pub mod verify;
 pub mod witness;
 
 pub use line::{format_time, line_hash, now_rfc3339, Event, SealedLine, GENESIS_PREV};
-pub use verify::{verify, verify_observed, Failure, Options, Summary, CHECKS};
+pub use verify::{verify, verify_stream, Failure, Hooks, Options, Stopped, Summary, CHECKS};

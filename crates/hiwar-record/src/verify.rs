@@ -1,6 +1,8 @@
 //! Verification of a whole record, check by check, as numbered in
 //! `docs/record-spec.md` §5. Verification stops at the first failure and names it.
 
+use std::collections::BTreeMap;
+
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::Value;
 
@@ -135,84 +137,227 @@ pub struct Summary {
     pub witnessed: Option<Witnessed>,
 }
 
-/// Verifies `record` (the exact bytes served at `/dialogues/{id}/record`).
-pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
-    verify_observed(record, options, |_| {})
+/// What the caller of [`verify_stream`] hears while it runs, and what it can give.
+#[derive(Default)]
+pub struct Hooks<'a> {
+    /// Called with the number of ballots whose proofs have been checked so far.
+    pub on_ballots: Option<Box<dyn FnMut(u64) + Send>>,
+    /// Called with the number of lines and bytes checked so far, after each chunk.
+    pub on_lines: Option<Box<dyn FnMut(u64, u64) + 'a>>,
+    /// Called with every line's sequence number, kind and body, before its checks (a
+    /// verdict on what it saw holds only if the whole record verifies).
+    pub on_event: Option<Box<dyn FnMut(u64, &str, &Value) + 'a>>,
+    /// Reads line `i` of the record again: a co-signature in the record that contradicts
+    /// an earlier line is reported with both lines, as a fork proof.
+    pub line_at: Option<Box<dyn Fn(usize) -> Option<String> + 'a>>,
+    /// Where each election's latest ballot per credential is kept (in memory without it).
+    pub ballot_store: Option<crate::election::BallotStoreFactory>,
 }
 
-/// [`verify`], calling `on_ballots` with the number of ballots whose proofs have been
-/// checked so far (for a progress bar).
-pub fn verify_observed(
-    record: &str,
-    options: &Options,
-    on_ballots: impl FnMut(u64) + Send + 'static,
-) -> Result<Summary, Failure> {
-    let mut on_ballots = Some(on_ballots);
-    let fail = |check: &'static str, line: Option<usize>, detail: String| Failure { check, line, detail };
+/// Why a streamed verification ended without a verdict on the whole record.
+#[derive(Debug)]
+pub enum Stopped {
+    /// A check failed.
+    Failed(Failure),
+    /// The record could not be read to its end (a dropped connection, a read error): no
+    /// verdict on what was not read. `lines` were read and checked before it.
+    Unreadable { lines: u64, error: std::io::Error },
+}
 
-    // R1: framing.
-    if record.is_empty() {
-        return Err(fail("R1", None, "the record is empty".into()));
-    }
-    if !record.ends_with('\n') {
-        return Err(fail("R1", None, "the last line is not terminated by a newline".into()));
-    }
-    let lines: Vec<&str> = record[..record.len() - 1].split('\n').collect();
-    for (i, line) in lines.iter().enumerate() {
-        if line.is_empty() {
-            return Err(fail("R1", Some(i), "empty line".into()));
-        }
-        if line.len() > MAX_LINE_BYTES {
-            return Err(fail("R1", Some(i), format!("{} bytes", line.len())));
-        }
-    }
+/// Verifies `record` (the exact bytes served at `/dialogues/{id}/record`).
+pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
+    let hooks =
+        Hooks { line_at: Some(Box::new(|i| record.split('\n').nth(i).map(str::to_string))), ..Default::default() };
+    verify_stream(record.as_bytes(), options, hooks).map_err(|stopped| match stopped {
+        Stopped::Failed(failure) => failure,
+        Stopped::Unreadable { error, .. } => Failure { check: "R1", line: None, detail: error.to_string() },
+    })
+}
 
-    let mut checks: Option<BodyChecks> = None;
-    let mut key: Option<VerifyingKey> = None;
-    let mut dialogue = String::new();
-    let mut prev_hash = GENESIS_PREV.to_string();
-    let mut prev_time = String::new();
-    // Lines up to the last one that is not a co-signature (W4).
-    let mut content_lines = 0u64;
-    // A W2 failure inside the record comes with the fork proof the record itself holds.
-    let with_proof = |failure: Failure, key: Option<&VerifyingKey>| match (failure.check, failure.line, key) {
-        ("W2", Some(at), Some(key)) => in_record_fork_proof(&lines, at, key)
-            .map(|proof| Failure { detail: format!("{}; fork proof: {proof}", failure.detail), ..failure.clone() })
-            .unwrap_or(failure),
-        _ => failure,
+/// Lines per chunk handed to a worker.
+const CHUNK_LINES: usize = 256;
+/// Bytes after which a chunk is handed over even if it has fewer lines.
+const CHUNK_BYTES: usize = 1 << 21;
+
+/// One line as read, without its newline.
+enum RawLine {
+    Line(Vec<u8>),
+    /// The record ended without a newline after this text.
+    Unterminated,
+    /// More than [`MAX_LINE_BYTES`] without a newline.
+    Oversized,
+}
+
+/// Lines read from the record, numbered from `first`; `error` ends the record.
+struct Chunk {
+    number: u64,
+    first: usize,
+    lines: Vec<RawLine>,
+    bytes: u64,
+    error: Option<std::io::Error>,
+}
+
+/// Reads the next line, at most [`MAX_LINE_BYTES`] of it.
+fn read_line(reader: &mut impl std::io::BufRead) -> std::io::Result<Option<RawLine>> {
+    let mut buf = Vec::new();
+    let n = std::io::Read::take(&mut *reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut buf)?;
+    Ok(match n {
+        0 => None,
+        _ if buf.last() == Some(&b'\n') => {
+            buf.pop();
+            Some(RawLine::Line(buf))
+        }
+        _ if buf.len() > MAX_LINE_BYTES => Some(RawLine::Oversized),
+        _ => Some(RawLine::Unterminated),
+    })
+}
+
+use std::io::BufRead as _;
+
+/// A line after the checks that need nothing but the line (and the dialogue key): R1–R3,
+/// R7's signature, its hash. Runs on worker threads.
+struct Prepared {
+    text: String,
+    seq: u64,
+    dialogue: String,
+    prev: String,
+    time: String,
+    kind: String,
+    body: Value,
+    /// R7's outcome when the key was known to the worker.
+    signature: Option<Result<(), Failure>>,
+    hash: [u8; 32],
+    /// SHA-256 of a cast ballot's canonical text, cut from the line.
+    ballot_digest: Option<[u8; 32]>,
+}
+
+fn prepare(raw: RawLine, i: usize, key: Option<&VerifyingKey>) -> Result<Prepared, Failure> {
+    let fail = |check: &'static str, detail: String| Failure { check, line: Some(i), detail };
+    let bytes = match raw {
+        RawLine::Line(bytes) => bytes,
+        RawLine::Unterminated => {
+            return Err(Failure {
+                check: "R1",
+                line: None,
+                detail: "the last line is not terminated by a newline".into(),
+            })
+        }
+        RawLine::Oversized => return Err(fail("R1", format!("more than {MAX_LINE_BYTES} bytes"))),
     };
+    if bytes.is_empty() {
+        return Err(fail("R1", "empty line".into()));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| fail("R1", format!("not UTF-8 ({e})")))?;
 
-    for (i, text) in lines.iter().enumerate() {
+    // R2: shape.
+    let mut value: Value = serde_json::from_str(&text).map_err(|e| fail("R2", format!("not JSON: {e}")))?;
+    let object = value.as_object().ok_or_else(|| fail("R2", "not a JSON object".into()))?;
+    for field in LINE_FIELDS {
+        if !object.contains_key(field) {
+            return Err(fail("R2", format!("missing field {field:?}")));
+        }
+    }
+    if object.len() != LINE_FIELDS.len() {
+        return Err(fail("R2", "unexpected extra fields".into()));
+    }
+    let str_field = |name: &str| {
+        object[name].as_str().map(str::to_string).ok_or_else(|| fail("R2", format!("{name} is not a string")))
+    };
+    let (dialogue, prev, time, kind, sig) =
+        (str_field("dialogue")?, str_field("prev")?, str_field("time")?, str_field("kind")?, str_field("sig")?);
+    let seq = object["seq"].as_u64().ok_or_else(|| fail("R2", "seq is not a non-negative integer".into()))?;
+    if object["v"].as_u64() != Some(FORMAT_VERSION) {
+        return Err(fail("R2", format!("v is not {FORMAT_VERSION}")));
+    }
+
+    // R3: canonical form.
+    let canonical = to_canonical_string(&value).map_err(|e| fail("R3", e.to_string()))?;
+    if canonical != text {
+        return Err(fail("R3", "the line differs from its canonical encoding".into()));
+    }
+
+    let signature = key.map(|key| check_signature(&text, object, &sig, &time, key, i));
+    let ballot_digest = (kind == "ballot.cast").then(|| ballot_digest(&text)).flatten();
+    let body = value.as_object_mut().and_then(|o| o.remove("body")).unwrap_or_default();
+    let hash = line_hash(&text);
+    Ok(Prepared { text, seq, dialogue, prev, time, kind, body, signature, hash, ballot_digest })
+}
+
+/// R7 for one line.
+fn check_signature(
+    text: &str,
+    object: &serde_json::Map<String, Value>,
+    sig: &str,
+    time: &str,
+    key: &VerifyingKey,
+    i: usize,
+) -> Result<(), Failure> {
+    let fail = |check: &'static str, detail: String| Failure { check, line: Some(i), detail };
+    let message = match unsigned_text(text, sig, time) {
+        Some((head, tail)) => [SIGNATURE_DOMAIN, head.as_bytes(), tail.as_bytes()].concat(),
+        None => {
+            let mut unsigned = object.clone();
+            unsigned.remove("sig");
+            signed_message_of(&unsigned).map_err(|e| fail("R3", e.to_string()))?
+        }
+    };
+    let sig_bytes: [u8; 64] = hex::decode(sig)
+        .ok()
+        .filter(|_| sig.bytes().all(|c| !c.is_ascii_uppercase()))
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| fail("R7", "sig is not 64 bytes of lowercase hex".into()))?;
+    key.verify_strict(&message, &Signature::from_bytes(&sig_bytes))
+        .map_err(|_| fail("R7", "signature does not verify under the dialogue key".into()))
+}
+
+/// SHA-256 of the `ballot` member of a canonical `ballot.cast` line, cut from the text:
+/// the body's first member is `ballot` (members are sorted), and a member of a
+/// canonical object is itself in canonical form, so these are the bytes the voter's
+/// credential signed the digest of — without encoding the ballot again.
+fn ballot_digest(text: &str) -> Option<[u8; 32]> {
+    let rest = text.strip_prefix(r#"{"body":{"ballot":"#)?;
+    let mut de = serde_json::Deserializer::from_str(rest);
+    let raw: &serde_json::value::RawValue = serde::Deserialize::deserialize(&mut de).ok()?;
+    Some(sha2::Sha256::digest(raw.get().as_bytes()).into())
+}
+
+use sha2::Digest as _;
+
+/// The state carried from line to line.
+struct Walk<'a> {
+    options: &'a Options,
+    hooks_line_at: Option<Box<dyn Fn(usize) -> Option<String> + 'a>>,
+    on_event: Option<Box<dyn FnMut(u64, &str, &Value) + 'a>>,
+    checks: Option<BodyChecks>,
+    pending_hooks: Option<(Option<Box<dyn FnMut(u64) + Send>>, Option<crate::election::BallotStoreFactory>)>,
+    key: Option<VerifyingKey>,
+    dialogue: String,
+    prev_hash: String,
+    prev_time: String,
+    lines: usize,
+    /// Lines up to the last one that is not a co-signature (W4).
+    content_lines: u64,
+    /// Heads of the checkpoints held beside the record, by size (W2 at the end).
+    held_heads: BTreeMap<u64, Vec<String>>,
+    /// The text of each line a held checkpoint contradicts, by size.
+    contradicted: BTreeMap<u64, String>,
+    /// R10: how much of the earlier copy matched so far, and where it first differed.
+    previous_at: usize,
+    previous_differs: Option<usize>,
+}
+
+impl<'a> Walk<'a> {
+    fn fail(check: &'static str, line: Option<usize>, detail: String) -> Failure {
+        Failure { check, line, detail }
+    }
+
+    /// R4–R10 and the body checks of one prepared line, in the order of the spec.
+    fn apply(&mut self, line: Prepared, i: usize) -> Result<(), Failure> {
+        let fail = Self::fail;
         let at = Some(i);
-        // R2: shape.
-        let mut value: Value = serde_json::from_str(text).map_err(|e| fail("R2", at, format!("not JSON: {e}")))?;
-        let object = value.as_object().ok_or_else(|| fail("R2", at, "not a JSON object".into()))?;
-        for field in LINE_FIELDS {
-            if !object.contains_key(field) {
-                return Err(fail("R2", at, format!("missing field {field:?}")));
-            }
-        }
-        if object.len() != LINE_FIELDS.len() {
-            return Err(fail("R2", at, "unexpected extra fields".into()));
-        }
-        let str_field =
-            |name: &str| object[name].as_str().ok_or_else(|| fail("R2", at, format!("{name} is not a string")));
-        let (dialogue_id, prev, time, kind, sig) = (
-            str_field("dialogue")?.to_string(),
-            str_field("prev")?.to_string(),
-            str_field("time")?.to_string(),
-            str_field("kind")?.to_string(),
-            str_field("sig")?.to_string(),
-        );
-        let seq = object["seq"].as_u64().ok_or_else(|| fail("R2", at, "seq is not a non-negative integer".into()))?;
-        if object["v"].as_u64() != Some(FORMAT_VERSION) {
-            return Err(fail("R2", at, format!("v is not {FORMAT_VERSION}")));
-        }
-
-        // R3: canonical form.
-        let canonical = to_canonical_string(&value).map_err(|e| fail("R3", at, e.to_string()))?;
-        if canonical != *text {
-            return Err(fail("R3", at, "the line differs from its canonical encoding".into()));
+        let Prepared { text, seq, dialogue, prev, time, kind, body, signature, hash, ballot_digest } = line;
+        if let Some(f) = self.on_event.as_mut() {
+            f(seq, &kind, &body);
         }
 
         // R4: sequence and dialogue.
@@ -220,38 +365,43 @@ pub fn verify_observed(
             return Err(fail("R4", at, format!("seq is {seq}, expected {i}")));
         }
         if i == 0 {
-            dialogue = dialogue_id;
-            let mut c = BodyChecks::new(&dialogue);
-            if let Some(f) = on_ballots.take() {
-                c.on_ballots(f);
+            self.dialogue = dialogue;
+            let mut c = BodyChecks::new(&self.dialogue);
+            if let Some((on_ballots, store)) = self.pending_hooks.take() {
+                if let Some(f) = on_ballots {
+                    c.on_ballots(f);
+                }
+                if let Some(factory) = store {
+                    c.keep_ballots_in(factory);
+                }
             }
-            checks = Some(c);
-        } else if dialogue_id != dialogue {
-            return Err(fail("R4", at, format!("dialogue {dialogue_id:?}, expected {dialogue:?}")));
+            self.checks = Some(c);
+        } else if dialogue != self.dialogue {
+            return Err(fail("R4", at, format!("dialogue {dialogue:?}, expected {:?}", self.dialogue)));
         }
 
         // R5: chain.
-        if prev != prev_hash {
-            return Err(fail("R5", at, format!("prev is {prev}, expected {prev_hash}")));
+        if prev != self.prev_hash {
+            return Err(fail("R5", at, format!("prev is {prev}, expected {}", self.prev_hash)));
         }
 
         // R9 (body) runs before R6/R7 need the key, since line 0's body carries the key.
         // Election (E1–E10) and selection (S1, S2) events are checked after the signature, below.
-        let checks = checks.as_mut().expect("set at line 0");
+        let checks = self.checks.as_mut().expect("set at line 0");
         let protocol_event = BodyChecks::is_protocol_event(seq, &kind);
-        let body = value.as_object_mut().and_then(|o| o.remove("body")).unwrap_or_default();
         let mut body = Some(body);
         if !protocol_event {
+            let key = self.key;
+            let line_at = &self.hooks_line_at;
             checks
                 .apply(seq, &kind, body.take().expect("present"))
-                .map_err(|(c, l, d)| with_proof(fail(c, Some(l), d), key.as_ref()))?;
+                .map_err(|(c, l, d)| with_proof(fail(c, Some(l), d), key.as_ref(), line_at))?;
         }
-        let object = value.as_object().expect("checked above");
 
         // R6: the dialogue key.
         if i == 0 {
             let key_hex = checks.state.public_key.clone().expect("dialogue.created sets the key");
-            if let Some(pinned) = &options.pinned_key {
+            if let Some(pinned) = &self.options.pinned_key {
                 if !pinned.eq_ignore_ascii_case(&key_hex) {
                     return Err(fail("R6", at, format!("key {key_hex} is not the pinned key {pinned}")));
                 }
@@ -265,103 +415,276 @@ pub fn verify_observed(
             if parsed.is_weak() {
                 return Err(fail("R6", at, "public_key is a weak (small-order) key".into()));
             }
-            key = Some(parsed);
+            self.key = Some(parsed);
         }
 
-        // R7: signature.
-        let message = match unsigned_text(text, &sig, &time) {
-            Some((head, tail)) => [SIGNATURE_DOMAIN, head.as_bytes(), tail.as_bytes()].concat(),
+        // R7: signature, checked on a worker when the key was known there.
+        let key = self.key.as_ref().expect("set at line 0");
+        match signature {
+            Some(outcome) => outcome?,
             None => {
-                let mut unsigned = object.clone();
-                unsigned.remove("sig");
-                signed_message_of(&unsigned).map_err(|e| fail("R3", at, e.to_string()))?
+                let value: Value = serde_json::from_str(&text).map_err(|e| fail("R2", at, format!("not JSON: {e}")))?;
+                let object = value.as_object().expect("checked by prepare");
+                let sig = object["sig"].as_str().unwrap_or_default();
+                check_signature(&text, object, sig, &time, key, i)?;
             }
-        };
-        let sig_bytes: [u8; 64] = hex::decode(&sig)
-            .ok()
-            .filter(|_| sig.bytes().all(|c| !c.is_ascii_uppercase()))
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| fail("R7", at, "sig is not 64 bytes of lowercase hex".into()))?;
-        let signature = Signature::from_bytes(&sig_bytes);
-        key.as_ref()
-            .expect("set at line 0")
-            .verify_strict(&message, &signature)
-            .map_err(|_| fail("R7", at, "signature does not verify under the dialogue key".into()))?;
+        }
 
         // R8: time.
         if crate::line::parse_time(&time).is_none() {
             return Err(fail("R8", at, format!("time {time:?} is not YYYY-MM-DDTHH:MM:SSZ")));
         }
-        if time < prev_time {
-            return Err(fail("R8", at, format!("time {time} is before {prev_time}")));
+        if time < self.prev_time {
+            return Err(fail("R8", at, format!("time {time} is before {}", self.prev_time)));
         }
-        prev_time = time;
-        let hash = line_hash(text);
-        prev_hash = hex::encode(hash);
+        self.prev_time = time;
+        self.prev_hash = hex::encode(hash);
 
         if let Some(body) = body {
-            checks.apply(seq, &kind, body).map_err(|(c, l, d)| fail(c, Some(l), d))?;
+            checks.apply_line(seq, &kind, body, ballot_digest).map_err(|(c, l, d)| fail(c, Some(l), d))?;
         }
         checks.line_sealed(hash);
         if kind != "witness.cosigned" {
-            content_lines = seq + 1;
+            self.content_lines = seq + 1;
         }
-    }
 
-    let checks = checks.expect("a record has a line");
-    let witnesses = checks.witnesses.by_id.values().cloned().collect::<Vec<_>>();
-    let (state, selections, ballots) = checks.finish().map_err(|(c, l, d)| fail(c, Some(l), d))?;
-
-    // R10: an earlier copy is a prefix.
-    let previous_checked = match &options.previous {
-        Some(previous) => {
-            if !record.starts_with(previous.as_str()) {
-                let at = previous.split('\n').zip(record.split('\n')).position(|(a, b)| a != b);
-                return Err(fail(
-                    "R10",
-                    at,
-                    "the earlier copy is not a prefix of this record: history was rewritten".into(),
-                ));
+        // W2 of the checkpoints held beside the record, reported after every line is checked.
+        if let Some(heads) = self.held_heads.get(&(seq + 1)) {
+            if heads.iter().any(|h| *h != self.prev_hash) {
+                self.contradicted.insert(seq + 1, text.clone());
             }
-            true
         }
-        None => false,
-    };
-
-    let key = key.expect("a record has a first line");
-    let checkpoints_checked = check_held_checkpoints(&lines, &dialogue, &key, options)?;
-    let witnessed = match &options.witnesses {
-        Some(policy) => Some(check_quorum(policy, &witnesses, &options.cosignatures, content_lines)?),
-        None => None,
-    };
-
-    Ok(Summary {
-        dialogue,
-        public_key: state.public_key.clone().unwrap_or_default(),
-        lines: lines.len(),
-        members: state.members.len(),
-        head: prev_hash,
-        previous_checked,
-        ballots,
-        selections: selections.by_id.into_values().collect(),
-        statements: state.statement_digests().map(|(id, d, r)| (id.to_string(), d.to_string(), r)).collect(),
-        witnesses,
-        checkpoints_checked,
-        witnessed,
-    })
+        // R10: the earlier copy is a prefix, reported after every line is checked.
+        if let (Some(previous), None) = (&self.options.previous, self.previous_differs) {
+            let previous = previous.as_bytes();
+            let rest = &previous[self.previous_at.min(previous.len())..];
+            let mine = [text.as_bytes(), b"\n"].concat();
+            let n = rest.len().min(mine.len());
+            if rest[..n] != mine[..n] {
+                self.previous_differs = Some(i);
+            }
+            self.previous_at += mine.len();
+        }
+        self.lines = i + 1;
+        Ok(())
+    }
 }
 
+impl Walk<'_> {
+    /// The checks that need the whole record: ballots still in flight and the tally
+    /// (E5–E10), R10, and W1–W4 of what is held beside the record.
+    fn finish(self) -> Result<Summary, Stopped> {
+        let fail =
+            |check: &'static str, line: Option<usize>, detail: String| Stopped::Failed(Failure { check, line, detail });
+        let checks = self.checks.expect("a record has a line");
+        let witnesses = checks.witnesses.by_id.values().cloned().collect::<Vec<_>>();
+        let (state, selections, ballots) = checks.finish().map_err(|(c, l, d)| fail(c, Some(l), d))?;
+
+        // R10: an earlier copy is a prefix.
+        let previous_checked = match &self.options.previous {
+            Some(previous) => {
+                let differs = self.previous_differs.or((self.previous_at < previous.len()).then_some(self.lines));
+                if let Some(at) = differs {
+                    return Err(fail(
+                        "R10",
+                        Some(at),
+                        "the earlier copy is not a prefix of this record: history was rewritten".into(),
+                    ));
+                }
+                true
+            }
+            None => false,
+        };
+
+        let key = self.key.expect("a record has a first line");
+        let checkpoints_checked =
+            check_held_checkpoints(self.lines, &self.contradicted, &self.dialogue, &key, self.options)
+                .map_err(Stopped::Failed)?;
+        let witnessed = match &self.options.witnesses {
+            Some(policy) => Some(
+                check_quorum(policy, &witnesses, &self.options.cosignatures, self.content_lines)
+                    .map_err(Stopped::Failed)?,
+            ),
+            None => None,
+        };
+
+        Ok(Summary {
+            dialogue: self.dialogue,
+            public_key: state.public_key.clone().unwrap_or_default(),
+            lines: self.lines,
+            members: state.members.len(),
+            head: self.prev_hash,
+            previous_checked,
+            ballots,
+            selections: selections.by_id.into_values().collect(),
+            statements: state.statement_digests().map(|(id, d, r)| (id.to_string(), d.to_string(), r)).collect(),
+            witnesses,
+            checkpoints_checked,
+            witnessed,
+        })
+    }
+}
+
+/// A W2 failure inside the record comes with the fork proof the record itself holds.
+fn with_proof(
+    failure: Failure,
+    key: Option<&VerifyingKey>,
+    line_at: &Option<Box<dyn Fn(usize) -> Option<String> + '_>>,
+) -> Failure {
+    match (failure.check, failure.line, key, line_at) {
+        ("W2", Some(at), Some(key), Some(line_at)) => in_record_fork_proof(line_at, at, key)
+            .map(|proof| Failure { detail: format!("{}; fork proof: {proof}", failure.detail), ..failure.clone() })
+            .unwrap_or(failure),
+        _ => failure,
+    }
+}
+
+/// Verifies a record read from `reader` (a file, an HTTP response), holding only the
+/// state the checks need: the credential lists' fingerprints and counters, the
+/// tracking codes' fingerprints, 8 bytes per line for W2, and the lines in flight.
+///
+/// Both cores work from the first line: a reader thread cuts the record into chunks of
+/// lines, one worker per core parses each line and checks R1–R3 and its signature (R7),
+/// and this thread applies the checks that follow the chain (R4–R10, the event rules)
+/// in order, handing ballot proofs to the election workers. Failures are reported in
+/// line order, and the first one ends the run.
+pub fn verify_stream<R: std::io::BufRead + Send>(
+    mut reader: R,
+    options: &Options,
+    hooks: Hooks<'_>,
+) -> Result<Summary, Stopped> {
+    let Hooks { on_ballots, mut on_lines, on_event, line_at, ballot_store } = hooks;
+    let mut walk = Walk {
+        options,
+        hooks_line_at: line_at,
+        on_event,
+        checks: None,
+        pending_hooks: Some((on_ballots, ballot_store)),
+        key: None,
+        dialogue: String::new(),
+        prev_hash: GENESIS_PREV.to_string(),
+        prev_time: String::new(),
+        lines: 0,
+        content_lines: 0,
+        held_heads: BTreeMap::new(),
+        contradicted: BTreeMap::new(),
+        previous_at: 0,
+        previous_differs: None,
+    };
+    for checkpoint in options.checkpoints.iter().chain(options.cosignatures.iter().map(|c| &c.checkpoint)) {
+        walk.held_heads.entry(checkpoint.size).or_default().push(checkpoint.head.clone());
+    }
+    let failed = Stopped::Failed;
+
+    // Line 0 here: it carries the key the workers check signatures with.
+    let first = match read_line(&mut reader) {
+        Ok(Some(line)) => line,
+        Ok(None) => return Err(failed(Walk::fail("R1", None, "the record is empty".into()))),
+        Err(error) => return Err(Stopped::Unreadable { lines: 0, error }),
+    };
+    let first_bytes = match &first {
+        RawLine::Line(b) => b.len() as u64 + 1,
+        _ => 0,
+    };
+    walk.apply(prepare(first, 0, None).map_err(failed)?, 0).map_err(failed)?;
+    if let Some(f) = on_lines.as_mut() {
+        f(1, first_bytes);
+    }
+    let key = walk.key.expect("line 0 sets the key");
+
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    std::thread::scope(|scope| {
+        let (prepared_tx, prepared_rx) =
+            std::sync::mpsc::sync_channel::<(Chunk, Vec<Result<Prepared, Failure>>)>(2 * workers);
+        let mut to_workers = Vec::new();
+        for _ in 0..workers {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(2);
+            let prepared_tx = prepared_tx.clone();
+            scope.spawn(move || {
+                for mut chunk in rx {
+                    let first = chunk.first;
+                    let lines = std::mem::take(&mut chunk.lines);
+                    let prepared =
+                        lines.into_iter().enumerate().map(|(k, raw)| prepare(raw, first + k, Some(&key))).collect();
+                    if prepared_tx.send((chunk, prepared)).is_err() {
+                        return;
+                    }
+                }
+            });
+            to_workers.push(tx);
+        }
+        drop(prepared_tx);
+        scope.spawn(move || {
+            let (mut number, mut next_line) = (0u64, 1usize);
+            loop {
+                let mut chunk = Chunk { number, first: next_line, lines: Vec::new(), bytes: 0, error: None };
+                let mut done = false;
+                while chunk.lines.len() < CHUNK_LINES && chunk.bytes < CHUNK_BYTES as u64 {
+                    match read_line(&mut reader) {
+                        Ok(Some(line)) => {
+                            let ends = !matches!(line, RawLine::Line(_));
+                            if let RawLine::Line(b) = &line {
+                                chunk.bytes += b.len() as u64 + 1;
+                            }
+                            chunk.lines.push(line);
+                            if ends {
+                                done = true;
+                                break;
+                            }
+                        }
+                        Ok(None) => {
+                            done = true;
+                            break;
+                        }
+                        Err(error) => {
+                            chunk.error = Some(error);
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+                next_line += chunk.lines.len();
+                let worker = number as usize % to_workers.len();
+                number += 1;
+                if to_workers[worker].send(chunk).is_err() || done {
+                    return;
+                }
+            }
+        });
+
+        // Chunks come back in any order; they are applied in the order read.
+        let (mut next, mut waiting) = (0u64, BTreeMap::new());
+        let mut bytes_read = first_bytes;
+        for (chunk, prepared) in prepared_rx.iter() {
+            waiting.insert(chunk.number, (chunk, prepared));
+            while let Some((chunk, prepared)) = waiting.remove(&next) {
+                next += 1;
+                for (k, line) in prepared.into_iter().enumerate() {
+                    let i = chunk.first + k;
+                    walk.apply(line.map_err(failed)?, i).map_err(failed)?;
+                }
+                bytes_read += chunk.bytes;
+                if let Some(f) = on_lines.as_mut() {
+                    f(walk.lines as u64, bytes_read);
+                }
+                if let Some(error) = chunk.error {
+                    return Err(Stopped::Unreadable { lines: walk.lines as u64, error });
+                }
+            }
+        }
+        Ok(())
+    })?;
+    walk.finish()
+}
 /// The fork proof in a record whose line `at` is a co-signature of a head that its line
 /// `size − 1` contradicts.
-fn in_record_fork_proof(lines: &[&str], at: usize, key: &VerifyingKey) -> Option<String> {
-    let line: Value = serde_json::from_str(lines.get(at)?).ok()?;
+fn in_record_fork_proof(line_at: &dyn Fn(usize) -> Option<String>, at: usize, key: &VerifyingKey) -> Option<String> {
+    let line: Value = serde_json::from_str(&line_at(at)?).ok()?;
     let checkpoint = Checkpoint::from_value(&line["body"]["cosignature"]["checkpoint"]).ok()?;
-    let named = lines.get(usize::try_from(checkpoint.size).ok()?.checked_sub(1)?)?;
-    let proof = ForkProof {
-        dialogue_key: hex::encode(key.as_bytes()),
-        checkpoint,
-        other: Contradiction::Line(named.to_string()),
-    };
+    let named = line_at(usize::try_from(checkpoint.size).ok()?.checked_sub(1)?)?;
+    let proof = ForkProof { dialogue_key: hex::encode(key.as_bytes()), checkpoint, other: Contradiction::Line(named) };
+    // A line read again from a server may not be the one checked: offer only a proof that holds.
+    ForkProof::check(&proof.to_value()).ok()?;
     to_canonical_string(&proof.to_value()).ok()
 }
 
@@ -370,7 +693,8 @@ fn in_record_fork_proof(lines: &[&str], at: usize, key: &VerifyingKey) -> Option
 /// key, none is longer than the record (W3), and each names the head the record has at
 /// its size (W2, with the fork proof). Returns how many were checked.
 fn check_held_checkpoints(
-    lines: &[&str],
+    lines: usize,
+    contradicted: &BTreeMap<u64, String>,
     dialogue: &str,
     key: &VerifyingKey,
     options: &Options,
@@ -388,9 +712,9 @@ fn check_held_checkpoints(
         checkpoint.verify(key).map_err(|e| fail("W1", e))?;
     }
     // Two histories first: a fork proof says more than a record that is merely short.
-    for checkpoint in held.iter().filter(|c| c.size as usize <= lines.len()) {
+    for checkpoint in held.iter().filter(|c| c.size as usize <= lines) {
         let size = checkpoint.size as usize;
-        let line = lines[size - 1];
+        let Some(line) = contradicted.get(&checkpoint.size) else { continue };
         if hex::encode(line_hash(line)) != checkpoint.head {
             let proof = ForkProof {
                 dialogue_key: hex::encode(key.as_bytes()),
@@ -410,14 +734,12 @@ fn check_held_checkpoints(
             });
         }
     }
-    if let Some(longest) = held.iter().max_by_key(|c| c.size).filter(|c| c.size as usize > lines.len()) {
+    if let Some(longest) = held.iter().max_by_key(|c| c.size).filter(|c| c.size as usize > lines) {
         return Err(fail(
             "W3",
             format!(
                 "the dialogue key signed a head of {} lines at {}, but this record has {}: it was cut short",
-                longest.size,
-                longest.time,
-                lines.len()
+                longest.size, longest.time, lines
             ),
         ));
     }

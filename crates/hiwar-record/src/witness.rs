@@ -42,6 +42,7 @@ use serde_json::{json, Map, Value};
 use crate::canonical::to_canonical_string;
 use crate::canonical::MAX_SAFE_INTEGER;
 use crate::events::{fields, hex_field, id, text, State};
+use crate::fingerprint::Fingerprints;
 pub use crate::line::parse_time;
 use crate::line::{line_hash, signed_message_of, FORMAT_VERSION, LINE_FIELDS};
 
@@ -368,8 +369,10 @@ pub struct Witness {
 /// The witness checks W1 and W2 over the record's own `witness.*` events.
 #[derive(Debug, Default)]
 pub struct Witnesses {
-    /// Hash of every line so far, for W2.
-    heads: Vec<[u8; 32]>,
+    /// A 64-bit keyed fingerprint of every line's hash so far, for W2 (8 bytes a line,
+    /// see [`crate::fingerprint`]).
+    heads: Vec<u64>,
+    fingerprints: Fingerprints,
     pub by_id: BTreeMap<String, Witness>,
     keys: BTreeSet<String>,
 }
@@ -381,12 +384,13 @@ impl Witnesses {
 
     /// Called after every line, with its hash.
     pub fn line_sealed(&mut self, hash: [u8; 32]) {
-        self.heads.push(hash);
+        self.heads.push(self.fingerprints.fp64(&hash));
     }
 
-    /// The hash of line `seq`, if the record has it.
-    pub fn line_hash(&self, seq: u64) -> Option<[u8; 32]> {
-        self.heads.get(usize::try_from(seq).ok()?).copied()
+    /// Whether line `seq` is in the record and hashes to `head` (hex).
+    pub fn line_hashes_to(&self, seq: u64, head: &str) -> bool {
+        let Some(seen) = usize::try_from(seq).ok().and_then(|i| self.heads.get(i)) else { return false };
+        decode_hex::<32>(head).is_some_and(|head| self.fingerprints.fp64(&head) == *seen)
     }
 
     /// Number of lines seen.
@@ -454,12 +458,11 @@ impl Witnesses {
                         )));
                     }
                 }
-                let line = self.line_hash(checkpoint.size - 1).map(hex::encode).unwrap_or_default();
-                if line != checkpoint.head {
+                if !self.line_hashes_to(checkpoint.size - 1, &checkpoint.head) {
                     return Err((
                         "W2",
                         format!(
-                            "witness {witness} co-signed head {} at {} lines, but line {} hashes to {line}",
+                            "witness {witness} co-signed head {} at {} lines, but line {} hashes otherwise",
                             checkpoint.head,
                             checkpoint.size,
                             checkpoint.size - 1

@@ -80,6 +80,15 @@ enum Command {
         statements: Option<PathBuf>,
         #[command(flatten)]
         witnesses: verify::WitnessArgs,
+        /// Print one JSON document with every check's outcome (for tools) instead of
+        /// the lines for people; the exit code is the same.
+        #[arg(long)]
+        json: bool,
+        /// Also say whether the ballot with this tracking code is in the record, and
+        /// whether it counts or a later ballot of its credential superseded it (exit 1
+        /// if it is not there).
+        #[arg(long, value_name = "CODE")]
+        tracking: Option<String>,
     },
     /// Witness a dialogue's record as an independent observer: co-sign each new head
     /// only if the record extends the one you co-signed before.
@@ -367,7 +376,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Verify { record, key, previous, manifests, statements, witnesses } => {
+        Command::Verify { record, key, previous, manifests, statements, witnesses, json, tracking } => {
             return verify::run(
                 &record,
                 key,
@@ -375,6 +384,7 @@ fn main() -> ExitCode {
                 manifests.as_deref(),
                 statements.as_deref(),
                 &witnesses,
+                &verify::Report { json, tracking },
             )
         }
         Command::Witness { action: WitnessAction::Init { out } } => witness::init(&out),

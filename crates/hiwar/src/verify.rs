@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use hiwar_record::verify::WitnessPolicy;
 use hiwar_record::witness::{Checkpoint, Cosignature};
 use hiwar_record::{Options, Summary, CHECKS};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Largest record accepted over HTTP.
 const MAX_DOWNLOAD: u64 = 4 << 30;
@@ -195,11 +195,164 @@ fn check_texts(source: &str, texts: Option<&Path>, summary: &Summary) -> Result<
 
 /// A check of what is served beside the record (S3, T1) failed, after every check of
 /// the record itself held.
-fn failed_beside(check: &str, detail: &str) -> ExitCode {
+fn failed_beside(check: &'static str, detail: &str, json: bool, skipped: &dyn Fn(&str) -> bool) -> ExitCode {
+    if json {
+        let failure = hiwar_record::Failure { check, line: None, detail: detail.into() };
+        let outcome = |id: &str| match id {
+            _ if id == check => "fail",
+            "S3" | "T1" => "not established",
+            _ if skipped(id) => "skip",
+            _ => "ok",
+        };
+        return print_json(
+            json!({"verdict": "failed", "checks": checks_json(outcome), "failure": failure_json(&failure)}),
+            1,
+        );
+    }
     println!("  ok    every check of the record itself held");
     println!("  FAIL  {check}  {}", CHECKS.iter().find(|(id, _)| *id == check).map(|(_, t)| *t).unwrap_or(""));
     println!("VERIFICATION FAILED: {check} failed: {detail}");
     ExitCode::from(1)
+}
+
+/// Where the record is read from: a file or an HTTP response, read as it arrives;
+/// its length when known (for the progress bar).
+fn open_record(source: &str) -> Result<(Box<dyn std::io::BufRead + Send>, Option<u64>), String> {
+    const BUFFER: usize = 1 << 20;
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let response = ureq::get(source).call().map_err(|e| format!("fetching {source}: {e}"))?;
+        let length = response.header("content-length").and_then(|l| l.parse().ok());
+        Ok((Box::new(std::io::BufReader::with_capacity(BUFFER, response.into_reader())), length))
+    } else {
+        let file = std::fs::File::open(source).map_err(|e| format!("reading {source}: {e}"))?;
+        let length = file.metadata().ok().map(|m| m.len());
+        Ok((Box::new(std::io::BufReader::with_capacity(BUFFER, file)), length))
+    }
+}
+
+/// Line `i` of the record read again (for a fork proof): the file scanned anew, or the
+/// one line asked of the server.
+fn line_at(source: &str, i: usize) -> Option<String> {
+    if source.starts_with("http") {
+        let separator = if source.contains('?') { '&' } else { '?' };
+        let text = read_record(&format!("{source}{separator}from={i}&limit=1")).ok()?;
+        return String::from_utf8(text).ok()?.lines().next().map(str::to_string);
+    }
+    let file = std::fs::File::open(source).ok()?;
+    std::io::BufRead::lines(std::io::BufReader::new(file)).nth(i)?.ok()
+}
+
+/// Each credential's latest ballot, kept in a temporary file (removed when the
+/// verification ends, even if it is killed): 64 bytes per option per credential on disk
+/// instead of in memory.
+struct FileBallots {
+    file: std::fs::File,
+    slot: usize,
+}
+
+impl FileBallots {
+    fn create(slot: usize, slots: usize) -> std::io::Result<Box<dyn hiwar_record::election::BallotStore>> {
+        let name = format!("hiwar-verify-{}-{:016x}.ballots", std::process::id(), rand::random::<u64>());
+        let path = std::env::temp_dir().join(name);
+        let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
+        // Unlinked at once: the space is the process's alone and returns when it ends.
+        std::fs::remove_file(&path)?;
+        file.set_len((slot * slots) as u64)?;
+        Ok(Box::new(FileBallots { file, slot }))
+    }
+}
+
+impl hiwar_record::election::BallotStore for FileBallots {
+    fn read(&mut self, index: usize, out: &mut [u8]) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(&self.file, out, (index * self.slot) as u64)
+    }
+
+    fn write(&mut self, index: usize, data: &[u8]) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::write_all_at(&self.file, data, (index * self.slot) as u64)
+    }
+}
+
+/// What `--tracking CODE` finds: the ballot with that code, and whether a later ballot
+/// of the same credential superseded it.
+#[derive(Default)]
+struct TrackedBallot {
+    code: String,
+    /// (line, election, kind, credential) of the line with the code.
+    found: Option<(u64, String, String, String)>,
+    superseded_at: Option<u64>,
+}
+
+impl TrackedBallot {
+    fn see(&mut self, seq: u64, kind: &str, body: &Value) {
+        if kind != "ballot.cast" && kind != "ballot.spoiled" {
+            return;
+        }
+        let election = body["election"].as_str().unwrap_or_default();
+        match &self.found {
+            None if body["tracking"] == self.code.as_str() => {
+                let credential = body["credential"].as_str().unwrap_or_default().to_string();
+                self.found = Some((seq, election.into(), kind.into(), credential));
+            }
+            Some((_, e, k, credential))
+                if k == "ballot.cast"
+                    && kind == "ballot.cast"
+                    && self.superseded_at.is_none()
+                    && e == election
+                    && body["credential"] == credential.as_str() =>
+            {
+                self.superseded_at = Some(seq)
+            }
+            _ => {}
+        }
+    }
+
+    fn describe(&self) -> (bool, String, Value) {
+        match &self.found {
+            None => (false, format!("tracking code {} is NOT in the record", self.code), json!({"code": self.code, "status": "absent"})),
+            Some((line, election, kind, _)) if kind == "ballot.spoiled" => (
+                true,
+                format!("tracking code {} is a challenged ballot of election {election} (line {line}): it was opened and is not counted", self.code),
+                json!({"code": self.code, "status": "challenged", "election": election, "line": line}),
+            ),
+            Some((line, election, _, _)) => match self.superseded_at {
+                Some(later) => (
+                    true,
+                    format!("tracking code {} was cast in election {election} (line {line}) and superseded by a later ballot of the same credential (line {later}): the later one counts", self.code),
+                    json!({"code": self.code, "status": "superseded", "election": election, "line": line, "superseded_at": later}),
+                ),
+                None => (
+                    true,
+                    format!("tracking code {} was cast in election {election} (line {line}) and counts: no later ballot of its credential", self.code),
+                    json!({"code": self.code, "status": "counted", "election": election, "line": line}),
+                ),
+            },
+        }
+    }
+}
+
+/// How `hiwar verify` reports.
+pub struct Report {
+    /// One JSON document on standard output instead of the lines for people.
+    pub json: bool,
+    /// A tracking code to look for.
+    pub tracking: Option<String>,
+}
+
+fn failure_json(failure: &hiwar_record::Failure) -> Value {
+    let (detail, proof) = match failure.detail.split_once("; fork proof: ") {
+        Some((detail, proof)) => (detail.to_string(), serde_json::from_str::<Value>(proof).ok()),
+        None => (failure.detail.clone(), None),
+    };
+    json!({"check": failure.check, "line": failure.line, "detail": detail, "fork_proof": proof})
+}
+
+fn checks_json(outcome: impl Fn(&str) -> &'static str) -> Value {
+    Value::Array(CHECKS.iter().map(|(id, title)| json!({"id": id, "title": title, "outcome": outcome(id)})).collect())
+}
+
+fn print_json(doc: Value, code: u8) -> ExitCode {
+    println!("{doc}");
+    ExitCode::from(code)
 }
 
 pub fn run(
@@ -209,65 +362,109 @@ pub fn run(
     manifests: Option<&Path>,
     texts: Option<&Path>,
     witness_args: &WitnessArgs,
+    report: &Report,
 ) -> ExitCode {
+    let error = |message: String| {
+        if report.json {
+            return print_json(json!({"source": source, "verdict": "error", "error": message}), 2);
+        }
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    };
     // The signed head served beside the record is fetched first: the record fetched
     // after it must contain it.
     let witness_options = match witness_options(source, witness_args) {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let record = match read_record(source).map(String::from_utf8) {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            println!("  FAIL  R1  the record is not UTF-8 ({e})");
-            println!("VERIFICATION FAILED: R1 failed: the record is not UTF-8");
-            return ExitCode::from(1);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return error(e),
     };
     let previous = match previous.map(std::fs::read_to_string).transpose() {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: reading the earlier copy: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return error(format!("reading the earlier copy: {e}")),
+    };
+    let (reader, length) = match open_record(source) {
+        Ok(r) => r,
+        Err(e) => return error(e),
     };
     let options = Options { pinned_key: key.clone(), previous: previous.clone(), ..witness_options };
-    println!("verifying {source}");
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {pos} ballots verified ({per_sec})")
-            .expect("valid template"),
-    );
-    let progress = bar.clone();
-    let verdict = hiwar_record::verify_observed(&record, &options, move |n| progress.set_position(n));
+    if !report.json {
+        println!("verifying {source}");
+    }
+    let bar = match length {
+        Some(length) => indicatif::ProgressBar::new(length).with_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} · {msg} · {eta} left")
+                .expect("valid template"),
+        ),
+        None => indicatif::ProgressBar::new_spinner().with_style(
+            indicatif::ProgressStyle::with_template("{spinner} {bytes} read · {msg}").expect("valid template"),
+        ),
+    };
+    let started = std::time::Instant::now();
+    let (ballot_bar, line_bar) = (bar.clone(), bar.clone());
+    let mut tracked =
+        report.tracking.as_ref().map(|code| TrackedBallot { code: code.to_ascii_lowercase(), ..Default::default() });
+    let hooks = hiwar_record::Hooks {
+        on_ballots: Some(Box::new(move |n| {
+            let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            ballot_bar.set_message(format!("{n} ballots verified ({rate:.0}/s)"));
+        })),
+        on_lines: Some(Box::new(move |_, bytes| line_bar.set_position(bytes))),
+        on_event: tracked
+            .as_mut()
+            .map(|t| Box::new(move |seq: u64, kind: &str, body: &Value| t.see(seq, kind, body)) as _),
+        line_at: Some(Box::new(|i| line_at(source, i))),
+        ballot_store: Some(std::sync::Arc::new(FileBallots::create)),
+    };
+    let verdict = hiwar_record::verify_stream(reader, &options, hooks);
     bar.finish_and_clear();
+    let tracking = tracked.as_ref().map(TrackedBallot::describe);
     match verdict {
         Ok(summary) => {
+            let skipped_record =
+                |id: &str| (id == "R10" && !summary.previous_checked) || (id == "W4" && summary.witnessed.is_none());
             let manifests_checked = match check_manifests(source, manifests, &summary) {
                 Ok(n) => n,
-                Err(detail) => return failed_beside("S3", &detail),
+                Err(detail) => return failed_beside("S3", &detail, report.json, &skipped_record),
             };
             let texts_checked = match check_texts(source, texts, &summary) {
                 Ok(n) => n,
-                Err(detail) => return failed_beside("T1", &detail),
+                Err(detail) => return failed_beside("T1", &detail, report.json, &skipped_record),
             };
-            for (id, title) in CHECKS {
-                let skipped = (id == "R10" && !summary.previous_checked)
+            let skipped = |id: &str| {
+                skipped_record(id)
                     || (id == "S3" && manifests_checked.is_none())
                     || (id == "T1" && texts_checked.is_none())
-                    || (id == "W4" && summary.witnessed.is_none());
-                println!("  {}  {id}  {title}", if skipped { "skip" } else { " ok " });
+            };
+            let found = tracking.as_ref().is_none_or(|t| t.0);
+            if report.json {
+                let w = summary.witnessed.as_ref();
+                return print_json(
+                    json!({
+                        "source": source, "verdict": "ok",
+                        "checks": checks_json(|id| if skipped(id) { "skip" } else { "ok" }),
+                        "summary": {
+                            "dialogue": summary.dialogue, "public_key": summary.public_key,
+                            "key_pinned": key.is_some(), "lines": summary.lines, "members": summary.members,
+                            "ballots": summary.ballots, "head": summary.head,
+                            "witnesses": summary.witnesses.iter().map(|w| json!({"name": w.name, "key": w.key, "cosigned": w.cosigned.as_ref().map(|c| c.0)})).collect::<Vec<_>>(),
+                            "checkpoints_checked": summary.checkpoints_checked,
+                            "witnessed": w.map(|w| json!({"size": w.size, "content_lines": w.content_lines, "age_secs": w.age_secs, "by": w.by.iter().map(|b| b.0.clone()).collect::<Vec<_>>()})),
+                        },
+                        "tracking": tracking.map(|t| t.2),
+                        "seconds": started.elapsed().as_secs_f64(),
+                    }),
+                    if found { 0 } else { 1 },
+                );
+            }
+            for (id, title) in CHECKS {
+                println!("  {}  {id}  {title}", if skipped(id) { "skip" } else { " ok " });
             }
             println!(
-                "all checks hold: {} events, {} members, {} ballots with proofs, dialogue {}",
-                summary.lines, summary.members, summary.ballots, summary.dialogue
+                "all checks hold: {} events, {} members, {} ballots with proofs, dialogue {} ({:.1} s)",
+                summary.lines,
+                summary.members,
+                summary.ballots,
+                summary.dialogue,
+                started.elapsed().as_secs_f64()
             );
             if manifests_checked.is_none() {
                 println!("S3 was skipped: give --manifests DIR, or verify from the server's URL, to check the selection manifests");
@@ -286,9 +483,34 @@ pub fn run(
             );
             println!("head hash:    {} (keep it, or this file, and check later copies with --previous)", summary.head);
             print_witnesses(&summary);
-            ExitCode::SUCCESS
+            if let Some((_, text, _)) = &tracking {
+                println!("{text}");
+            }
+            ExitCode::from(if found { 0 } else { 1 })
         }
-        Err(failure) => {
+        Err(hiwar_record::Stopped::Unreadable { lines, error: e }) => {
+            let message = format!(
+                "the record could not be read to its end after {lines} lines ({e}): the download was cut short or the file is unreadable, so there is no verdict on it — this is not a failed check; try again"
+            );
+            if report.json {
+                return print_json(
+                    json!({"source": source, "verdict": "unreadable", "lines_read": lines, "error": message}),
+                    2,
+                );
+            }
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(hiwar_record::Stopped::Failed(failure)) if failure.check == "IO" => error(failure.detail),
+        Err(hiwar_record::Stopped::Failed(failure)) => {
+            if report.json {
+                return print_json(
+                    json!({"source": source, "verdict": "failed",
+                        "checks": checks_json(|id| if id == failure.check { "fail" } else { "not established" }),
+                        "failure": failure_json(&failure)}),
+                    1,
+                );
+            }
             match failure.line {
                 Some(0) | None => {}
                 Some(line) => println!("  ok    R1-R9 held for lines 0 to {}", line - 1),

@@ -14,12 +14,12 @@ use hiwar_crypto::signing;
 use hiwar_crypto::threshold::{self, PartialDecryption};
 use serde_json::{Map, Value};
 
-use super::hash::{cast_message, tracking_code};
+use super::hash::{cast_message, cast_message_of, tracking_code, tracking_code_of};
 use super::setup::signed_by;
 use super::wire::{
     arr, cerr, hex_bytes, obj, parse_ballot, parse_choices, parse_ct, parse_equality, parse_nonces, point, uint, R,
 };
-use super::{stage, BatchResult, Election, Job, Stage, WorkerElection};
+use super::{add_into, stage, BatchResult, Election, Job, Stage, WorkerElection};
 
 /// E5 (signature) and E6 (tracking code, proofs, into `batch`) of one cast ballot,
 /// whose state checks passed on the main thread.
@@ -33,16 +33,15 @@ pub(super) fn check_ballot(
     let tracking = hex::encode(job.tracking);
     let signature: [u8; 64] =
         hex_bytes(&body["signature"], "signature").map_err(|d| ("E5", format!("ballot {tracking}: {d}")))?;
-    signing::verify(
-        "ballot signature",
-        &job.credential,
-        &cast_message(&e.hash, job.counter, &body["ballot"]),
-        &signature,
-    )
-    .map_err(|d| ("E5", format!("ballot {tracking}: {d}")))?;
+    let message = match &job.ballot_digest {
+        Some(digest) => cast_message_of(&e.hash, job.counter, digest),
+        None => cast_message(&e.hash, job.counter, &body["ballot"]),
+    };
+    signing::verify("ballot signature", &job.credential, &message, &signature)
+        .map_err(|d| ("E5", format!("ballot {tracking}: {d}")))?;
     let ballot = parse_ballot(&body["ballot"]).map_err(|d| ("E6", format!("ballot {tracking}: {d}")))?;
-    let choices: Vec<Vec<Ciphertext>> = ballot.answers.iter().map(|a| a.choices.clone()).collect();
-    if tracking_code(&e.hash, &choices) != job.tracking {
+    // parse_ballot decoded each of these encodings, so they are canonical.
+    if tracking_code_of(&e.hash, ballot.answers.iter().map(|a| a.choices.len()), &job.encodings) != job.tracking {
         return Err(("E6", format!("ballot {tracking}: the tracking code is not the digest of its ciphertexts")));
     }
     let ctx = BallotContext { election_hash: &e.hash, key: &e.key, credential: &job.credential };
@@ -89,8 +88,19 @@ pub(super) fn run_batch(election: String, e: &WorkerElection, jobs: &[Job]) -> B
     BatchResult { election, ballots: jobs.len(), failure, tally }
 }
 
-/// The E5 checks that need the election's state; the rest run on a worker.
-pub(super) fn cast(e: &mut Election, line: usize, body: Value) -> Result<Job, (&'static str, String)> {
+/// Bytes of a credential's latest ballot in the [`super::BallotStore`]: its ciphertexts' encodings.
+pub(super) fn slot_size(e: &Election) -> usize {
+    64 * e.questions.iter().map(|q| q.options as usize).sum::<usize>()
+}
+
+/// The E5 checks that need the election's state; the rest run on a worker. The
+/// credential's previous ballot, if any, leaves the tally here.
+pub(super) fn cast(
+    e: &mut Election,
+    line: usize,
+    body: Value,
+    ballot_digest: Option<[u8; 32]>,
+) -> Result<Job, (&'static str, String)> {
     let e5 = |d: String| ("E5", d);
     let b =
         obj(&body, "body", &["election", "credential", "counter", "ballot", "signature", "tracking"]).map_err(e5)?;
@@ -100,34 +110,58 @@ pub(super) fn cast(e: &mut Election, line: usize, body: Value) -> Result<Job, (&
     let tracking: [u8; 32] = hex_bytes(&b["tracking"], "tracking").map_err(e5)?;
     let credential: [u8; 32] = hex_bytes(&b["credential"], "credential").map_err(e5)?;
     let counter = uint(&b["counter"], "counter").map_err(e5)?;
-    let voter = e.credentials.get(&credential).ok_or_else(|| {
+    let listed = e.roll.listed.as_ref().expect("sealed when the election opened");
+    let (index, weight) = listed.find(&credential).ok_or_else(|| {
         e5(format!("ballot {}: credential {} is not on the list", hex::encode(tracking), hex::encode(credential)))
     })?;
-    if counter <= voter.counter {
+    let previous = e.roll.counters[index];
+    if counter <= previous {
         return Err(e5(format!(
-            "ballot {}: counter {counter} does not exceed {} of the credential's previous ballot (a replay)",
+            "ballot {}: counter {counter} does not exceed {previous} of the credential's previous ballot (a replay)",
             hex::encode(tracking),
-            voter.counter
         )));
     }
-    if e.tracking.contains(&tracking) {
+    let tracking_fp = listed.fingerprints.fp(&tracking);
+    if e.tracking.contains(&tracking_fp) {
         return Err(e5(format!("tracking code {} appears a second time", hex::encode(tracking))));
     }
-    let choices = compressed_choices(&b["ballot"]).map_err(|d| ("E6", d))?;
-    // Every check above leaves the state as it was: a refused ballot changes nothing.
-    e.tracking.insert(tracking);
-    let voter = e.credentials.get_mut(&credential).expect("listed");
-    voter.counter = counter;
-    if let Some(previous) = voter.latest.replace(choices) {
-        e.superseded.push((voter.weight, previous));
+    let encodings = compressed_choices(&b["ballot"]).map_err(|d| ("E6", d))?;
+    let slot: Vec<u8> = encodings.concat();
+    if slot.len() != slot_size(e) {
+        return Err(("E6", format!("ballot {}: not the election's questions and options", hex::encode(tracking))));
     }
+    let store = e.roll.latest.as_mut().expect("sealed when the election opened");
+    let io = |err: std::io::Error| ("IO", format!("keeping the ballots: {err}"));
+    if previous > 0 {
+        let mut old = vec![0u8; slot.len()];
+        store.read(index, &mut old).map_err(io)?;
+        subtract(&mut e.removed, &old, weight)?;
+        e.superseded += 1;
+    } else {
+        e.counted_weight += weight;
+    }
+    // Every check above leaves the state as it was: a refused ballot changes nothing.
+    store.write(index, &slot).map_err(io)?;
+    e.tracking.insert(tracking_fp);
+    e.roll.counters[index] = counter;
     e.cast += 1;
-    let weight = voter.weight;
-    Ok(Job { line, credential, counter, tracking, weight, body })
+    Ok(Job { line, credential, counter, tracking, weight, body, ballot_digest, encodings })
+}
+
+/// Takes `weight` times the ballot whose ciphertexts are `encodings` out of `removed`.
+fn subtract(removed: &mut [Vec<Ciphertext>], encodings: &[u8], weight: u64) -> Result<(), (&'static str, String)> {
+    let mut chunks = encodings.chunks_exact(32).map(|c| <[u8; 32]>::try_from(c).expect("32 bytes"));
+    for option in removed.iter_mut().flatten() {
+        let (alpha, beta) = (chunks.next().unwrap_or_default(), chunks.next().unwrap_or_default());
+        let alpha = point_from_bytes("ciphertext alpha", &alpha).map_err(|e| ("E6", e.to_string()))?;
+        let beta = point_from_bytes("ciphertext beta", &beta).map_err(|e| ("E6", e.to_string()))?;
+        *option = *option + Ciphertext { alpha: -alpha, beta: -beta } * weight;
+    }
+    Ok(())
 }
 
 /// The ballot's choice ciphertexts as 32-byte encodings, in order.
-fn compressed_choices(ballot: &Value) -> R<Vec<[u8; 32]>> {
+pub(super) fn compressed_choices(ballot: &Value) -> R<Vec<[u8; 32]>> {
     let mut out = Vec::new();
     for answer in arr(ballot.get("answers").unwrap_or(&Value::Null), "answers")? {
         for ct in arr(answer.get("choices").unwrap_or(&Value::Null), "choices")? {
@@ -143,7 +177,8 @@ pub(super) fn spoiled(e: &mut Election, body: &Value) -> R<()> {
     let b = obj(body, "body", &["election", "tracking", "choices", "nonces", "plaintext"])?;
     stage(e, Stage::Open, "a spoiled ballot")?;
     let tracking: [u8; 32] = hex_bytes(&b["tracking"], "tracking")?;
-    if e.tracking.contains(&tracking) {
+    let tracking_fp = e.roll.fingerprint(&tracking);
+    if e.tracking.contains(&tracking_fp) {
         return Err(format!("tracking code {} appears a second time", hex::encode(tracking)));
     }
     let choices = parse_choices(&b["choices"])?;
@@ -181,7 +216,7 @@ pub(super) fn spoiled(e: &mut Election, body: &Value) -> R<()> {
             hex::encode(tracking)
         ));
     }
-    e.tracking.insert(tracking);
+    e.tracking.insert(tracking_fp);
     e.spoiled += 1;
     Ok(())
 }
@@ -207,10 +242,10 @@ fn parse_tally(e: &Election, v: &Value) -> R<Vec<Vec<Ciphertext>>> {
 pub(super) fn closed(e: &mut Election, body: &Value) -> R<()> {
     let b = obj(body, "body", &["election", "counted", "superseded", "tally"])?;
     stage(e, Stage::Open, "closing")?;
-    let expected = counted_tally(e)?;
-    let superseded = e.superseded.len() as u64;
-    if uint(&b["superseded"], "superseded")? != superseded || uint(&b["counted"], "counted")? != e.cast - superseded {
-        return Err(format!("{} ballots cast, {superseded} superseded: the counts in the event differ", e.cast));
+    let expected = counted_tally(e);
+    if uint(&b["superseded"], "superseded")? != e.superseded || uint(&b["counted"], "counted")? != e.cast - e.superseded
+    {
+        return Err(format!("{} ballots cast, {} superseded: the counts in the event differ", e.cast, e.superseded));
     }
     let published = parse_tally(e, &b["tally"])?;
     if published != expected {
@@ -223,20 +258,10 @@ pub(super) fn closed(e: &mut Election, body: &Value) -> R<()> {
 
 /// The weighted sum of the last ballot of each credential: the sum of every cast
 /// ballot (from the workers) minus the superseded ones.
-pub(super) fn counted_tally(e: &Election) -> R<Vec<Vec<Ciphertext>>> {
+pub(super) fn counted_tally(e: &Election) -> Vec<Vec<Ciphertext>> {
     let mut expected = e.tally.clone();
-    for (weight, choices) in &e.superseded {
-        let mut k = 0;
-        for question in expected.iter_mut() {
-            for option in question.iter_mut() {
-                let alpha = point_from_bytes("ciphertext alpha", &choices[k]).map_err(cerr)?;
-                let beta = point_from_bytes("ciphertext beta", &choices[k + 1]).map_err(cerr)?;
-                k += 2;
-                *option = *option + Ciphertext { alpha: -alpha, beta: -beta } * *weight;
-            }
-        }
-    }
-    Ok(expected)
+    add_into(&mut expected, &e.removed);
+    expected
 }
 
 /// E9: a trustee's signed partial decryption of the closed tally.

@@ -27,15 +27,34 @@ pub fn election_hash(dialogue: &str, created: &Value) -> [u8; 32] {
 /// published under it without its proofs (which are bound to the credential and would
 /// identify the voter).
 pub fn tracking_code(election_hash: &[u8; 32], choices: &[Vec<Ciphertext>]) -> [u8; 32] {
+    let encodings: Vec<[u8; 32]> = choices
+        .iter()
+        .flatten()
+        .flat_map(|ct| [ct.alpha.compress().to_bytes(), ct.beta.compress().to_bytes()])
+        .collect();
+    tracking_code_of(election_hash, choices.iter().map(Vec::len), &encodings)
+}
+
+/// [`tracking_code`] from the ciphertexts' 32-byte encodings as the ballot carries them
+/// (`alpha`, `beta` of each option, question after question; `options` per question):
+/// a canonical encoding decodes to a point that encodes back to the same bytes, so both
+/// give the same code, and this one needs no point arithmetic.
+pub fn tracking_code_of(
+    election_hash: &[u8; 32],
+    options: impl Iterator<Item = usize>,
+    encodings: &[[u8; 32]],
+) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"hiwar/v2/tracking\n");
     h.update(election_hash);
-    for question in choices {
-        h.update((question.len() as u32).to_le_bytes());
-        for ct in question {
-            h.update(ct.alpha.compress().as_bytes());
-            h.update(ct.beta.compress().as_bytes());
+    let mut rest = encodings;
+    for n in options {
+        h.update((n as u32).to_le_bytes());
+        let (question, tail) = rest.split_at((2 * n).min(rest.len()));
+        for encoding in question {
+            h.update(encoding);
         }
+        rest = tail;
     }
     h.finalize().into()
 }
@@ -45,10 +64,15 @@ pub fn tracking_code(election_hash: &[u8; 32], choices: &[Vec<Ciphertext>]) -> [
 /// counter must grow with each ballot of the credential, so an old ballot cannot be
 /// replayed to undo a re-vote.
 pub fn cast_message(election_hash: &[u8; 32], counter: u64, ballot: &Value) -> Vec<u8> {
+    cast_message_of(election_hash, counter, &Sha256::digest(canonical_bytes(ballot)).into())
+}
+
+/// [`cast_message`] from `SHA-256(canonical(ballot))`, when the canonical text is at hand.
+pub fn cast_message_of(election_hash: &[u8; 32], counter: u64, ballot_digest: &[u8; 32]) -> Vec<u8> {
     let mut m = b"hiwar/v2/cast\n".to_vec();
     m.extend_from_slice(election_hash);
     m.extend_from_slice(&counter.to_le_bytes());
-    m.extend_from_slice(&Sha256::digest(canonical_bytes(ballot)));
+    m.extend_from_slice(ballot_digest);
     m
 }
 

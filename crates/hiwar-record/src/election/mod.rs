@@ -5,11 +5,14 @@
 //! Ballot proofs are the costly part; they are checked in batches on worker threads
 //! (one per core) while the main thread walks the chain. The tally is the weighted
 //! sum of every valid cast ballot minus the ballots later superseded by the same
-//! credential, so only superseded ballots need to be kept.
+//! credential: each credential's latest ballot is kept in a [`BallotStore`] until the
+//! next one supersedes it, and the state held in memory is the credential list's
+//! fingerprints and counters and the tracking codes' fingerprints ([`roll`]).
 
 mod ballots;
 pub mod hash;
 pub mod roles;
+mod roll;
 pub mod setup;
 pub mod wire;
 mod writer;
@@ -25,11 +28,15 @@ use hiwar_crypto::RistrettoPoint;
 use serde_json::Value;
 
 pub use hash::{cast_message, election_hash, roll_hash, sign_event, signed_event_message, tracking_code};
+pub use roll::{BallotStore, BallotStoreFactory, MemoryBallots};
 pub use wire::{
     ballot_json, choices_json, ct_json, dealer_json, encrypted_share_json, equality_json, nonces_json, parse_ballot,
     parse_ct, partial_json,
 };
 pub use writer::{CastChecker, CheckedCast, ElectionStatus};
+
+use crate::fingerprint::Fingerprints;
+use roll::Roll;
 
 /// Ballots per batch sent to a worker.
 pub const BATCH: usize = 512;
@@ -56,15 +63,6 @@ struct Trustee {
     share_key: RistrettoPoint,
 }
 
-/// A listed credential.
-struct Voter {
-    weight: u64,
-    /// The counter of its latest cast ballot (0 before any).
-    counter: u64,
-    /// The compressed choices of its latest cast ballot.
-    latest: Option<Vec<[u8; 32]>>,
-}
-
 struct Election {
     worker: Option<WorkerElection>,
     hash: [u8; 32],
@@ -82,14 +80,17 @@ struct Election {
     /// Why the key ceremony failed (a complaint), if it did.
     failed: Option<String>,
     verification_keys: BTreeMap<u32, RistrettoPoint>,
-    credentials: HashMap<[u8; 32], Voter>,
-    listed_weight: u64,
-    /// Every tracking code in the election, cast or spoiled: each may appear once.
-    tracking: HashSet<[u8; 32]>,
+    roll: Roll,
+    /// The fingerprint of every tracking code in the election, cast or spoiled: each may appear once.
+    tracking: HashSet<u128>,
     cast: u64,
     spoiled: u64,
-    /// (weight, compressed choices) of ballots superseded by a later one
-    superseded: Vec<(u64, Vec<[u8; 32]>)>,
+    /// Ballots superseded by a later one of the same credential.
+    superseded: u64,
+    /// Minus the weighted sum of the superseded ballots.
+    removed: Vec<Vec<Ciphertext>>,
+    /// Total weight of the credentials that cast a ballot.
+    counted_weight: u64,
     /// weighted sum of all cast ballots, from the workers
     tally: Vec<Vec<Ciphertext>>,
     closed_tally: Vec<Vec<Ciphertext>>,
@@ -111,6 +112,10 @@ struct Job {
     tracking: [u8; 32],
     weight: u64,
     body: Value,
+    /// SHA-256 of the ballot's canonical text, when the caller cut it from the line.
+    ballot_digest: Option<[u8; 32]>,
+    /// The ciphertexts' encodings as the ballot carries them (for the tracking code).
+    encodings: Vec<[u8; 32]>,
 }
 
 /// What a worker reports for one batch.
@@ -141,6 +146,8 @@ fn add_into(tally: &mut [Vec<Ciphertext>], other: &[Vec<Ciphertext>]) {
 /// Verifies the election events of one record.
 pub struct Elections {
     dialogue: String,
+    fingerprints: Fingerprints,
+    ballot_store: Option<BallotStoreFactory>,
     elections: HashMap<String, Election>,
     workers: Vec<mpsc::Sender<(String, WorkerElection, Vec<Job>)>>,
     handles: Vec<JoinHandle<()>>,
@@ -159,6 +166,8 @@ impl Elections {
         let (results_tx, results) = mpsc::channel();
         Elections {
             dialogue: dialogue.to_string(),
+            fingerprints: Fingerprints::new(),
+            ballot_store: None,
             elections: HashMap::new(),
             workers: Vec::new(),
             handles: Vec::new(),
@@ -175,6 +184,12 @@ impl Elections {
     /// Calls `f` with the number of ballots checked so far, after each batch.
     pub fn on_progress(&mut self, f: impl FnMut(u64) + Send + 'static) {
         self.progress = Some(Box::new(f));
+    }
+
+    /// Keeps each election's latest ballot per credential in stores `factory` makes
+    /// (in memory without it).
+    pub fn keep_ballots_in(&mut self, factory: BallotStoreFactory) {
+        self.ballot_store = Some(factory);
     }
 
     /// Whether `kind` belongs to this module.
@@ -268,8 +283,15 @@ impl Elections {
         result.map(|()| self.ballots_checked)
     }
 
-    /// Checks one election event at `line`.
-    pub fn apply(&mut self, line: usize, kind: &str, body: Value) -> Result<(), ElectionFailure> {
+    /// Checks one election event at `line`. `ballot_digest` is the SHA-256 of a cast
+    /// ballot's canonical text when the caller has it (cut from the canonical line).
+    pub fn apply(
+        &mut self,
+        line: usize,
+        kind: &str,
+        body: Value,
+        ballot_digest: Option<[u8; 32]>,
+    ) -> Result<(), ElectionFailure> {
         // Results that arrived meanwhile: stop early on a bad ballot.
         while let Ok(r) = self.results.try_recv() {
             self.absorb(r);
@@ -285,7 +307,7 @@ impl Elections {
             if self.elections.contains_key(&name) {
                 return Err(("E1", line, format!("election {name} was already created")));
             }
-            let e = setup::created(&self.dialogue, &name, &body).map_err(at("E1"))?;
+            let e = setup::created(&self.dialogue, &name, &body, self.fingerprints).map_err(at("E1"))?;
             self.elections.insert(name, e);
             return Ok(());
         }
@@ -299,9 +321,21 @@ impl Elections {
             "election.trustee_revealed" => setup::trustee_revealed(e, &body).map_err(at("E2")),
             "election.trustee_shares" => setup::trustee_shares(e, &body).map_err(at("E2")),
             "election.trustee_complaint" => setup::trustee_complaint(e, line, &body).map_err(at("E3")),
-            "election.opened" => setup::opened(e, &body).map_err(|(c, d)| (c, line, d)),
+            "election.opened" => {
+                let store = match &self.ballot_store {
+                    Some(factory) => factory(ballots::slot_size(e), e.roll.len()),
+                    None => Ok(Box::new(MemoryBallots::default()) as Box<dyn BallotStore>),
+                };
+                let store = store.map_err(|err| ("IO", line, format!("keeping the ballots: {err}")))?;
+                setup::opened(e, &body, store).map_err(|(c, d)| (c, line, d))
+            }
             "ballot.cast" => {
-                let job = ballots::cast(e, line, body).map_err(|(c, d)| (c, line, d))?;
+                let job = match ballots::cast(e, line, body, ballot_digest) {
+                    Ok(job) => job,
+                    // A ballot in flight may have failed first (its ciphertexts are read back here).
+                    Err((check, detail)) => return self.flush().and(Err((check, line, detail))),
+                };
+                let e = self.elections.get_mut(&name).expect("present");
                 e.pending.push(job);
                 if e.pending.len() >= BATCH {
                     self.dispatch(&name);

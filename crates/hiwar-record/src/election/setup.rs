@@ -9,7 +9,7 @@
 //! honest one. Any complaint ends the ceremony; the election cannot open and must be
 //! created again.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use hiwar_crypto::ballot::Question;
@@ -20,11 +20,13 @@ use hiwar_crypto::threshold::{self, DealerPublic, Verdict};
 use serde_json::{Map, Value};
 
 use super::hash::{election_hash, signed_event_message};
+use super::roll::Roll;
 use super::wire::{
     arr, cerr, hex_bytes, nonzero_point, obj, parse_encrypted_share, parse_equality, parse_knowledge, point, s, text,
     uint, R,
 };
-use super::{stage, zero_tally, Election, Stage, Trustee, Voter, WorkerElection};
+use super::{stage, zero_tally, BallotStore, Election, Stage, Trustee, WorkerElection};
+use crate::fingerprint::Fingerprints;
 
 /// Who made the credentials of a list: the credential authority (and printed them), or
 /// the members themselves (their devices; the authority only checked and signed).
@@ -45,7 +47,7 @@ fn public_key(v: &Value, what: &'static str) -> R<[u8; 32]> {
 }
 
 /// E1: `election.created`.
-pub(super) fn created(dialogue: &str, name: &str, body: &Value) -> R<Election> {
+pub(super) fn created(dialogue: &str, name: &str, body: &Value, fingerprints: Fingerprints) -> R<Election> {
     let b = obj(
         body,
         "body",
@@ -126,12 +128,13 @@ pub(super) fn created(dialogue: &str, name: &str, body: &Value) -> R<Election> {
         shares: BTreeMap::new(),
         failed: None,
         verification_keys: BTreeMap::new(),
-        credentials: HashMap::new(),
-        listed_weight: 0,
+        roll: Roll::new(fingerprints),
         tracking: HashSet::new(),
         cast: 0,
         spoiled: 0,
-        superseded: Vec::new(),
+        superseded: 0,
+        removed: tally.clone(),
+        counted_weight: 0,
         closed_tally: tally.clone(),
         tally,
         partials: BTreeMap::new(),
@@ -166,26 +169,26 @@ pub(super) fn credentials(e: &mut Election, body: &Value) -> R<()> {
     };
     // Everything is checked before anything is kept: a refused list changes nothing.
     let mut new = HashSet::new();
-    let mut listed_weight = e.listed_weight;
+    let mut entries = Vec::with_capacity(list.len());
+    let mut listed_weight = e.roll.listed_weight;
     for (c, weight) in list.iter().zip(&weights) {
         let bytes = public_key(c, "credential")?;
-        if e.credentials.contains_key(&bytes) || !new.insert(bytes) {
+        let fingerprint = e.roll.fingerprint(&bytes);
+        if e.roll.is_listed(fingerprint) || !new.insert(fingerprint) {
             return Err(format!("credential {} is listed twice", hex::encode(bytes)));
         }
+        entries.push((fingerprint, *weight));
         listed_weight = listed_weight.checked_add(*weight).ok_or("total weight overflows")?;
     }
-    let listed = e.credentials.len() + new.len();
+    let listed = e.roll.len() + new.len();
     if listed as u64 > e.voters || listed_weight > e.total_weight {
         return Err(format!(
             "{listed} credentials of total weight {listed_weight} listed: the electorate has {} voters of total weight {}",
             e.voters, e.total_weight
         ));
     }
-    for (c, weight) in list.iter().zip(weights) {
-        let bytes = public_key(c, "credential")?;
-        e.credentials.insert(bytes, Voter { weight, counter: 0, latest: None });
-    }
-    e.listed_weight = listed_weight;
+    e.roll.list(entries);
+    e.roll.listed_weight = listed_weight;
     Ok(())
 }
 
@@ -297,7 +300,11 @@ pub(super) fn trustee_complaint(e: &mut Election, line: usize, body: &Value) -> 
 }
 
 /// E3 and E4: the election opens with a complete ceremony and a complete credential list.
-pub(super) fn opened(e: &mut Election, body: &Value) -> Result<(), (&'static str, String)> {
+pub(super) fn opened(
+    e: &mut Election,
+    body: &Value,
+    ballots: Box<dyn BallotStore>,
+) -> Result<(), (&'static str, String)> {
     let e3 = |d: String| ("E3", d);
     let b = obj(body, "body", &["election", "public_key", "verification_keys"]).map_err(e3)?;
     stage(e, Stage::Setup, "opening").map_err(e3)?;
@@ -324,13 +331,13 @@ pub(super) fn opened(e: &mut Election, body: &Value) -> Result<(), (&'static str
         }
         verification_keys.insert(j, expected);
     }
-    if e.credentials.len() as u64 != e.voters || e.listed_weight != e.total_weight {
+    if e.roll.len() as u64 != e.voters || e.roll.listed_weight != e.total_weight {
         return Err((
             "E4",
             format!(
                 "{} credentials of total weight {} listed; the electorate has {} voters of total weight {}",
-                e.credentials.len(),
-                e.listed_weight,
+                e.roll.len(),
+                e.roll.listed_weight,
                 e.voters,
                 e.total_weight
             ),
@@ -338,6 +345,9 @@ pub(super) fn opened(e: &mut Election, body: &Value) -> Result<(), (&'static str
     }
     let key = ElectionKey::new(key).map_err(cerr).map_err(e3)?;
     e.verification_keys = verification_keys;
+    e.roll.seal(e.weighted, ballots);
+    // Every listed credential may cast once; re-votes and challenges grow it beyond.
+    e.tracking.reserve(e.roll.len());
     e.worker = Some(WorkerElection { hash: e.hash, key: Arc::new(key), questions: e.questions.clone() });
     e.stage = Stage::Open;
     Ok(())

@@ -6,7 +6,6 @@
 //! record, on any thread — so a bad ballot is refused without touching the record's
 //! state, and a good one is not checked twice.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use hiwar_crypto::ballot;
@@ -17,7 +16,8 @@ use hiwar_crypto::threshold::{self, DealerPublic};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::ballots::{check_ballot, counted_tally};
+use super::ballots::{check_ballot, compressed_choices, counted_tally};
+use super::roll::Listed;
 use super::wire::{ct_json, hex_bytes, obj, uint};
 use super::{add_into, ElectionFailure, Elections, Job, Stage, WorkerElection};
 use crate::canonical::to_canonical_string;
@@ -49,7 +49,7 @@ pub struct ElectionStatus {
 pub struct CastChecker {
     election: String,
     worker: WorkerElection,
-    weights: Arc<HashMap<[u8; 32], u64>>,
+    listed: Arc<Listed>,
 }
 
 /// A ballot that passed [`CastChecker::check`]: what the record's state checks still
@@ -87,11 +87,13 @@ impl CastChecker {
         if counter == 0 {
             return Err(e5("counter 0: counters start at 1".into()));
         }
-        let weight = *self
-            .weights
-            .get(&credential)
+        let (_, weight) = self
+            .listed
+            .find(&credential)
             .ok_or_else(|| e5(format!("credential {} is not on the list", hex::encode(credential))))?;
-        let job = Job { line: 0, credential, counter, tracking, weight, body: body.clone() };
+        let encodings = compressed_choices(&b["ballot"]).map_err(|d| ("E6", d))?;
+        let job =
+            Job { line: 0, credential, counter, tracking, weight, body: body.clone(), ballot_digest: None, encodings };
         let mut batch = BatchVerifier::new(&self.worker.key);
         let checked = check_ballot(&self.worker, &job, &mut batch, &mut rand_core::OsRng)?;
         batch
@@ -121,9 +123,9 @@ impl Elections {
             failed: e.failed.clone(),
             voters: e.voters,
             total_weight: e.total_weight,
-            credentials: e.credentials.len() as u64,
+            credentials: e.roll.len() as u64,
             cast: e.cast,
-            superseded: e.superseded.len() as u64,
+            superseded: e.superseded,
             spoiled: e.spoiled,
             decrypted: e.partials.keys().copied().collect(),
         })
@@ -132,11 +134,7 @@ impl Elections {
     /// The checker of ballots for election `name`, once it is open.
     pub fn cast_checker(&self, name: &str) -> Option<CastChecker> {
         let e = self.elections.get(name).filter(|e| e.stage == Stage::Open)?;
-        Some(CastChecker {
-            election: name.to_string(),
-            worker: e.worker.clone()?,
-            weights: Arc::new(e.credentials.iter().map(|(c, v)| (*c, v.weight)).collect()),
-        })
+        Some(CastChecker { election: name.to_string(), worker: e.worker.clone()?, listed: e.roll.listed.clone()? })
     }
 
     /// Applies a `ballot.cast` whose signature and proofs [`CastChecker::check`] passed:
@@ -155,7 +153,7 @@ impl Elections {
             .elections
             .get_mut(&name)
             .ok_or_else(|| ("E1", line, format!("election {name:?} was never created")))?;
-        super::ballots::cast(e, line, body).map_err(|(c, d)| (c, line, d))?;
+        super::ballots::cast(e, line, body, None).map_err(|(c, d)| (c, line, d))?;
         add_into(&mut e.tally, &checked.contribution);
         self.ballots_checked += 1;
         Ok(())
@@ -174,10 +172,10 @@ impl Elections {
         if e.shares.len() != e.trustees.len() {
             return Err(format!("{} of {} trustees have dealt their shares", e.shares.len(), e.n()));
         }
-        if e.credentials.len() as u64 != e.voters || e.listed_weight != e.total_weight {
+        if e.roll.len() as u64 != e.voters || e.roll.listed_weight != e.total_weight {
             return Err(format!(
                 "{} of {} credentials are listed: the credential authority's list is incomplete",
-                e.credentials.len(),
+                e.roll.len(),
                 e.voters
             ));
         }
@@ -195,8 +193,8 @@ impl Elections {
         if e.stage != Stage::Open {
             return Err("the election is not open".into());
         }
-        let tally = counted_tally(e)?;
-        let superseded = e.superseded.len() as u64;
+        let tally = counted_tally(e);
+        let superseded = e.superseded;
         Ok(json!({"election": name, "counted": e.cast - superseded, "superseded": superseded,
             "tally": tally.iter().map(|q| q.iter().map(ct_json).collect::<Vec<_>>()).collect::<Vec<_>>()}))
     }
@@ -214,8 +212,7 @@ impl Elections {
         let set: Vec<u32> = e.partials.keys().copied().take(e.threshold as usize).collect();
         // No total exceeds the weight of the credentials that cast a counted ballot: one
         // table of that size serves every option.
-        let counted: u64 = e.credentials.values().filter(|v| v.latest.is_some()).map(|v| v.weight).sum();
-        let table = hiwar_crypto::elgamal::DiscreteLog::new(counted);
+        let table = hiwar_crypto::elgamal::DiscreteLog::new(e.counted_weight);
         let mut counts = Vec::new();
         for (q, tally) in e.closed_tally.iter().enumerate() {
             let mut row = Vec::new();
