@@ -84,7 +84,7 @@ fn main() {
                     let started = Instant::now();
                     let mut batch = BatchVerifier::new(&key);
                     for (ct, p) in &proofs {
-                        let (a, b) = p.verify_into(context(), &key, ct, &[0, 1], &mut batch, &mut rng).unwrap();
+                        let (a, b) = p.verify_into(context(), &key, ct, None, &[0, 1], &mut batch, &mut rng).unwrap();
                         batch.term(a, ct.alpha);
                         batch.term(b, ct.beta);
                     }
@@ -110,7 +110,7 @@ fn main() {
             .map(|_| {
                 let started = Instant::now();
                 for _ in 0..n {
-                    std::hint::black_box(encrypt(&ctx, &[q], &[choice.clone()], &mut rng).unwrap());
+                    std::hint::black_box(encrypt(&ctx, &[q], std::slice::from_ref(&choice), &mut rng).unwrap());
                 }
                 started.elapsed().as_secs_f64() / n as f64
             })
@@ -124,7 +124,7 @@ fn main() {
         );
 
         let ballots: Vec<Ballot> =
-            (0..n).map(|_| encrypt(&ctx, &[q], &[choice.clone()], &mut rng).unwrap().0).collect();
+            (0..n).map(|_| encrypt(&ctx, &[q], std::slice::from_ref(&choice), &mut rng).unwrap().0).collect();
         let single = median(
             (0..7)
                 .map(|_| {
@@ -148,7 +148,7 @@ fn main() {
                     let started = Instant::now();
                     let mut batch = BatchVerifier::new(&key);
                     for b in &ballots {
-                        b.verify_into(&ctx, &[q], &mut batch, &mut rng).unwrap();
+                        b.verify_into(&ctx, &[q], None, &mut batch, &mut rng).unwrap();
                     }
                     batch.verify().unwrap();
                     started.elapsed().as_secs_f64() / n as f64

@@ -153,10 +153,13 @@ pub fn encrypt(
 
 impl Ballot {
     /// Checks the ballot's shape and challenges and adds its group equations to `batch`.
+    /// `encodings`: the bytes the ciphertexts were decoded from (`α`, `β` of each
+    /// option in order), if the caller has them, so they need not be encoded again.
     pub fn verify_into(
         &self,
         ctx: &BallotContext,
         questions: &[Question],
+        encodings: Option<&[[u8; 32]]>,
         batch: &mut BatchVerifier,
         rng: &mut impl CryptoRngCore,
     ) -> Result<()> {
@@ -167,6 +170,12 @@ impl Ballot {
                 questions.len()
             )));
         }
+        if let Some(e) = encodings {
+            if e.len() != 2 * self.answers.iter().map(|a| a.choices.len()).sum::<usize>() {
+                return Err(CryptoError::Invalid("the encodings given are not the ballot's".into()));
+            }
+        }
+        let mut seen = 0;
         for (q, (answer, question)) in self.answers.iter().zip(questions).enumerate() {
             if answer.choices.len() != question.options as usize || answer.choice_proofs.len() != answer.choices.len() {
                 return Err(CryptoError::Invalid(format!(
@@ -188,13 +197,17 @@ impl Ballot {
                     ctx.selections_transcript(q),
                     ctx.key,
                     &sum,
+                    None,
                     &question.selection_values(),
                     batch,
                     rng,
                 )?
             };
             for (o, (ct, proof)) in answer.choices.iter().zip(&answer.choice_proofs).enumerate() {
-                let (alpha, beta) = proof.verify_into(ctx.option_transcript(q, o), ctx.key, ct, &[0, 1], batch, rng)?;
+                let encoding = encodings.and_then(|e| Some((e.get(2 * seen)?, e.get(2 * seen + 1)?)));
+                seen += 1;
+                let (alpha, beta) =
+                    proof.verify_into(ctx.option_transcript(q, o), ctx.key, ct, encoding, &[0, 1], batch, rng)?;
                 batch.term(alpha + sum_alpha, ct.alpha);
                 batch.term(beta + sum_beta, ct.beta);
             }
@@ -207,7 +220,7 @@ impl Ballot {
     pub fn verify(&self, ctx: &BallotContext, questions: &[Question]) -> Result<()> {
         let mut rng = rand_core::OsRng;
         let mut batch = BatchVerifier::new(ctx.key);
-        self.verify_into(ctx, questions, &mut batch, &mut rng)?;
+        self.verify_into(ctx, questions, None, &mut batch, &mut rng)?;
         batch.verify().map_err(|_| CryptoError::BadProof("a ballot proof equation fails"))
     }
 
@@ -346,6 +359,30 @@ mod tests {
             .map(|q| q.iter().map(|ct| dlog.solve(&(ct.beta - s.x * ct.alpha)).unwrap()).collect())
             .collect();
         assert_eq!(counts, vec![vec![3, 0, 3, 3], vec![3, 3]]);
+    }
+
+    #[test]
+    fn the_encodings_a_verifier_passes_must_be_the_ballots_own() {
+        let mut s = setup();
+        let cred = s.credential.public();
+        let ctx = BallotContext { election_hash: &s.hash, key: &s.key, credential: &cred };
+        let (ballot, _) = encrypt(&ctx, &[APPROVE], &[vec![true, false, false, false]], &mut s.rng).unwrap();
+        let own: Vec<[u8; 32]> = ballot.answers[0]
+            .choices
+            .iter()
+            .flat_map(|ct| [ct.alpha.compress().to_bytes(), ct.beta.compress().to_bytes()])
+            .collect();
+        let check = |encodings: &[[u8; 32]]| {
+            let mut batch = BatchVerifier::new(ctx.key);
+            let mut rng = rand_core::OsRng;
+            ballot.verify_into(&ctx, &[APPROVE], Some(encodings), &mut batch, &mut rng).is_ok()
+                && batch.verify().is_ok()
+        };
+        assert!(check(&own));
+        let mut swapped = own.clone();
+        swapped.swap(0, 1);
+        assert!(!check(&swapped), "encodings other than the ciphertexts' change every challenge");
+        assert!(!check(&own[..7]), "too few encodings");
     }
 
     #[test]

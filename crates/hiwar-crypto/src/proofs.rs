@@ -54,14 +54,25 @@ pub struct DisjunctiveProof {
     pub branches: Vec<Branch>,
 }
 
+/// The encodings of a ciphertext's `α` and `β`, when the caller holds the bytes it
+/// decoded them from: a canonical encoding is what `compress` gives back, so the
+/// transcript is the same without re-encoding.
+pub type CiphertextEncoding<'a> = Option<(&'a [u8; 32], &'a [u8; 32])>;
+
 fn disjunctive_challenge<'a>(
     mut t: Transcript,
     key: &ElectionKey,
     ct: &Ciphertext,
+    encoding: CiphertextEncoding,
     values: &[u64],
     branches: impl Iterator<Item = (&'a CompressedRistretto, &'a CompressedRistretto)>,
 ) -> Scalar {
-    t.bytes(key.encoding()).point(&ct.alpha).point(&ct.beta).u64(values.len() as u64);
+    t.bytes(key.encoding());
+    match encoding {
+        Some((alpha, beta)) => t.bytes(alpha).bytes(beta),
+        None => t.point(&ct.alpha).point(&ct.beta),
+    };
+    t.u64(values.len() as u64);
     for &m in values {
         t.u64(m);
     }
@@ -113,7 +124,7 @@ impl DisjunctiveProof {
                 }
             })
             .collect();
-        let c = disjunctive_challenge(context, key, ct, values, branches.iter().map(|b| (&b.a, &b.b)));
+        let c = disjunctive_challenge(context, key, ct, None, values, branches.iter().map(|b| (&b.a, &b.b)));
         let others: Scalar = branches.iter().enumerate().filter(|(j, _)| *j != real).map(|(_, b)| b.c).sum();
         branches[real].c = c - others;
         branches[real].z = *w + branches[real].c * r.scalar();
@@ -127,11 +138,14 @@ impl DisjunctiveProof {
     /// For branch `j` with weights `ρ_j, σ_j`: `ρ_j (z_j G − a_j − c_j α) = 0` and
     /// `σ_j (z_j K − b_j − c_j β + c_j m_j G) = 0`; so `α` gets `−Σ ρ_j c_j` and `β`
     /// gets `−Σ σ_j c_j`.
+    /// `encoding`: the bytes `ct` was decoded from, if the caller has them.
+    #[allow(clippy::too_many_arguments)]
     pub fn verify_into(
         &self,
         context: Transcript,
         key: &ElectionKey,
         ct: &Ciphertext,
+        encoding: CiphertextEncoding,
         values: &[u64],
         batch: &mut BatchVerifier,
         rng: &mut impl CryptoRngCore,
@@ -139,7 +153,7 @@ impl DisjunctiveProof {
         if self.branches.len() != values.len() {
             return Err(CryptoError::BadProof("wrong number of branches"));
         }
-        let c = disjunctive_challenge(context, key, ct, values, self.branches.iter().map(|b| (&b.a, &b.b)));
+        let c = disjunctive_challenge(context, key, ct, encoding, values, self.branches.iter().map(|b| (&b.a, &b.b)));
         if self.branches.iter().map(|b| b.c).sum::<Scalar>() != c {
             return Err(CryptoError::BadProof("challenge shares do not sum to the challenge"));
         }
@@ -161,7 +175,7 @@ impl DisjunctiveProof {
     pub fn verify(&self, context: Transcript, key: &ElectionKey, ct: &Ciphertext, values: &[u64]) -> Result<()> {
         let mut rng = rand_core::OsRng;
         let mut batch = BatchVerifier::new(key);
-        let (alpha, beta) = self.verify_into(context, key, ct, values, &mut batch, &mut rng)?;
+        let (alpha, beta) = self.verify_into(context, key, ct, None, values, &mut batch, &mut rng)?;
         batch.term(alpha, ct.alpha);
         batch.term(beta, ct.beta);
         batch.verify().map_err(|_| CryptoError::BadProof("a branch equation fails"))

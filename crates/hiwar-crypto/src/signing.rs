@@ -44,6 +44,16 @@ pub fn verify(what: &'static str, key: &[u8; 32], message: &[u8], signature: &[u
         .map_err(|_| CryptoError::BadProof(what))
 }
 
+/// [`verify`] for a key that already passed [`public_key`] (a listed credential, checked
+/// when its list was): the strict decoding and the subgroup check are not repeated. The
+/// signature rules are the same.
+pub fn verify_checked_key(what: &'static str, key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> Result<()> {
+    VerifyingKey::from_bytes(key)
+        .map_err(|_| CryptoError::NonCanonical(what))?
+        .verify_strict(message, &Signature::from_bytes(signature))
+        .map_err(|_| CryptoError::BadProof(what))
+}
+
 /// A signing key (credential, authority or trustee); zeroized on drop by `ed25519-dalek`.
 pub struct Signer25519 {
     key: SigningKey,

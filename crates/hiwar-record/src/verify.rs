@@ -137,19 +137,26 @@ pub struct Summary {
     pub witnessed: Option<Witnessed>,
 }
 
+/// Hears how many ballots have been checked.
+pub type BallotProgress = Box<dyn FnMut(u64) + Send>;
+/// Reads line `i` of the record again.
+pub type LineReader<'a> = Box<dyn Fn(usize) -> Option<String> + 'a>;
+/// Sees each line's sequence number, kind and body.
+pub type EventHook<'a> = Box<dyn FnMut(u64, &str, &Value) + 'a>;
+
 /// What the caller of [`verify_stream`] hears while it runs, and what it can give.
 #[derive(Default)]
 pub struct Hooks<'a> {
     /// Called with the number of ballots whose proofs have been checked so far.
-    pub on_ballots: Option<Box<dyn FnMut(u64) + Send>>,
+    pub on_ballots: Option<BallotProgress>,
     /// Called with the number of lines and bytes checked so far, after each chunk.
     pub on_lines: Option<Box<dyn FnMut(u64, u64) + 'a>>,
     /// Called with every line's sequence number, kind and body, before its checks (a
     /// verdict on what it saw holds only if the whole record verifies).
-    pub on_event: Option<Box<dyn FnMut(u64, &str, &Value) + 'a>>,
+    pub on_event: Option<EventHook<'a>>,
     /// Reads line `i` of the record again: a co-signature in the record that contradicts
     /// an earlier line is reported with both lines, as a fork proof.
-    pub line_at: Option<Box<dyn Fn(usize) -> Option<String> + 'a>>,
+    pub line_at: Option<LineReader<'a>>,
     /// Where each election's latest ballot per credential is kept (in memory without it).
     pub ballot_store: Option<crate::election::BallotStoreFactory>,
 }
@@ -175,9 +182,9 @@ pub fn verify(record: &str, options: &Options) -> Result<Summary, Failure> {
 }
 
 /// Lines per chunk handed to a worker.
-const CHUNK_LINES: usize = 256;
+const CHUNK_LINES: usize = 64;
 /// Bytes after which a chunk is handed over even if it has fewer lines.
-const CHUNK_BYTES: usize = 1 << 21;
+const CHUNK_BYTES: usize = 1 << 19;
 
 /// One line as read, without its newline.
 enum RawLine {
@@ -326,10 +333,11 @@ use sha2::Digest as _;
 /// The state carried from line to line.
 struct Walk<'a> {
     options: &'a Options,
-    hooks_line_at: Option<Box<dyn Fn(usize) -> Option<String> + 'a>>,
-    on_event: Option<Box<dyn FnMut(u64, &str, &Value) + 'a>>,
+    hooks_line_at: Option<LineReader<'a>>,
+    on_event: Option<EventHook<'a>>,
     checks: Option<BodyChecks>,
-    pending_hooks: Option<(Option<Box<dyn FnMut(u64) + Send>>, Option<crate::election::BallotStoreFactory>)>,
+    /// What the body checks get once line 0 creates them.
+    pending_hooks: Option<(Option<BallotProgress>, Option<crate::election::BallotStoreFactory>)>,
     key: Option<VerifyingKey>,
     dialogue: String,
     prev_hash: String,
@@ -526,11 +534,7 @@ impl Walk<'_> {
 }
 
 /// A W2 failure inside the record comes with the fork proof the record itself holds.
-fn with_proof(
-    failure: Failure,
-    key: Option<&VerifyingKey>,
-    line_at: &Option<Box<dyn Fn(usize) -> Option<String> + '_>>,
-) -> Failure {
+fn with_proof(failure: Failure, key: Option<&VerifyingKey>, line_at: &Option<LineReader<'_>>) -> Failure {
     match (failure.check, failure.line, key, line_at) {
         ("W2", Some(at), Some(key), Some(line_at)) => in_record_fork_proof(line_at, at, key)
             .map(|proof| Failure { detail: format!("{}; fork proof: {proof}", failure.detail), ..failure.clone() })

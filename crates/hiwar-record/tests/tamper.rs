@@ -229,3 +229,60 @@ proptest! {
         }
     }
 }
+
+/// A connection that delivers `cut` bytes of the record and then drops.
+struct DroppedConnection<'a> {
+    data: &'a [u8],
+    at: usize,
+    cut: usize,
+}
+
+impl std::io::Read for DroppedConnection<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at >= self.cut {
+            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer"));
+        }
+        let n = buf.len().min(self.cut - self.at).min(7);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_dropped_connection_is_reported_as_unreadable_not_as_a_forged_record() {
+    let record = honest_record();
+    for cut in [0, 1, 100, record.len() / 2, record.len() - 1] {
+        let reader = std::io::BufReader::with_capacity(16, DroppedConnection { data: record.as_bytes(), at: 0, cut });
+        match hiwar_record::verify_stream(reader, &Options::default(), Default::default()) {
+            Err(hiwar_record::Stopped::Unreadable { lines, error }) => {
+                assert!(lines < record.lines().count() as u64, "cut at {cut}: {lines} lines");
+                assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset);
+            }
+            other => panic!("cut at {cut}: {other:?}"),
+        }
+    }
+    // The same bytes, ended cleanly in the middle of a line, are a record that does not verify.
+    let cut = &record[..record.len() / 2];
+    assert_eq!(check_of(cut), "R1");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// Streaming the record in reads of any size gives the verdict of verifying it whole.
+    #[test]
+    fn streamed_and_whole_verification_agree(position in any::<prop::sample::Index>(), byte in any::<u8>(), capacity in 1usize..600) {
+        let record = honest_record();
+        let mut bytes = record.clone().into_bytes();
+        let i = position.index(bytes.len());
+        bytes[i] = byte;
+        let streamed = match hiwar_record::verify_stream(std::io::BufReader::with_capacity(capacity, &bytes[..]), &Options::default(), Default::default()) {
+            Ok(_) => None,
+            Err(hiwar_record::Stopped::Failed(f)) => Some((f.check, f.line)),
+            Err(other) => panic!("{other:?}"),
+        };
+        if let Ok(text) = String::from_utf8(bytes) {
+            prop_assert_eq!(streamed, verify(&text, &Options::default()).err().map(|f| (f.check, f.line)));
+        }
+    }
+}

@@ -279,3 +279,105 @@ fn a_taken_port_and_an_unusable_data_directory_are_named() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("/proc/hiwar-data"), "{stderr}");
 }
+
+/// Serves `body` once at any path, then drops the connection: with `chunked`, after the
+/// bytes without the closing chunk; otherwise with a Content-Length larger than sent.
+fn serve_cut(body: Vec<u8>, chunked: bool) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/cut.jsonl", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request);
+        let head = if chunked {
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_string()
+        } else {
+            format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len() * 2)
+        };
+        let _ = stream.write_all(head.as_bytes());
+        if chunked {
+            let _ = stream.write_all(format!("{:x}\r\n", body.len()).as_bytes());
+            let _ = stream.write_all(&body);
+            let _ = stream.write_all(b"\r\n");
+        } else {
+            let _ = stream.write_all(&body);
+        }
+        // Dropped here: the connection closes mid-record.
+    });
+    url
+}
+
+#[test]
+fn json_output_tracking_codes_and_a_cut_download() {
+    let demo = Running::start(&["demo", "--listen", "127.0.0.1:0"]);
+    let record_url = demo.value("public record:");
+    let record = get(&record_url);
+
+    // --json: one document with every check's outcome, the same exit code.
+    let out = hiwar().args(["verify", "--json", &record_url]).output().unwrap();
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document on stdout");
+    assert_eq!(doc["verdict"], "ok");
+    assert_eq!(doc["checks"].as_array().unwrap().len(), hiwar_record::CHECKS.len());
+    assert!(doc["checks"].as_array().unwrap().iter().all(|c| c["outcome"] == "ok" || c["outcome"] == "skip"));
+    assert!(doc["summary"]["ballots"].as_u64().unwrap() > 0);
+    let mut tampered = lines(&record);
+    let i = tampered.iter().position(|l| l.contains("\"kind\":\"ballot.cast\"")).unwrap();
+    tampered[i] = tampered[i].replacen("\"counter\":", "\"counter\":1", 1);
+    let (code, stdout) = verify_file(&join(&tampered), &["--json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["verdict"], "failed");
+    assert_eq!(doc["failure"]["line"], i);
+    let failed = doc["failure"]["check"].as_str().unwrap();
+    assert!(failed == "R7", "{stdout}");
+    assert!(doc["checks"].as_array().unwrap().iter().any(|c| c["id"] == failed && c["outcome"] == "fail"));
+
+    // --tracking: counted, superseded, challenged, absent.
+    let ballots: Vec<(String, Value)> =
+        events(&record).into_iter().filter(|(k, _)| k == "ballot.cast" || k == "ballot.spoiled").collect();
+    let superseded = |n: usize| {
+        let (kind, b) = &ballots[n];
+        kind == "ballot.cast"
+            && ballots[n + 1..].iter().any(|(k, later)| {
+                k == "ballot.cast" && later["credential"] == b["credential"] && later["election"] == b["election"]
+            })
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for (n, (kind, b)) in ballots.iter().enumerate() {
+        let status = match (kind.as_str(), superseded(n)) {
+            ("ballot.spoiled", _) => "challenged",
+            (_, true) => "superseded",
+            _ => "counted",
+        };
+        if !seen.insert(status) {
+            continue;
+        }
+        let code = b["tracking"].as_str().unwrap();
+        let out = hiwar().args(["verify", "--json", "--tracking", code, &record_url]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["tracking"]["status"], status, "{code}");
+        let out = hiwar().args(["verify", "--tracking", code, &record_url]).output().unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("tracking code {code}")));
+    }
+    assert!(
+        seen.contains("counted") && seen.contains("challenged"),
+        "the demo has counted and challenged ballots: {seen:?}"
+    );
+    let absent = "ab".repeat(32);
+    let out = hiwar().args(["verify", "--tracking", &absent, &record_url]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is NOT in the record"));
+
+    // A download cut short is no verdict on the record: exit 2, not a failed check.
+    let half = record.as_bytes()[..record.len() / 2].to_vec();
+    for chunked in [true, false] {
+        let out = hiwar().args(["verify", &serve_cut(half.clone(), chunked)]).output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "chunked {chunked}: {stdout} {stderr}");
+        assert!(stderr.contains("could not be read to its end"), "chunked {chunked}: {stderr}");
+        assert!(!stdout.contains("VERIFICATION FAILED"), "chunked {chunked}: {stdout}");
+    }
+}

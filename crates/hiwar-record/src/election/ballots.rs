@@ -27,7 +27,7 @@ pub(super) fn check_ballot(
     e: &WorkerElection,
     job: &Job,
     batch: &mut BatchVerifier,
-    rng: &mut rand_core::OsRng,
+    rng: &mut impl rand_core::CryptoRngCore,
 ) -> Result<Ballot, (&'static str, String)> {
     let body = job.body.as_object().expect("checked");
     let tracking = hex::encode(job.tracking);
@@ -37,7 +37,8 @@ pub(super) fn check_ballot(
         Some(digest) => cast_message_of(&e.hash, job.counter, digest),
         None => cast_message(&e.hash, job.counter, &body["ballot"]),
     };
-    signing::verify("ballot signature", &job.credential, &message, &signature)
+    // The credential is on the list, whose keys E4 checked strictly.
+    signing::verify_checked_key("ballot signature", &job.credential, &message, &signature)
         .map_err(|d| ("E5", format!("ballot {tracking}: {d}")))?;
     let ballot = parse_ballot(&body["ballot"]).map_err(|d| ("E6", format!("ballot {tracking}: {d}")))?;
     // parse_ballot decoded each of these encodings, so they are canonical.
@@ -45,12 +46,17 @@ pub(super) fn check_ballot(
         return Err(("E6", format!("ballot {tracking}: the tracking code is not the digest of its ciphertexts")));
     }
     let ctx = BallotContext { election_hash: &e.hash, key: &e.key, credential: &job.credential };
-    ballot.verify_into(&ctx, &e.questions, batch, rng).map_err(|d| ("E6", format!("ballot {tracking}: {d}")))?;
+    ballot
+        .verify_into(&ctx, &e.questions, Some(&job.encodings), batch, rng)
+        .map_err(|d| ("E6", format!("ballot {tracking}: {d}")))?;
     Ok(ballot)
 }
 
 pub(super) fn run_batch(election: String, e: &WorkerElection, jobs: &[Job]) -> BatchResult {
-    let mut rng = rand_core::OsRng;
+    // The batch's random weights: a generator seeded once from the system per batch,
+    // not a system call per weight.
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_rng(rand_core::OsRng)
+        .expect("the system's generator works");
     let mut batch = BatchVerifier::new(&e.key);
     let mut ballots = Vec::with_capacity(jobs.len());
     let mut failure = None;

@@ -70,7 +70,9 @@ pub(super) struct Roll {
     fingerprints: Fingerprints,
     /// While the list is published: the fingerprints seen, to refuse a credential listed twice.
     listing: HashSet<u128>,
-    entries: Vec<(u128, u64)>,
+    entries: Vec<u128>,
+    /// The entries' weights, in a weighted election only.
+    entry_weights: Vec<u64>,
     pub listed_weight: u64,
     /// Once the election opens.
     pub listed: Option<Arc<Listed>>,
@@ -84,6 +86,7 @@ impl Roll {
             fingerprints,
             listing: HashSet::new(),
             entries: Vec::new(),
+            entry_weights: Vec::new(),
             listed_weight: 0,
             listed: None,
             counters: Vec::new(),
@@ -108,20 +111,28 @@ impl Roll {
     }
 
     /// Adds checked entries (fingerprint, weight) while the list is published.
-    pub fn list(&mut self, entries: impl IntoIterator<Item = (u128, u64)>) {
+    pub fn list(&mut self, weighted: bool, entries: impl IntoIterator<Item = (u128, u64)>) {
         for (fp, weight) in entries {
             self.listing.insert(fp);
-            self.entries.push((fp, weight));
+            self.entries.push(fp);
+            if weighted {
+                self.entry_weights.push(weight);
+            }
         }
     }
 
     /// Closes the list when the election opens: sorts it and makes the ballot store.
-    pub fn seal(&mut self, weighted: bool, store: Box<dyn BallotStore>) {
+    pub fn seal(&mut self, store: Box<dyn BallotStore>) {
         self.listing = HashSet::new();
-        let mut entries = std::mem::take(&mut self.entries);
-        entries.sort_unstable_by_key(|e| e.0);
-        let weights = if weighted { entries.iter().map(|e| e.1).collect() } else { Vec::new() };
-        let keys = entries.into_iter().map(|e| e.0).collect::<Vec<_>>();
+        let mut keys = std::mem::take(&mut self.entries);
+        let mut weights = std::mem::take(&mut self.entry_weights);
+        if weights.is_empty() {
+            keys.sort_unstable();
+        } else {
+            let mut pairs: Vec<(u128, u64)> = keys.into_iter().zip(weights).collect();
+            pairs.sort_unstable_by_key(|p| p.0);
+            (keys, weights) = pairs.into_iter().unzip();
+        }
         self.counters = vec![0; keys.len()];
         self.listed = Some(Arc::new(Listed { fingerprints: self.fingerprints, keys, weights }));
         self.latest = Some(store);

@@ -46,6 +46,25 @@ fn public_key(v: &Value, what: &'static str) -> R<[u8; 32]> {
     Ok(bytes)
 }
 
+/// The strictly decoded keys of a credential list, in order; the subgroup check of
+/// each (a scalar multiplication) runs on every core, since a national list has
+/// millions. The first bad key in list order is the one named.
+fn strict_keys(list: &[Value]) -> R<Vec<[u8; 32]>> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let part = list.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = list
+            .chunks(part)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(|c| public_key(c, "credential")).collect::<R<Vec<_>>>()))
+            .collect();
+        let mut keys = Vec::with_capacity(list.len());
+        for part in parts {
+            keys.extend(part.join().map_err(|_| "a credential check stopped".to_string())??);
+        }
+        Ok(keys)
+    })
+}
+
 /// E1: `election.created`.
 pub(super) fn created(dialogue: &str, name: &str, body: &Value, fingerprints: Fingerprints) -> R<Election> {
     let b = obj(
@@ -168,12 +187,12 @@ pub(super) fn credentials(e: &mut Election, body: &Value) -> R<()> {
         vec![1; list.len()]
     };
     // Everything is checked before anything is kept: a refused list changes nothing.
+    let keys = strict_keys(list)?;
     let mut new = HashSet::new();
     let mut entries = Vec::with_capacity(list.len());
     let mut listed_weight = e.roll.listed_weight;
-    for (c, weight) in list.iter().zip(&weights) {
-        let bytes = public_key(c, "credential")?;
-        let fingerprint = e.roll.fingerprint(&bytes);
+    for (bytes, weight) in keys.iter().zip(&weights) {
+        let fingerprint = e.roll.fingerprint(bytes);
         if e.roll.is_listed(fingerprint) || !new.insert(fingerprint) {
             return Err(format!("credential {} is listed twice", hex::encode(bytes)));
         }
@@ -187,7 +206,7 @@ pub(super) fn credentials(e: &mut Election, body: &Value) -> R<()> {
             e.voters, e.total_weight
         ));
     }
-    e.roll.list(entries);
+    e.roll.list(e.weighted, entries);
     e.roll.listed_weight = listed_weight;
     Ok(())
 }
@@ -345,7 +364,7 @@ pub(super) fn opened(
     }
     let key = ElectionKey::new(key).map_err(cerr).map_err(e3)?;
     e.verification_keys = verification_keys;
-    e.roll.seal(e.weighted, ballots);
+    e.roll.seal(ballots);
     // Every listed credential may cast once; re-votes and challenges grow it beyond.
     e.tracking.reserve(e.roll.len());
     e.worker = Some(WorkerElection { hash: e.hash, key: Arc::new(key), questions: e.questions.clone() });
