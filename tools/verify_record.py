@@ -89,6 +89,7 @@ class State:
         self.batch_order = {}
         self.redacted = set()
         self.statements = {}
+        self.digests = {}
 
     @staticmethod
     def shape(body, names):
@@ -193,6 +194,7 @@ class State:
             if b["statement"] in self.statements:
                 raise ValueError("statement posted twice")
             self.statements[b["statement"]] = False
+            self.digests[b["statement"]] = b["digest"]
         elif kind == "statement.redacted":
             self.shape(b, ["statement", "reason", "by"])
             r = b["reason"]
@@ -1094,7 +1096,45 @@ def verify(data, pinned=None, previous=None, checkpoints=(), cosignatures=(), po
             check_quorum(*policy, witnesses, list(cosignatures), content_lines)
     except Bad as e:
         raise Failure(e.check, None, str(e))
-    return {"dialogue": dialogue, "lines": len(lines), "members": len(state.members), "head": prev_hash}
+    return {"dialogue": dialogue, "lines": len(lines), "members": len(state.members), "head": prev_hash,
+            "statements": [(sid, state.digests[sid], sid in state.redacted) for sid in state.digests]}
+
+
+def check_texts(statements, served):
+    """T1: the texts served beside the record (statements.json) against the record's
+    salted digests SHA-256("hiwar/v1/statement\n" || salt || text); a redacted one
+    must have no text served. Returns how many texts were checked."""
+    entries = served.get("statements") if isinstance(served, dict) else None
+    if not isinstance(entries, list):
+        raise Bad("T1", 'statements.json has no list "statements"')
+    by_id = {}
+    for e in entries:
+        if not isinstance(e, dict) or not isinstance(e.get("statement"), str):
+            raise Bad("T1", "a statement entry is not an object with an id")
+        if e["statement"] in by_id:
+            raise Bad("T1", f"statement {e['statement']} is served twice")
+        by_id[e["statement"]] = e
+    checked = 0
+    for sid, digest, redacted in statements:
+        e = by_id.pop(sid, None)
+        if e is None:
+            raise Bad("T1", f"statement {sid} is in the record but not served")
+        if redacted:
+            if "text" in e:
+                raise Bad("T1", f"statement {sid} was redacted, but its text is still served")
+            continue
+        text, salt = e.get("text"), e.get("salt")
+        if not isinstance(text, str):
+            raise Bad("T1", f"statement {sid}: no text served")
+        if not isinstance(salt, str) or not re.fullmatch(r"[0-9a-fA-F]{32}", salt):
+            raise Bad("T1", f"statement {sid}: the salt is not 16 bytes of hex")
+        h = hashlib.sha256(b"hiwar/v1/statement\n" + bytes.fromhex(salt) + text.encode("utf-8")).hexdigest()
+        if h != digest:
+            raise Bad("T1", f"statement {sid}: the served text is not the one the record committed to")
+        checked += 1
+    if by_id:
+        raise Bad("T1", f"statement {sorted(by_id)[0]} is served but not in the record")
+    return checked
 
 
 def main():
@@ -1106,11 +1146,13 @@ def main():
     parser.add_argument("--witnesses")
     parser.add_argument("--quorum", type=int)
     parser.add_argument("--max-age", type=int, default=600)
+    parser.add_argument("--statements", help="statements.json served beside the record, for check T1")
     args = parser.parse_args()
-    held, policy = ([], []), None
+    held, policy, served = ([], []), None, None
     try:
         data = open(args.record, "rb").read()
         previous = open(args.previous, "rb").read() if args.previous else None
+        served = json.load(open(args.statements, encoding="utf-8")) if args.statements else None
         for f in args.checkpoint:
             held_in(json.load(open(f)), held)
         if args.witnesses:
@@ -1130,6 +1172,15 @@ def main():
     except Failure as f:
         print(f"VERIFICATION FAILED: {f}")
         return 1
+    if served is not None:
+        try:
+            texts = check_texts(summary["statements"], served)
+        except Bad as e:
+            print(f"VERIFICATION FAILED: {e.check} failed: {e}")
+            return 1
+        print(f"T1: {texts} statement texts match the record")
+    elif summary["statements"]:
+        print("T1 was skipped: give --statements statements.json to check the statement texts")
     print(f"all checks hold: {summary['lines']} events, {summary['members']} members, head {summary['head']}")
     return 0
 

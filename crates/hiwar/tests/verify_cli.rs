@@ -163,6 +163,34 @@ fn selections_are_checked_in_the_record_and_against_their_manifests() {
     let t1 = stdout.lines().find(|l| l.contains(" T1 ")).unwrap_or("");
     assert!(t1.contains("ok"), "the statement texts are fetched and checked (T1): {stdout}");
 
+    // T1 from files, by both verifiers: the served texts, then one of them changed.
+    let dir = tempfile::tempdir().unwrap();
+    let (record_file, texts_file) = (dir.path().join("record.jsonl"), dir.path().join("statements.json"));
+    std::fs::write(&record_file, &record).unwrap();
+    let texts = get(&record_url.replace("/record", "/statements.json"));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/verify_record.py");
+    let both = |texts: &str| {
+        std::fs::write(&texts_file, texts).unwrap();
+        let rust = hiwar()
+            .args(["verify", record_file.to_str().unwrap(), "--statements", texts_file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let python = std::process::Command::new("python3")
+            .args([script, record_file.to_str().unwrap(), "--statements", texts_file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        (rust.status.code(), String::from_utf8_lossy(&rust.stdout).into_owned(), python.status.code(), String::from_utf8_lossy(&python.stdout).into_owned())
+    };
+    let (rust, rust_out, python, python_out) = both(&texts);
+    assert_eq!((rust, python), (Some(0), Some(0)), "{rust_out}\n{python_out}");
+    assert!(python_out.contains("statement texts match the record"), "{python_out}");
+    let mut served: Value = serde_json::from_str(&texts).unwrap();
+    let entry = served["statements"].as_array_mut().unwrap().iter_mut().find(|e| e.get("text").is_some()).unwrap();
+    entry["text"] = Value::String(format!("{} (edited)", entry["text"].as_str().unwrap()));
+    let (rust, rust_out, python, python_out) = both(&served.to_string());
+    assert_eq!((rust, python), (Some(1), Some(1)), "{rust_out}\n{python_out}");
+    assert!(rust_out.contains("VERIFICATION FAILED: T1") && python_out.contains("VERIFICATION FAILED: T1"), "{rust_out}\n{python_out}");
+
     let mut evs = events(&record);
     let published = evs.iter().position(|(k, _)| k == "selection.published").expect("the demo publishes a selection");
     let drawn = evs.iter().position(|(k, _)| k == "selection.drawn").unwrap();
