@@ -535,25 +535,13 @@ fn the_small_election_vector_is_reproduced_byte_for_byte() {
 }
 
 /// The verdict of reading `bytes` as a stream, a few bytes at a time (so lines and
-/// chunks break at every place), each credential's latest ballot kept in a store that
-/// is not the in-memory default.
+/// chunks break at every place), each credential's latest ballot kept in a store the
+/// caller made (as `hiwar verify` does with its file).
 fn streamed_check(bytes: &[u8], capacity: usize) -> Option<&'static str> {
-    struct Slots(std::collections::BTreeMap<usize, Vec<u8>>);
-    impl hiwar_record::election::BallotStore for Slots {
-        fn read(&mut self, index: usize, out: &mut [u8]) -> std::io::Result<()> {
-            match self.0.get(&index) {
-                Some(slot) => out.copy_from_slice(slot),
-                None => out.fill(0),
-            }
-            Ok(())
-        }
-        fn write(&mut self, index: usize, data: &[u8]) -> std::io::Result<()> {
-            self.0.insert(index, data.to_vec());
-            Ok(())
-        }
-    }
     let hooks = hiwar_record::Hooks {
-        ballot_store: Some(std::sync::Arc::new(|_, _| Ok(Box::new(Slots(Default::default())) as _))),
+        ballot_store: Some(std::sync::Arc::new(|_, _| {
+            Ok(Box::new(hiwar_record::election::MemoryBallots::default()) as _)
+        })),
         ..Default::default()
     };
     match hiwar_record::verify_stream(std::io::BufReader::with_capacity(capacity, bytes), &Default::default(), hooks) {

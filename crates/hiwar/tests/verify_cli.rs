@@ -179,7 +179,12 @@ fn selections_are_checked_in_the_record_and_against_their_manifests() {
             .args([script, record_file.to_str().unwrap(), "--statements", texts_file.to_str().unwrap()])
             .output()
             .unwrap();
-        (rust.status.code(), String::from_utf8_lossy(&rust.stdout).into_owned(), python.status.code(), String::from_utf8_lossy(&python.stdout).into_owned())
+        (
+            rust.status.code(),
+            String::from_utf8_lossy(&rust.stdout).into_owned(),
+            python.status.code(),
+            String::from_utf8_lossy(&python.stdout).into_owned(),
+        )
     };
     let (rust, rust_out, python, python_out) = both(&texts);
     assert_eq!((rust, python), (Some(0), Some(0)), "{rust_out}\n{python_out}");
@@ -189,7 +194,10 @@ fn selections_are_checked_in_the_record_and_against_their_manifests() {
     entry["text"] = Value::String(format!("{} (edited)", entry["text"].as_str().unwrap()));
     let (rust, rust_out, python, python_out) = both(&served.to_string());
     assert_eq!((rust, python), (Some(1), Some(1)), "{rust_out}\n{python_out}");
-    assert!(rust_out.contains("VERIFICATION FAILED: T1") && python_out.contains("VERIFICATION FAILED: T1"), "{rust_out}\n{python_out}");
+    assert!(
+        rust_out.contains("VERIFICATION FAILED: T1") && python_out.contains("VERIFICATION FAILED: T1"),
+        "{rust_out}\n{python_out}"
+    );
 
     let mut evs = events(&record);
     let published = evs.iter().position(|(k, _)| k == "selection.published").expect("the demo publishes a selection");
