@@ -4,9 +4,11 @@
 //! groups and a bridging score ([`stats`]), the statement router ([`router`]), coverage
 //! figures, and Polis's export format ([`polis`]). Takes plain data, does no I/O.
 
+pub mod evaluate;
 pub mod groups;
 pub mod matrix;
 pub mod polis;
+pub mod polis_method;
 pub mod router;
 pub mod space;
 pub mod stats;
@@ -33,11 +35,31 @@ pub struct Options {
     pub coverage_votes: u32,
     /// Consensus statements the coverage figure looks at.
     pub consensus_top: usize,
+    /// How groups are formed.
+    pub method: Method,
+}
+
+/// How opinion groups are formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    /// k-means in the opinion space fitted to the votes cast (`space`, `groups`).
+    #[default]
+    Hiwar,
+    /// Polis's published method: mean imputation, PCA, base clusters ([`polis_method`]).
+    Polis,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { dim: 2, sweeps: 15, min_votes: 7, per_group: 5, coverage_votes: 5, consensus_top: 10 }
+        Options {
+            dim: 2,
+            sweeps: 15,
+            min_votes: 7,
+            per_group: 5,
+            coverage_votes: 5,
+            consensus_top: 10,
+            method: Method::Hiwar,
+        }
     }
 }
 
@@ -102,13 +124,20 @@ pub fn analyze_indexed(votes: &Indexed, hidden: &[bool], previous: Option<&Analy
     let eligible: Vec<bool> = (0..votes.statements).map(|s| !hidden.get(s).copied().unwrap_or(false)).collect();
     let shown = eligible.iter().filter(|e| **e).count();
     let enough = options.min_votes.min(shown).max(1);
-    let placed: Vec<usize> = (0..votes.participants).filter(|&p| votes.participant_votes(p).len() >= enough).collect();
-    let points: Vec<f64> = placed.iter().flat_map(|&p| space.participant(p).iter().copied()).collect();
-    let grouping = groups::group(&points, space.dim, previous.map(|a| &a.grouping));
-    let mut membership = vec![None; votes.participants];
-    for (i, &p) in placed.iter().enumerate() {
-        membership[p] = Some(grouping.labels[i]);
-    }
+    let (membership, grouping) = match options.method {
+        Method::Hiwar => {
+            let placed: Vec<usize> =
+                (0..votes.participants).filter(|&p| votes.participant_votes(p).len() >= enough).collect();
+            let points: Vec<f64> = placed.iter().flat_map(|&p| space.participant(p).iter().copied()).collect();
+            let grouping = groups::group(&points, space.dim, previous.map(|a| &a.grouping));
+            let mut membership = vec![None; votes.participants];
+            for (i, &p) in placed.iter().enumerate() {
+                membership[p] = Some(grouping.labels[i]);
+            }
+            (membership, grouping)
+        }
+        Method::Polis => polis_method::groups(votes, enough),
+    };
     let k = grouping.k();
     let tallies = stats::tallies(votes, &membership, k);
     let representative = stats::representative(&tallies, k, votes.statements, &eligible, options.per_group);

@@ -1,0 +1,199 @@
+//! Polis's published method, for organisations moving from Polis that want the groups
+//! they are used to, side by side with hiwar's own (`--method polis`).
+//!
+//! 1. Participants with at least `min(7, statements)` votes are placed.
+//! 2. Each missing vote is filled with its statement's mean vote (mean imputation), the
+//!    columns are centred, and the first two principal components are found by power
+//!    iteration on the statements' covariance.
+//! 3. Each participant's projection is scaled by `√(statements / votes cast)`, Polis's
+//!    correction for the pull of imputed means towards the centre.
+//! 4. k-means with 100 base clusters on the projections; then the base clusters'
+//!    centres, weighted by their sizes, are grouped by k-means for k = 2…5, and the k
+//!    with the best silhouette (over the participants) is kept.
+//!
+//! Groups are reported in the same [`Grouping`] form as hiwar's, so repness, consensus
+//! and the report follow from them unchanged.
+
+use crate::groups::{kmeans, silhouette, Grouping};
+use crate::matrix::Indexed;
+
+/// Base clusters, as Polis.
+const BASE_CLUSTERS: usize = 100;
+/// Groups tried, as Polis.
+const MAX_GROUPS: usize = 5;
+
+/// The Polis-method groups: each participant's group (`None` if not placed) and the
+/// grouping of the placed participants' 2-D projections.
+pub fn groups(votes: &Indexed, min_votes: usize) -> (Vec<Option<usize>>, Grouping) {
+    let (np, ns) = (votes.participants, votes.statements);
+    let enough = min_votes.min(ns).max(1);
+    let placed: Vec<usize> = (0..np).filter(|&p| votes.participant_votes(p).len() >= enough).collect();
+    let means: Vec<f64> = (0..ns)
+        .map(|s| {
+            let col = votes.statement_votes(s);
+            if col.is_empty() {
+                0.0
+            } else {
+                col.iter().map(|&(_, v)| v as f64).sum::<f64>() / col.len() as f64
+            }
+        })
+        .collect();
+    // Centred rows: the imputed mean is 0 after centring, so a row is its votes minus the means.
+    let row = |p: usize| {
+        let mut r = vec![0.0; ns];
+        for &(s, v) in votes.participant_votes(p) {
+            r[s as usize] = v as f64 - means[s as usize];
+        }
+        r
+    };
+    let rows: Vec<Vec<f64>> = placed.iter().map(|&p| row(p)).collect();
+    let components = principal_components(&rows, ns, 2);
+    let mut points = Vec::with_capacity(placed.len() * 2);
+    for (i, &p) in placed.iter().enumerate() {
+        let scale = (ns as f64 / votes.participant_votes(p).len().max(1) as f64).sqrt();
+        for c in &components {
+            points.push(scale * dot(&rows[i], c));
+        }
+    }
+    let grouping = cluster(&points);
+    let mut membership = vec![None; np];
+    for (i, &p) in placed.iter().enumerate() {
+        membership[p] = Some(grouping.labels[i]);
+    }
+    (membership, grouping)
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The first `count` principal directions of the rows (each of length `n`), by power
+/// iteration with deflation; `XᵀX v` is computed as `Xᵀ(X v)`, never forming `XᵀX`.
+fn principal_components(rows: &[Vec<f64>], n: usize, count: usize) -> Vec<Vec<f64>> {
+    let mut found: Vec<Vec<f64>> = Vec::new();
+    for c in 0..count {
+        let mut v: Vec<f64> = (0..n).map(|j| 1.0 + ((j * 7 + c * 13) % 11) as f64 / 11.0).collect();
+        for _ in 0..200 {
+            let mut next = vec![0.0; n];
+            for r in rows {
+                let x = dot(r, &v);
+                for (acc, value) in next.iter_mut().zip(r) {
+                    *acc += x * value;
+                }
+            }
+            for f in &found {
+                let along = dot(&next, f);
+                for (a, b) in next.iter_mut().zip(f) {
+                    *a -= along * b;
+                }
+            }
+            let norm = dot(&next, &next).sqrt();
+            if norm == 0.0 {
+                break;
+            }
+            next.iter_mut().for_each(|x| *x /= norm);
+            let moved: f64 = next.iter().zip(&v).map(|(a, b)| (a - b).abs()).sum();
+            v = next;
+            if moved < 1e-9 {
+                break;
+            }
+        }
+        found.push(v);
+    }
+    found
+}
+
+/// Base clusters, then the best k of 2…5 over their size-weighted centres.
+fn cluster(points: &[f64]) -> Grouping {
+    let n = points.len() / 2;
+    if n < 4 {
+        return Grouping { labels: vec![0; n], centroids: centre(points, &vec![0; n], 1), dim: 2, silhouette: 0.0 };
+    }
+    let base_k = BASE_CLUSTERS.min(n);
+    let (base_labels, base_centres) = kmeans(points, 2, base_k, 1, 0x706f6c6973);
+    let sizes: Vec<f64> = (0..base_k).map(|b| base_labels.iter().filter(|&&l| l == b).count() as f64).collect();
+    let mut best: Option<Grouping> = None;
+    for k in 2..=MAX_GROUPS.min(base_k) {
+        let group_of_base = weighted_kmeans(&base_centres, &sizes, k);
+        let labels: Vec<usize> = base_labels.iter().map(|&b| group_of_base[b]).collect();
+        let score = silhouette(points, 2, &labels, k);
+        if best.as_ref().is_none_or(|b| score > b.silhouette) {
+            best = Some(Grouping { centroids: centre(points, &labels, k), labels, dim: 2, silhouette: score });
+        }
+    }
+    best.expect("k = 2 is tried")
+}
+
+fn centre(points: &[f64], labels: &[usize], k: usize) -> Vec<f64> {
+    let mut sums = vec![0.0; k * 2];
+    let mut counts = vec![0.0; k];
+    for (i, &g) in labels.iter().enumerate() {
+        counts[g] += 1.0;
+        sums[g * 2] += points[i * 2];
+        sums[g * 2 + 1] += points[i * 2 + 1];
+    }
+    sums.iter().enumerate().map(|(j, s)| if counts[j / 2] > 0.0 { s / counts[j / 2] } else { 0.0 }).collect()
+}
+
+/// Lloyd's k-means on weighted 2-D points, from the unweighted k-means++ solution.
+fn weighted_kmeans(points: &[f64], weights: &[f64], k: usize) -> Vec<usize> {
+    let (mut labels, mut centres) = kmeans(points, 2, k, 4, 0x6b6d65616e73);
+    for _ in 0..100 {
+        let mut sums = vec![0.0; k * 2];
+        let mut totals = vec![0.0; k];
+        for (i, &g) in labels.iter().enumerate() {
+            totals[g] += weights[i];
+            sums[g * 2] += weights[i] * points[i * 2];
+            sums[g * 2 + 1] += weights[i] * points[i * 2 + 1];
+        }
+        for g in 0..k {
+            if totals[g] > 0.0 {
+                centres[g * 2] = sums[g * 2] / totals[g];
+                centres[g * 2 + 1] = sums[g * 2 + 1] / totals[g];
+            }
+        }
+        let mut changed = false;
+        for (i, label) in labels.iter_mut().enumerate() {
+            let p = &points[i * 2..i * 2 + 2];
+            let g = (0..k)
+                .min_by(|&a, &b| {
+                    let da = (p[0] - centres[a * 2]).powi(2) + (p[1] - centres[a * 2 + 1]).powi(2);
+                    let db = (p[0] - centres[b * 2]).powi(2) + (p[1] - centres[b * 2 + 1]).powi(2);
+                    da.total_cmp(&db)
+                })
+                .expect("k ≥ 1");
+            changed |= *label != g;
+            *label = g;
+        }
+        if !changed {
+            break;
+        }
+    }
+    labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::groups::adjusted_rand_index;
+    use crate::synthetic::Planted;
+
+    #[test]
+    fn the_polis_method_finds_planted_groups() {
+        let planted = Planted {
+            participants: 900,
+            statements: 50,
+            groups: vec![2.0, 1.0],
+            consensus: 5,
+            density: 0.5,
+            noise: 0.1,
+            seed: 11,
+        }
+        .generate();
+        let (membership, grouping) = groups(&planted.votes, 7);
+        assert_eq!(grouping.k(), 2, "{grouping:?}");
+        let (found, truth): (Vec<usize>, Vec<usize>) =
+            membership.iter().zip(&planted.truth).filter_map(|(m, t)| m.map(|m| (m, *t))).unzip();
+        assert!(adjusted_rand_index(&found, &truth) > 0.9);
+    }
+}
