@@ -389,13 +389,29 @@ pub fn run(
     if !report.json {
         println!("verifying {source}");
     }
-    let bar = match length {
-        Some(length) => indicatif::ProgressBar::new(length).with_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} · {msg} · {eta} left")
-                .expect("valid template"),
+    // The time left comes from the file's or the response's length, or else from the
+    // size of the signed head served beside the record (a streamed response has no length).
+    let served_lines = options.checkpoints.iter().map(|c| c.size).max();
+    let (bar, by_lines) = match (length, served_lines) {
+        (Some(length), _) => (
+            indicatif::ProgressBar::new(length).with_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} · {msg} · {eta} left")
+                    .expect("valid template"),
+            ),
+            false,
         ),
-        None => indicatif::ProgressBar::new_spinner().with_style(
-            indicatif::ProgressStyle::with_template("{spinner} {bytes} read · {msg}").expect("valid template"),
+        (None, Some(lines)) => (
+            indicatif::ProgressBar::new(lines).with_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} lines · {msg} · {eta} left")
+                    .expect("valid template"),
+            ),
+            true,
+        ),
+        (None, None) => (
+            indicatif::ProgressBar::new_spinner().with_style(
+                indicatif::ProgressStyle::with_template("{spinner} {pos} lines read · {msg}").expect("valid template"),
+            ),
+            true,
         ),
     };
     let started = std::time::Instant::now();
@@ -407,7 +423,7 @@ pub fn run(
             let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-3);
             ballot_bar.set_message(format!("{n} ballots verified ({rate:.0}/s)"));
         })),
-        on_lines: Some(Box::new(move |_, bytes| line_bar.set_position(bytes))),
+        on_lines: Some(Box::new(move |lines, bytes| line_bar.set_position(if by_lines { lines } else { bytes }))),
         on_event: tracked
             .as_mut()
             .map(|t| Box::new(move |seq: u64, kind: &str, body: &Value| t.see(seq, kind, body)) as _),
