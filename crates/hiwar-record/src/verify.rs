@@ -2,9 +2,11 @@
 //! `docs/record-spec.md` §5. Verification stops at the first failure and names it.
 
 use std::collections::BTreeMap;
+use std::io::BufRead as _;
 
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::Value;
+use sha2::Digest as _;
 
 use crate::canonical::to_canonical_string;
 use crate::checks::BodyChecks;
@@ -219,8 +221,6 @@ fn read_line(reader: &mut impl std::io::BufRead) -> std::io::Result<Option<RawLi
     })
 }
 
-use std::io::BufRead as _;
-
 /// A line after the checks that need nothing but the line (and the dialogue key): R1–R3,
 /// R7's signature, its hash. Runs on worker threads.
 struct Prepared {
@@ -327,8 +327,6 @@ fn ballot_digest(text: &str) -> Option<[u8; 32]> {
     let raw: &serde_json::value::RawValue = serde::Deserialize::deserialize(&mut de).ok()?;
     Some(sha2::Sha256::digest(raw.get().as_bytes()).into())
 }
-
-use sha2::Digest as _;
 
 /// The state carried from line to line.
 struct Walk<'a> {
