@@ -127,7 +127,7 @@ pub(super) fn cast(
             hex::encode(tracking),
         )));
     }
-    let tracking_fp = listed.fingerprints.fp(&tracking);
+    let tracking_fp = e.roll.fingerprint(&tracking);
     if e.tracking.contains(&tracking_fp) {
         return Err(e5(format!("tracking code {} appears a second time", hex::encode(tracking))));
     }

@@ -47,7 +47,7 @@ impl BallotStore for MemoryBallots {
 
 /// The list once complete: shared with the ballot checkers.
 pub(super) struct Listed {
-    pub fingerprints: Fingerprints,
+    fingerprints: Fingerprints,
     /// Sorted fingerprints of the credentials.
     keys: Vec<u128>,
     /// Weights in the order of `keys`; empty when every weight is 1.
@@ -101,8 +101,9 @@ impl Roll {
         }
     }
 
-    pub fn fingerprint(&self, credential: &[u8; 32]) -> u128 {
-        self.fingerprints.fp(credential)
+    /// The fingerprint of a credential or a tracking code, under the election's key.
+    pub fn fingerprint(&self, value: &[u8; 32]) -> u128 {
+        self.fingerprints.fp(value)
     }
 
     /// Whether a credential with this fingerprint is already listed (while listing).
