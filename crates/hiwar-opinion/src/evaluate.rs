@@ -9,12 +9,88 @@
 //!
 //! Groups that are real carry information beyond the baseline: the gain of the groups
 //! row over the baseline is what the map is worth to a participant.
+//!
+//! Every analysis runs this check on itself ([`Confidence`]): it fits on 90 % of the
+//! votes, scores each number of groups on the hidden tenth, chooses the number of groups
+//! by that score ([`choose_k`]), and reports how many participants keep their group when
+//! the hidden votes are put back — the figures the results page explains to participants.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use crate::matrix::Indexed;
 use crate::{analyze_indexed, Options};
+
+/// Share of the agree/disagree votes every analysis hides from itself to check its groups.
+pub const CHECK_FRACTION: f64 = 0.1;
+/// The split is fixed, so anyone re-running the analysis on the same votes gets the same groups.
+pub const CHECK_SEED: u64 = 0x6869_7761_72;
+
+/// How much an analysis's groups say, measured on the votes it hid from itself.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Confidence {
+    /// Agree/disagree votes hidden.
+    pub hidden: usize,
+    /// Accuracy of each statement's majority on the hidden votes.
+    pub baseline: f64,
+    /// Accuracy of the participant's group's majority, with the groups chosen.
+    pub groups: f64,
+    /// `(k, accuracy)` for every number of groups tried (hiwar's method; Polis's method
+    /// chooses by silhouette and tries none here).
+    pub tried: Vec<(usize, f64)>,
+    /// Of the participants placed both with and without the hidden votes, the share in
+    /// the same group both times (groups matched to maximise it).
+    pub stability: f64,
+    /// Participants that share is over.
+    pub compared: usize,
+}
+
+impl Confidence {
+    /// The standard error of an accuracy `a` measured on the hidden votes,
+    /// `√(a(1 − a)/n)`.
+    pub fn standard_error(&self, accuracy: f64) -> f64 {
+        (accuracy * (1.0 - accuracy) / self.hidden.max(1) as f64).sqrt()
+    }
+}
+
+/// The number of groups by held-out accuracy, with the one-standard-error rule: among
+/// the `(k, accuracy)` tried, the best accuracy `b` sets the bar `b − √(b(1−b)/hidden)`;
+/// the previous number of groups is kept if it clears the bar (so groups do not come and
+/// go with noise as votes arrive), else the smallest `k` that clears it (a simpler map
+/// unless more groups say measurably more).
+pub fn choose_k(tried: &[(usize, f64)], hidden: usize, previous: Option<usize>) -> usize {
+    let Some(best) = tried.iter().map(|t| t.1).max_by(f64::total_cmp) else {
+        return previous.unwrap_or(1);
+    };
+    let bar = best - (best * (1.0 - best) / hidden.max(1) as f64).sqrt();
+    let clears = |k: usize| tried.iter().any(|&(kk, a)| kk == k && a >= bar);
+    match previous {
+        Some(k) if clears(k) => k,
+        _ => tried.iter().filter(|t| t.1 >= bar).map(|t| t.0).min().unwrap_or(tried[0].0),
+    }
+}
+
+/// The share of participants placed in both labellings who are in the same group in
+/// both, with groups matched to make it largest (k ≤ 5: all matchings are tried), and
+/// how many participants that is over.
+pub fn stability(before: &[Option<usize>], after: &[Option<usize>]) -> (f64, usize) {
+    let k = before.iter().chain(after).flatten().max().map_or(0, |m| m + 1);
+    let mut table = vec![0usize; k * k];
+    let mut compared = 0;
+    for (b, a) in before.iter().zip(after) {
+        if let (Some(b), Some(a)) = (b, a) {
+            table[b * k + a] += 1;
+            compared += 1;
+        }
+    }
+    if compared == 0 {
+        return (1.0, 0);
+    }
+    let mut order: Vec<usize> = (0..k).collect();
+    let mut best = 0;
+    crate::groups::permutations(&mut order, 0, &mut |o| best = best.max((0..k).map(|b| table[b * k + o[b]]).sum()));
+    (best as f64 / compared as f64, compared)
+}
 
 /// Accuracy of each predictor on the hidden votes.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +196,57 @@ mod tests {
         assert!(scored.hidden > 1000, "{scored:?}");
         assert!(scored.groups > scored.baseline + 0.05, "{scored:?}");
         assert!(scored.space > scored.baseline, "{scored:?}");
+    }
+
+    #[test]
+    fn the_number_of_groups_is_the_smallest_within_one_standard_error_of_the_best() {
+        // 10,000 hidden votes: the bar is 0.80 − √(0.8 · 0.2 / 10,000) = 0.796.
+        let tried = [(2, 0.70), (3, 0.797), (4, 0.80), (5, 0.79)];
+        assert_eq!(choose_k(&tried, 10_000, None), 3);
+        // A previous choice that still clears the bar is kept …
+        assert_eq!(choose_k(&tried, 10_000, Some(4)), 4);
+        // … and one that does not is dropped.
+        assert_eq!(choose_k(&tried, 10_000, Some(5)), 3);
+        // Few hidden votes, a wide bar (0.81 − 0.039): the simplest map.
+        let close = [(2, 0.78), (3, 0.80), (4, 0.81)];
+        assert_eq!(choose_k(&close, 100, None), 2);
+        assert_eq!(choose_k(&close, 10_000, None), 4);
+        assert_eq!(choose_k(&[], 0, None), 1);
+    }
+
+    #[test]
+    fn stability_matches_groups_whatever_their_labels() {
+        let a = [Some(0), Some(0), Some(1), Some(1), Some(2), None];
+        let relabelled = [Some(2), Some(2), Some(0), Some(0), Some(1), Some(1)];
+        assert_eq!(stability(&a, &relabelled), (1.0, 5));
+        let one_moved = [Some(1), Some(1), Some(0), Some(2), Some(2), Some(0)];
+        assert_eq!(stability(&a, &one_moved), (0.8, 5));
+        assert_eq!(stability(&[None], &[Some(0)]), (1.0, 0));
+    }
+
+    #[test]
+    fn every_analysis_reports_its_own_check() {
+        let planted = synthetic::Planted {
+            participants: 600,
+            statements: 40,
+            groups: vec![1.0, 1.0, 1.0],
+            consensus: 5,
+            density: 0.5,
+            noise: 0.15,
+            seed: 11,
+        };
+        let votes = planted.generate().votes;
+        let analysis = crate::analyze_indexed(&votes, &vec![false; 40], None, &Options::default());
+        let c = &analysis.confidence;
+        assert_eq!(analysis.groups(), 3, "{c:?}");
+        assert_eq!(c.tried.iter().map(|t| t.0).collect::<Vec<_>>(), vec![2, 3, 4, 5]);
+        assert!(c.groups > c.baseline + 10.0 * c.standard_error(c.groups), "{c:?}");
+        assert!(c.stability > 0.95 && c.compared > 500, "{c:?}");
+        // No groups planted: the check says the groups predict no better than the majority.
+        let flat = synthetic::Planted { groups: vec![1.0], ..planted }.generate().votes;
+        let analysis = crate::analyze_indexed(&flat, &vec![false; 40], None, &Options::default());
+        let c = &analysis.confidence;
+        assert!(c.groups < c.baseline + 2.0 * c.standard_error(c.baseline), "{c:?}");
     }
 
     #[test]

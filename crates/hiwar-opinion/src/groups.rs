@@ -1,6 +1,6 @@
-//! Opinion groups: k-means in the opinion space, the number of groups (2 to 5) chosen
-//! by the silhouette, and labels kept stable across updates by matching each new
-//! group to the nearest previous centroid.
+//! Opinion groups: k-means in the opinion space for a given number of groups (the
+//! analysis chooses it by held-out votes, [`crate::evaluate::choose_k`]), and labels kept
+//! stable across updates by matching each new group to the nearest previous centroid.
 
 use rand::{Rng, SeedableRng};
 
@@ -10,8 +10,6 @@ pub const MAX_GROUPS: usize = 5;
 const SILHOUETTE_SAMPLE: usize = 2_000;
 /// Points k-means runs on; larger populations are sampled evenly.
 const KMEANS_SAMPLE: usize = 20_000;
-/// A new number of groups must beat the previous one's silhouette by this much.
-const HYSTERESIS: f64 = 0.02;
 
 /// Groups of points: each point's label, and each label's centroid.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +39,12 @@ impl Grouping {
         }
         sizes
     }
+}
+
+/// The centroid of all `points`.
+fn mean(points: &[f64], dim: usize) -> Vec<f64> {
+    let n = (points.len() / dim.max(1)).max(1) as f64;
+    (0..dim).map(|j| points.iter().skip(j).step_by(dim).sum::<f64>() / n).collect()
 }
 
 fn distance2(a: &[f64], b: &[f64]) -> f64 {
@@ -155,31 +159,22 @@ pub fn silhouette(points: &[f64], dim: usize, labels: &[usize], k: usize) -> f64
     total / sample.len() as f64
 }
 
-/// Groups `points`: k from 2 to 5 by silhouette (keeping the previous k unless another
-/// beats it clearly), labels matched to `previous` centroids where given.
-pub fn group(points: &[f64], dim: usize, previous: Option<&Grouping>) -> Grouping {
+/// Groups `points` into `k` groups (fewer if there are fewer points), labels matched
+/// to `previous` centroids where given; the silhouette is reported, not used.
+pub fn group(points: &[f64], dim: usize, k: usize, previous: Option<&Grouping>) -> Grouping {
     let n = points.len() / dim.max(1);
-    if n < 2 {
-        return Grouping { labels: vec![0; n], centroids: points.to_vec(), dim, silhouette: 0.0 };
+    if n < 2 || k < 2 {
+        let centroids = if n == 0 { Vec::new() } else { mean(points, dim) };
+        return Grouping { labels: vec![0; n], centroids, dim, silhouette: 0.0 };
     }
+    let k = k.min(n);
     // Large populations: centroids from an evenly spaced sample, then everyone is
     // assigned to the nearest (k-means on 20,000 points finds the same few centres).
     let step = n.div_ceil(KMEANS_SAMPLE).max(1);
     let sample: Vec<f64> = points.chunks(dim).step_by(step).flatten().copied().collect();
-    let candidates: Vec<(usize, Vec<usize>, Vec<f64>, f64)> = (2..=MAX_GROUPS.min(n))
-        .map(|k| {
-            let (_, centroids) = kmeans(&sample, dim, k, 4, 0x0067_726f_7570 + k as u64);
-            let labels: Vec<usize> = points.chunks(dim).map(|p| nearest(&centroids, dim, p).0).collect();
-            let s = silhouette(points, dim, &labels, k);
-            (k, labels, centroids, s)
-        })
-        .collect();
-    let best = candidates.iter().max_by(|a, b| a.3.total_cmp(&b.3)).expect("k = 2 at least");
-    let chosen = match previous.and_then(|p| candidates.iter().find(|c| c.0 == p.k())) {
-        Some(same) if best.3 < same.3 + HYSTERESIS => same,
-        _ => best,
-    };
-    let (k, mut labels, mut centroids, s) = chosen.clone();
+    let (_, mut centroids) = kmeans(&sample, dim, k, 4, 0x0067_726f_7570 + k as u64);
+    let mut labels: Vec<usize> = points.chunks(dim).map(|p| nearest(&centroids, dim, p).0).collect();
+    let s = silhouette(points, dim, &labels, k);
     if let Some(previous) = previous {
         let order = match_labels(&centroids, dim, k, previous);
         let mut relabelled = vec![0.0; k * dim];
@@ -222,7 +217,8 @@ fn match_labels(centroids: &[f64], dim: usize, k: usize, previous: &Grouping) ->
     order.into_iter().map(|l| if l < k { l } else { unused.pop().expect("as many unused as too large") }).collect()
 }
 
-fn permutations(items: &mut Vec<usize>, start: usize, f: &mut impl FnMut(&[usize])) {
+/// Calls `f` with every ordering of `items` (from position `start` on).
+pub(crate) fn permutations(items: &mut [usize], start: usize, f: &mut impl FnMut(&[usize])) {
     if start == items.len() {
         f(items);
         return;
@@ -277,7 +273,7 @@ mod tests {
     #[test]
     fn three_blobs_make_three_groups() {
         let (points, truth) = blobs(&[(0.0, 0.0), (3.0, 0.0), (0.0, 3.0)], 50);
-        let g = group(&points, 2, None);
+        let g = group(&points, 2, 3, None);
         assert_eq!(g.k(), 3);
         assert!((adjusted_rand_index(&g.labels, &truth) - 1.0).abs() < 1e-9);
     }
@@ -285,7 +281,7 @@ mod tests {
     #[test]
     fn labels_stay_with_their_group_across_updates() {
         let (points, _) = blobs(&[(0.0, 0.0), (3.0, 0.0), (0.0, 3.0)], 50);
-        let first = group(&points, 2, None);
+        let first = group(&points, 2, 3, None);
         // The same people, listed in another order, and slightly moved.
         let mut moved: Vec<f64> = Vec::new();
         let order: Vec<usize> = (0..150).rev().collect();
@@ -293,7 +289,7 @@ mod tests {
             moved.push(points[2 * i] + 0.05);
             moved.push(points[2 * i + 1]);
         }
-        let second = group(&moved, 2, Some(&first));
+        let second = group(&moved, 2, 3, Some(&first));
         for (new_i, &old_i) in order.iter().enumerate() {
             assert_eq!(second.labels[new_i], first.labels[old_i]);
         }

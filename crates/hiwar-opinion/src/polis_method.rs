@@ -3,8 +3,9 @@
 //!
 //! 1. Participants with at least `min(7, statements)` votes are placed.
 //! 2. Each missing vote is filled with its statement's mean vote (mean imputation), the
-//!    columns are centred, and the first two principal components are found by power
-//!    iteration on the statements' covariance.
+//!    columns are centred, and the first two principal components are found by
+//!    subspace iteration on the statements' covariance
+//!    ([`space::principal_directions`], over the votes cast only).
 //! 3. Each participant's projection is scaled by `√(statements / votes cast)`, Polis's
 //!    correction for the pull of imputed means towards the centre.
 //! 4. k-means with 100 base clusters on the projections; then the base clusters'
@@ -16,6 +17,7 @@
 
 use crate::groups::{kmeans, silhouette, Grouping};
 use crate::matrix::Indexed;
+use crate::space;
 
 /// Base clusters, as Polis.
 const BASE_CLUSTERS: usize = 100;
@@ -38,21 +40,15 @@ pub fn groups(votes: &Indexed, min_votes: usize) -> (Vec<Option<usize>>, Groupin
             }
         })
         .collect();
-    // Centred rows: the imputed mean is 0 after centring, so a row is its votes minus the means.
-    let row = |p: usize| {
-        let mut r = vec![0.0; ns];
-        for &(s, v) in votes.participant_votes(p) {
-            r[s as usize] = v as f64 - means[s as usize];
-        }
-        r
-    };
-    let rows: Vec<Vec<f64>> = placed.iter().map(|&p| row(p)).collect();
-    let components = principal_components(&rows, ns, 2);
+    // Centred, a missing vote (imputed with its statement's mean) is 0: only the votes
+    // cast enter the principal directions and the projections.
+    let (components, _) = space::principal_directions(votes, &means, &placed, 2, 200);
     let mut points = Vec::with_capacity(placed.len() * 2);
-    for (i, &p) in placed.iter().enumerate() {
-        let scale = (ns as f64 / votes.participant_votes(p).len().max(1) as f64).sqrt();
+    for &p in &placed {
+        let row = votes.participant_votes(p);
+        let scale = (ns as f64 / row.len().max(1) as f64).sqrt();
         for c in &components {
-            points.push(scale * dot(&rows[i], c));
+            points.push(scale * row.iter().map(|&(s, v)| (v as f64 - means[s as usize]) * c[s as usize]).sum::<f64>());
         }
     }
     let grouping = cluster(&points);
@@ -61,46 +57,6 @@ pub fn groups(votes: &Indexed, min_votes: usize) -> (Vec<Option<usize>>, Groupin
         membership[p] = Some(grouping.labels[i]);
     }
     (membership, grouping)
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// The first `count` principal directions of the rows (each of length `n`), by power
-/// iteration with deflation; `XᵀX v` is computed as `Xᵀ(X v)`, never forming `XᵀX`.
-fn principal_components(rows: &[Vec<f64>], n: usize, count: usize) -> Vec<Vec<f64>> {
-    let mut found: Vec<Vec<f64>> = Vec::new();
-    for c in 0..count {
-        let mut v: Vec<f64> = (0..n).map(|j| 1.0 + ((j * 7 + c * 13) % 11) as f64 / 11.0).collect();
-        for _ in 0..200 {
-            let mut next = vec![0.0; n];
-            for r in rows {
-                let x = dot(r, &v);
-                for (acc, value) in next.iter_mut().zip(r) {
-                    *acc += x * value;
-                }
-            }
-            for f in &found {
-                let along = dot(&next, f);
-                for (a, b) in next.iter_mut().zip(f) {
-                    *a -= along * b;
-                }
-            }
-            let norm = dot(&next, &next).sqrt();
-            if norm == 0.0 {
-                break;
-            }
-            next.iter_mut().for_each(|x| *x /= norm);
-            let moved: f64 = next.iter().zip(&v).map(|(a, b)| (a - b).abs()).sum();
-            v = next;
-            if moved < 1e-9 {
-                break;
-            }
-        }
-        found.push(v);
-    }
-    found
 }
 
 /// Base clusters, then the best k of 2…5 over their size-weighted centres.

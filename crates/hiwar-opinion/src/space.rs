@@ -122,8 +122,76 @@ fn par_rows(out: &mut [f64], width: usize, f: impl Fn(usize, &mut [f64]) + Sync)
     });
 }
 
+/// The first `count` principal directions of the centred vote matrix `X` over the
+/// participants `rows` — `X_ps = x_ps − means_s` where `p` voted on `s` and 0 where they
+/// did not (a missing vote counted as its statement's mean, Polis's imputation) — as
+/// unit vectors over the statements, with the singular values `σ_i` of `X` along them.
+///
+/// Subspace iteration: `V ← orth(Xᵀ(X V))`, Gram–Schmidt each round, until no
+/// direction moves (`1 − |⟨v_new, v_old⟩| < 10⁻¹²`) or after `iterations` rounds; then
+/// `|Xᵀ X v_i| = σ_i²`. `X` is never formed: each round costs `O(votes × count)`.
+pub fn principal_directions(
+    votes: &Indexed,
+    means: &[f64],
+    rows: &[usize],
+    count: usize,
+    iterations: usize,
+) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let ns = votes.statements;
+    let mut directions: Vec<Vec<f64>> =
+        (0..count).map(|c| (0..ns).map(|j| 1.0 + ((j * 7 + c * 13) % 11) as f64 / 11.0).collect()).collect();
+    orthonormalise(&mut directions);
+    let mut sigma = vec![0.0; count];
+    for _ in 0..iterations.max(1) {
+        let mut next = vec![vec![0.0; ns]; count];
+        for &p in rows {
+            let row = votes.participant_votes(p);
+            for (v, out) in directions.iter().zip(next.iter_mut()) {
+                let y: f64 = row.iter().map(|&(s, x)| (x as f64 - means[s as usize]) * v[s as usize]).sum();
+                for &(s, x) in row {
+                    out[s as usize] += (x as f64 - means[s as usize]) * y;
+                }
+            }
+        }
+        let norms = orthonormalise(&mut next);
+        let settled = next.iter().zip(&directions).all(|(a, b)| {
+            1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>().abs() < 1e-12
+        });
+        sigma = norms.iter().map(|n| n.sqrt()).collect();
+        directions = next;
+        if settled {
+            break;
+        }
+    }
+    (directions, sigma)
+}
+
+/// Gram–Schmidt in place; returns each vector's norm after removing the earlier ones
+/// (a vector with nothing left stays zero).
+fn orthonormalise(vectors: &mut [Vec<f64>]) -> Vec<f64> {
+    let mut norms = Vec::with_capacity(vectors.len());
+    for i in 0..vectors.len() {
+        let (done, rest) = vectors.split_at_mut(i);
+        let v = &mut rest[0];
+        for u in done.iter() {
+            let along: f64 = v.iter().zip(u.iter()).map(|(a, b)| a * b).sum();
+            v.iter_mut().zip(u.iter()).for_each(|(a, b)| *a -= along * b);
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            v.iter_mut().for_each(|x| *x /= norm);
+        }
+        norms.push(norm);
+    }
+    norms
+}
+
 /// Fits the space with `sweeps` alternating sweeps, from `warm` if given (its
-/// statements and means; new statements start small and random).
+/// statements and means). A cold fit starts from the principal directions of the
+/// mean-imputed votes, each scaled by `√σ` (the balanced split of a rank-`d`
+/// approximation `X ≈ Σ σ_i a_i e_iᵀ` into `u = √σ a`, `v = √σ e`): on sparse votes
+/// alternating least squares from small random factors needs several times the sweeps
+/// to get as far. New statements in a warm fit start small and random.
 pub fn fit(votes: &Indexed, dim: usize, sweeps: usize, warm: Option<&Space>) -> Space {
     let (np, ns) = (votes.participants, votes.statements);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x0068_6977_6172);
@@ -134,10 +202,23 @@ pub fn fit(votes: &Indexed, dim: usize, sweeps: usize, warm: Option<&Space>) -> 
             col.iter().map(|&(_, v)| v as f64).sum::<f64>() / (col.len() as f64 + LAMBDA_MEAN)
         })
         .collect();
-    if let Some(w) = warm.filter(|w| w.dim == dim) {
-        let known = w.means.len().min(ns);
-        statements[..known * dim].copy_from_slice(&w.statements[..known * dim]);
-        means[..known].copy_from_slice(&w.means[..known]);
+    match warm.filter(|w| w.dim == dim) {
+        Some(w) => {
+            let known = w.means.len().min(ns);
+            statements[..known * dim].copy_from_slice(&w.statements[..known * dim]);
+            means[..known].copy_from_slice(&w.means[..known]);
+        }
+        None => {
+            let everyone: Vec<usize> = (0..np).collect();
+            let (directions, sigma) = principal_directions(votes, &means, &everyone, dim, 30);
+            for (i, (e, sigma)) in directions.iter().zip(&sigma).enumerate() {
+                if *sigma > 0.0 {
+                    for s in 0..ns {
+                        statements[s * dim + i] = sigma.sqrt() * e[s];
+                    }
+                }
+            }
+        }
     }
     let mut participants = vec![0.0; np * dim];
     for _ in 0..sweeps.max(1) {
@@ -254,6 +335,52 @@ fn rotate_to_principal_axes(space: &mut Space) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn principal_directions_match_the_dense_covariance() {
+        // A small matrix with gaps; the dense XᵀX is formed here and only here.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let (np, ns) = (40, 7);
+        let mut triples = Vec::new();
+        for p in 0..np {
+            for s in 0..ns {
+                if rng.gen::<f64>() < 0.7 {
+                    let lean = if (p % 3 == 0) == (s % 2 == 0) { 1 } else { -1 };
+                    triples.push((p as u32, s as u32, if rng.gen::<f64>() < 0.8 { lean } else { -lean }));
+                }
+            }
+        }
+        let votes = Indexed::from_triples(np, ns, &triples);
+        let means: Vec<f64> = (0..ns)
+            .map(|s| votes.statement_votes(s).iter().map(|&(_, v)| v as f64).sum::<f64>() / votes.statement_votes(s).len() as f64)
+            .collect();
+        let rows: Vec<usize> = (0..np).filter(|p| p % 5 != 0).collect();
+        let (directions, sigma) = principal_directions(&votes, &means, &rows, 2, 500);
+        let mut xtx = vec![0.0; ns * ns];
+        for &p in &rows {
+            let mut x = vec![0.0; ns];
+            for &(s, v) in votes.participant_votes(p) {
+                x[s as usize] = v as f64 - means[s as usize];
+            }
+            for i in 0..ns {
+                for j in 0..ns {
+                    xtx[i * ns + j] += x[i] * x[j];
+                }
+            }
+        }
+        for (e, sigma) in directions.iter().zip(&sigma) {
+            // XᵀX e = σ² e, and e is a unit vector.
+            let norm: f64 = e.iter().map(|x| x * x).sum();
+            assert!((norm - 1.0).abs() < 1e-9);
+            for i in 0..ns {
+                let product: f64 = (0..ns).map(|j| xtx[i * ns + j] * e[j]).sum();
+                assert!((product - sigma * sigma * e[i]).abs() < 1e-5 * sigma * sigma, "{product} vs {}", sigma * sigma * e[i]);
+            }
+        }
+        assert!(sigma[0] >= sigma[1]);
+        let across: f64 = directions[0].iter().zip(&directions[1]).map(|(a, b)| a * b).sum();
+        assert!(across.abs() < 1e-9);
+    }
 
     #[test]
     fn cholesky_solves_small_systems() {

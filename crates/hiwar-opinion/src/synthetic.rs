@@ -44,7 +44,8 @@ impl Planted {
                     .unwrap_or(self.groups.len() - 1)
             })
             .collect();
-        // Each divisive statement is favoured by a random non-empty, proper subset of groups.
+        // Each divisive statement is favoured by a random non-empty, proper subset of
+        // groups; with a single group (no structure planted), by everyone or no one.
         let k = self.groups.len();
         let leaning: Vec<Vec<bool>> = (0..self.statements)
             .map(|s| {
@@ -53,7 +54,7 @@ impl Planted {
                 }
                 loop {
                     let l: Vec<bool> = (0..k).map(|_| rng.gen()).collect();
-                    if l.iter().any(|x| *x) && !l.iter().all(|x| *x) {
+                    if k == 1 || (l.iter().any(|x| *x) && !l.iter().all(|x| *x)) {
                         return l;
                     }
                 }

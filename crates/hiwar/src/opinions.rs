@@ -33,11 +33,17 @@ pub enum OpinionsAction {
     /// agree/disagree votes, analyse the rest, and predict each hidden vote from the
     /// statement's majority (baseline), from the participant's group, and from their
     /// place in the opinion space — for hiwar's method and Polis's, side by side.
+    #[command(group = clap::ArgGroup::new("conversation").required(true))]
     Evaluate {
         /// The export's directory (comments.csv, votes.csv; participants-votes.csv for
         /// Polis's own groups).
-        #[arg(long, value_name = "DIR")]
-        polis: PathBuf,
+        #[arg(long, value_name = "DIR", group = "conversation")]
+        polis: Option<PathBuf>,
+        /// Instead, generated conversations with planted groups (small, medium and
+        /// Polis's largest in shape, and one with no groups planted); the ARI is then
+        /// against the planted groups.
+        #[arg(long, group = "conversation")]
+        generated: bool,
         /// Share of the agree/disagree votes hidden.
         #[arg(long, default_value_t = 0.1)]
         fraction: f64,
@@ -99,7 +105,14 @@ fn agreement_with_polis(
 pub fn run(action: OpinionsAction) -> Result<()> {
     let (dir, out, consensus, method) = match action {
         OpinionsAction::Analyze { polis, out, consensus, method } => (polis, out, consensus, method),
-        OpinionsAction::Evaluate { polis, fraction, runs } => return evaluate(&polis, fraction, runs),
+        OpinionsAction::Evaluate { polis, generated, fraction, runs } => {
+            anyhow::ensure!(fraction > 0.0 && fraction < 1.0, "--fraction must be between 0 and 1");
+            return match polis {
+                Some(dir) => evaluate_polis(&dir, fraction, runs),
+                None if generated => evaluate_generated(fraction, runs),
+                None => anyhow::bail!("name a conversation: --polis DIR or --generated"),
+            };
+        }
     };
     let started = std::time::Instant::now();
     let conversation = read_conversation(&dir)?;
@@ -159,11 +172,52 @@ pub fn run(action: OpinionsAction) -> Result<()> {
     Ok(())
 }
 
-/// `hiwar opinions evaluate`: the held-out-vote table for both methods.
-fn evaluate(dir: &Path, fraction: f64, runs: u64) -> Result<()> {
-    anyhow::ensure!(fraction > 0.0 && fraction < 1.0, "--fraction must be between 0 and 1");
+/// `hiwar opinions evaluate --polis DIR`: the held-out-vote table for both methods,
+/// with each method's agreement with the groups Polis assigned.
+fn evaluate_polis(dir: &Path, fraction: f64, runs: u64) -> Result<()> {
     let conversation = read_conversation(dir)?;
-    let votes = conversation.matrix.index();
+    let matrix = &conversation.matrix;
+    held_out_table(&matrix.index(), &matrix.hidden, fraction, runs, "ARI vs Polis", |membership| {
+        agreement_with_polis(&conversation, membership).map(|(ari, _, _)| ari)
+    });
+    Ok(())
+}
+
+/// `hiwar opinions evaluate --generated`: the same table for generated conversations,
+/// each method's groups compared with the planted ones.
+fn evaluate_generated(fraction: f64, runs: u64) -> Result<()> {
+    use hiwar_opinion::synthetic::Planted;
+    let four = vec![0.45, 0.3, 0.15, 0.1];
+    let shapes = [
+        ("small, 3 groups", Planted { participants: 300, statements: 40, groups: vec![0.5, 0.3, 0.2], consensus: 4, density: 0.3, noise: 0.2, seed: 1 }),
+        ("small, no groups", Planted { participants: 300, statements: 40, groups: vec![1.0], consensus: 4, density: 0.3, noise: 0.2, seed: 2 }),
+        ("medium, 4 groups", Planted { participants: 2_000, statements: 200, groups: four.clone(), consensus: 10, density: 0.1, noise: 0.25, seed: 3 }),
+        ("Polis's largest in shape, 4 groups", Planted { participants: 33_422, statements: 783, groups: four, consensus: 10, density: 2_000_000.0 / (33_422.0 * 783.0), noise: 0.2, seed: 2026 }),
+    ];
+    for (name, planted) in shapes {
+        println!("\n{name}:");
+        let generated = planted.generate();
+        let hidden = vec![false; generated.votes.statements];
+        held_out_table(&generated.votes, &hidden, fraction, runs, "ARI vs planted", |membership| {
+            let (ours, truth): (Vec<usize>, Vec<usize>) =
+                membership.iter().zip(&generated.truth).filter_map(|(m, t)| m.map(|m| (m, *t))).unzip();
+            Some(adjusted_rand_index(&ours, &truth))
+        });
+    }
+    Ok(())
+}
+
+/// Prints, for hiwar's method and Polis's, the groups each split found, the accuracy of
+/// each predictor on the hidden votes (mean over `runs` splits), the groups' agreement
+/// with a reference (`compare`, on the analysis of all votes) and the time per split.
+fn held_out_table(
+    votes: &hiwar_opinion::matrix::Indexed,
+    hidden_statements: &[bool],
+    fraction: f64,
+    runs: u64,
+    reference: &str,
+    compare: impl Fn(&[Option<usize>]) -> Option<f64>,
+) {
     println!(
         "{} participants, {} statements, {} votes; hiding {:.0} % of the agree/disagree votes, {runs} splits",
         votes.participants,
@@ -171,33 +225,29 @@ fn evaluate(dir: &Path, fraction: f64, runs: u64) -> Result<()> {
         votes.votes(),
         fraction * 100.0
     );
-    println!("method  groups  baseline  groups   space    ARI vs Polis  seconds");
+    println!("method  groups  baseline  groups   space    {reference:<15} seconds");
     for method in [Method::Hiwar, Method::Polis] {
         let options = Options { method, ..Options::default() };
         let started = std::time::Instant::now();
         let scored: Vec<_> = (1..=runs.max(1))
-            .map(|seed| {
-                hiwar_opinion::evaluate::held_out(&votes, &conversation.matrix.hidden, &options, fraction, seed)
-            })
+            .map(|seed| hiwar_opinion::evaluate::held_out(votes, hidden_statements, &options, fraction, seed))
             .collect();
         let seconds = started.elapsed().as_secs_f64() / scored.len() as f64;
         let mean = |f: &dyn Fn(&hiwar_opinion::evaluate::HeldOut) -> f64| {
             scored.iter().map(f).sum::<f64>() / scored.len() as f64
         };
         let ks: Vec<String> = scored.iter().map(|s| s.k.to_string()).collect();
-        let full = analyze(&conversation.matrix, None, &options);
-        let ari = agreement_with_polis(&conversation, &full.membership)
-            .map_or("—".to_string(), |(ari, _, _)| format!("{ari:.3}"));
+        let full = hiwar_opinion::analyze_indexed(votes, hidden_statements, None, &options);
+        let agreement = compare(&full.membership).map_or("—".to_string(), |ari| format!("{ari:.3}"));
         println!(
-            "{:<7} {:<7} {:.3}     {:.3}    {:.3}    {:<13} {seconds:.2}",
+            "{:<7} {:<7} {:.3}     {:.3}    {:.3}    {:<15} {seconds:.2}",
             if method == Method::Hiwar { "hiwar" } else { "polis" },
             ks.join("/"),
             mean(&|s| s.baseline),
             mean(&|s| s.groups),
             mean(&|s| s.space),
-            ari,
+            agreement,
         );
     }
     println!("(accuracy on the hidden votes; space: the sign of the fitted model, the same for both methods)");
-    Ok(())
 }
