@@ -50,6 +50,15 @@ fn run(label: &str, planted: &Planted, update: bool) {
         cold.coverage.share() * 100.0,
         peak_memory_gib()
     );
+    let c = &cold.confidence;
+    let tried: Vec<String> = c.tried.iter().map(|(k, a)| format!("{k}: {a:.4}")).collect();
+    println!(
+        "  own check on {} hidden votes: baseline {:.4}, groups {}; {:.1} % keep their group with the hidden votes back",
+        c.hidden,
+        c.baseline,
+        tried.join(", "),
+        c.stability * 100.0
+    );
     if !update {
         return;
     }

@@ -40,13 +40,30 @@ pub struct Options {
 }
 
 /// How opinion groups are formed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Method {
-    /// k-means in the opinion space fitted to the votes cast (`space`, `groups`).
+    /// k-means in the opinion space fitted to the votes cast (`space`, `groups`), the
+    /// number of groups chosen by held-out votes ([`evaluate`]).
     #[default]
     Hiwar,
     /// Polis's published method: mean imputation, PCA, base clusters ([`polis_method`]).
     Polis,
+}
+
+impl Method {
+    pub const ALL: [Method; 2] = [Method::Hiwar, Method::Polis];
+
+    /// The method's name in settings, addresses and reports: `hiwar` or `polis`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Hiwar => "hiwar",
+            Method::Polis => "polis",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.name() == name)
+    }
 }
 
 impl Default for Options {
@@ -104,6 +121,8 @@ pub struct Analysis {
     pub coverage: Coverage,
     /// How much the groups say, from the analysis's check on votes it hid from itself.
     pub confidence: evaluate::Confidence,
+    /// How the groups were formed.
+    pub method: Method,
 }
 
 impl Analysis {
@@ -144,10 +163,8 @@ pub fn analyze_indexed(votes: &Indexed, hidden: &[bool], previous: Option<&Analy
                     (k, membership_of(&check_placed, &grouping, votes.participants))
                 })
                 .collect();
-            let tried: Vec<(usize, f64)> = candidates
-                .iter()
-                .map(|(k, m)| (*k, evaluate::group_accuracy(&kept, &check_votes, m, *k)))
-                .collect();
+            let tried: Vec<(usize, f64)> =
+                candidates.iter().map(|(k, m)| (*k, evaluate::group_accuracy(&kept, &check_votes, m, *k))).collect();
             let k = evaluate::choose_k(&tried, check_votes.len(), previous.map(Analysis::groups));
             let (placed, points) = placed_points(votes, &space, enough);
             let grouping = groups::group(&points, space.dim, k, previous.map(|a| &a.grouping));
@@ -209,6 +226,7 @@ pub fn analyze_indexed(votes: &Indexed, hidden: &[bool], previous: Option<&Analy
         consensus_order,
         coverage,
         confidence,
+        method: options.method,
     }
 }
 
@@ -216,7 +234,14 @@ pub fn analyze_indexed(votes: &Indexed, hidden: &[bool], previous: Option<&Analy
 fn placed_points(votes: &Indexed, space: &Space, enough: usize) -> (Vec<usize>, Vec<f64>) {
     let placed: Vec<usize> = (0..votes.participants).filter(|&p| votes.participant_votes(p).len() >= enough).collect();
     let scale = std::env::var("HW_SCALE").is_ok();
-    let points = placed.iter().flat_map(|&p| { let f = if scale { (votes.statements as f64 / votes.participant_votes(p).len() as f64).sqrt() } else { 1.0 }; space.participant(p).iter().map(move |x| x * f) }).collect();
+    let points = placed
+        .iter()
+        .flat_map(|&p| {
+            let f =
+                if scale { (votes.statements as f64 / votes.participant_votes(p).len() as f64).sqrt() } else { 1.0 };
+            space.participant(p).iter().map(move |x| x * f)
+        })
+        .collect();
     (placed, points)
 }
 
@@ -320,6 +345,7 @@ pub fn report(
         "statements": ns,
         "votes": matrix.votes(),
         "silhouette": analysis.grouping.silhouette,
+        "method": analysis.method.name(),
         "confidence": {
             "hidden_votes": analysis.confidence.hidden,
             "baseline_accuracy": analysis.confidence.baseline,

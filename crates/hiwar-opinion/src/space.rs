@@ -154,9 +154,10 @@ pub fn principal_directions(
             }
         }
         let norms = orthonormalise(&mut next);
-        let settled = next.iter().zip(&directions).all(|(a, b)| {
-            1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>().abs() < 1e-12
-        });
+        let settled = next
+            .iter()
+            .zip(&directions)
+            .all(|(a, b)| 1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>().abs() < 1e-12);
         sigma = norms.iter().map(|n| n.sqrt()).collect();
         directions = next;
         if settled {
@@ -352,7 +353,10 @@ mod tests {
         }
         let votes = Indexed::from_triples(np, ns, &triples);
         let means: Vec<f64> = (0..ns)
-            .map(|s| votes.statement_votes(s).iter().map(|&(_, v)| v as f64).sum::<f64>() / votes.statement_votes(s).len() as f64)
+            .map(|s| {
+                votes.statement_votes(s).iter().map(|&(_, v)| v as f64).sum::<f64>()
+                    / votes.statement_votes(s).len() as f64
+            })
             .collect();
         let rows: Vec<usize> = (0..np).filter(|p| p % 5 != 0).collect();
         let (directions, sigma) = principal_directions(&votes, &means, &rows, 2, 500);
@@ -374,7 +378,11 @@ mod tests {
             assert!((norm - 1.0).abs() < 1e-9);
             for i in 0..ns {
                 let product: f64 = (0..ns).map(|j| xtx[i * ns + j] * e[j]).sum();
-                assert!((product - sigma * sigma * e[i]).abs() < 1e-5 * sigma * sigma, "{product} vs {}", sigma * sigma * e[i]);
+                assert!(
+                    (product - sigma * sigma * e[i]).abs() < 1e-5 * sigma * sigma,
+                    "{product} vs {}",
+                    sigma * sigma * e[i]
+                );
             }
         }
         assert!(sigma[0] >= sigma[1]);

@@ -831,6 +831,24 @@ fn participants_post_vote_and_see_the_opinion_map() {
     let csv = visitor.get(&format!("/dialogues/{d}/deliberation/report.csv")).body;
     assert!(csv.starts_with("statement,text,hidden,consensus,bridging,group 1 agree"));
     assert_eq!(csv.lines().count(), 1 + 13, "12 demo statements and ours");
+    // How the groups are formed and how sure they are, in both languages; either
+    // method's groups for everyone; the dialogue's default set by its conveners only.
+    assert_eq!(report["method"], "hiwar");
+    assert!(report["confidence"]["hidden_votes"].as_u64().unwrap() > 0);
+    let en = visitor.get(&format!("/dialogues/{d}/deliberation/results?lang=en")).body;
+    assert!(en.contains("How the groups are formed") && en.contains("best predicts votes the analysis hid"), "{en}");
+    assert!(en.contains("groups=polis") && en.contains("See the groups by Polis"));
+    assert!(results.body.contains("كيف تتكوّن المجموعات"));
+    let polis = visitor.get(&format!("/dialogues/{d}/deliberation/results?lang=en&groups=polis")).body;
+    assert!(polis.contains("Polis's published method") && polis.contains("map.svg?lang=en&amp;groups=polis"));
+    let polis_report: Value =
+        serde_json::from_str(&visitor.get(&format!("/dialogues/{d}/deliberation/report.json?groups=polis")).body)
+            .unwrap();
+    assert_eq!(polis_report["method"], "polis");
+    assert_eq!(polis_report["confidence"]["groups_tried"], json!([]));
+    assert_eq!(visitor.get(&format!("/dialogues/{d}/deliberation/results?groups=other")).status, 400);
+    assert_eq!(visitor.get(&format!("/dialogues/{d}/deliberation/map.svg?groups=polis")).status, 200);
+    assert_eq!(p.post(&format!("/dialogues/{d}/deliberation/method"), &[("method", "polis")]).status, 403);
 
     let mut convener = Browser::new(&s.base);
     convener.get("/login?lang=en");
@@ -851,8 +869,19 @@ fn participants_post_vote_and_see_the_opinion_map() {
     let exported = hiwar_opinion::polis::read(&files[0], &files[1], Some(&files[2])).unwrap();
     assert_eq!(exported.texts.len(), 13);
     assert_eq!(convener.get(&format!("/dialogues/{d}/deliberation/polis/other.csv")).status, 404);
+    assert_eq!(convener.post(&format!("/dialogues/{d}/deliberation/method"), &[("method", "kmeans")]).status, 400);
+    assert_eq!(convener.post(&format!("/dialogues/{d}/deliberation/method"), &[("method", "polis")]).status, 303);
+    let default: Value =
+        serde_json::from_str(&visitor.get(&format!("/dialogues/{d}/deliberation/report.json")).body).unwrap();
+    assert_eq!(default["method"], "polis", "the dialogue's setting is the default");
+    assert!(visitor
+        .get(&format!("/dialogues/{d}/deliberation/results?lang=en"))
+        .body
+        .contains("See the groups by hiwar"));
+    assert_eq!(convener.post(&format!("/dialogues/{d}/deliberation/method"), &[("method", "hiwar")]).status, 303);
     let queue = convener.get(&format!("/dialogues/{d}/deliberation/moderation"));
     assert_eq!(queue.status, 200);
+    assert!(queue.body.contains("value=\"hiwar\" checked"));
     let ours = queue.body.split("<tr>").find(|row| row.contains(text)).unwrap();
     let moderate = ours.split("action=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
     assert_eq!(convener.post(&moderate, &[("hidden", "true"), ("reason", "")]).status, 400);

@@ -83,6 +83,29 @@ impl Store {
         Ok(id)
     }
 
+    /// How the dialogue's opinion groups are shown first: `"hiwar"` or `"polis"`.
+    pub async fn opinion_method(&self, dialogue: &str) -> Result<String> {
+        sqlx::query("SELECT opinion_method FROM dialogues WHERE id = $1")
+            .bind(dialogue)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.get(0))
+            .ok_or(StoreError::NotFound("dialogue"))
+    }
+
+    /// Sets [`Store::opinion_method`]; the caller has checked the value.
+    pub async fn set_opinion_method(&self, dialogue: &str, method: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE dialogues SET opinion_method = $2 WHERE id = $1")
+            .bind(dialogue)
+            .bind(method)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("dialogue"));
+        }
+        Ok(())
+    }
+
     pub async fn statements(&self, dialogue: &str) -> Result<Vec<Statement>> {
         self.dialogue_exists(dialogue).await?;
         let rows = sqlx::query(

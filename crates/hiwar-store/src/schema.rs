@@ -266,4 +266,10 @@ CREATE TABLE cosignatures (
 );
 "#,
     ),
+    (
+        8,
+        r#"
+ALTER TABLE dialogues ADD COLUMN opinion_method TEXT NOT NULL DEFAULT 'hiwar';
+"#,
+    ),
 ];

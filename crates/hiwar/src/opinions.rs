@@ -140,6 +140,15 @@ pub fn run(action: OpinionsAction) -> Result<()> {
         sizes,
         analysis.membership.iter().filter(|m| m.is_none()).count()
     );
+    let check = &analysis.confidence;
+    println!(
+        "own check on {} hidden votes: the groups predict {:.1} % of them, each statement's majority {:.1} %; \
+         {:.1} % of participants keep their group when they are put back",
+        check.hidden,
+        check.groups * 100.0,
+        check.baseline * 100.0,
+        check.stability * 100.0
+    );
     if let Some((ari, compared, polis_groups)) = agreement_with_polis(&conversation, &analysis.membership) {
         println!("agreement with the groups Polis assigned: adjusted Rand index {ari:.3} over {compared} participants");
         value["polis_comparison"] = serde_json::json!({"adjusted_rand_index": ari, "participants_compared": compared, "polis_groups": polis_groups});
@@ -189,10 +198,54 @@ fn evaluate_generated(fraction: f64, runs: u64) -> Result<()> {
     use hiwar_opinion::synthetic::Planted;
     let four = vec![0.45, 0.3, 0.15, 0.1];
     let shapes = [
-        ("small, 3 groups", Planted { participants: 300, statements: 40, groups: vec![0.5, 0.3, 0.2], consensus: 4, density: 0.3, noise: 0.2, seed: 1 }),
-        ("small, no groups", Planted { participants: 300, statements: 40, groups: vec![1.0], consensus: 4, density: 0.3, noise: 0.2, seed: 2 }),
-        ("medium, 4 groups", Planted { participants: 2_000, statements: 200, groups: four.clone(), consensus: 10, density: 0.1, noise: 0.25, seed: 3 }),
-        ("Polis's largest in shape, 4 groups", Planted { participants: 33_422, statements: 783, groups: four, consensus: 10, density: 2_000_000.0 / (33_422.0 * 783.0), noise: 0.2, seed: 2026 }),
+        (
+            "small, 3 groups",
+            Planted {
+                participants: 300,
+                statements: 40,
+                groups: vec![0.5, 0.3, 0.2],
+                consensus: 4,
+                density: 0.3,
+                noise: 0.2,
+                seed: 1,
+            },
+        ),
+        (
+            "small, no groups",
+            Planted {
+                participants: 300,
+                statements: 40,
+                groups: vec![1.0],
+                consensus: 4,
+                density: 0.3,
+                noise: 0.2,
+                seed: 2,
+            },
+        ),
+        (
+            "medium, 4 groups",
+            Planted {
+                participants: 2_000,
+                statements: 200,
+                groups: four.clone(),
+                consensus: 10,
+                density: 0.1,
+                noise: 0.25,
+                seed: 3,
+            },
+        ),
+        (
+            "Polis's largest in shape, 4 groups",
+            Planted {
+                participants: 33_422,
+                statements: 783,
+                groups: four,
+                consensus: 10,
+                density: 2_000_000.0 / (33_422.0 * 783.0),
+                noise: 0.2,
+                seed: 2026,
+            },
+        ),
     ];
     for (name, planted) in shapes {
         println!("\n{name}:");

@@ -19,6 +19,7 @@ pub fn routes(_: &AppState) -> Vec<Route> {
         ("/dialogues/{id}/deliberation/polis/{file}", get(pages::polis_export)),
         ("/dialogues/{id}/deliberation/moderation", get(pages::moderation)),
         ("/dialogues/{id}/deliberation/tally", post(pages::tally)),
+        ("/dialogues/{id}/deliberation/method", post(pages::set_method)),
         ("/dialogues/{id}/statements", post(pages::post_statement)),
         ("/dialogues/{id}/statements/{sid}/vote", post(pages::vote)),
         ("/dialogues/{id}/statements/{sid}/moderate", post(pages::moderate)),

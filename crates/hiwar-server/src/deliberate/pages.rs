@@ -2,11 +2,13 @@
 //! JavaScript), the public results with the opinion map, the report downloads, and the
 //! conveners' moderation queue.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
+
+use hiwar_opinion::Method;
 
 use crate::deliberate::service::{self as deliberation, Results};
 use crate::dialogues::service;
@@ -16,6 +18,23 @@ use crate::AppState;
 
 type PageResult = Result<Response, AppError>;
 
+/// `?groups=hiwar|polis`: the results by either grouping method; absent, the dialogue's own.
+#[derive(Deserialize, Default)]
+pub struct GroupsQuery {
+    groups: Option<String>,
+}
+
+impl GroupsQuery {
+    fn method(&self) -> Result<Option<Method>, AppError> {
+        self.groups
+            .as_deref()
+            .map(|name| {
+                Method::from_name(name).ok_or_else(|| AppError::bad_request("groups", "groups must be hiwar or polis"))
+            })
+            .transpose()
+    }
+}
+
 pub async fn deliberate(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let lang = ctx.lang;
     let d = state.store.dialogue(&id).await?;
@@ -23,7 +42,7 @@ pub async fn deliberate(State(state): State<AppState>, ctx: Ctx, Path(id): Path<
         Some(account) => state.store.membership(&id, &account.id).await?,
         None => None,
     };
-    let results = deliberation::results(&state, &id).await?;
+    let results = deliberation::results(&state, &id, None).await?;
     let number = me.as_ref().map_or(0, |m| m.id.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)));
     let voted = match &me {
         Some(m) => state.store.member_votes(&id, &m.id).await?,
@@ -107,13 +126,20 @@ fn group_name(lang: crate::web::i18n::Lang, g: usize) -> String {
     lang.t1("deliberation-group", "number", g as u64 + 1)
 }
 
-pub async fn results(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+pub async fn results(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(query): Query<GroupsQuery>,
+) -> PageResult {
     let lang = ctx.lang;
     let d = state.store.dialogue(&id).await?;
-    let r = deliberation::results(&state, &id).await?;
+    let r = deliberation::results(&state, &id, query.method()?).await?;
     let ns = r.matrix.statement_ids().len();
     let base = format!("/dialogues/{id}/deliberation");
     let is_convener = service::require_convener(&state, &ctx, &id).await.is_ok();
+    let groups = format!("groups={}", r.analysis.method.name());
+    let other = Method::ALL.into_iter().find(|m| *m != r.analysis.method).unwrap_or_default();
     Ok(page(
         &ctx,
         &lang.t("deliberation-results"),
@@ -123,14 +149,15 @@ pub async fn results(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Str
             p { (lang.t1("deliberation-counts", "participants", r.matrix.participant_ids().len() as u64)) " · "
                 (lang.t1("deliberation-statements", "count", ns as u64)) " · " (lang.t1("deliberation-votes", "count", r.matrix.votes() as u64)) }
             figure {
-                img src={ (base) "/map.svg?lang=" (lang.code()) } alt=(lang.t("deliberation-map-alt")) width="640" height="480";
+                img src={ (base) "/map.svg?lang=" (lang.code()) "&" (groups) } alt=(lang.t("deliberation-map-alt")) width="640" height="480";
                 figcaption { (lang.t("deliberation-map-caption")) }
             }
             (group_table(lang, &r))
+            p { a href={ (base) "/results?lang=" (lang.code()) "&groups=" (other.name()) } { (lang.t(&format!("deliberation-see-{}", other.name()))) } }
             (findings(lang, &r, 10))
-            p { a href={ (base) "/report.html?lang=" (lang.code()) } download { (lang.t("deliberation-report-html")) } " · "
-                a href={ (base) "/report.json" } download { (lang.t("deliberation-report-json")) } " · "
-                a href={ (base) "/report.csv" } download { (lang.t("deliberation-report-csv")) } }
+            p { a href={ (base) "/report.html?lang=" (lang.code()) "&" (groups) } download { (lang.t("deliberation-report-html")) } " · "
+                a href={ (base) "/report.json?" (groups) } download { (lang.t("deliberation-report-json")) } " · "
+                a href={ (base) "/report.csv?" (groups) } download { (lang.t("deliberation-report-csv")) } }
             @if is_convener {
                 p { a href={ (base) "/moderation" } { (lang.t("deliberation-moderation")) } }
                 p { (lang.t1("deliberation-polis-export", "min", EXPORT_MIN_VOTES as i64)) ": "
@@ -178,8 +205,13 @@ fn group_table(lang: crate::web::i18n::Lang, r: &Results) -> maud::Markup {
     }
 }
 
-pub async fn map(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
-    let r = deliberation::results(&state, &id).await?;
+pub async fn map(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(query): Query<GroupsQuery>,
+) -> PageResult {
+    let r = deliberation::results(&state, &id, query.method()?).await?;
     let svg = map_svg(ctx.lang, &r);
     Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-cache")], svg).into_response())
 }
@@ -208,15 +240,23 @@ fn report_of(r: &Results) -> serde_json::Value {
     hiwar_opinion::report(&r.matrix, &r.texts(), &r.analysis, 20, hiwar_opinion::Audience::Public)
 }
 
-pub async fn report_json(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
-    let r = deliberation::results(&state, &id).await?;
+pub async fn report_json(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<GroupsQuery>,
+) -> PageResult {
+    let r = deliberation::results(&state, &id, query.method()?).await?;
     let body = serde_json::to_string_pretty(&report_of(&r)).map_err(AppError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// One row per statement: its text, status and each group's agree/disagree/seen counts.
-pub async fn report_csv(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
-    let r = deliberation::results(&state, &id).await?;
+pub async fn report_csv(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<GroupsQuery>,
+) -> PageResult {
+    let r = deliberation::results(&state, &id, query.method()?).await?;
     let a = &r.analysis;
     let ns = r.matrix.statement_ids().len();
     let mut header =
@@ -251,6 +291,7 @@ pub async fn moderation(State(state): State<AppState>, ctx: Ctx, Path(id): Path<
     let lang = ctx.lang;
     service::require_convener(&state, &ctx, &id).await?;
     let statements = state.store.statements(&id).await?;
+    let method = deliberation::method(&state, &id).await?;
     let base = format!("/dialogues/{id}");
     let csrf = html! { input type="hidden" name="csrf" value=(ctx.csrf); };
     Ok(page(
@@ -260,6 +301,18 @@ pub async fn moderation(State(state): State<AppState>, ctx: Ctx, Path(id): Path<
             h1 { (lang.t("deliberation-moderation")) }
             p { (lang.t("deliberation-moderation-help")) }
             form method="post" action={ (base) "/deliberation/tally" } { (csrf) button type="submit" { (lang.t("deliberation-publish-tally")) } }
+            form method="post" action={ (base) "/deliberation/method" } {
+                (csrf)
+                fieldset {
+                    legend { (lang.t("deliberation-method-setting")) }
+                    @for m in Method::ALL {
+                        label { input type="radio" name="method" value=(m.name()) checked[m == method]; " " (lang.t(&format!("deliberation-method-name-{}", m.name()))) }
+                        br;
+                    }
+                    p { (lang.t("deliberation-method-setting-help")) }
+                    button type="submit" { (lang.t("deliberation-method-save")) }
+                }
+            }
             div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) { table {
                 thead { tr { th scope="col" { (lang.t("deliberation-statement")) } th scope="col" { (lang.t("deliberation-status")) } th {} } }
                 tbody { @for s in &statements { tr {
@@ -315,6 +368,22 @@ pub async fn moderate(
 }
 
 #[derive(Deserialize)]
+pub struct MethodForm {
+    method: String,
+}
+
+/// A convener sets the grouping method the dialogue shows first.
+pub async fn set_method(
+    State(state): State<AppState>,
+    LoggedIn(ctx): LoggedIn,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<MethodForm>,
+) -> PageResult {
+    deliberation::set_method(&state, &ctx, &id, &form.method).await?;
+    Ok(Redirect::to(&format!("/dialogues/{id}/deliberation/moderation")).into_response())
+}
+
+#[derive(Deserialize)]
 pub struct RedactForm {
     reason: String,
 }
@@ -366,7 +435,7 @@ pub async fn polis_export(
 ) -> PageResult {
     use rand::seq::SliceRandom;
     service::require_convener(&state, &ctx, &id).await?;
-    let r = deliberation::results(&state, &id).await?;
+    let r = deliberation::results(&state, &id, None).await?;
     let mut order: Vec<usize> = (0..r.matrix.participant_ids().len())
         .filter(|&p| r.votes.participant_votes(p).len() >= EXPORT_MIN_VOTES)
         .collect();
@@ -383,10 +452,15 @@ pub async fn polis_export(
 }
 
 /// The results as one self-contained HTML file to keep or share: the map inlined.
-pub async fn report_html(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+pub async fn report_html(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(query): Query<GroupsQuery>,
+) -> PageResult {
     let lang = ctx.lang;
     let d = state.store.dialogue(&id).await?;
-    let r = deliberation::results(&state, &id).await?;
+    let r = deliberation::results(&state, &id, query.method()?).await?;
     let ns = r.matrix.statement_ids().len();
     let svg = map_svg(lang, &r);
     let doc = html! {
@@ -405,6 +479,37 @@ pub async fn report_html(State(state): State<AppState>, ctx: Ctx, Path(id): Path
     Ok(download("text/html; charset=utf-8", "deliberation-report.html", doc.into_string(), false))
 }
 
+/// One short paragraph for participants: how the groups were formed, and how sure the
+/// analysis is of them — from the check it ran on votes it hid from itself
+/// ([`hiwar_opinion::evaluate::Confidence`]).
+fn how_groups_are_formed(lang: crate::web::i18n::Lang, a: &hiwar_opinion::Analysis) -> maud::Markup {
+    let c = &a.confidence;
+    let percent = |x: f64| lang.num(format!("{:.0}", x * 100.0));
+    let mut args = fluent_bundle::FluentArgs::new();
+    args.set("groups", lang.num(a.groups()));
+    args.set("hidden", lang.num(c.hidden));
+    args.set("group_accuracy", percent(c.groups));
+    args.set("baseline", percent(c.baseline));
+    args.set("stable", percent(c.stability));
+    let method = lang.t_args(&format!("deliberation-method-{}", a.method.name()), &args);
+    let sureness = if c.hidden < MIN_HIDDEN_TO_JUDGE {
+        lang.t("deliberation-sureness-too-few")
+    } else if c.groups <= c.baseline + c.standard_error(c.baseline) {
+        lang.t_args("deliberation-sureness-weak", &args)
+    } else {
+        lang.t_args("deliberation-sureness", &args)
+    };
+    html! {
+        section aria-labelledby="how-groups" {
+            h2 #how-groups { (lang.t("deliberation-how-groups")) }
+            p { (method) " " (sureness) }
+        }
+    }
+}
+
+/// Below this many hidden votes the page does not claim to know how sure the groups are.
+const MIN_HIDDEN_TO_JUDGE: usize = 100;
+
 /// What each group thinks, support across groups (the first `consensus_listed`), and
 /// coverage: the body of both the results page and the downloadable report.
 fn findings(lang: crate::web::i18n::Lang, r: &Results, consensus_listed: usize) -> maud::Markup {
@@ -413,6 +518,7 @@ fn findings(lang: crate::web::i18n::Lang, r: &Results, consensus_listed: usize) 
     let ns = r.matrix.statement_ids().len();
     let sizes = a.grouping.sizes();
     html! {
+        (how_groups_are_formed(lang, a))
         section aria-labelledby="groups" {
             h2 #groups { (lang.t("deliberation-groups")) }
             @for g in 0..a.groups() {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use hiwar_opinion::matrix::Indexed;
 use hiwar_opinion::matrix::{Vote, VoteMatrix};
 use hiwar_opinion::router::Router;
-use hiwar_opinion::{analyze_indexed, Analysis, Options};
+use hiwar_opinion::{analyze_indexed, Analysis, Method, Options};
 use hiwar_record::events::MAX_STATEMENT_CHARS;
 use hiwar_store::{Member, Statement};
 
@@ -134,7 +134,8 @@ const ANALYSIS_MAX_AGE: Duration = Duration::from_secs(60);
 /// The latest analysis of each dialogue, shared by all requests.
 #[derive(Default)]
 pub struct Analyses {
-    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
+    /// One slot per dialogue and grouping method (the page can show either).
+    slots: Mutex<HashMap<(String, Method), Arc<tokio::sync::Mutex<Slot>>>>,
 }
 
 #[derive(Default)]
@@ -145,25 +146,28 @@ struct Slot {
 }
 
 impl Analyses {
-    fn slot(&self, dialogue: &str) -> Arc<tokio::sync::Mutex<Slot>> {
-        self.slots.lock().unwrap_or_else(|p| p.into_inner()).entry(dialogue.to_string()).or_default().clone()
+    fn slot(&self, dialogue: &str, method: Method) -> Arc<tokio::sync::Mutex<Slot>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).entry((dialogue.to_string(), method)).or_default().clone()
     }
 
     /// A member changed the conversation: the next reader recomputes.
     pub fn changed(&self, dialogue: &str) {
         // One guard for the map: taking it a second time below would deadlock.
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        let being_computed = match slots.get(dialogue).map(|slot| slot.try_lock()) {
-            Some(Ok(mut s)) => {
-                s.stale = true;
-                false
+        for method in Method::ALL {
+            let key = (dialogue.to_string(), method);
+            let being_computed = match slots.get(&key).map(|slot| slot.try_lock()) {
+                Some(Ok(mut s)) => {
+                    s.stale = true;
+                    false
+                }
+                Some(Err(_)) => true,
+                None => false,
+            };
+            if being_computed {
+                // Perhaps without this change: drop the slot, so the next reader recomputes.
+                slots.remove(&key);
             }
-            Some(Err(_)) => true,
-            None => false,
-        };
-        if being_computed {
-            // Perhaps without this change: drop the slot, so the next reader recomputes.
-            slots.remove(dialogue);
         }
     }
 }
@@ -177,22 +181,43 @@ mod tests {
     #[test]
     fn a_change_during_a_computation_drops_the_slot() {
         let analyses = Analyses::default();
-        let slot = analyses.slot("d-1");
+        let slot = analyses.slot("d-1", Method::Hiwar);
         let computing = slot.try_lock().unwrap();
         analyses.changed("d-1");
         drop(computing);
-        assert!(!analyses.slots.lock().unwrap().contains_key("d-1"));
-        // Not computing: the slot stays, marked stale.
-        let slot = analyses.slot("d-2");
+        assert!(!analyses.slots.lock().unwrap().contains_key(&("d-1".to_string(), Method::Hiwar)));
+        // Not computing: the slot stays, marked stale — for both methods.
+        let (hiwar, polis) = (analyses.slot("d-2", Method::Hiwar), analyses.slot("d-2", Method::Polis));
         analyses.changed("d-2");
-        assert!(slot.try_lock().unwrap().stale);
+        assert!(hiwar.try_lock().unwrap().stale && polis.try_lock().unwrap().stale);
     }
 }
 
-/// The dialogue's analysis: the shared one if it is current, else computed once while
-/// concurrent requests for it wait.
-pub async fn results(state: &AppState, dialogue: &str) -> Result<Arc<Results>, AppError> {
-    let slot = state.analyses.slot(dialogue);
+/// The dialogue's grouping method as its conveners set it.
+pub async fn method(state: &AppState, dialogue: &str) -> Result<Method, AppError> {
+    let name = state.store.opinion_method(dialogue).await?;
+    Ok(Method::from_name(&name).unwrap_or_default())
+}
+
+/// A convener sets how the dialogue's groups are formed by default (the other method
+/// stays one link away on the results page, for everyone).
+pub async fn set_method(state: &AppState, ctx: &Ctx, dialogue: &str, name: &str) -> Result<Method, AppError> {
+    require_convener(state, ctx, dialogue).await?;
+    let method =
+        Method::from_name(name).ok_or_else(|| AppError::bad_request("method", "method must be hiwar or polis"))?;
+    state.store.set_opinion_method(dialogue, method.name()).await?;
+    state.analyses.changed(dialogue);
+    Ok(method)
+}
+
+/// The dialogue's analysis by `method` (`None`: the dialogue's own): the shared one if
+/// it is current, else computed once while concurrent requests for it wait.
+pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -> Result<Arc<Results>, AppError> {
+    let method = match method {
+        Some(m) => m,
+        None => self::method(state, dialogue).await?,
+    };
+    let slot = state.analyses.slot(dialogue, method);
     let mut slot = slot.lock().await;
     if let Some((at, results)) = &slot.latest {
         if !slot.stale && at.elapsed() < ANALYSIS_MAX_AGE {
@@ -200,13 +225,13 @@ pub async fn results(state: &AppState, dialogue: &str) -> Result<Arc<Results>, A
         }
     }
     slot.stale = false;
-    let results = Arc::new(compute(state, dialogue).await?);
+    let results = Arc::new(compute(state, dialogue, method).await?);
     slot.latest = Some((Instant::now(), results.clone()));
     Ok(results)
 }
 
 /// Loads statements and votes and analyses them (on a blocking thread).
-async fn compute(state: &AppState, dialogue: &str) -> Result<Results, AppError> {
+async fn compute(state: &AppState, dialogue: &str, method: Method) -> Result<Results, AppError> {
     let statements = state.store.statements(dialogue).await?;
     let votes = state.store.votes(dialogue).await?;
     tokio::task::spawn_blocking(move || {
@@ -222,7 +247,7 @@ async fn compute(state: &AppState, dialogue: &str) -> Result<Results, AppError> 
             }
         }
         let indexed = matrix.index();
-        let analysis = analyze_indexed(&indexed, &matrix.hidden, None, &Options::default());
+        let analysis = analyze_indexed(&indexed, &matrix.hidden, None, &Options { method, ..Options::default() });
         Results { statements, matrix, votes: indexed, analysis }
     })
     .await
