@@ -106,6 +106,10 @@ impl Coverage {
 #[derive(Debug, Clone)]
 pub struct Analysis {
     pub space: Space,
+    /// Each participant's place on the opinion map: the space's first two axes (hiwar's
+    /// method) or Polis's scaled projection on two principal components (Polis's), so
+    /// that each method's groups are drawn where that method formed them.
+    pub map: Vec<[f64; 2]>,
     /// Groups of the participants with enough votes.
     pub grouping: Grouping,
     /// Each participant's group, `None` for those with too few votes.
@@ -128,6 +132,11 @@ pub struct Analysis {
 impl Analysis {
     pub fn groups(&self) -> usize {
         self.grouping.k()
+    }
+
+    /// What the opinion map draws: each participant's place and group.
+    pub fn map_points(&self) -> Vec<(f64, f64, Option<usize>)> {
+        self.map.iter().zip(&self.membership).map(|(&[x, y], &g)| (x, y, g)).collect()
     }
 }
 
@@ -154,7 +163,7 @@ pub fn analyze_indexed(votes: &Indexed, hidden: &[bool], previous: Option<&Analy
     let (kept, check_votes) = evaluate::split(votes, evaluate::CHECK_FRACTION, evaluate::CHECK_SEED);
     let check_space = space::fit(&kept, options.dim, sweeps, previous.map(|a| &a.space));
     let space = space::fit(votes, options.dim, warm_sweeps, Some(&check_space));
-    let (membership, grouping, check_membership, tried) = match options.method {
+    let (membership, grouping, check_membership, tried, map) = match options.method {
         Method::Hiwar => {
             let (check_placed, check_points) = placed_points(&kept, &check_space, enough);
             let candidates: Vec<(usize, Vec<Option<usize>>)> = (2..=groups::MAX_GROUPS)
@@ -170,12 +179,18 @@ pub fn analyze_indexed(votes: &Indexed, hidden: &[bool], previous: Option<&Analy
             let grouping = groups::group(&points, space.dim, k, previous.map(|a| &a.grouping));
             let membership = membership_of(&placed, &grouping, votes.participants);
             let check_membership = candidates.into_iter().find(|c| c.0 == k).map(|c| c.1).unwrap_or_default();
-            (membership, grouping, check_membership, tried)
+            let map = (0..votes.participants)
+                .map(|p| {
+                    let u = space.participant(p);
+                    [u[0], u.get(1).copied().unwrap_or(0.0)]
+                })
+                .collect();
+            (membership, grouping, check_membership, tried, map)
         }
         Method::Polis => {
-            let (check_membership, _) = polis_method::groups(&kept, enough);
-            let (membership, grouping) = polis_method::groups(votes, enough);
-            (membership, grouping, check_membership, Vec::new())
+            let (check_membership, _, _) = polis_method::groups(&kept, enough);
+            let (membership, grouping, map) = polis_method::groups(votes, enough);
+            (membership, grouping, check_membership, Vec::new(), map)
         }
     };
     let check_k = check_membership.iter().flatten().max().map_or(1, |m| m + 1);
@@ -217,6 +232,7 @@ pub fn analyze_indexed(votes: &Indexed, hidden: &[bool], previous: Option<&Analy
     let coverage = Coverage { covered, statements: shown, votes: options.coverage_votes, top_consensus_agreement };
     Analysis {
         space,
+        map,
         grouping,
         membership,
         tallies,
@@ -233,15 +249,7 @@ pub fn analyze_indexed(votes: &Indexed, hidden: &[bool], previous: Option<&Analy
 /// The participants with at least `enough` votes, and their points in `space`.
 fn placed_points(votes: &Indexed, space: &Space, enough: usize) -> (Vec<usize>, Vec<f64>) {
     let placed: Vec<usize> = (0..votes.participants).filter(|&p| votes.participant_votes(p).len() >= enough).collect();
-    let scale = std::env::var("HW_SCALE").is_ok();
-    let points = placed
-        .iter()
-        .flat_map(|&p| {
-            let f =
-                if scale { (votes.statements as f64 / votes.participant_votes(p).len() as f64).sqrt() } else { 1.0 };
-            space.participant(p).iter().map(move |x| x * f)
-        })
-        .collect();
+    let points = placed.iter().flat_map(|&p| space.participant(p).iter().copied()).collect();
     (placed, points)
 }
 

@@ -24,9 +24,10 @@ const BASE_CLUSTERS: usize = 100;
 /// Groups tried, as Polis.
 const MAX_GROUPS: usize = 5;
 
-/// The Polis-method groups: each participant's group (`None` if not placed) and the
-/// grouping of the placed participants' 2-D projections.
-pub fn groups(votes: &Indexed, min_votes: usize) -> (Vec<Option<usize>>, Grouping) {
+/// The Polis-method groups: each participant's group (`None` if not placed), the
+/// grouping of the placed participants' 2-D projections, and every participant's
+/// projection (Polis's map; those not placed are projected the same way).
+pub fn groups(votes: &Indexed, min_votes: usize) -> (Vec<Option<usize>>, Grouping, Vec<[f64; 2]>) {
     let (np, ns) = (votes.participants, votes.statements);
     let enough = min_votes.min(ns).max(1);
     let placed: Vec<usize> = (0..np).filter(|&p| votes.participant_votes(p).len() >= enough).collect();
@@ -43,20 +44,21 @@ pub fn groups(votes: &Indexed, min_votes: usize) -> (Vec<Option<usize>>, Groupin
     // Centred, a missing vote (imputed with its statement's mean) is 0: only the votes
     // cast enter the principal directions and the projections.
     let (components, _) = space::principal_directions(votes, &means, &placed, 2, 200);
-    let mut points = Vec::with_capacity(placed.len() * 2);
-    for &p in &placed {
-        let row = votes.participant_votes(p);
-        let scale = (ns as f64 / row.len().max(1) as f64).sqrt();
-        for c in &components {
-            points.push(scale * row.iter().map(|&(s, v)| (v as f64 - means[s as usize]) * c[s as usize]).sum::<f64>());
-        }
-    }
+    let map: Vec<[f64; 2]> = (0..np)
+        .map(|p| {
+            let row = votes.participant_votes(p);
+            let scale = (ns as f64 / row.len().max(1) as f64).sqrt();
+            let along = |c: &[f64]| scale * row.iter().map(|&(s, v)| (v as f64 - means[s as usize]) * c[s as usize]).sum::<f64>();
+            [along(&components[0]), components.get(1).map_or(0.0, |c| along(c))]
+        })
+        .collect();
+    let points: Vec<f64> = placed.iter().flat_map(|&p| map[p]).collect();
     let grouping = cluster(&points);
     let mut membership = vec![None; np];
     for (i, &p) in placed.iter().enumerate() {
         membership[p] = Some(grouping.labels[i]);
     }
-    (membership, grouping)
+    (membership, grouping, map)
 }
 
 /// Base clusters, then the best k of 2…5 over their size-weighted centres.
@@ -146,10 +148,19 @@ mod tests {
             seed: 11,
         }
         .generate();
-        let (membership, grouping) = groups(&planted.votes, 7);
+        let (membership, grouping, map) = groups(&planted.votes, 7);
         assert_eq!(grouping.k(), 2, "{grouping:?}");
         let (found, truth): (Vec<usize>, Vec<usize>) =
             membership.iter().zip(&planted.truth).filter_map(|(m, t)| m.map(|m| (m, *t))).unzip();
         assert!(adjusted_rand_index(&found, &truth) > 0.9);
+        // The map is where the groups were formed: each centroid is its members' mean there.
+        assert_eq!(map.len(), 900);
+        for g in 0..2 {
+            let members: Vec<[f64; 2]> = (0..900).filter(|&p| membership[p] == Some(g)).map(|p| map[p]).collect();
+            for axis in 0..2 {
+                let mean = members.iter().map(|m| m[axis]).sum::<f64>() / members.len() as f64;
+                assert!((mean - grouping.centroid(g)[axis]).abs() < 1e-9);
+            }
+        }
     }
 }

@@ -168,12 +168,7 @@ pub fn run(action: OpinionsAction) -> Result<()> {
     }
     std::fs::write(&out, serde_json::to_string_pretty(&value)? + "\n")
         .with_context(|| format!("writing {}", out.display()))?;
-    let points: Vec<(f64, f64, Option<usize>)> = (0..matrix.participant_ids().len())
-        .map(|p| {
-            let u = analysis.space.participant(p);
-            (u[0], u.get(1).copied().unwrap_or(0.0), analysis.membership[p])
-        })
-        .collect();
+    let points = analysis.map_points();
     let svg_path = out.with_extension("svg");
     std::fs::write(&svg_path, hiwar_plots::opinion_map(&points, &hiwar_plots::MapLabels::ENGLISH))
         .with_context(|| format!("writing {}", svg_path.display()))?;

@@ -218,12 +218,7 @@ pub async fn map(
 
 fn map_svg(lang: crate::web::i18n::Lang, r: &Results) -> String {
     let a = &r.analysis;
-    let points: Vec<(f64, f64, Option<usize>)> = (0..r.matrix.participant_ids().len())
-        .map(|p| {
-            let u = a.space.participant(p);
-            (u[0], u.get(1).copied().unwrap_or(0.0), a.membership[p])
-        })
-        .collect();
+    let points = a.map_points();
     let (title, group, participants) =
         (lang.t("deliberation-map-alt"), lang.t("deliberation-map-group"), lang.t("deliberation-map-participants"));
     let labels = hiwar_plots::MapLabels {
