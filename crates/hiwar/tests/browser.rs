@@ -343,6 +343,7 @@ fn every_page_fits_a_phone_and_passes_axe_in_both_languages() {
         format!("{origin}{selection}"),
         format!("{dialogue}/deliberation"),
         format!("{dialogue}/deliberation/results"),
+        format!("{dialogue}/deliberation/results?groups=polis"),
         decide.clone(),
         format!("{decide}/charter"),
         format!("{decide}/priorities"),
