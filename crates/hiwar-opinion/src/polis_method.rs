@@ -48,7 +48,9 @@ pub fn groups(votes: &Indexed, min_votes: usize) -> (Vec<Option<usize>>, Groupin
         .map(|p| {
             let row = votes.participant_votes(p);
             let scale = (ns as f64 / row.len().max(1) as f64).sqrt();
-            let along = |c: &[f64]| scale * row.iter().map(|&(s, v)| (v as f64 - means[s as usize]) * c[s as usize]).sum::<f64>();
+            let along = |c: &[f64]| {
+                scale * row.iter().map(|&(s, v)| (v as f64 - means[s as usize]) * c[s as usize]).sum::<f64>()
+            };
             [along(&components[0]), components.get(1).map_or(0.0, |c| along(c))]
         })
         .collect();

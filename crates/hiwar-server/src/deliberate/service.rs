@@ -135,8 +135,10 @@ const ANALYSIS_MAX_AGE: Duration = Duration::from_secs(60);
 #[derive(Default)]
 pub struct Analyses {
     /// One slot per dialogue and grouping method (the page can show either).
-    slots: Mutex<HashMap<(String, Method), Arc<tokio::sync::Mutex<Slot>>>>,
+    slots: Mutex<HashMap<(String, Method), SharedSlot>>,
 }
+
+type SharedSlot = Arc<tokio::sync::Mutex<Slot>>;
 
 #[derive(Default)]
 struct Slot {
@@ -146,7 +148,7 @@ struct Slot {
 }
 
 impl Analyses {
-    fn slot(&self, dialogue: &str, method: Method) -> Arc<tokio::sync::Mutex<Slot>> {
+    fn slot(&self, dialogue: &str, method: Method) -> SharedSlot {
         self.slots.lock().unwrap_or_else(|p| p.into_inner()).entry((dialogue.to_string(), method)).or_default().clone()
     }
 
