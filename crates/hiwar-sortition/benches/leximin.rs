@@ -55,7 +55,14 @@ fn main() {
         "instance", "solver", "profiles", "min prob", "k/n", "gini", "gap", "time"
     );
     // `cargo bench -p hiwar-sortition --bench leximin -- 1727` runs only the instances whose label contains "1727".
-    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    // `-- HiGHS` (or `-- microlp`) runs only that solver.
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let solvers: Vec<Solver> =
+        match Solver::all().into_iter().filter(|s| args.iter().any(|a| a == s.name())).collect::<Vec<_>>() {
+            chosen if chosen.is_empty() => Solver::all(),
+            chosen => chosen,
+        };
+    let only: Vec<&String> = args.iter().filter(|a| !Solver::all().iter().any(|s| s.name() == a.as_str())).collect();
     for (label, n, k, categories, values) in [
         ("n=200, k=20, 2 categories x 2", 200, 20, 2, 2),
         ("n=2000, k=200, 2 categories x 4", 2000, 200, 2, 4),
@@ -69,7 +76,7 @@ fn main() {
         }
         let (pool, quotas) = generate(n, k, categories, values, 7);
         // Every solver this build has: microlp, and HiGHS with `--features highs`.
-        for solver in Solver::all() {
+        for &solver in &solvers {
             let started = Instant::now();
             let instance = Instance::new(&pool, &quotas, k).unwrap().with_solver(solver);
             let verbose = std::env::var_os("HIWAR_BENCH_VERBOSE").is_some();

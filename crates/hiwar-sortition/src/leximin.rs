@@ -20,6 +20,13 @@
 //! proven, and the unfixed profiles with `y_p > 0` (whose probability every optimal
 //! distribution holds at `z*`, by complementary slackness) are fixed at `z*`. The final
 //! distribution is the LP over all panels found that meets every fixed value.
+//!
+//! Against column generation's tailing off on pools with hundreds of profiles, each level
+//! starts from its fractional relaxation (panels replaced by their convex hull's outer
+//! bound, the quota polytope: an LP of the profiles' size, whose value bounds the level
+//! and whose prices are the first stability centre), and prices at a point between the
+//! centre and the restricted LP's dual (Wentges smoothing); a level stops when the LP's
+//! value is within `LEVEL_TOLERANCE` of the best bound.
 
 use good_lp::{constraint, variable, Expression, ProblemVariables, Variable};
 
@@ -34,11 +41,11 @@ const MAX_PANELS: usize = 50_000;
 /// A level stops once its value is proven within this of its optimum (the issue's
 /// target is 0.001; this is a hundred times tighter).
 const LEVEL_TOLERANCE: f64 = 1e-5;
-/// While the local search finds columns, the integer program still runs every this many
-/// rounds to bound the level's optimum.
-const EXACT_EVERY: usize = 25;
 /// Local searches per round of column generation, from the best panels so far.
 const LOCAL_STARTS: usize = 4;
+/// Weight of the stability centre in the smoothed dual used for pricing (Wentges); 0.9
+/// reached the 7-category pool's level-0 bound in fewer rounds than 0.5.
+const SMOOTHING: f64 = 0.9;
 /// Profiles whose seeding panel may come from the integer program.
 const SEEDED_PROFILES: usize = 64;
 
@@ -88,54 +95,69 @@ impl Instance<'_> {
         let mut level = 0;
         while fixed.iter().any(Option::is_none) {
             let mut dual = DualLp::new(self.solver, &panels, &fixed, &sizes);
-            // The best upper bound on this level's optimum found so far: for any dual y,
-            // z* ≤ max_P Σ_p y_p x_{P,p}/c_p − Σ_fixed f_p y_p (the pricing value).
-            let mut upper = f64::INFINITY;
-            let mut rounds = 0usize;
+            // The best upper bound on this level's optimum found so far, and the dual
+            // point that gave it (the stability centre): for any dual y,
+            // z* ≤ L(y) = max_P Σ_p y_p x_{P,p}/c_p − Σ_fixed f_p y_p (the pricing value).
+            // The fractional relaxation gives the first of both (z_Q ≥ L(y_Q), see
+            // [`Instance::relaxation`]).
+            let (mut upper, mut centre) = self.relaxation(&fixed, &sizes)?;
             let (y, z, level_gap) = loop {
+                // Columns added since the LP's last solve (its y does not know them yet).
+                let mut added = 0;
                 let (y, mu) = dual.solve()?;
-                let fixed_part: f64 = fixed.iter().zip(&y).filter_map(|(f, y)| f.map(|f| f * y)).sum();
+                let fixed_part = |y: &[f64]| -> f64 { fixed.iter().zip(y).filter_map(|(f, y)| f.map(|f| f * y)).sum() };
+                let z = mu - fixed_part(&y);
                 let weights: Vec<f64> = y.iter().zip(&sizes).map(|(y, c)| y / c).collect();
-                rounds += 1;
-                // Cheap pricing first: a local search from the best panel so far often finds
-                // a violated dual constraint; the integer program runs only when it does not,
-                // and so still proves each level's optimum.
+                // Wentges smoothing: price at a point between the restricted LP's dual and
+                // the centre, so the duals do not swing from one extreme point to another
+                // (column generation's tailing off). A column is still added only if the
+                // restricted LP's own dual finds it violated.
+                let smoothed: Vec<f64> =
+                    centre.iter().zip(&y).map(|(c, y)| SMOOTHING * c + (1.0 - SMOOTHING) * y).collect();
+                let priced: Vec<f64> = smoothed.iter().zip(&sizes).map(|(y, c)| y / c).collect();
+                let value = |x: &[u32], w: &[f64]| x.iter().zip(w).map(|(x, w)| *x as f64 * w).sum::<f64>();
+                // Cheap pricing first: a local search from the best panels so far, at the
+                // smoothed and at the LP's prices, often finds violated dual constraints;
+                // the integer program then prices exactly, which bounds the level.
                 if let Some(search) = &search {
-                    let value = |x: &[u32]| x.iter().zip(&weights).map(|(x, w)| *x as f64 * w).sum::<f64>();
                     // Several starts (the best panels so far) give several columns per LP solve.
-                    let mut starts: Vec<(f64, usize)> = panels.iter().enumerate().map(|(i, x)| (value(x), i)).collect();
+                    let mut starts: Vec<(f64, usize)> =
+                        panels.iter().enumerate().map(|(i, x)| (value(x, &priced), i)).collect();
                     let top = starts.len().min(LOCAL_STARTS);
                     starts.select_nth_unstable_by(top - 1, |a, b| b.0.total_cmp(&a.0));
-                    let mut added = 0;
                     for &(_, i) in &starts[..top] {
-                        let improved = search.improve(&panels[i], &weights);
-                        if value(&improved) > mu + EPS && seen.insert(improved.clone()) {
-                            dual.add(&improved, &sizes);
-                            panels.push(improved);
-                            added += 1;
+                        for w in [&priced, &weights] {
+                            let improved = search.improve(&panels[i], w);
+                            if value(&improved, &weights) > mu + EPS && seen.insert(improved.clone()) {
+                                dual.add(&improved, &sizes);
+                                panels.push(improved);
+                                added += 1;
+                            }
                         }
                     }
-                    // Every few rounds the integer program runs anyway, to bound the optimum
-                    // from above and stop the level once within LEVEL_TOLERANCE.
-                    if added > 0 && rounds % EXACT_EVERY != 0 {
-                        continue;
-                    }
                 }
-                let best = self.best_panel(&weights, None)?.ok_or_else(|| crate::relax::explain(self))?;
-                let value: f64 = best.iter().zip(&weights).map(|(x, w)| *x as f64 * w).sum();
-                upper = upper.min(value - fixed_part);
-                let z = mu - fixed_part;
-                let excess = value - mu;
-                if excess <= EPS || upper - z <= LEVEL_TOLERANCE || panels.len() >= MAX_PANELS {
+                let best = self.best_panel(&priced, None)?.ok_or_else(|| crate::relax::explain(self))?;
+                let bound = value(&best, &priced) - fixed_part(&smoothed);
+                let moved = bound < upper;
+                if moved {
+                    upper = bound;
+                    centre = smoothed.clone();
+                }
+                if upper - z <= LEVEL_TOLERANCE || panels.len() >= MAX_PANELS {
                     break (y, z, (upper - z).max(0.0));
                 }
-                if seen.insert(best.clone()) {
+                if value(&best, &weights) > mu + EPS && seen.insert(best.clone()) {
                     dual.add(&best, &sizes);
                     panels.push(best);
-                } else if rounds % EXACT_EVERY != 0 {
-                    // A known panel is the best: only rounding keeps the LP from seeing it.
+                } else if added == 0 && (smoothed == y || !moved) {
+                    // Priced at the LP's own dual and nothing new violated it (or only a
+                    // known panel, which the LP misses by rounding alone): the level is
+                    // optimal up to that rounding.
                     break (y, z, (upper - z).max(0.0));
                 }
+                // Otherwise new columns, or a mis-priced round: the centre moved towards the
+                // LP's dual (L(smoothed) ≤ α L(centre) + (1 − α) z < L(centre) when the best
+                // panel at the smoothed prices does not violate the LP's); price again.
             };
             gap = gap.max(level_gap);
             let mut to_fix: Vec<usize> = (0..n).filter(|&p| fixed[p].is_none() && y[p] > EPS).collect();
@@ -158,6 +180,84 @@ impl Instance<'_> {
         let total: f64 = panels.iter().map(|(_, l)| l).sum();
         let panels = panels.into_iter().map(|(p, l)| (p, l / total)).collect();
         Ok(Distribution { panels, profile_probabilities: probabilities, gap })
+    }
+
+    /// The level's relaxation: its value `z_Q` over fractional panels, and the dual
+    /// prices `y_Q` at which it is attained.
+    ///
+    /// Every distribution over panels has its expected seats `m = Σ λ_P x_P` in the quota
+    /// polytope `Q = {Σ m = k, lo_q ≤ Σ_{p∈q} m_p ≤ hi_q, 0 ≤ m_p ≤ c_p}`, so
+    /// `z* ≤ z_Q = max{z : m ∈ Q, m_p/c_p ≥ z (unfixed), m_p/c_p ≥ f_p (fixed)}`. Relaxing
+    /// the last two with prices `y ≥ 0`, `Σ_unfixed y_p = 1` gives
+    /// `L_Q(y) = max_{m∈Q} Σ_p y_p m_p/c_p − Σ_fixed f_p y_p ≥ L(y)` (the same bound over
+    /// whole panels, `Q` containing every panel), and `min_y L_Q(y) = z_Q` by LP duality.
+    /// Writing the inner maximum by its own dual (multipliers `a` for the seat count,
+    /// `β, γ ≥ 0` for the quota bounds, `u ≥ 0` for `m ≤ c`), `y_Q` solves
+    /// `min a k + Σ_q (γ_q hi_q − β_q lo_q) + Σ_p c_p u_p − Σ_fixed f_p y_p  s.t.
+    /// a + Σ_{q∋p} (γ_q − β_q) + u_p ≥ y_p/c_p (every p),  Σ_unfixed y_p = 1`, and its
+    /// value is `z_Q`. Pricing near `y_Q` keeps column generation from wandering.
+    fn relaxation(&self, fixed: &[Option<f64>], sizes: &[f64]) -> Result<(f64, Vec<f64>), Error> {
+        let mut vars = ProblemVariables::new();
+        let y: Vec<Variable> = sizes.iter().map(|_| vars.add(variable().min(0.0))).collect();
+        let u: Vec<Variable> = sizes.iter().map(|_| vars.add(variable().min(0.0))).collect();
+        let a = vars.add(variable());
+        let quotas = &self.quotas.quotas;
+        let beta: Vec<Variable> = quotas.iter().map(|_| vars.add(variable().min(0.0))).collect();
+        let gamma: Vec<Variable> = quotas.iter().map(|_| vars.add(variable().min(0.0))).collect();
+        let mut objective: Expression = self.k as f64 * a;
+        for (q, quota) in quotas.iter().enumerate() {
+            objective += quota.max as f64 * gamma[q] - quota.min as f64 * beta[q];
+        }
+        for p in 0..sizes.len() {
+            objective += sizes[p] * u[p];
+            if let Some(f) = fixed[p] {
+                objective -= f * y[p];
+            }
+        }
+        let mut profile_quotas = vec![Vec::new(); sizes.len()];
+        for (q, profiles) in self.profiles.quota_profiles.iter().enumerate() {
+            for &p in profiles {
+                profile_quotas[p].push(q);
+            }
+        }
+        let mut constraints = Vec::new();
+        for p in 0..sizes.len() {
+            let mut row: Expression = a + u[p] - (1.0 / sizes[p]) * y[p];
+            for &q in &profile_quotas[p] {
+                row += gamma[q] - beta[q];
+            }
+            constraints.push(constraint!(row >= 0.0));
+        }
+        let unfixed: Expression = y.iter().zip(fixed).filter(|(_, f)| f.is_none()).map(|(y, _)| *y).sum();
+        constraints.push(constraint!(unfixed == 1.0));
+        let mut wanted = y.clone();
+        wanted.push(a);
+        wanted.extend(&beta);
+        wanted.extend(&gamma);
+        wanted.extend(&u);
+        let values = solver::solve(
+            self.solver,
+            "a level's relaxation",
+            Model { vars, objective, maximise: false, constraints },
+            &wanted,
+        )?
+        .ok_or_else(|| Error::Solver("a level's relaxation is infeasible".into()))?;
+        let n = sizes.len();
+        let y_q: Vec<f64> = values[..n].iter().map(|v| v.max(0.0)).collect();
+        let (a, beta, gamma, u) = (
+            values[n],
+            &values[n + 1..n + 1 + quotas.len()],
+            &values[n + 1 + quotas.len()..n + 1 + 2 * quotas.len()],
+            &values[n + 1 + 2 * quotas.len()..],
+        );
+        let mut z_q = self.k as f64 * a;
+        for (q, quota) in quotas.iter().enumerate() {
+            z_q += quota.max as f64 * gamma[q] - quota.min as f64 * beta[q];
+        }
+        for p in 0..n {
+            z_q += sizes[p] * u[p] - fixed[p].map_or(0.0, |f| f * y_q[p]);
+        }
+        Ok((z_q, y_q))
     }
 
     /// The distribution over `panels` closest to meeting every fixed value:
