@@ -437,3 +437,4 @@ deliberation-method-name-hiwar = hiwar's method (the votes cast only; the number
 deliberation-method-name-polis = Polis's method (missing votes filled with averages; as Polis shows them)
 deliberation-method-setting-help = Everyone can still see the other method's groups from the results page.
 deliberation-method-save = Save
+selection-not-proven = Not proven optimal: the optimiser reached its time limit (10 minutes). Everyone not yet settled holds the best minimum found so far, within the gap below of the best possible at that level; the later levels were not computed.

@@ -78,7 +78,12 @@ fn main() {
         // Every solver this build has: microlp, and HiGHS with `--features highs`.
         for &solver in &solvers {
             let started = Instant::now();
-            let instance = Instance::new(&pool, &quotas, k).unwrap().with_solver(solver);
+            // `HIWAR_BENCH_LIMIT=SECONDS` stops each run there with the best distribution so far.
+            let limit = std::env::var("HIWAR_BENCH_LIMIT").ok().and_then(|s| s.parse().ok());
+            let instance = Instance::new(&pool, &quotas, k)
+                .unwrap()
+                .with_solver(solver)
+                .with_time_limit(limit.map(std::time::Duration::from_secs_f64));
             let verbose = std::env::var_os("HIWAR_BENCH_VERBOSE").is_some();
             let distribution = match instance.leximin(|level, z| {
                 if verbose {
@@ -96,14 +101,15 @@ fn main() {
             let p = volunteer_probabilities(&instance, &distribution);
             let min = p.iter().cloned().fold(f64::INFINITY, f64::min);
             println!(
-                "{label:<40} {:>8} {:>9} {:>11.4}% {:>8.2}% {:>10.4} {:>9.1e} {:>8.2}s",
+                "{label:<40} {:>8} {:>9} {:>11.4}% {:>8.2}% {:>10.4} {:>9.1e} {:>8.2}s{}",
                 solver.name(),
                 instance.profiles.members.len(),
                 min * 100.0,
                 k as f64 / n as f64 * 100.0,
                 gini(&p),
                 distribution.gap,
-                seconds
+                seconds,
+                if distribution.proven { "" } else { "  (time limit: not proven optimal)" }
             );
         }
     }

@@ -16,6 +16,8 @@ pub struct Instance<'a> {
     pub k: u32,
     /// The LP and integer program solver (see [`Solver`]).
     pub solver: Solver,
+    /// When leximin stops with the best distribution so far, not proven optimal.
+    pub time_limit: Option<std::time::Duration>,
 }
 
 impl<'a> Instance<'a> {
@@ -27,12 +29,17 @@ impl<'a> Instance<'a> {
             None => pool.profiles(quotas),
             Some(_) => pool.singleton_profiles(quotas),
         };
-        Ok(Instance { pool, quotas, profiles, k, solver: Solver::default() })
+        Ok(Instance { pool, quotas, profiles, k, solver: Solver::default(), time_limit: None })
     }
 
     /// The same instance, solved with `solver`.
     pub fn with_solver(self, solver: Solver) -> Self {
         Instance { solver, ..self }
+    }
+
+    /// The same instance, its leximin stopped after `limit` (see [`crate::leximin::Distribution::proven`]).
+    pub fn with_time_limit(self, limit: Option<std::time::Duration>) -> Self {
+        Instance { time_limit: limit, ..self }
     }
 
     pub(crate) fn sizes(&self) -> Vec<f64> {

@@ -43,6 +43,8 @@ const MAX_PANELS: usize = 50_000;
 const LEVEL_TOLERANCE: f64 = 1e-5;
 /// Local searches per round of column generation, from the best panels so far.
 const LOCAL_STARTS: usize = 4;
+/// How far below a level's value its profiles are held in the later levels.
+const FIX_SLACK: f64 = 1e-7;
 /// Weight of the stability centre in the smoothed dual used for pricing (Wentges); 0.9
 /// reached the 7-category pool's level-0 bound in fewer rounds than 0.5.
 const SMOOTHING: f64 = 0.9;
@@ -60,6 +62,11 @@ pub struct Distribution {
     /// upper bound proven for it (at most 1e-5; 0 when every level was solved exactly):
     /// no distribution can raise that level's minimum by more.
     pub gap: f64,
+    /// False when the time limit stopped the optimisation: the level it was in kept the
+    /// best value found so far (within `gap` of its optimum) for every volunteer not yet
+    /// fixed, and the later levels were not computed, so the distribution is fair to
+    /// that level's bound but not proven leximin-optimal.
+    pub proven: bool,
 }
 
 impl Instance<'_> {
@@ -93,6 +100,9 @@ impl Instance<'_> {
         let mut fixed: Vec<Option<f64>> = vec![None; n];
         let mut gap: f64 = 0.0;
         let mut level = 0;
+        let deadline = self.time_limit.map(|limit| std::time::Instant::now() + limit);
+        let out_of_time = || deadline.is_some_and(|d| std::time::Instant::now() >= d);
+        let mut proven = true;
         while fixed.iter().any(Option::is_none) {
             let mut dual = DualLp::new(self.solver, &panels, &fixed, &sizes);
             // The best upper bound on this level's optimum found so far, and the dual
@@ -107,6 +117,13 @@ impl Instance<'_> {
                 let (y, mu) = dual.solve()?;
                 let fixed_part = |y: &[f64]| -> f64 { fixed.iter().zip(y).filter_map(|(f, y)| f.map(|f| f * y)).sum() };
                 let z = mu - fixed_part(&y);
+                if upper - z <= LEVEL_TOLERANCE {
+                    break (y, z, (upper - z).max(0.0));
+                }
+                if out_of_time() {
+                    proven = false;
+                    break (y, z, (upper - z).max(0.0));
+                }
                 let weights: Vec<f64> = y.iter().zip(&sizes).map(|(y, c)| y / c).collect();
                 // Wentges smoothing: price at a point between the restricted LP's dual and
                 // the centre, so the duals do not swing from one extreme point to another
@@ -129,7 +146,7 @@ impl Instance<'_> {
                         for w in [&priced, &weights] {
                             let improved = search.improve(&panels[i], w);
                             if value(&improved, &weights) > mu + EPS && seen.insert(improved.clone()) {
-                                dual.add(&improved, &sizes);
+                                dual.add(&improved);
                                 panels.push(improved);
                                 added += 1;
                             }
@@ -147,7 +164,7 @@ impl Instance<'_> {
                     break (y, z, (upper - z).max(0.0));
                 }
                 if value(&best, &weights) > mu + EPS && seen.insert(best.clone()) {
-                    dual.add(&best, &sizes);
+                    dual.add(&best);
                     panels.push(best);
                 } else if added == 0 && (smoothed == y || !moved) {
                     // Priced at the LP's own dual and nothing new violated it (or only a
@@ -161,7 +178,11 @@ impl Instance<'_> {
             };
             gap = gap.max(level_gap);
             let mut to_fix: Vec<usize> = (0..n).filter(|&p| fixed[p].is_none() && y[p] > EPS).collect();
-            if to_fix.is_empty() {
+            if !proven {
+                // Stopped: the restricted LP's distribution gives every unfixed profile at
+                // least z, so all of them are held there.
+                to_fix = (0..n).filter(|&p| fixed[p].is_none()).collect();
+            } else if to_fix.is_empty() {
                 // Numerically degenerate duals: fix every profile the primal holds at z*.
                 let probs = self.solve_primal(&panels, &fixed, &sizes)?.1;
                 to_fix = (0..n).filter(|&p| fixed[p].is_none() && probs[p] <= z + 1e-6).collect();
@@ -170,7 +191,9 @@ impl Instance<'_> {
                 }
             }
             for p in to_fix {
-                fixed[p] = Some(z.clamp(0.0, 1.0));
+                // A hair below z: held exactly, the next level's LP is feasible only up to
+                // its solver's rounding, and microlp then reports its dual unbounded.
+                fixed[p] = Some((z - FIX_SLACK).clamp(0.0, 1.0));
             }
             progress(level, z);
             level += 1;
@@ -179,7 +202,7 @@ impl Instance<'_> {
         let panels = panels.into_iter().zip(lambda).filter(|(_, l)| *l > 1e-12).collect::<Vec<_>>();
         let total: f64 = panels.iter().map(|(_, l)| l).sum();
         let panels = panels.into_iter().map(|(p, l)| (p, l / total)).collect();
-        Ok(Distribution { panels, profile_probabilities: probabilities, gap })
+        Ok(Distribution { panels, profile_probabilities: probabilities, gap, proven })
     }
 
     /// The level's relaxation: its value `z_Q` over fractional panels, and the dual

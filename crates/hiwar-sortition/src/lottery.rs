@@ -73,6 +73,8 @@ pub struct Lottery {
     /// Distinct panels among the m of the lottery.
     pub distinct_panels: usize,
     pub gap: f64,
+    /// False when a time limit stopped leximin early (see `Distribution::proven`).
+    pub proven: bool,
     /// The largest change of any volunteer's probability by the rounding.
     pub largest_change: f64,
 }
@@ -90,19 +92,21 @@ pub fn minimum(values: &[f64]) -> f64 {
 
 /// The whole computation: leximin, rounding to `m` panels, the manifest, and its own
 /// verification (a manifest that fails [`verify`] is never returned). `progress` is
-/// told each leximin level and its minimum.
+/// told each leximin level and its minimum; `time_limit` stops leximin with the best
+/// distribution so far ([`Lottery::proven`] then says so).
 pub fn compute(
     pool: &Pool,
     quotas: &Quotas,
     k: u32,
     m: usize,
     software: &str,
+    time_limit: Option<std::time::Duration>,
     progress: impl FnMut(usize, f64),
 ) -> Result<Lottery, Error> {
     if m == 0 {
         return Err(Error::Manifest("a lottery needs at least one panel".into()));
     }
-    let instance = Instance::new(pool, quotas, k)?;
+    let instance = Instance::new(pool, quotas, k)?.with_time_limit(time_limit);
     let distribution = instance.leximin(progress)?;
     let leximin = volunteer_probabilities(&instance, &distribution);
     let panels = round(&instance, &distribution, m);
@@ -119,6 +123,7 @@ pub fn compute(
         support: distribution.panels.len(),
         distinct_panels: distinct(&panels),
         gap: distribution.gap,
+        proven: distribution.proven,
         largest_change,
     })
 }

@@ -90,7 +90,17 @@ const MICROLP_HINT: &str = " (the pure-Rust solver can fail on pools with many f
 /// The dual LP of one leximin level:
 /// `min μ − Σ_{p fixed} f_p y_p  s.t.  Σ_p y_p x_{P,p}/c_p ≤ μ (every panel P),
 /// Σ_{p unfixed} y_p = 1,  y ≥ 0`, grown one panel (row) at a time.
-pub enum DualLp {
+///
+/// The solvers see it in the per-member prices `w_p = y_p / c_p`, so that a panel's row
+/// has its seat counts as coefficients (`Σ_p x_{P,p} w_p ≤ μ`: small integers, where
+/// `x/c` spans three orders of magnitude and left microlp with singular bases):
+/// `min μ − Σ_fixed f_p c_p w_p  s.t.  Σ_unfixed c_p w_p = 1`.
+pub struct DualLp {
+    lp: Lp,
+    sizes: Vec<f64>,
+}
+
+enum Lp {
     /// Kept in microlp between rounds: each new row is added to the last solution,
     /// whose dual simplex restarts from its basis.
     MicroLp(micro_dual::MicroDual),
@@ -100,37 +110,39 @@ pub enum DualLp {
     Highs(highs_dual::HighsDual),
 }
 
-/// A panel's row: `(profile, x_p / c_p)` for its seated profiles.
-fn row(panel: &[u32], sizes: &[f64]) -> Vec<(usize, f64)> {
-    panel.iter().zip(sizes).enumerate().filter(|(_, (x, _))| **x > 0).map(|(p, (x, c))| (p, *x as f64 / c)).collect()
+/// A panel's row in the per-member prices: `(profile, x_p)` for its seated profiles.
+fn row(panel: &[u32]) -> Vec<(usize, f64)> {
+    panel.iter().enumerate().filter(|(_, x)| **x > 0).map(|(p, x)| (p, *x as f64)).collect()
 }
 
 impl DualLp {
     pub fn new(solver: Solver, panels: &[Vec<u32>], fixed: &[Option<f64>], sizes: &[f64]) -> Self {
-        let rows: Vec<Vec<(usize, f64)>> = panels.iter().map(|p| row(p, sizes)).collect();
-        match solver {
-            Solver::MicroLp => DualLp::MicroLp(micro_dual::MicroDual::new(&rows, fixed)),
+        let rows: Vec<Vec<(usize, f64)>> = panels.iter().map(|p| row(p)).collect();
+        let lp = match solver {
+            Solver::MicroLp => Lp::MicroLp(micro_dual::MicroDual::new(&rows, fixed, sizes)),
             #[cfg(feature = "highs")]
-            Solver::Highs => DualLp::Highs(highs_dual::HighsDual::new(&rows, fixed)),
+            Solver::Highs => Lp::Highs(highs_dual::HighsDual::new(&rows, fixed, sizes)),
+        };
+        DualLp { lp, sizes: sizes.to_vec() }
+    }
+
+    pub fn add(&mut self, panel: &[u32]) {
+        let r = row(panel);
+        match &mut self.lp {
+            Lp::MicroLp(m) => m.add(r),
+            #[cfg(feature = "highs")]
+            Lp::Highs(h) => h.add(&r),
         }
     }
 
-    pub fn add(&mut self, panel: &[u32], sizes: &[f64]) {
-        let r = row(panel, sizes);
-        match self {
-            DualLp::MicroLp(m) => m.add(r),
-            #[cfg(feature = "highs")]
-            DualLp::Highs(h) => h.add(&r),
-        }
-    }
-
-    /// `(y, μ)` at the optimum.
+    /// `(y, μ)` at the optimum (`y_p = c_p w_p`).
     pub fn solve(&mut self) -> Result<(Vec<f64>, f64), Error> {
-        match self {
-            DualLp::MicroLp(m) => m.solve(),
+        let (w, mu) = match &mut self.lp {
+            Lp::MicroLp(m) => m.solve(),
             #[cfg(feature = "highs")]
-            DualLp::Highs(h) => h.solve(),
-        }
+            Lp::Highs(h) => h.solve(),
+        }?;
+        Ok((w.iter().zip(&self.sizes).map(|(w, c)| w * c).collect(), mu))
     }
 }
 
@@ -154,13 +166,16 @@ mod micro_dual {
     }
 
     impl MicroDual {
-        pub fn new(rows: &[Vec<(usize, f64)>], fixed: &[Option<f64>]) -> Self {
+        pub fn new(rows: &[Vec<(usize, f64)>], fixed: &[Option<f64>], sizes: &[f64]) -> Self {
             let mut problem = Problem::new(OptimizationDirection::Minimize);
-            let y: Vec<Variable> =
-                fixed.iter().map(|f| problem.add_var(-f.unwrap_or(0.0), (0.0, f64::INFINITY))).collect();
+            let y: Vec<Variable> = fixed
+                .iter()
+                .zip(sizes)
+                .map(|(f, c)| problem.add_var(-f.unwrap_or(0.0) * c, (0.0, f64::INFINITY)))
+                .collect();
             let mu = problem.add_var(1.0, (f64::NEG_INFINITY, f64::INFINITY));
             let unfixed: Vec<(Variable, f64)> =
-                fixed.iter().zip(&y).filter(|(f, _)| f.is_none()).map(|(_, y)| (*y, 1.0)).collect();
+                fixed.iter().zip(&y).zip(sizes).filter(|((f, _), _)| f.is_none()).map(|((_, y), c)| (*y, *c)).collect();
             problem.add_constraint(unfixed, ComparisonOp::Eq, 1.0);
             for r in rows {
                 problem.add_constraint(Self::load(r, &y, mu), ComparisonOp::Le, 0.0);
@@ -215,12 +230,13 @@ mod highs_dual {
     }
 
     impl HighsDual {
-        pub fn new(rows: &[Vec<(usize, f64)>], fixed: &[Option<f64>]) -> Self {
+        pub fn new(rows: &[Vec<(usize, f64)>], fixed: &[Option<f64>], sizes: &[f64]) -> Self {
             let mut problem = highs::RowProblem::default();
-            let y: Vec<highs::Col> = fixed.iter().map(|f| problem.add_column(-f.unwrap_or(0.0), 0.0..)).collect();
+            let y: Vec<highs::Col> =
+                fixed.iter().zip(sizes).map(|(f, c)| problem.add_column(-f.unwrap_or(0.0) * c, 0.0..)).collect();
             let mu = problem.add_column(1.0, f64::NEG_INFINITY..f64::INFINITY);
             let unfixed: Vec<(highs::Col, f64)> =
-                fixed.iter().zip(&y).filter(|(f, _)| f.is_none()).map(|(_, y)| (*y, 1.0)).collect();
+                fixed.iter().zip(&y).zip(sizes).filter(|((f, _), _)| f.is_none()).map(|((_, y), c)| (*y, *c)).collect();
             problem.add_row(1.0..=1.0, unfixed);
             for r in rows {
                 problem.add_row(f64::NEG_INFINITY..=0.0, Self::load(r, &y, mu));

@@ -30,6 +30,10 @@ pub enum SelectAction {
         /// Also estimate the legacy greedy procedure's probabilities over this many draws, for comparison.
         #[arg(long, value_name = "RUNS")]
         legacy: Option<usize>,
+        /// Stop leximin after this many seconds and use the best distribution so far,
+        /// reported as not proven optimal (default: run until every level is proven).
+        #[arg(long, value_name = "SECONDS")]
+        time_limit: Option<f64>,
         /// Where to write the manifest (JSON).
         #[arg(long, value_name = "MANIFEST")]
         out: PathBuf,
@@ -67,8 +71,14 @@ fn read_manifest(path: &Path) -> Result<Value> {
 
 pub fn run(action: SelectAction) -> Result<()> {
     match action {
-        SelectAction::Run { pool, quotas, size, panels, legacy, out } => {
-            run_selection(&pool, &quotas, size, panels, legacy, &out)
+        SelectAction::Run { pool, quotas, size, panels, legacy, time_limit, out } => {
+            let limit = time_limit
+                .map(|s| {
+                    anyhow::ensure!(s.is_finite() && s > 0.0, "--time-limit must be a positive number of seconds");
+                    Ok(std::time::Duration::from_secs_f64(s))
+                })
+                .transpose()?;
+            run_selection(&pool, &quotas, size, panels, legacy, limit, &out)
         }
         SelectAction::Draw { manifest, beacon, out } => {
             let value = read_manifest(&manifest)?;
@@ -127,7 +137,15 @@ pub fn run(action: SelectAction) -> Result<()> {
     }
 }
 
-fn run_selection(pool: &Path, quotas: &Path, k: u32, m: usize, legacy_runs: Option<usize>, out: &Path) -> Result<()> {
+fn run_selection(
+    pool: &Path,
+    quotas: &Path,
+    k: u32,
+    m: usize,
+    legacy_runs: Option<usize>,
+    time_limit: Option<std::time::Duration>,
+    out: &Path,
+) -> Result<()> {
     let quotas = Quotas::parse(&read(quotas)?)?;
     let pool = Pool::parse(&read(pool)?, &quotas)?;
     let started = std::time::Instant::now();
@@ -136,7 +154,7 @@ fn run_selection(pool: &Path, quotas: &Path, k: u32, m: usize, legacy_runs: Opti
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let progress = bar.clone();
     let software = format!("hiwar {}", env!("CARGO_PKG_VERSION"));
-    let computed = lottery::compute(&pool, &quotas, k, m, &software, move |level, z| {
+    let computed = lottery::compute(&pool, &quotas, k, m, &software, time_limit, move |level, z| {
         progress.set_message(format!("level {level}, minimum {:.4} %", z * 100.0))
     })?;
     bar.finish_and_clear();
@@ -159,6 +177,13 @@ fn run_selection(pool: &Path, quotas: &Path, k: u32, m: usize, legacy_runs: Opti
     println!("{:<34} {:>12.4} {:>12.4}", "Gini coefficient", gini(&computed.leximin), gini(&computed.lottery));
     println!("{:<34} {:>12} {:>12}", "panels used", computed.support, computed.distinct_panels);
     println!("{:<34} {:>12.2e}", "optimality gap", computed.gap);
+    if !computed.proven {
+        println!(
+            "NOT PROVEN OPTIMAL: the time limit stopped leximin; every volunteer not yet fixed holds the \
+             last level's value, within {:.2e} of that level's optimum, and the later levels were not computed",
+            computed.gap
+        );
+    }
     println!("{:<34} {:>12.4}%", "largest rounding change", computed.largest_change * 100.0);
     println!("time: {seconds:.2} s");
     let mut series = vec![("leximin", computed.leximin.clone()), ("lottery", computed.lottery.clone())];

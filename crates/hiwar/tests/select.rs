@@ -34,7 +34,15 @@ fn run_draw_and_verify_on_the_papers_pool() {
         run(&["select", "run", "--pool", &pool, "--quotas", &quotas, "--size", "20", "--out", m]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("minimum selection probability") && stdout.contains("10.0000%"), "{stdout}");
+    assert!(!stdout.contains("NOT PROVEN"), "{stdout}");
     assert!(dir.path().join("manifest.svg").exists());
+    for bad in ["0", "-1", "soon"] {
+        let limit = format!("--time-limit={bad}");
+        let args = ["select", "run", "--pool", &pool, "--quotas", &quotas, "--size", "20", &limit, "--out", m];
+        let (code, _, stderr) = run(&args);
+        assert_ne!(code, 0, "--time-limit {bad}");
+        assert!(stderr.contains("time-limit") || stderr.contains("time_limit"), "{stderr}");
+    }
     let value: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
     assert_eq!(value["panels"].as_array().unwrap().len(), 1000);
     assert_eq!(value["probabilities"].as_object().unwrap().len(), 200);

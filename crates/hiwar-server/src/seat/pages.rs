@@ -168,6 +168,9 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
             @if let Some(manifest) = &manifest {
                 section aria-labelledby="figures" {
                     h2 #figures { (lang.t("selection-figures")) }
+                    @if s.summary.as_ref().and_then(|v| v["proven"].as_bool()) == Some(false) {
+                        p.error { (lang.t("selection-not-proven")) }
+                    }
                     div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) { table.figures { tbody {
                         tr { th scope="row" { (lang.t("selection-min-leximin")) } td dir="ltr" { (percent(lang, figure("min_leximin"))) } }
                         tr { th scope="row" { (lang.t("selection-min-lottery")) } td dir="ltr" { (percent(lang, figure("min_lottery"))) } }

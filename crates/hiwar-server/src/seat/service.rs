@@ -58,6 +58,10 @@ pub async fn start(state: &AppState, ctx: &Ctx, dialogue: &str, input: Selection
     Ok(id)
 }
 
+/// How long the platform lets leximin run before taking the best distribution so far
+/// (marked not proven optimal on the page): a convener is not left waiting for ever.
+const SELECTION_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Runs the optimiser on a blocking thread, reporting progress and a heartbeat to the
 /// store, and stores the manifest or the error.
 async fn run(state: AppState, id: String, pool: Pool, quotas: Quotas, k: u32, m: usize) {
@@ -65,7 +69,7 @@ async fn run(state: AppState, id: String, pool: Pool, quotas: Quotas, k: u32, m:
     let started = std::time::Instant::now();
     let software = format!("hiwar {}", env!("CARGO_PKG_VERSION"));
     let job = tokio::task::spawn_blocking(move || {
-        let result = lottery::compute(&pool, &quotas, k, m, &software, |level, z| {
+        let result = lottery::compute(&pool, &quotas, k, m, &software, Some(SELECTION_TIME_LIMIT), |level, z| {
             let _ = progress_tx.send(format!("{level}:{z}"));
         });
         result.map(|computed| {
@@ -111,6 +115,7 @@ pub fn summary(computed: &Lottery, seconds: f64) -> Value {
         "support": computed.support,
         "distinct_panels": computed.distinct_panels,
         "gap": computed.gap,
+        "proven": computed.proven,
         "largest_change": computed.largest_change,
         "min_leximin": minimum(&computed.leximin),
         "min_lottery": minimum(&computed.lottery),
