@@ -7,47 +7,8 @@ use std::time::Instant;
 
 use hiwar_sortition::leximin::Instance;
 use hiwar_sortition::lottery::{gini, volunteer_probabilities};
-use hiwar_sortition::pool::{Pool, Quotas};
 use hiwar_sortition::solver::Solver;
-use rand::Rng;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
-
-/// A pool of `n` with `categories` categories of `values` features each; feature `j`
-/// of a category is drawn with weight ∝ 1/(j+1) (skewed), while quotas ask for
-/// near-equal shares within ±`slack` of k/values.
-fn generate(n: usize, k: u32, categories: usize, values: usize, seed: u64) -> (Pool, Quotas) {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let names: Vec<String> = (0..categories).map(|c| format!("c{c}")).collect();
-    let weights: Vec<f64> = (0..values).map(|j| 1.0 / (j as f64 + 1.0)).collect();
-    let total: f64 = weights.iter().sum();
-    let mut csv = format!("id,{}\n", names.join(","));
-    for i in 0..n {
-        let row: Vec<String> = (0..categories)
-            .map(|_| {
-                let mut r = rng.gen::<f64>() * total;
-                let mut j = 0;
-                while r > weights[j] && j + 1 < values {
-                    r -= weights[j];
-                    j += 1;
-                }
-                format!("v{j}")
-            })
-            .collect();
-        csv.push_str(&format!("p{i},{}\n", row.join(",")));
-    }
-    let mut quotas = String::from("category,feature,min,max\n");
-    let share = k as f64 / values as f64;
-    for name in &names {
-        for j in 0..values {
-            let lo = (share * 0.7).floor() as u32;
-            let hi = (share * 1.3).ceil() as u32;
-            quotas.push_str(&format!("{name},v{j},{lo},{hi}\n"));
-        }
-    }
-    let quotas = Quotas::parse(&quotas).unwrap();
-    (Pool::parse(&csv, &quotas).unwrap(), quotas)
-}
+use hiwar_sortition::synthetic::skewed;
 
 fn main() {
     println!(
@@ -74,7 +35,7 @@ fn main() {
         if !only.is_empty() && !only.iter().any(|o| label.contains(o.as_str())) {
             continue;
         }
-        let (pool, quotas) = generate(n, k, categories, values, 7);
+        let (pool, quotas) = skewed(n, k, categories, values, 7);
         // Every solver this build has: microlp, and HiGHS with `--features highs`.
         for &solver in &solvers {
             let started = Instant::now();

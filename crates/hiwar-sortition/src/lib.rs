@@ -1,7 +1,8 @@
 //! Fair, verifiable selection of delegates: pools and quotas ([`pool`]), leximin panel
 //! distributions ([`leximin`]), the legacy greedy procedure for comparison
 //! ([`legacy`]), and the transparent lottery with its manifest, draw and verification
-//! ([`lottery`]). Takes text and plain data, does no I/O.
+//! ([`lottery`]), and generated pools for tests and benchmarks ([`synthetic`]). Takes
+//! text and plain data, does no I/O.
 
 mod instance;
 pub mod legacy;
@@ -10,6 +11,7 @@ pub mod lottery;
 pub mod pool;
 mod relax;
 pub mod solver;
+pub mod synthetic;
 
 /// What can go wrong, each naming where.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -235,7 +235,7 @@ fn every_solver_reaches_the_same_optimum() {
 /// same pool is proven.
 #[test]
 fn a_time_limit_returns_the_best_distribution_so_far_marked_not_proven() {
-    let (pool, quotas) = skewed(600, 4, 3);
+    let (pool, quotas) = hiwar_sortition::synthetic::skewed(600, 60, 4, 3, 7);
     let k = 60;
     let full = Instance::new(&pool, &quotas, k).unwrap().leximin(|_, _| {}).unwrap();
     assert!(full.proven);
@@ -258,42 +258,4 @@ fn a_time_limit_returns_the_best_distribution_so_far_marked_not_proven() {
     }
     let manifest = manifest(&pool, &quotas, k as usize, &panels, &probabilities, "hiwar test");
     assert!(verify(&manifest, None).is_ok());
-}
-
-/// A pool of `n` over `categories` categories of `values` features, feature `j` drawn ∝
-/// 1/(j+1), with quotas at equal shares ± 30 % of a panel of n/10: the published pools'
-/// shape, where leximin needs several rounds per level.
-fn skewed(n: usize, categories: usize, values: usize) -> (Pool, Quotas) {
-    let mut state = 7u64;
-    let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let weights: Vec<f64> = (0..values).map(|j| 1.0 / (j as f64 + 1.0)).collect();
-    let total: f64 = weights.iter().sum();
-    let names: Vec<String> = (0..categories).map(|c| format!("c{c}")).collect();
-    let mut csv = format!("id,{}\n", names.join(","));
-    for i in 0..n {
-        let row: Vec<String> = (0..categories)
-            .map(|_| {
-                let mut r = next() * total;
-                let mut j = 0;
-                while r > weights[j] && j + 1 < values {
-                    r -= weights[j];
-                    j += 1;
-                }
-                format!("v{j}")
-            })
-            .collect();
-        csv.push_str(&format!("p{i},{}\n", row.join(",")));
-    }
-    let share = (n / 10) as f64 / values as f64;
-    let mut text = String::from("category,feature,min,max\n");
-    for name in &names {
-        for j in 0..values {
-            text.push_str(&format!("{name},v{j},{},{}\n", (share * 0.7).floor(), (share * 1.3).ceil()));
-        }
-    }
-    let quotas = Quotas::parse(&text).unwrap();
-    (Pool::parse(&csv, &quotas).unwrap(), quotas)
 }

@@ -1,0 +1,41 @@
+//! Generated pools shaped like the published large instances (Flanigan et al. 2021), for
+//! tests and benchmarks: self-selected volunteers over-represent some features relative
+//! to the quotas, so the leximin minimum falls below k/n and the optimiser has real work.
+
+use rand::{Rng, SeedableRng};
+
+use crate::pool::{Pool, Quotas};
+
+/// A pool of `n` with `categories` categories of `values` features each; feature `j` of a
+/// category is drawn with weight ∝ 1/(j+1) (skewed), while the quotas ask each feature
+/// for its equal share of `k` seats ± 30 %. Deterministic in `seed`.
+pub fn skewed(n: usize, k: u32, categories: usize, values: usize, seed: u64) -> (Pool, Quotas) {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    let names: Vec<String> = (0..categories).map(|c| format!("c{c}")).collect();
+    let weights: Vec<f64> = (0..values).map(|j| 1.0 / (j as f64 + 1.0)).collect();
+    let total: f64 = weights.iter().sum();
+    let mut csv = format!("id,{}\n", names.join(","));
+    for i in 0..n {
+        let row: Vec<String> = (0..categories)
+            .map(|_| {
+                let mut r = rng.gen::<f64>() * total;
+                let mut j = 0;
+                while r > weights[j] && j + 1 < values {
+                    r -= weights[j];
+                    j += 1;
+                }
+                format!("v{j}")
+            })
+            .collect();
+        csv.push_str(&format!("p{i},{}\n", row.join(",")));
+    }
+    let mut quotas = String::from("category,feature,min,max\n");
+    let share = k as f64 / values as f64;
+    for name in &names {
+        for j in 0..values {
+            quotas.push_str(&format!("{name},v{j},{},{}\n", (share * 0.7).floor(), (share * 1.3).ceil()));
+        }
+    }
+    let quotas = Quotas::parse(&quotas).expect("generated quotas parse");
+    (Pool::parse(&csv, &quotas).expect("a generated pool parses"), quotas)
+}
