@@ -254,7 +254,7 @@ fn placed_points(votes: &Indexed, space: &Space, enough: usize) -> (Vec<usize>, 
 }
 
 /// Each of `participants`' group: `grouping`'s label for the placed, `None` for the rest.
-fn membership_of(placed: &[usize], grouping: &Grouping, participants: usize) -> Vec<Option<usize>> {
+pub(crate) fn membership_of(placed: &[usize], grouping: &Grouping, participants: usize) -> Vec<Option<usize>> {
     let mut membership = vec![None; participants];
     for (i, &p) in placed.iter().enumerate() {
         membership[p] = Some(grouping.labels[i]);

@@ -56,11 +56,7 @@ pub fn groups(votes: &Indexed, min_votes: usize) -> (Vec<Option<usize>>, Groupin
         .collect();
     let points: Vec<f64> = placed.iter().flat_map(|&p| map[p]).collect();
     let grouping = cluster(&points);
-    let mut membership = vec![None; np];
-    for (i, &p) in placed.iter().enumerate() {
-        membership[p] = Some(grouping.labels[i]);
-    }
-    (membership, grouping, map)
+    (crate::membership_of(&placed, &grouping, np), grouping, map)
 }
 
 /// Base clusters, then the best k of 2…5 over their size-weighted centres.

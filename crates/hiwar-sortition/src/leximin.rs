@@ -227,22 +227,21 @@ impl Instance<'_> {
         let quotas = &self.quotas.quotas;
         let beta: Vec<Variable> = quotas.iter().map(|_| vars.add(variable().min(0.0))).collect();
         let gamma: Vec<Variable> = quotas.iter().map(|_| vars.add(variable().min(0.0))).collect();
-        let mut objective: Expression = self.k as f64 * a;
+        // The objective as (variable, coefficient) terms: it is minimised, and then its
+        // value at the optimum, z_Q, is read from the same terms.
+        let mut terms: Vec<(Variable, f64)> = vec![(a, self.k as f64)];
         for (q, quota) in quotas.iter().enumerate() {
-            objective += quota.max as f64 * gamma[q] - quota.min as f64 * beta[q];
+            terms.push((gamma[q], quota.max as f64));
+            terms.push((beta[q], -(quota.min as f64)));
         }
         for p in 0..sizes.len() {
-            objective += sizes[p] * u[p];
+            terms.push((u[p], sizes[p]));
             if let Some(f) = fixed[p] {
-                objective -= f * y[p];
+                terms.push((y[p], -f));
             }
         }
-        let mut profile_quotas = vec![Vec::new(); sizes.len()];
-        for (q, profiles) in self.profiles.quota_profiles.iter().enumerate() {
-            for &p in profiles {
-                profile_quotas[p].push(q);
-            }
-        }
+        let objective: Expression = terms.iter().map(|&(v, c)| c * v).sum();
+        let profile_quotas = self.profiles.profile_quotas();
         let mut constraints = Vec::new();
         for p in 0..sizes.len() {
             let mut row: Expression = a + u[p] - (1.0 / sizes[p]) * y[p];
@@ -254,10 +253,7 @@ impl Instance<'_> {
         let unfixed: Expression = y.iter().zip(fixed).filter(|(_, f)| f.is_none()).map(|(y, _)| *y).sum();
         constraints.push(constraint!(unfixed == 1.0));
         let mut wanted = y.clone();
-        wanted.push(a);
-        wanted.extend(&beta);
-        wanted.extend(&gamma);
-        wanted.extend(&u);
+        wanted.extend(terms.iter().map(|t| t.0));
         let values = solver::solve(
             self.solver,
             "a level's relaxation",
@@ -265,21 +261,9 @@ impl Instance<'_> {
             &wanted,
         )?
         .ok_or_else(|| Error::Solver("a level's relaxation is infeasible".into()))?;
-        let n = sizes.len();
-        let y_q: Vec<f64> = values[..n].iter().map(|v| v.max(0.0)).collect();
-        let (a, beta, gamma, u) = (
-            values[n],
-            &values[n + 1..n + 1 + quotas.len()],
-            &values[n + 1 + quotas.len()..n + 1 + 2 * quotas.len()],
-            &values[n + 1 + 2 * quotas.len()..],
-        );
-        let mut z_q = self.k as f64 * a;
-        for (q, quota) in quotas.iter().enumerate() {
-            z_q += quota.max as f64 * gamma[q] - quota.min as f64 * beta[q];
-        }
-        for p in 0..n {
-            z_q += sizes[p] * u[p] - fixed[p].map_or(0.0, |f| f * y_q[p]);
-        }
+        let (prices, at_terms) = values.split_at(sizes.len());
+        let y_q: Vec<f64> = prices.iter().map(|v| v.max(0.0)).collect();
+        let z_q = terms.iter().zip(at_terms).map(|(&(_, c), v)| c * v).sum();
         Ok((z_q, y_q))
     }
 
@@ -333,15 +317,8 @@ struct LocalSearch {
 
 impl LocalSearch {
     fn new(instance: &Instance) -> Self {
-        let n = instance.profiles.members.len();
-        let mut profile_quotas = vec![Vec::new(); n];
-        for (q, profiles) in instance.profiles.quota_profiles.iter().enumerate() {
-            for &p in profiles {
-                profile_quotas[p].push(q);
-            }
-        }
         LocalSearch {
-            profile_quotas,
+            profile_quotas: instance.profiles.profile_quotas(),
             min: instance.quotas.quotas.iter().map(|q| q.min as i64).collect(),
             max: instance.quotas.quotas.iter().map(|q| q.max as i64).collect(),
             sizes: instance.profiles.members.iter().map(|m| m.len() as u32).collect(),

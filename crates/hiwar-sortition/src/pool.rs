@@ -44,6 +44,20 @@ pub struct Profiles {
     pub quota_profiles: Vec<Vec<usize>>,
 }
 
+impl Profiles {
+    /// For each profile, the quotas it counts towards, ascending (the transpose of
+    /// `quota_profiles`).
+    pub fn profile_quotas(&self) -> Vec<Vec<usize>> {
+        let mut profile_quotas = vec![Vec::new(); self.members.len()];
+        for (q, profiles) in self.quota_profiles.iter().enumerate() {
+            for &p in profiles {
+                profile_quotas[p].push(q);
+            }
+        }
+        profile_quotas
+    }
+}
+
 /// Splits CSV text into records with their starting lines ([`hiwar_csv::parse`]),
 /// naming `file` in errors.
 pub fn parse_csv(text: &str, file: &str) -> Result<Vec<(usize, Vec<String>)>, Error> {

@@ -202,13 +202,13 @@ pub async fn method(state: &AppState, dialogue: &str) -> Result<Method, AppError
 }
 
 /// A convener sets how the dialogue's groups are formed by default (the other method
-/// stays one link away on the results page, for everyone).
+/// stays one link away on the results page, for everyone). No analysis changes: each
+/// method has its own cached one, and readers look the setting up on every request.
 pub async fn set_method(state: &AppState, ctx: &Ctx, dialogue: &str, name: &str) -> Result<Method, AppError> {
     require_convener(state, ctx, dialogue).await?;
     let method =
         Method::from_name(name).ok_or_else(|| AppError::bad_request("method", "method must be hiwar or polis"))?;
     state.store.set_opinion_method(dialogue, method.name()).await?;
-    state.analyses.changed(dialogue);
     Ok(method)
 }
 
