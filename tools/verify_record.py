@@ -26,6 +26,7 @@ MAX_SAFE = (1 << 53) - 1
 FIELDS = {"v", "dialogue", "seq", "prev", "time", "kind", "body", "sig"}
 DOMAIN = b"hiwar/record/v1/line\n"
 ROLES = {"convener", "participant", "delegate", "trustee", "observer"}
+INVITED_ROLES = ROLES | {"organisation"}
 PHASE_KINDS = {"registration", "selection", "deliberation", "decision", "declaration", "closed"}
 ID_RE = re.compile(r"^[a-z0-9-]{1,64}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -90,6 +91,7 @@ class State:
         self.redacted = set()
         self.statements = {}
         self.digests = {}
+        self.agenda = {}
 
     @staticmethod
     def shape(body, names):
@@ -145,7 +147,7 @@ class State:
                 raise ValueError("unknown phase")
         elif kind == "codes.issued":
             self.shape(b, ["batch", "role", "count"])
-            if not self.ident(b["batch"]) or b["role"] not in ROLES or not self.uint(b["count"]) or b["count"] < 1:
+            if not self.ident(b["batch"]) or b["role"] not in INVITED_ROLES or not self.uint(b["count"]) or b["count"] < 1:
                 raise ValueError("bad codes.issued")
             if b["batch"] in self.batches:
                 raise ValueError("batch issued twice")
@@ -230,8 +232,201 @@ class State:
                 if not all(self.uint(e[c]) for c in ("agree", "disagree", "pass")):
                     raise ValueError("counts are not non-negative integers")
                 seen.add(e["statement"])
+        elif kind == "agenda.proposed":
+            self.shape(b, ["statement"])
+            if b["statement"] not in self.statements or b["statement"] in self.agenda:
+                raise ValueError("unknown statement, or proposed for the agenda twice")
+            self.agenda[b["statement"]] = None
+        elif kind == "agenda.decided":
+            self.shape(b, ["statement", "adopted", "reason", "by"])
+            r = b["reason"]
+            if not isinstance(b["adopted"], bool) or not isinstance(r, str) or not 1 <= len(r) <= 500:
+                raise ValueError("bad agenda.decided")
+            if not self.ident(b["by"]) or "convener" not in self.members.get(b["by"], set()):
+                raise ValueError("by is not a convener")
+            if b["statement"] not in self.agenda:
+                raise ValueError("statement never proposed for the agenda")
+            if self.agenda[b["statement"]] is b["adopted"]:
+                raise ValueError("the decision changes nothing")
+            self.agenda[b["statement"]] = b["adopted"]
         else:
             raise ValueError(f"unknown event kind {kind!r}")
+
+    def use_invitation(self, batch, role):
+        if batch not in self.batches:
+            raise ValueError(f"batch {batch} was never issued")
+        if self.batch_roles[batch] != role:
+            raise ValueError(f"batch {batch} grants {self.batch_roles[batch]}, not {role}")
+        self.bump(batch, 1, 0)
+
+
+# ----- declarations (spec §10) -----
+
+SIGNATORY_KINDS = {"local-council", "syndicate", "ngo", "party", "coalition", "union", "media", "other", "member"}
+PLACES = {"inside", "abroad"}
+DIRECTION_OVERRIDES = re.compile("[\u202a-\u202e]")
+DIRECTION_ISOLATES = re.compile("[\u2066-\u2069]")
+
+
+def domain_message(domain, value):
+    return b"hiwar/v1/" + domain.encode() + b"\n" + canonical(value)
+
+
+class Declarations:
+    """§10: signatories, declaration versions, signatures (D1-D3)."""
+
+    def __init__(self, dialogue):
+        self.dialogue = dialogue
+        self.signatories = {}
+        self.keys = set()
+        self.members = set()
+        self.declarations = {}
+
+    @staticmethod
+    def bilingual(v, what, most, names, check):
+        shape(v, ["ar", "en"], check)
+        for lang in ("ar", "en"):
+            t = v[lang]
+            if not isinstance(t, str) or not 1 <= len(t) <= most:
+                raise Bad(check, f"{what}.{lang} is not a string of 1 to {most} characters")
+            if DIRECTION_OVERRIDES.search(t) or (names and DIRECTION_ISOLATES.search(t)):
+                raise Bad(check, f"{what}.{lang} holds a direction control character")
+
+    def new_key(self, v):
+        key = ed25519_key(v, "signatory key", "D1")
+        if v in self.keys:
+            raise Bad("D1", "the key was already registered")
+        return key
+
+    def live(self, sid, check):
+        s = self.signatories.get(sid) if State.ident(sid) else None
+        if s is None:
+            raise Bad(check, f"signatory {sid} was never registered")
+        if s["revoked"] is not None:
+            raise Bad(check, f"signatory {sid} was revoked")
+        return s
+
+    def version(self, b, check):
+        if not State.ident(b["declaration"]) or not State.uint(b["version"]):
+            raise Bad(check, "declaration or version is malformed")
+        d = self.declarations.get(b["declaration"])
+        if d is None or not 1 <= b["version"] <= len(d["versions"]):
+            raise Bad(check, f"declaration {b['declaration']} has no version {b['version']}")
+        return d, d["versions"][b["version"] - 1]
+
+    def apply(self, time, kind, b, state):
+        D = self.dialogue
+        if kind == "signatory.registered":
+            shape(b, ["signatory", "name", "kind", "place", "key", "batch", "member", "sig"], "D1")
+            sid = b["signatory"]
+            if not State.ident(sid) or b["kind"] not in SIGNATORY_KINDS or b["place"] not in PLACES:
+                raise Bad("D1", "signatory, kind or place is malformed")
+            self.bilingual(b["name"], "name", 120, True, "D1")
+            key = self.new_key(b["key"])
+            if sid in self.signatories:
+                raise Bad("D1", f"signatory {sid} was already registered")
+            message = domain_message("signatory", {"dialogue": D, "key": b["key"], "kind": b["kind"],
+                                                    "name": b["name"], "place": b["place"], "signatory": sid})
+            ed25519_verify(key, message, b["sig"], "D1", "the registered key")
+            if b["kind"] == "member":
+                m = b["member"]
+                if b["batch"] is not None or not State.ident(m) or m not in state.members or m in self.members:
+                    raise Bad("D1", "a member registers once, as a member who joined, without a batch")
+                self.members.add(m)
+            else:
+                if b["member"] is not None or not State.ident(b["batch"]):
+                    raise Bad("D1", "an organisation registers with an invitation batch")
+                try:
+                    state.use_invitation(b["batch"], "organisation")
+                except ValueError as e:
+                    raise Bad("D1", str(e))
+            self.keys.add(b["key"])
+            self.signatories[sid] = {"key": b["key"], "revoked": None}
+        elif kind in ("signatory.key_rotated", "signatory.revoked"):
+            rotated = kind == "signatory.key_rotated"
+            shape(b, ["signatory", "key", "reason", "by", "sig"] if rotated else ["signatory", "reason", "by", "sig"], "D1")
+            r = b["reason"]
+            if not isinstance(r, str) or not 1 <= len(r) <= 500:
+                raise Bad("D1", "reason is not a string of 1 to 500 characters")
+            s = self.live(b["signatory"], "D1")
+            if rotated:
+                self.new_key(b["key"])
+            if isinstance(b["by"], str) and b["sig"] is None:
+                if not State.ident(b["by"]) or "convener" not in state.members.get(b["by"], set()):
+                    raise Bad("D1", f"{b['by']} is not a convener")
+            elif b["by"] is None and isinstance(b["sig"], str):
+                if rotated:
+                    message = domain_message("signatory-key", {"dialogue": D, "key": b["key"], "reason": r,
+                                                               "signatory": b["signatory"]})
+                else:
+                    message = domain_message("signatory-revoked", {"dialogue": D, "reason": r,
+                                                                   "signatory": b["signatory"]})
+                ed25519_verify(bytes.fromhex(s["key"]), message, b["sig"], "D1", "the signatory's current key")
+            else:
+                raise Bad("D1", "exactly one of by and sig is set")
+            if rotated:
+                self.keys.add(b["key"])
+                s["key"] = b["key"]
+            else:
+                s["revoked"] = r
+        elif kind == "declaration.drafted":
+            shape(b, ["declaration", "version", "title", "text", "hash", "by"], "D2")
+            did = b["declaration"]
+            if not State.ident(did) or not State.uint(b["version"]):
+                raise Bad("D2", "declaration or version is malformed")
+            self.bilingual(b["title"], "title", 200, False, "D2")
+            self.bilingual(b["text"], "text", 20000, False, "D2")
+            if not State.ident(b["by"]) or b["by"] not in state.members:
+                raise Bad("D2", f"{b['by']} is not a member")
+            d = self.declarations.setdefault(did, {"versions": [], "open": None})
+            if b["version"] != len(d["versions"]) + 1:
+                raise Bad("D2", f"version {b['version']} is out of order")
+            unsigned = {"declaration": did, "dialogue": D, "text": b["text"], "title": b["title"],
+                        "version": b["version"]}
+            h = hashlib.sha256(domain_message("declaration", unsigned)).hexdigest()
+            if b["hash"] != h:
+                raise Bad("D2", f"declaration {did} version {b['version']}: the hash is not its text's")
+            d["versions"].append({"hash": h, "signed": set()})
+        elif kind == "declaration.opened":
+            shape(b, ["declaration", "version", "closes", "by"], "D2")
+            d, _ = self.version(b, "D2")
+            closes = record_time(b["closes"], "closes", "D2")
+            if b["closes"] <= time or closes is None:
+                raise Bad("D2", "signing must close after the line's time")
+            if not State.ident(b["by"]) or "convener" not in state.members.get(b["by"], set()):
+                raise Bad("D2", f"{b['by']} is not a convener")
+            d["open"] = (b["version"], b["closes"])
+        elif kind == "declaration.signed":
+            shape(b, ["declaration", "version", "signatory", "key", "sig"], "D3")
+            d, v = self.version(b, "D3")
+            s = self.live(b["signatory"], "D3")
+            if b["key"] != s["key"]:
+                raise Bad("D3", "signed with a key that is not the signatory's current key")
+            if d["open"] is None or d["open"][0] != b["version"]:
+                raise Bad("D3", "the version is not open for signing")
+            if time > d["open"][1]:
+                raise Bad("D3", "signed after signing closed")
+            if b["signatory"] in v["signed"]:
+                raise Bad("D3", "the signatory already signed this version")
+            message = domain_message("declaration-signature", {"declaration": b["declaration"], "dialogue": D,
+                                                               "hash": v["hash"], "version": b["version"]})
+            ed25519_verify(bytes.fromhex(s["key"]), message, b["sig"], "D3", "the signatory's")
+            v["signed"].add(b["signatory"])
+        elif kind == "declaration.withdrawn":
+            shape(b, ["declaration", "version", "signatory", "reason", "sig"], "D3")
+            d, v = self.version(b, "D3")
+            s = self.live(b["signatory"], "D3")
+            if not isinstance(b["reason"], str) or len(b["reason"]) > 500:
+                raise Bad("D3", "reason is not a string of at most 500 characters")
+            message = domain_message("declaration-withdrawal", {"declaration": b["declaration"], "dialogue": D,
+                                                                "hash": v["hash"], "reason": b["reason"],
+                                                                "version": b["version"]})
+            ed25519_verify(bytes.fromhex(s["key"]), message, b["sig"], "D3", "the signatory's")
+            if b["signatory"] not in v["signed"]:
+                raise Bad("D3", "no standing signature to withdraw")
+            v["signed"].discard(b["signatory"])
+        else:
+            raise Bad("D2", f"unknown declaration event {kind}")
 
 
 # ----- selections (spec §7) -----
@@ -1034,6 +1229,7 @@ def verify(data, pinned=None, previous=None, checkpoints=(), cosignatures=(), po
         if i == 0:
             dialogue = obj["dialogue"]
             witnesses = Witnesses(dialogue)
+            declarations = Declarations(dialogue)
         elif obj["dialogue"] != dialogue:
             raise Failure("R4", i, "other dialogue")
         if obj["prev"] != prev_hash:
@@ -1047,6 +1243,14 @@ def verify(data, pinned=None, previous=None, checkpoints=(), cosignatures=(), po
         elif i > 0 and kind in ("witness.added", "witness.cosigned"):
             try:
                 witnesses.apply(i, kind, obj["body"], state)
+            except Bad as e:
+                raise Failure(e.check, i, str(e))
+        elif i > 0 and (kind.startswith("signatory.") or kind.startswith("declaration.")):
+            t = obj["time"]
+            if not TIME.fullmatch(t):
+                raise Failure("R8", i, "bad time")
+            try:
+                declarations.apply(t, kind, obj["body"], state)
             except Bad as e:
                 raise Failure(e.check, i, str(e))
         elif i > 0 and (kind.startswith("election.") or kind.startswith("ballot.")):

@@ -1,11 +1,12 @@
 //! The body checks of a record — R9 (the dialogue's events), S1–S2 (selections),
-//! E1–E10 (elections) and W1–W2 (witnesses) — applied one event at a time. [`crate::verify()`] runs them on
+//! E1–E10 (elections), W1–W2 (witnesses) and D1–D3 (declarations) — applied one event at a time. [`crate::verify()`] runs them on
 //! every line after its framing and signature checks; the store runs the same checks
 //! on every event before it appends it, so the server can never publish a line its own
 //! verifier would reject.
 
 use serde_json::Value;
 
+use crate::declaration::Declarations;
 use crate::election::Elections;
 use crate::events::State;
 use crate::selection::Selections;
@@ -20,6 +21,10 @@ pub struct BodyChecks {
     pub state: State,
     pub selections: Selections,
     pub witnesses: Witnesses,
+    pub declarations: Declarations,
+    /// The time of the line being checked (`YYYY-MM-DDTHH:MM:SSZ`), for the rules with
+    /// deadlines; set by [`BodyChecks::at_time`].
+    time: String,
     elections: Option<Elections>,
     on_ballots: Option<Box<dyn FnMut(u64) + Send>>,
     ballot_store: Option<crate::election::BallotStoreFactory>,
@@ -32,6 +37,8 @@ impl BodyChecks {
             state: State::default(),
             selections: Selections::default(),
             witnesses: Witnesses::default(),
+            declarations: Declarations::default(),
+            time: String::new(),
             elections: None,
             on_ballots: None,
             ballot_store: None,
@@ -51,7 +58,14 @@ impl BodyChecks {
     /// Whether `kind` is checked by the election or selection rules (after the line's
     /// signature) rather than by R9.
     pub fn is_protocol_event(seq: u64, kind: &str) -> bool {
-        seq > 0 && (Elections::handles(kind) || Selections::handles(kind))
+        seq > 0 && (Elections::handles(kind) || Selections::handles(kind) || Declarations::handles(kind))
+    }
+
+    /// Sets the time of the line about to be applied (every caller does, before
+    /// [`BodyChecks::apply`]; the declaration checks refuse to run without it).
+    pub fn at_time(&mut self, time: &str) {
+        self.time.clear();
+        self.time.push_str(time);
     }
 
     /// The election checks, created on first use.
@@ -103,6 +117,12 @@ impl BodyChecks {
         }
         if seq > 0 && Elections::handles(kind) {
             return self.elections().apply(line, kind, body, ballot_digest);
+        }
+        if seq > 0 && Declarations::handles(kind) {
+            return self
+                .declarations
+                .apply(&self.dialogue, seq, &self.time, kind, &body, &mut self.state)
+                .map_err(|(check, detail)| (check, line, detail));
         }
         if seq > 0 && Witnesses::handles(kind) {
             return self

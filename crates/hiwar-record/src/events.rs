@@ -8,6 +8,9 @@ use serde_json::{json, Map, Value};
 
 /// Roles a member can hold in a dialogue (DESIGN §2).
 pub const ROLES: [&str; 5] = ["convener", "participant", "delegate", "trustee", "observer"];
+/// What an invitation batch can grant: a member's role, or an organisation's
+/// registration as a signatory (`signatory.registered`, §10).
+pub const INVITED_ROLES: [&str; 6] = ["convener", "participant", "delegate", "trustee", "observer", "organisation"];
 /// Kinds of phase a dialogue can move through.
 pub const PHASE_KINDS: [&str; 6] = ["registration", "selection", "deliberation", "decision", "declaration", "closed"];
 
@@ -55,6 +58,14 @@ pub mod body {
     /// A convener hides or restores a statement, giving the reason publicly.
     pub fn statement_moderated(statement: &str, hidden: bool, reason: &str, by: &str) -> Value {
         json!({"statement": statement, "hidden": hidden, "reason": reason, "by": by})
+    }
+    /// A statement put forward for the dialogue's agenda (its author is not published).
+    pub fn agenda_proposed(statement: &str) -> Value {
+        json!({ "statement": statement })
+    }
+    /// A convener adopts or rejects an agenda item, giving the reason publicly.
+    pub fn agenda_decided(statement: &str, adopted: bool, reason: &str, by: &str) -> Value {
+        json!({"statement": statement, "adopted": adopted, "reason": reason, "by": by})
     }
     /// Vote counts per statement at a moment (never who voted what): `(statement, agree, disagree, pass)`.
     pub fn votes_tallied(counts: &[(String, u64, u64, u64)]) -> Value {
@@ -152,6 +163,8 @@ pub struct State {
     statements: BTreeMap<String, (bool, String)>,
     /// statements whose text was removed
     redacted: BTreeSet<String>,
+    /// statement proposed for the agenda → the convener's latest decision (adopted?), if any
+    pub agenda: BTreeMap<String, Option<bool>>,
 }
 
 impl State {
@@ -165,6 +178,27 @@ impl State {
     pub fn batch(&self, id: &str) -> Option<Batch<'_>> {
         let (count, joined, revoked) = *self.batches.get(id)?;
         Some(Batch { role: self.batch_roles.get(id)?, count, used: joined + revoked, order: self.batch_order[id] })
+    }
+
+    /// Counts one invitation of `batch` as used by someone joining (or, for
+    /// organisations, registering) as `role`.
+    pub(crate) fn use_invitation(&mut self, batch: &str, role: &str) -> Result<(), String> {
+        let entry = self.batches.get_mut(batch).ok_or_else(|| format!("batch {batch} was never issued"))?;
+        let granted = &self.batch_roles[batch];
+        if granted != role {
+            // Otherwise a writer could seat a convener through participant invitations.
+            return Err(format!("batch {batch} grants {granted}, but was used as {role}"));
+        }
+        if entry.1 + entry.2 >= entry.0 {
+            return Err(format!(
+                "batch {batch}: {} joined + {} revoked exceeds {} issued",
+                entry.1 + 1,
+                entry.2,
+                entry.0
+            ));
+        }
+        entry.1 += 1;
+        Ok(())
     }
 
     /// How many batches have been issued so far.
@@ -215,7 +249,7 @@ impl State {
             "codes.issued" => {
                 let b = fields(body, &["batch", "role", "count"])?;
                 let batch = id(b, "batch")?;
-                let role = one_of(b, "role", &ROLES)?;
+                let role = one_of(b, "role", &INVITED_ROLES)?;
                 let count = uint(b, "count")?;
                 if count == 0 {
                     return Err("count must be at least 1".into());
@@ -251,21 +285,7 @@ impl State {
                         return Err("only the creating convener joins without a batch".into());
                     }
                 } else {
-                    let batch = id(b, "batch")?;
-                    let entry =
-                        self.batches.get_mut(&batch).ok_or_else(|| format!("batch {batch} was never issued"))?;
-                    let granted = &self.batch_roles[&batch];
-                    if *granted != role {
-                        // Otherwise a writer could seat a convener through participant invitations.
-                        return Err(format!("batch {batch} grants {granted}, but the member joined as {role}"));
-                    }
-                    entry.1 += 1;
-                    if entry.1 + entry.2 > entry.0 {
-                        return Err(format!(
-                            "batch {batch}: {} joined + {} revoked exceeds {} issued",
-                            entry.1, entry.2, entry.0
-                        ));
-                    }
+                    self.use_invitation(&id(b, "batch")?, &role)?;
                 }
                 if self.members.contains_key(&member) {
                     return Err(format!("member {member} joined twice"));
@@ -356,6 +376,34 @@ impl State {
                     }
                 }
             }
+            "agenda.proposed" => {
+                let b = fields(body, &["statement"])?;
+                let statement = id(b, "statement")?;
+                if !self.statements.contains_key(&statement) {
+                    return Err(format!("statement {statement} was never posted"));
+                }
+                if self.agenda.insert(statement.clone(), None).is_some() {
+                    return Err(format!("statement {statement} was already proposed for the agenda"));
+                }
+            }
+            "agenda.decided" => {
+                let b = fields(body, &["statement", "adopted", "reason", "by"])?;
+                let statement = id(b, "statement")?;
+                let adopted = b["adopted"].as_bool().ok_or("adopted is not true or false")?;
+                text(b, "reason", 1, 500)?;
+                let by = id(b, "by")?;
+                if !self.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener")) {
+                    return Err(format!("{by} is not a convener of this dialogue"));
+                }
+                let decision = self
+                    .agenda
+                    .get_mut(&statement)
+                    .ok_or_else(|| format!("statement {statement} was never proposed for the agenda"))?;
+                if *decision == Some(adopted) {
+                    return Err(format!("agenda.decided for {statement} changes nothing"));
+                }
+                *decision = Some(adopted);
+            }
             other => return Err(format!("unknown event kind {other:?}")),
         }
         Ok(())
@@ -409,7 +457,7 @@ pub(crate) fn id(b: &Map<String, Value>, name: &str) -> Result<String, String> {
     Ok(s)
 }
 
-fn one_of(b: &Map<String, Value>, name: &str, allowed: &[&str]) -> Result<String, String> {
+pub(crate) fn one_of(b: &Map<String, Value>, name: &str, allowed: &[&str]) -> Result<String, String> {
     let s = text(b, name, 1, 64)?;
     if !allowed.contains(&s.as_str()) {
         return Err(format!("{name} {s:?} is not one of {allowed:?}"));

@@ -11,6 +11,7 @@
 
 pub mod canonical;
 pub mod checks;
+pub mod declaration;
 pub mod election;
 pub mod events;
 pub mod fingerprint;

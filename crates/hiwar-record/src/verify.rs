@@ -19,7 +19,7 @@ use crate::witness::{Checkpoint, Contradiction, Cosignature, ForkProof, Witness}
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// The checks, in the order the spec numbers them.
-pub const CHECKS: [(&str, &str); 28] = [
+pub const CHECKS: [(&str, &str); 31] = [
     ("R1", "the record is newline-terminated UTF-8 lines of at most 1 MiB"),
     ("R2", "each line is a JSON object with exactly the line fields, of the right types"),
     ("R3", "each line is in canonical form"),
@@ -40,6 +40,9 @@ pub const CHECKS: [(&str, &str); 28] = [
     ("E8", "the tally is the weighted sum of the last ballot of each credential"),
     ("E9", "every partial decryption is signed by its trustee and carries a valid proof"),
     ("E10", "the result is the combination of at least t verified partial decryptions"),
+    ("D1", "every signatory registered its own key (by an organisation invitation or as a member); every key change or revocation is signed by the current key or made by a convener"),
+    ("D2", "every declaration version's hash is the hash of its text; signing opens on a drafted version, by a convener, until a later time"),
+    ("D3", "every signature and withdrawal is by the signatory's current key over the version's hash, while signing is open, once per signatory"),
     ("S1", "every selection's manifest hash was published before its draw; each is drawn and seated once, by delegate invitations for exactly the drawn panel"),
     ("S2", "every draw's seed is SHA-256(manifest hash ‖ beacon) and its index follows by rejection sampling"),
     ("S3", "every manifest hashes to its published hash, its panels meet the quotas, and the drawn panel is the one at the drawn index"),
@@ -446,6 +449,7 @@ impl<'a> Walk<'a> {
         self.prev_time = time;
         self.prev_hash = hex::encode(hash);
 
+        checks.at_time(&self.prev_time);
         if let Some(body) = body {
             checks.apply_line(seq, &kind, body, ballot_digest).map_err(|(c, l, d)| fail(c, Some(l), d))?;
         }

@@ -89,6 +89,9 @@ impl Store {
         let key = signing_key_from_hex(&key_hex)?;
 
         let mut checked = self.checks_at(tx, dialogue, seq, &prev).await?;
+        // Clocks of several processes may differ slightly; the record's time never goes back.
+        let time = std::cmp::max(now(), last_time);
+        checked.checks.at_time(&time);
         let body = match make(&mut checked.checks, seq) {
             Ok(body) => body,
             Err((check, _, detail)) => {
@@ -100,8 +103,6 @@ impl Store {
             }
         };
 
-        // Clocks of several processes may differ slightly; the record's time never goes back.
-        let time = std::cmp::max(now(), last_time);
         let sealed =
             Event { dialogue: dialogue.to_string(), seq, prev, time: time.clone(), kind: kind.to_string(), body }
                 .seal(&key)
@@ -184,6 +185,7 @@ impl Store {
                     return Err(StoreError::Record(format!("stored line {seq} does not continue the chain")));
                 }
                 let kind = value["kind"].as_str().unwrap_or_default().to_string();
+                checked.checks.at_time(value["time"].as_str().unwrap_or_default());
                 let body = value.as_object_mut().and_then(|o| o.remove("body")).unwrap_or_default();
                 checked.checks.apply(seq, &kind, body).map_err(|(check, _, detail)| {
                     StoreError::Record(format!("stored line {seq} fails check {check}: {detail}"))
