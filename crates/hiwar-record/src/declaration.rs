@@ -158,6 +158,84 @@ pub mod body {
     }
 }
 
+/// The id a signatory's key gives it: `org-` (an organisation) or `s-` (a member)
+/// followed by the first 12 hex digits of the key. The key's holder can compute it
+/// before registering, so the registration signature can name it.
+pub fn signatory_id(kind: &str, key: &str) -> String {
+    let prefix = if kind == "member" { "s" } else { "org" };
+    format!("{prefix}-{}", &key[..key.len().min(12)])
+}
+
+/// A signatory's own side, on its own device: its key and what the key signs. The
+/// browser's module and `hiwar org`/`hiwar declaration` use this one type, so both make
+/// the same messages.
+pub struct SignatoryKey {
+    signer: hiwar_crypto::signing::Signer25519,
+}
+
+impl SignatoryKey {
+    pub fn generate(rng: &mut impl rand_core::CryptoRngCore) -> (zeroize::Zeroizing<[u8; 32]>, SignatoryKey) {
+        let (seed, signer) = hiwar_crypto::signing::Signer25519::generate(rng);
+        (seed, SignatoryKey { signer })
+    }
+
+    /// The key whose secret is `secret` (64 hex digits).
+    pub fn from_hex(secret: &str) -> Result<SignatoryKey, String> {
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(secret.trim(), &mut *seed).map_err(|_| "the signatory's secret is not 64 hex digits")?;
+        Ok(SignatoryKey { signer: hiwar_crypto::signing::Signer25519::from_seed(&seed) })
+    }
+
+    pub fn public(&self) -> String {
+        hex::encode(self.signer.public())
+    }
+
+    fn sign(&self, message: &[u8]) -> String {
+        hex::encode(self.signer.sign(message))
+    }
+
+    /// A `signatory.registered` body with `batch` and `member` null: the server fills in
+    /// the invitation's batch or the member (neither is in the signed message).
+    pub fn register(&self, dialogue: &str, name: &Value, kind: &str, place: &str) -> Value {
+        let key = self.public();
+        let id = signatory_id(kind, &key);
+        let sig = self.sign(&registration_message(dialogue, &id, name, kind, place, &key));
+        body::signatory_registered(&id, name, kind, place, &key, None, None, &sig)
+    }
+
+    /// A `declaration.signed` body for the version whose hash is `hash`.
+    pub fn sign_version(&self, dialogue: &str, signatory: &str, declaration: &str, version: u64, hash: &str) -> Value {
+        let sig = self.sign(&signature_message(dialogue, declaration, version, hash));
+        body::declaration_signed(declaration, version, signatory, &self.public(), &sig)
+    }
+
+    /// A `declaration.withdrawn` body.
+    pub fn withdraw(
+        &self,
+        dialogue: &str,
+        signatory: &str,
+        declaration: &str,
+        version: u64,
+        hash: &str,
+        reason: &str,
+    ) -> Value {
+        let sig = self.sign(&withdrawal_message(dialogue, declaration, version, hash, reason));
+        body::declaration_withdrawn(declaration, version, signatory, reason, &sig)
+    }
+
+    /// A `signatory.key_rotated` body handing over to `next`.
+    pub fn rotate(&self, dialogue: &str, signatory: &str, next: &str, reason: &str) -> Value {
+        let sig = self.sign(&rotation_message(dialogue, signatory, next, reason));
+        body::signatory_key_rotated(signatory, next, reason, None, Some(&sig))
+    }
+
+    /// A `signatory.revoked` body, signed by this key.
+    pub fn revoke(&self, dialogue: &str, signatory: &str, reason: &str) -> Value {
+        let sig = self.sign(&revocation_message(dialogue, signatory, reason));
+        body::signatory_revoked(signatory, reason, None, Some(&sig))
+    }
+}
+
 /// A registered signatory.
 #[derive(Debug, Clone)]
 pub struct Signatory {
@@ -252,7 +330,7 @@ fn check_signature(key: &str, message: &[u8], sig: &str, what: &'static str) -> 
 }
 
 /// The checks D1–D3 over the record's `signatory.*` and `declaration.*` events.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Declarations {
     pub signatories: BTreeMap<String, Signatory>,
     /// Every key ever registered or rotated to: a key names one signatory, once.

@@ -93,6 +93,15 @@ pub fn statement_digest(salt: &[u8; 16], text: &str) -> [u8; 32] {
         .into()
 }
 
+/// A convener's decision on an agenda item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgendaDecision {
+    pub adopted: bool,
+    pub reason: String,
+    /// The convener (member id).
+    pub by: String,
+}
+
 /// An issued batch of invitations, as [`State::batch`] reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Batch<'a> {
@@ -146,7 +155,7 @@ pub fn check_statement_texts(record: &[(String, String, bool)], served: &Value) 
 }
 
 /// What the events so far have established; each new event is checked against it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct State {
     pub public_key: Option<String>,
     pub phases: u64,
@@ -163,8 +172,8 @@ pub struct State {
     statements: BTreeMap<String, (bool, String)>,
     /// statements whose text was removed
     redacted: BTreeSet<String>,
-    /// statement proposed for the agenda → the convener's latest decision (adopted?), if any
-    pub agenda: BTreeMap<String, Option<bool>>,
+    /// statement proposed for the agenda → the conveners' latest decision on it, if any
+    pub agenda: BTreeMap<String, Option<AgendaDecision>>,
 }
 
 impl State {
@@ -390,7 +399,7 @@ impl State {
                 let b = fields(body, &["statement", "adopted", "reason", "by"])?;
                 let statement = id(b, "statement")?;
                 let adopted = b["adopted"].as_bool().ok_or("adopted is not true or false")?;
-                text(b, "reason", 1, 500)?;
+                let reason = text(b, "reason", 1, 500)?;
                 let by = id(b, "by")?;
                 if !self.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener")) {
                     return Err(format!("{by} is not a convener of this dialogue"));
@@ -399,10 +408,10 @@ impl State {
                     .agenda
                     .get_mut(&statement)
                     .ok_or_else(|| format!("statement {statement} was never proposed for the agenda"))?;
-                if *decision == Some(adopted) {
+                if decision.as_ref().is_some_and(|d| d.adopted == adopted) {
                     return Err(format!("agenda.decided for {statement} changes nothing"));
                 }
-                *decision = Some(adopted);
+                *decision = Some(AgendaDecision { adopted, reason, by });
             }
             other => return Err(format!("unknown event kind {other:?}")),
         }

@@ -38,6 +38,7 @@ role-participant = مشارك
 role-delegate = مندوب
 role-trustee = أمين مفتاح
 role-observer = مراقب
+role-organisation = منظمة (توقّع البيانات)
 
 login-title = الدخول برمز
 login-code = الرمز
@@ -438,3 +439,124 @@ deliberation-method-name-polis = طريقة Polis (تُملأ الأصوات ا�
 deliberation-method-setting-help = يبقى بوسع الجميع رؤية مجموعات الطريقة الأخرى من صفحة النتائج.
 deliberation-method-save = حفظ
 selection-not-proven = لم تثبت أمثليته: بلغ المُحسِّن حدّه الزمني (10 دقائق). كل من لم تُحسم احتمالاته بعدُ يحتفظ بأفضل حدٍّ أدنى وُجد حتى الآن، ضمن الفجوة المبيّنة أدناه عن أفضل الممكن في ذلك المستوى؛ ولم تُحسب المستويات التالية.
+
+## أعلِن: البيانات والموقّعون وجدول الأعمال
+declare-title = البيانات
+declare-intro = بيانات مشتركة توقّعها منظمات وأعضاء بمفاتيحهم الخاصة. كل توقيع على النص الدقيق لنسخة واحدة، ويستطيع أي أحد التحقق منه في السجل العام.
+declare-none = لم تُكتب مسودة أي بيان بعد.
+declare-versions = { $count ->
+    [one] نسخة واحدة
+    [two] نسختان
+    [few] { $count } نسخ
+   *[other] { $count } نسخة
+}
+declare-count = { $count ->
+    [0] لا توقيعات صالحة
+    [one] توقيع صالح واحد
+    [two] توقيعان صالحان
+    [few] { $count } توقيعات صالحة
+   *[other] { $count } توقيعًا صالحًا
+}
+declare-open-until = النسخة { $version } مفتوحة للتوقيع حتى { $closes }
+declare-not-open = غير مفتوح للتوقيع
+declare-draft = اكتب مسودة بيان
+declare-settings = من يكتب المسودات
+declare-members-draft = يحق لأي عضو كتابة مسودات البيانات (وإلا فالمنظِّمون وحدهم)
+declare-save = احفظ
+declare-invite-organisations = تسجّل المنظمات برمز دعوة لدور «منظمة».
+declare-invite-link = أصدر رموزًا
+declare-signatories = الموقّعون
+declare-register-organisation = سجّل منظمة موقِّعة
+declare-no-signatories = لم يسجّل أي موقّع بعد.
+declare-name = الاسم
+declare-kind = النوع
+declare-place = مكان العمل
+declare-key = المفتاح
+declare-status = الحالة
+declare-active = فعّال
+declare-revoked = أُلغي
+declare-reason = السبب (علني)
+declare-revoke = ألغِ
+declare-own-key = وقّع باسمك
+declare-own-key-have = مفتاح توقيعك مسجّل باسم
+declare-own-key-help = أنشئ مفتاح توقيع على هذا الجهاز لتوقّع البيانات باسم { $pseudonym }. يظهر اسمك المستعار على البيانات، وتبقى أصواتك سرية.
+declare-make-key = أنشئ مفتاح توقيعي
+declare-secret = مفتاح توقيعك السري
+declare-secret-warning = احفظ هذا السر والملف في مكان آمن: من يملكه يستطيع التوقيع باسمك. أُنشئ على هذا الجهاز ولم يُرسل إلى الخادم.
+declare-registered = سُجّل باسم
+declare-signed = تُحقّق من توقيعك وسُجّل.
+declare-withdrawn = تُحقّق من سحب توقيعك وسُجّل.
+declare-key-wrong = قدّم ملف مفتاحك، أو سرّك (64 رقمًا ست عشريًا) ومعرّف الموقّع.
+declare-title-ar = العنوان بالعربية
+declare-title-en = العنوان بالإنجليزية
+declare-text-ar = النص بالعربية
+declare-text-en = النص بالإنجليزية
+declare-new-version = اكتب نسخة جديدة
+declare-new-version-help = لا تنتقل التوقيعات إلى النسخة الجديدة: يُطلب من كل من وقّع أن يوقّع من جديد.
+declare-versions-nav = النسخ
+declare-version = النسخة { $version }
+declare-drafted-by = كتبها { $pseudonym }
+declare-hash = بصمة نص هذه النسخة:
+declare-download-json = نزّل البيانات (JSON)
+declare-download-html = نزّل صفحة للحفظ أو الطباعة (HTML)
+declare-sign = وقّع هذه النسخة
+declare-sign-help = يوقّع مفتاحك بصمة هذا النص بعينه. افتح ملف مفتاحك، أو الصق سرّك ومعرّف الموقّع.
+declare-key-file = ملف مفتاحك
+declare-key-secret = أو سرّك
+declare-key-signatory = معرّف الموقّع
+declare-sign-button = وقّع هذا النص
+declare-withdraw-reason = سبب السحب (علني، اختياري)
+declare-withdraw-button = اسحب توقيعي
+declare-sign-cli = أو من سطر الأوامر:
+declare-open = افتح التوقيع
+declare-closes = يُغلق التوقيع (بالتوقيت العالمي)
+declare-open-button = افتح النسخة { $version } للتوقيع
+declare-checked = تُحقّق من كل توقيع أدناه مقابل بصمة هذه النسخة والمفتاح المسجّل للموقّع.
+declare-no-signatures = لم يوقّع أحد هذه النسخة بعد.
+declare-verified = توقيع متحقَّق منه:
+declare-not-counted = توقيعات لم تعد تُحتسب
+declare-withdrawn-mark = سُحب
+declare-other-versions = وقّعوا نسخة أخرى فقط
+declare-signed-versions = وقّع النسخة { $versions }
+declare-verify = تحقّق بنفسك
+declare-verify-how = كل نسخة ومفتاح وتوقيع موجود في السجل العام للحوار. تحقّق منه بنسختك من أداة التحقق:
+declare-address = عنوان هذا البيان:
+declare-register-help = تُنشئ منظمتك مفتاح توقيعها على هذا الجهاز؛ لا يُرسل إلا المفتاح العام مع رمز دعوتك. احفظ السر في مكان آمن: به ستوقّعون.
+declare-code = رمز الدعوة
+declare-name-ar = الاسم بالعربية
+declare-name-en = الاسم بالإنجليزية
+declare-register-button = أنشئ مفتاحنا وسجّل
+declare-register-cli = أو من سطر الأوامر
+kind-local-council = المجالس المحلية
+kind-syndicate = النقابات المهنية
+kind-ngo = منظمات المجتمع المدني
+kind-party = الأحزاب
+kind-coalition = التحالفات
+kind-union = الاتحادات
+kind-media = وسائل الإعلام
+kind-other = منظمات أخرى
+kind-member = أعضاء بأسمائهم
+place-inside = داخل البلد
+place-abroad = خارج البلد
+agenda-title = جدول الأعمال
+agenda-intro = يقترح الأعضاء بنودًا لجدول أعمال الحوار. كل بند هو أيضًا عبارة في التداول، وتُرتّب البنود بحسب تأييد كل مجموعات الرأي لها، لا أكبرها وحدها. يعتمد المنظِّمون كل بند أو يرفضونه مع سبب علني.
+agenda-none = لم يُقترح أي بند بعد.
+agenda-redacted = حُذف نص هذا البند.
+agenda-consensus = التأييد عبر المجموعات: { $value }٪
+agenda-adopted = اعتُمد
+agenda-rejected = رُفض
+agenda-undecided = لم يُبتّ فيه بعد
+agenda-support = التأييد في كل مجموعة رأي
+agenda-group = المجموعة
+agenda-group-name = المجموعة { $group }
+agenda-agree = موافق
+agenda-disagree = غير موافق
+agenda-votes = الأصوات
+agenda-adopt = اعتمد
+agenda-reject = ارفض
+agenda-propose = اقترح بندًا لجدول الأعمال
+agenda-item = البند
+agenda-closed = تُقترح البنود أثناء التداول.
+agenda-draft-declaration = اكتب البنود المعتمدة بيانًا
+agenda-declaration-title = جدول أعمال الحوار
+agenda-declaration-intro = اقترح المشاركون البنود أدناه، ورُتّبت بحسب التأييد عبر مجموعات الرأي، واعتُمدت بأسباب علنية.

@@ -1,6 +1,6 @@
 //! Batches of invitation codes: issued (the count in the record), listed, revoked.
 
-use hiwar_record::events::{body, ROLES};
+use hiwar_record::events::{body, INVITED_ROLES};
 use sqlx::{Any, Row, Transaction};
 
 use crate::*;
@@ -10,7 +10,7 @@ impl Store {
 
     /// Stores a batch of invitation codes (hashed by the caller) and records its size.
     pub async fn issue_codes(&self, dialogue: &str, role: &str, codes: &[HashedCode]) -> Result<String> {
-        if !ROLES.contains(&role) {
+        if !INVITED_ROLES.contains(&role) {
             return Err(StoreError::Conflict(format!("unknown role {role:?}")));
         }
         let mut tx = self.pool.begin().await?;

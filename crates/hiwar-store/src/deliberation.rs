@@ -49,6 +49,20 @@ impl Store {
     /// existing statement in the dialogue, or more than `per_member` statements by one
     /// member, is a conflict.
     pub async fn post_statement(&self, dialogue: &str, author: &str, text: &str, per_member: u64) -> Result<String> {
+        self.post_statement_for(dialogue, author, text, per_member, false).await
+    }
+
+    /// [`Store::post_statement`], also proposed for the dialogue's agenda when
+    /// `agenda` (an `agenda.proposed` line after its `statement.posted`, in the same
+    /// transaction).
+    pub async fn post_statement_for(
+        &self,
+        dialogue: &str,
+        author: &str,
+        text: &str,
+        per_member: u64,
+        agenda: bool,
+    ) -> Result<String> {
         let id = random_id("st-", 10);
         let mut salt = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut salt);
@@ -79,6 +93,9 @@ impl Store {
         .map_err(unique_as_conflict("this statement was already posted"))?;
         let digest = hiwar_record::events::statement_digest(&salt, text);
         self.append(&mut tx, dialogue, "statement.posted", body::statement_posted(&id, &digest)).await?;
+        if agenda {
+            self.append(&mut tx, dialogue, "agenda.proposed", body::agenda_proposed(&id)).await?;
+        }
         tx.commit().await?;
         Ok(id)
     }

@@ -15,6 +15,7 @@
 mod accounts;
 mod attempts;
 mod codes;
+mod declarations;
 mod deliberation;
 mod dialogues;
 mod elections;
@@ -37,6 +38,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
 use zeroize::Zeroizing;
 
+pub use declarations::DeclareView;
 pub use deliberation::{statement_key, Statement, StatementText, VoteRow};
 pub use elections::{BoardEntry, Election, SIGNED_KINDS};
 pub use schema::MIGRATIONS;

@@ -272,4 +272,10 @@ CREATE TABLE cosignatures (
 ALTER TABLE dialogues ADD COLUMN opinion_method TEXT NOT NULL DEFAULT 'hiwar';
 "#,
     ),
+    (
+        9,
+        r#"
+ALTER TABLE dialogues ADD COLUMN members_draft INTEGER NOT NULL DEFAULT 0;
+"#,
+    ),
 ];

@@ -13,6 +13,10 @@
 //!   (the same code as `hiwar trustee`); the secret keys stay in the page.
 //! - [`credential_keygen`]: a voter's credential made on the device (members register
 //!   only its public key).
+//! - [`signatory_keygen`], [`signatory_act`]: an organisation's (or a member's)
+//!   signing key for declarations, made on the device, and what it signs — its
+//!   registration, a signature of a declaration's version, a withdrawal — through the
+//!   shared [`hiwar_record::declaration::SignatoryKey`] (the same code as `hiwar org`).
 //! - [`encrypt_and_prove`]: a benchmark (docs/performance.md).
 //!
 //! Memory: the host asks for `len` bytes with [`alloc`], writes UTF-8 JSON there, calls
@@ -25,6 +29,7 @@ use hiwar_crypto::group::{generator, point_from_hex};
 use hiwar_crypto::proofs::DisjunctiveProof;
 use hiwar_crypto::transcript::Transcript;
 use hiwar_crypto::Scalar;
+use hiwar_record::declaration::SignatoryKey;
 use hiwar_record::election::election_hash;
 use hiwar_record::election::roles::{CeremonyStep, TrusteeRole, VotingBooth};
 use rand_chacha::rand_core::SeedableRng;
@@ -126,6 +131,51 @@ pub unsafe extern "C" fn trustee_keygen(ptr: *const u8, len: u32) -> u64 {
         let mut rng = ChaCha20Rng::from_seed(*hex32(&input["entropy"], "entropy")?);
         let role = TrusteeRole::generate(&mut rng);
         Ok(json!({"secret": role.secret_json(), "public": role.public()}))
+    })
+}
+
+/// A signatory's new key. Input: `{"entropy"}`. Answer: `{"secret", "public"}` (hex).
+///
+/// # Safety
+/// As [`prepare_ballot`].
+#[no_mangle]
+pub unsafe extern "C" fn signatory_keygen(ptr: *const u8, len: u32) -> u64 {
+    entry(ptr, len, |input| {
+        let input: Value = serde_json::from_slice(input).map_err(|e| e.to_string())?;
+        let mut rng = ChaCha20Rng::from_seed(*hex32(&input["entropy"], "entropy")?);
+        let (secret, key) = SignatoryKey::generate(&mut rng);
+        Ok(json!({"secret": hex::encode(*secret), "public": key.public()}))
+    })
+}
+
+/// What a signatory's key signs. Input: `secret`, `dialogue` and `act`:
+/// `"register"` (with `name` `{"ar","en"}`, `kind`, `place`), `"sign"` or `"withdraw"`
+/// (with `signatory`, `declaration`, `version`, `hash`, and for a withdrawal `reason`).
+/// Answer: `{"body"}`, the event's body to send.
+///
+/// # Safety
+/// As [`prepare_ballot`].
+#[no_mangle]
+pub unsafe extern "C" fn signatory_act(ptr: *const u8, len: u32) -> u64 {
+    entry(ptr, len, |input| {
+        let input: Value = serde_json::from_slice(input).map_err(|e| e.to_string())?;
+        let key = SignatoryKey::from_hex(input["secret"].as_str().unwrap_or_default())?;
+        let s = |name: &str| input[name].as_str().ok_or_else(|| format!("{name} is missing"));
+        let dialogue = s("dialogue")?;
+        let body = match s("act")? {
+            "register" => key.register(dialogue, &input["name"], s("kind")?, s("place")?),
+            act @ ("sign" | "withdraw") => {
+                let version = input["version"].as_u64().ok_or("version is missing")?;
+                let (signatory, declaration, hash) = (s("signatory")?, s("declaration")?, s("hash")?);
+                if act == "sign" {
+                    key.sign_version(dialogue, signatory, declaration, version, hash)
+                } else {
+                    key.withdraw(dialogue, signatory, declaration, version, hash, s("reason")?)
+                }
+            }
+            other => return Err(format!("unknown act {other:?}")),
+        };
+        Ok(json!({ "body": body }))
     })
 }
 

@@ -15,7 +15,7 @@ use crate::decide::api::{BoardQuery, BOARD_PAGE};
 use crate::decide::service;
 use crate::dialogues::service::require_convener;
 use crate::web::i18n::Lang;
-use crate::web::layout::{download, origin, page, pick};
+use crate::web::layout::{allow_scripts, data_block, download, origin, page, pick};
 use crate::web::{AppError, CsrfForm, Ctx, LoggedIn};
 use crate::AppState;
 
@@ -467,19 +467,6 @@ pub async fn vote(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path
 }
 
 /// The pages that run hiwar's module get the policy that allows this site's scripts.
-fn allow_scripts(response: &mut Response) {
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_SECURITY_POLICY,
-        axum::http::HeaderValue::from_static(crate::web::SCRIPT_PAGE_POLICY),
-    );
-}
-
-/// Data for a page's script: JSON in a block that is not run, with `<` escaped so no
-/// text in it can end the element.
-fn data_block(id: &str, data: &Value) -> Markup {
-    html! { script id=(id) type="application/json" { (PreEscaped(data.to_string().replace('<', "\\u003c"))) } }
-}
-
 fn trustee_messages(lang: Lang) -> Value {
     serde_json::json!({
         "unavailable": lang.t("vote-unavailable"), "key": lang.t("trustee-key-wrong"), "sent": lang.t("trustee-sent"),

@@ -63,10 +63,15 @@ pub async fn require_member(state: &AppState, ctx: &Ctx, dialogue: &str) -> Resu
 }
 
 pub async fn post(state: &AppState, ctx: &Ctx, dialogue: &str, text: &str) -> Result<String, AppError> {
+    post_for(state, ctx, dialogue, text, false).await
+}
+
+/// [`post`], also proposing the statement for the dialogue's agenda when `agenda`.
+pub async fn post_for(state: &AppState, ctx: &Ctx, dialogue: &str, text: &str, agenda: bool) -> Result<String, AppError> {
     let me = require_member(state, ctx, dialogue).await?;
     let text = text_field("text", text, 1, MAX_STATEMENT_CHARS)?;
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let id = state.store.post_statement(dialogue, &me.id, &text, MAX_STATEMENTS_PER_MEMBER).await?;
+    let id = state.store.post_statement_for(dialogue, &me.id, &text, MAX_STATEMENTS_PER_MEMBER, agenda).await?;
     state.analyses.changed(dialogue);
     Ok(id)
 }

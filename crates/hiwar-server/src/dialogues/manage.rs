@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
-use hiwar_record::events::{PHASE_KINDS, ROLES};
+use hiwar_record::events::{INVITED_ROLES, PHASE_KINDS, ROLES};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -86,7 +86,7 @@ pub async fn manage(
                 form.row method="post" action={ (base) "/codes" } {
                     (csrf)
                     label for="role" { (lang.t("field-role")) }
-                    select #role name="role" { (options(lang, "role", &ROLES[1..])) (options(lang, "role", &ROLES[..1])) }
+                    select #role name="role" { (options(lang, "role", &INVITED_ROLES[1..])) (options(lang, "role", &INVITED_ROLES[..1])) }
                     label for="count" { (lang.t("field-count")) }
                     input #count name="count" type="number" min="1" max=(service::MAX_BATCH) value="20" required;
                     button type="submit" { (lang.t("manage-codes-submit")) }

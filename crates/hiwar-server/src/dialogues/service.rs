@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Instant;
 
-use hiwar_record::events::{PHASE_KINDS, ROLES};
+use hiwar_record::declaration::ORGANISATION_ROLE;
+use hiwar_record::events::{INVITED_ROLES, PHASE_KINDS};
 use hiwar_store::{HashedCode, Member, NewDialogue, Phase, Store, StoreError, Text};
 use serde::{Deserialize, Serialize};
 
@@ -36,15 +37,16 @@ pub struct JoinedInfo {
     pub access_key: String,
 }
 
-/// Logs in with an invitation code or a personal key. Every answer, right or wrong,
-/// takes at least `login_floor`, and each client address gets a limited number of
-/// attempts per minute.
-pub async fn login(
+/// Checks a typed code (invitation or personal key) and returns the credential it
+/// opens, if it is usable, with its lookup part. Every answer, right or wrong, takes at
+/// least `login_floor` and the same hashing work (an unknown lookup part is checked
+/// against a dummy hash); each client address and each lookup part get a limited
+/// number of attempts per minute, counted in the database (so across servers).
+pub async fn open_code(
     state: &AppState,
     client: IpAddr,
     typed: &str,
-    pseudonym: Option<&str>,
-) -> Result<LoginOutcome, AppError> {
+) -> Result<(hiwar_store::Credential, String), AppError> {
     let started = Instant::now();
     let minute = time::OffsetDateTime::now_utc().unix_timestamp() / 60;
     let by_client = state.store.count_attempt(&format!("client:{client}"), minute).await?;
@@ -55,12 +57,12 @@ pub async fn login(
     if by_client > state.config.logins_per_minute as u64 || by_code > state.config.logins_per_code_per_minute as u64 {
         return Err(AppError::too_many());
     }
-    let outcome = login_checked(state, typed, pseudonym).await;
+    let outcome = check_code(state, typed).await;
     tokio::time::sleep_until((started + state.config.login_floor).into()).await;
     outcome
 }
 
-async fn login_checked(state: &AppState, typed: &str, pseudonym: Option<&str>) -> Result<LoginOutcome, AppError> {
+async fn check_code(state: &AppState, typed: &str) -> Result<(hiwar_store::Credential, String), AppError> {
     let code = Code::parse(typed);
     let credential = match &code {
         Some(code) => state.store.credential(code.lookup()).await?,
@@ -72,12 +74,28 @@ async fn login_checked(state: &AppState, typed: &str, pseudonym: Option<&str>) -
     let lookup = candidate.lookup().to_string();
     let matches =
         tokio::task::spawn_blocking(move || candidate.matches(&stored_hash)).await.map_err(AppError::internal)?;
-    let credential = match credential {
-        Some(c) if matches && c.usable => c,
-        _ => return Err(AppError::bad_code()),
-    };
+    match credential {
+        Some(c) if matches && c.usable => Ok((c, lookup)),
+        _ => Err(AppError::bad_code()),
+    }
+}
+
+/// Logs in with an invitation code or a personal key.
+pub async fn login(
+    state: &AppState,
+    client: IpAddr,
+    typed: &str,
+    pseudonym: Option<&str>,
+) -> Result<LoginOutcome, AppError> {
+    let (credential, lookup) = open_code(state, client, typed).await?;
     let (account, joined) = match credential.kind {
         hiwar_store::CredentialKind::Access { account } => (account, None),
+        hiwar_store::CredentialKind::Invitation { dialogue, role } if role == ORGANISATION_ROLE => {
+            return Err(AppError::bad_request(
+                "code",
+                format!("this invitation registers an organisation: open /dialogues/{dialogue}/organisations/register"),
+            ));
+        }
         hiwar_store::CredentialKind::Invitation { .. } => {
             let pseudonym = valid_pseudonym(pseudonym.unwrap_or(""))?;
             let (access, hashed) = new_code(&state.store).await?;
@@ -257,7 +275,7 @@ pub async fn issue_codes(
     count: u32,
 ) -> Result<(String, Vec<String>), AppError> {
     require_convener(state, ctx, dialogue).await?;
-    let role = one_of("role", role, &ROLES)?;
+    let role = one_of("role", role, &INVITED_ROLES)?;
     if count == 0 || count > MAX_BATCH {
         return Err(AppError::bad_request("count", format!("count must be between 1 and {MAX_BATCH}")));
     }
@@ -360,7 +378,7 @@ pub async fn change_role(
     grant: bool,
 ) -> Result<(), AppError> {
     let me = require_convener(state, ctx, dialogue).await?;
-    let role = one_of("role", role, &ROLES)?;
+    let role = one_of("role", role, &hiwar_record::events::ROLES)?;
     state.store.change_role(dialogue, member.trim(), &role, grant, &me.id).await.map_err(|e| match e {
         StoreError::NotFound(_) => AppError::bad_request("member", "no such member in this dialogue"),
         other => other.into(),

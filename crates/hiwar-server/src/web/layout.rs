@@ -4,7 +4,7 @@
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use hiwar_store::Text;
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::i18n::Lang;
 use super::{AppError, Config, Ctx};
@@ -107,4 +107,18 @@ pub fn download(content_type: &'static str, filename: &str, body: String, privat
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     (headers, body).into_response()
+}
+
+/// Lets a page run this site's scripts and WebAssembly module (the pages where secrets
+/// are made and used on the device).
+pub fn allow_scripts(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::SCRIPT_PAGE_POLICY));
+}
+
+/// Data for a page's script: JSON in a block that is not run, with `<` escaped so no
+/// text in it can end the element.
+pub fn data_block(id: &str, data: &serde_json::Value) -> Markup {
+    html! { script id=(id) type="application/json" { (PreEscaped(data.to_string().replace('<', "\\u003c"))) } }
 }
