@@ -92,6 +92,7 @@ pub async fn seed(store: &Store) -> Result<DemoAccess, AppError> {
     seat_demo_panel(store, &dialogue).await?;
     seed_demo_deliberation(store, &dialogue, &convener_member.id).await?;
     let voting_credentials = seed_demo_votes(store, &dialogue).await?;
+    seed_demo_declaration(store, &dialogue, &convener_member.id).await?;
     seed_demo_witnesses(store, &dialogue, &convener_member.id).await?;
     Ok(DemoAccess {
         dialogue,
@@ -213,8 +214,10 @@ async fn seed_demo_deliberation(store: &Store, dialogue: &str, convener: &str) -
         ("Detainees' families have the right to know their fate.", [0.95, 0.9]),
     ];
     let mut ids = Vec::new();
-    for (text, _) in &statements {
-        ids.push(store.post_statement(dialogue, convener, text, u64::MAX).await?);
+    for (i, (text, _)) in statements.iter().enumerate() {
+        // Four of them are proposed for the agenda too.
+        let agenda = AGENDA_ITEMS.contains(&i);
+        ids.push(store.post_statement_for(dialogue, convener, text, u64::MAX, agenda).await?);
     }
     let off_topic = store.post_statement(dialogue, convener, "Buy cheap phones here!", u64::MAX).await?;
     store
@@ -244,6 +247,83 @@ async fn seed_demo_deliberation(store: &Store, dialogue: &str, convener: &str) -
         }
     }
     store.publish_tally(dialogue).await?;
+    let decisions = [
+        (5, true, "Supported in every opinion group."),
+        (10, true, "Near-unanimous across groups: the families' right to know comes first."),
+        (8, false, "Divides the groups sharply; left to the elected assembly."),
+    ];
+    for (i, adopted, reason) in decisions {
+        let body = hiwar_record::events::body::agenda_decided(&ids[i], adopted, reason, convener);
+        store.record_declare_event(dialogue, "agenda.decided", body).await?;
+    }
+    Ok(())
+}
+
+/// The statements (by index) the demo proposes for the agenda.
+const AGENDA_ITEMS: [usize; 4] = [2, 5, 8, 10];
+
+/// A joint statement co-signed by a dozen organisations, each with its own key (the
+/// demo plays them, through the same registration and signatures as their devices):
+/// version 1 signed by two, version 2 by eleven of which one withdrew — so one
+/// organisation's signature stands on the old version only.
+async fn seed_demo_declaration(store: &Store, dialogue: &str, convener: &str) -> Result<(), AppError> {
+    use hiwar_record::declaration::{self as decl, body, SignatoryKey};
+    use hiwar_record::events::bilingual;
+    let organisations = [
+        ("مجلس حلب المحلي", "Aleppo Local Council", "local-council", "inside"),
+        ("مجلس درعا المحلي", "Daraa Local Council", "local-council", "inside"),
+        ("نقابة المحامين الأحرار", "Free Lawyers' Syndicate", "syndicate", "inside"),
+        ("نقابة المعلمين", "Teachers' Syndicate", "syndicate", "inside"),
+        ("رابطة عائلات المعتقلين", "Detainees' Families Association", "ngo", "inside"),
+        ("شبكة النساء السوريات", "Syrian Women's Network", "ngo", "abroad"),
+        ("سوريون في برلين", "Syrians in Berlin", "ngo", "abroad"),
+        ("اتحاد العمال المستقل", "Independent Workers' Union", "union", "inside"),
+        ("تحالف المجتمع المدني", "Civil Society Coalition", "coalition", "abroad"),
+        ("حزب العدالة المدنية", "Civic Justice Party", "party", "abroad"),
+        ("راديو الحوار", "Radio Hiwar", "media", "inside"),
+        ("لجنة إعادة الإعمار", "Reconstruction Committee", "other", "inside"),
+    ];
+    let codes: Vec<Code> = organisations.iter().map(|_| Code::generate()).collect();
+    let invitations: Vec<HashedCode> =
+        codes.iter().map(|c| HashedCode { lookup: c.lookup().to_string(), hash: DEMO_VOTER_HASH.into() }).collect();
+    store.issue_codes(dialogue, decl::ORGANISATION_ROLE, &invitations).await?;
+    let mut signatories = Vec::new();
+    for ((ar, en, kind, place), code) in organisations.iter().zip(&codes) {
+        let (_, key) = SignatoryKey::generate(&mut OsRng);
+        let registration = key.register(dialogue, &bilingual(ar, en), kind, place);
+        let id = registration["signatory"].as_str().unwrap_or_default().to_string();
+        store.register_organisation(dialogue, code.lookup(), registration).await?;
+        signatories.push((id, key));
+    }
+    let id = "joint-statement";
+    let title = bilingual("البيان المشترك الأول", "First joint statement");
+    let versions = [
+        bilingual(
+            "نحن المنظمات الموقّعة أدناه نطالب بالكشف عن مصير جميع المعتقلين.\nونلتزم بحوار وطني يشارك فيه الجميع.",
+            "We, the undersigned organisations, demand that the fate of every detainee be disclosed.\nWe commit to a national dialogue open to everyone.",
+        ),
+        bilingual(
+            "نحن المنظمات الموقّعة أدناه نطالب بالكشف عن مصير جميع المعتقلين والمفقودين.\nونلتزم بحوار وطني يشارك فيه الجميع، في الداخل وفي المهجر.",
+            "We, the undersigned organisations, demand that the fate of every detainee and missing person be disclosed.\nWe commit to a national dialogue open to everyone, inside the country and abroad.",
+        ),
+    ];
+    let record = |kind: &'static str, body: Value| async move { store.record_declare_event(dialogue, kind, body).await };
+    for (n, text) in versions.iter().enumerate() {
+        let version = n as u64 + 1;
+        let hash = hex::encode(decl::version_hash(dialogue, id, version, &title, text));
+        record("declaration.drafted", body::declaration_drafted(id, version, &title, text, &hash, convener)).await?;
+        record("declaration.opened", body::declaration_opened(id, version, "2027-01-31T21:00:00Z", convener)).await?;
+        let signers: Vec<usize> = if version == 1 { vec![0, 11] } else { (0..11).collect() };
+        for i in signers {
+            let (signatory, key) = &signatories[i];
+            record("declaration.signed", key.sign_version(dialogue, signatory, id, version, &hash)).await?;
+        }
+        if version == 2 {
+            let (signatory, key) = &signatories[10];
+            let reason = "Our editorial board decided to stay neutral.";
+            record("declaration.withdrawn", key.withdraw(dialogue, signatory, id, version, &hash, reason)).await?;
+        }
+    }
     Ok(())
 }
 

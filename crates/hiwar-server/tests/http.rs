@@ -1088,3 +1088,136 @@ fn login_limits_count_the_client_behind_the_trusted_proxy() {
     assert_eq!(login_from("203.0.113.5"), 429, "this client is out of attempts");
     assert_eq!(login_from("203.0.113.6"), 401, "but another client behind the same proxy is not");
 }
+
+/// Declare over HTTP: organisations register their own keys with invitation codes and
+/// sign the exact text; every bad input and attack named by the issue gets a clear
+/// error and changes nothing (the record's length is unchanged).
+#[test]
+fn declarations_refuse_every_forgery_and_bad_input_without_changing_anything() {
+    use hiwar_record::declaration::SignatoryKey;
+    use hiwar_record::events::bilingual;
+    let s = start(fast());
+    let d = s.dialogue.clone();
+    let token = api_login(&s, &s.convener_key, None).json()["token"].as_str().unwrap().to_string();
+    let issued = api(&s, "POST", &format!("/api/dialogues/{d}/codes"), Some(&token), Some(json!({"role": "organisation", "count": 3})));
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    let codes: Vec<String> = issued.json()["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().into()).collect();
+    let lines = |s: &Server| record(s).lines().count();
+    let unchanged = |s: &Server, before: usize, what: &str| assert_eq!(lines(s), before, "{what} changed the record");
+
+    // An organisation's code does not log anyone in as a member.
+    let login = api_login(&s, &codes[0], Some("Someone"));
+    assert_eq!(login.status, 400, "{}", login.body);
+    assert!(login.body.contains("registers an organisation"), "{}", login.body);
+
+    let register = |key: &SignatoryKey, code: &str, en: &str| {
+        let registration = key.register(&d, &bilingual("منظمة", en), "ngo", "inside");
+        api(&s, "POST", &format!("/api/dialogues/{d}/organisations"), None, Some(json!({"code": code, "registration": registration})))
+    };
+    let mut rng = rand::rngs::OsRng;
+    let (a, b, c) = (SignatoryKey::generate(&mut rng).1, SignatoryKey::generate(&mut rng).1, SignatoryKey::generate(&mut rng).1);
+    let before = lines(&s);
+    // A wrong code; a name with a direction override; a registration another key signed.
+    assert_eq!(register(&a, "AAAAA-BBBBB-CCCCC-DDDDD", "Org A").status, 401);
+    let bidi = register(&a, &codes[0], "Org \u{202E}A");
+    assert_eq!(bidi.status, 400, "{}", bidi.body);
+    assert!(bidi.body.contains("name_en"), "{}", bidi.body);
+    let mut stolen = a.register(&d, &bilingual("منظمة", "Org A"), "ngo", "inside");
+    stolen["key"] = json!(b.public());
+    let stolen = api(&s, "POST", &format!("/api/dialogues/{d}/organisations"), None, Some(json!({"code": codes[0], "registration": stolen})));
+    assert_eq!(stolen.status, 409, "{}", stolen.body);
+    assert!(stolen.body.contains("D1"), "{}", stolen.body);
+    unchanged(&s, before, "refused registrations");
+    // None of that spent the code.
+    let ok = register(&a, &codes[0], "Org A");
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let a_id = ok.json()["signatory"].as_str().unwrap().to_string();
+    // The same organisation (key) twice, and a spent code.
+    let before = lines(&s);
+    let twice = register(&a, &codes[1], "Org A again");
+    assert_eq!(twice.status, 409, "{}", twice.body);
+    assert_eq!(register(&b, &codes[0], "Org B").status, 401, "a spent code");
+    unchanged(&s, before, "a second registration");
+    let b_id = register(&b, &codes[1], "Org B").json()["signatory"].as_str().unwrap().to_string();
+    let c_id = register(&c, &codes[2], "Org C").json()["signatory"].as_str().unwrap().to_string();
+
+    // The convener drafts: empty, oversized and overriding texts are refused.
+    let mut convener = Browser::new(&s.base);
+    convener.get("/login?lang=en");
+    assert_eq!(convener.post("/login", &[("code", &s.convener_key)]).status, 303);
+    let draft = |b: &mut Browser, path: &str, en: &str| {
+        b.post(path, &[("title_ar", "بيان"), ("title_en", "Statement"), ("text_ar", "نص البيان"), ("text_en", en)])
+    };
+    let mut participant = Browser::new(&s.base);
+    participant.get("/login?lang=en");
+    assert_eq!(participant.post("/login", &[("code", &s.invitations[0]), ("pseudonym", "Reader")]).status, 200, "joined: the welcome page");
+    let before = lines(&s);
+    let path = format!("/dialogues/{d}/declarations");
+    assert_eq!(draft(&mut convener, &path, "").status, 400);
+    assert_eq!(draft(&mut convener, &path, &"x".repeat(20_001)).status, 400);
+    assert_eq!(draft(&mut convener, &path, "text \u{202D}reversed").status, 400);
+    // Nobody else drafts (participants need the conveners' permission; anonymous is 401).
+    assert_eq!(draft(&mut participant, &path, "Mine").status, 403);
+    assert_eq!(draft(&mut Browser::new(&s.base), &path, "Mine").status, 401, "anonymous");
+    unchanged(&s, before, "refused drafts");
+    let created = draft(&mut convener, &path, "We ask for water.");
+    assert_eq!(created.status, 303);
+    let page = created.header("location").unwrap().to_string();
+    let did = page.rsplit('/').next().unwrap().to_string();
+    let open = |b: &mut Browser, version: &str, closes: &str| b.post(&format!("{page}/open"), &[("version", version), ("closes", closes)]);
+    assert_eq!(open(&mut participant, "1", "2099-01-01T00:00").status, 403);
+    assert_eq!(open(&mut convener, "1", "2020-01-01T00:00").status, 400, "closes in the past");
+    assert_eq!(open(&mut convener, "1", "tomorrow").status, 400);
+    assert_eq!(open(&mut convener, "1", "2099-01-01T00:00").status, 303);
+
+    let view = convener.get(&format!("{page}/declaration.json")).json();
+    let hash1 = view["versions"][0]["hash"].as_str().unwrap().to_string();
+    let sign = |key: &SignatoryKey, id: &str, version: u64, hash: &str| {
+        api(&s, "POST", &format!("/api/dialogues/{d}/declarations/{did}/signatures"), None, Some(key.sign_version(&d, id, &did, version, hash)))
+    };
+    assert_eq!(sign(&a, &a_id, 1, &hash1).status, 200);
+    let before = lines(&s);
+    let refused = |r: Reply, words: &str| {
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert!(r.body.contains(words), "{words:?} not in {}", r.body);
+    };
+    // A duplicate; over another text; by an unregistered key; by another's key; in
+    // another declaration's name; garbage.
+    refused(sign(&a, &a_id, 1, &hash1), "already signed");
+    refused(sign(&b, &b_id, 1, &"ab".repeat(32)), "does not verify");
+    refused(sign(&SignatoryKey::generate(&mut rng).1, "org-nobody", 1, &hash1), "never registered");
+    refused(sign(&c, &b_id, 1, &hash1), "current key");
+    let elsewhere = api(&s, "POST", &format!("/api/dialogues/{d}/declarations/other/signatures"), None, Some(b.sign_version(&d, &b_id, &did, 1, &hash1)));
+    assert_eq!(elsewhere.status, 400, "{}", elsewhere.body);
+    let garbage = api(&s, "POST", &format!("/api/dialogues/{d}/declarations/{did}/signatures"), None, Some(json!({"declaration": did, "sig": 5})));
+    assert_eq!(garbage.status, 409, "{}", garbage.body);
+    unchanged(&s, before, "refused signatures");
+
+    // A new version: old signatures stay on version 1; version 1 is closed to signing.
+    assert_eq!(draft(&mut convener, &format!("{page}/versions"), "We ask for water and bread.").status, 303);
+    assert_eq!(open(&mut convener, "2", "2099-01-01T00:00").status, 303);
+    refused(sign(&b, &b_id, 1, &hash1), "not open");
+    let hash2 = convener.get(&format!("{page}/declaration.json")).json()["versions"][1]["hash"].as_str().unwrap().to_string();
+    assert_eq!(sign(&b, &b_id, 2, &hash2).status, 200);
+    assert_eq!(sign(&c, &c_id, 2, &hash2).status, 200);
+    // A revoked signatory signs nothing more, and its signature stops counting.
+    let revoked = convener.post(&format!("/dialogues/{d}/signatories/{c_id}/revoke"), &[("reason", "the organisation does not exist")]);
+    assert_eq!(revoked.status, 303);
+    refused(sign(&c, &c_id, 2, &hash2), "revoked");
+    // A withdrawal by the signatory itself; one forged by another key is refused.
+    let withdraw = |key: &SignatoryKey, id: &str| {
+        api(&s, "POST", &format!("/api/dialogues/{d}/declarations/{did}/withdrawals"), None, Some(key.withdraw(&d, id, &did, 2, &hash2, "changed our mind")))
+    };
+    refused(withdraw(&a, &b_id), "does not verify");
+    assert_eq!(withdraw(&b, &b_id).status, 200);
+    let shown = convener.get(&format!("{page}?version=2&lang=en")).body;
+    assert!(shown.contains("No valid signatures"), "b withdrew and c was revoked");
+    assert!(shown.contains("changed our mind") && shown.contains("the organisation does not exist"));
+    assert!(shown.contains("Signed another version only"), "a signed version 1 only");
+    let first = convener.get(&format!("{page}?version=1&lang=en")).body;
+    assert!(first.contains("1 valid signature"));
+    // Names are shown isolated.
+    assert!(first.contains("<bdi>Org A</bdi>"), "names in <bdi>");
+    let summary = hiwar_record::verify(&record(&s), &hiwar_record::Options::default()).expect("the record verifies");
+    assert!(summary.lines > 0);
+}

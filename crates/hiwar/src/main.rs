@@ -4,6 +4,7 @@
 mod ballots;
 mod config;
 mod decide;
+mod declare;
 mod opinions;
 mod select;
 mod simulate;
@@ -148,6 +149,16 @@ enum Command {
     Select {
         #[command(subcommand)]
         action: select::SelectAction,
+    },
+    /// Organisations that sign declarations: make a signing key, register with an invitation code.
+    Org {
+        #[command(subcommand)]
+        action: declare::OrgAction,
+    },
+    /// Sign, or withdraw a signature of, the exact text of a declaration's version.
+    Declaration {
+        #[command(subcommand)]
+        action: declare::DeclarationAction,
     },
     /// Opinions: analyse a conversation (groups, representative statements, consensus).
     Opinions {
@@ -458,6 +469,8 @@ fn main() -> ExitCode {
         }
         Command::Select { action } => select::run(action),
         Command::Opinions { action } => opinions::run(action),
+        Command::Org { action } => declare::org(action),
+        Command::Declaration { action } => declare::declaration(action),
         Command::Convener { action: ConvenerAction::Add { store } } => {
             runtime().and_then(|rt| rt.block_on(convener_add(store, &file)))
         }

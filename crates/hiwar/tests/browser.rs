@@ -352,6 +352,11 @@ fn every_page_fits_a_phone_and_passes_axe_in_both_languages() {
         format!("{decide}/priorities/trustee"),
         format!("{origin}/trustee-keys"),
         format!("{dialogue}/witnesses"),
+        format!("{dialogue}/declarations"),
+        format!("{dialogue}/declarations/joint-statement"),
+        format!("{dialogue}/declarations/joint-statement?version=1"),
+        format!("{dialogue}/organisations/register"),
+        format!("{dialogue}/agenda"),
     ];
     let mut problems = at_both_widths(&browser, &public, "anonymous");
 
@@ -369,6 +374,9 @@ fn every_page_fits_a_phone_and_passes_axe_in_both_languages() {
         format!("{decide}/priorities"),
         format!("{decide}/priorities/register"),
         format!("{dialogue}/witnesses"),
+        format!("{dialogue}/declarations"),
+        format!("{dialogue}/declarations/joint-statement"),
+        format!("{dialogue}/agenda"),
     ];
     problems.extend(at_both_widths(&browser, &convener, "convener"));
 
@@ -384,6 +392,8 @@ fn every_page_fits_a_phone_and_passes_axe_in_both_languages() {
         format!("{dialogue}/deliberation"),
         format!("{decide}/priorities/vote"),
         format!("{decide}/priorities/register"),
+        format!("{dialogue}/declarations"),
+        format!("{dialogue}/agenda"),
     ];
     problems.extend(at_both_widths(&participant, &member, "participant"));
     assert!(problems.is_empty(), "{problems:#?}");
@@ -487,6 +497,14 @@ fn run_ok(args: &[&str]) -> String {
 /// A `hiwar serve` on SQLite with a convener (logged in: its bearer token) and a
 /// dialogue: (data directory, server, its address, token, dialogue id).
 fn server_with_dialogue() -> (tempfile::TempDir, Running, String, String, String) {
+    let (data, server, _, token, dialogue) = server_with_convener();
+    let url = server.url.clone();
+    (data, server, url, token, dialogue)
+}
+
+/// [`server_with_dialogue`], with the convener's personal key instead of the address:
+/// (data directory, server, convener key, token, dialogue id).
+fn server_with_convener() -> (tempfile::TempDir, Running, String, String, String) {
     let data = tempfile::tempdir().unwrap();
     let store = ["--data", data.path().to_str().unwrap()];
     let key = run_ok(&[&["convener", "add"][..], &store].concat()).lines().last().unwrap().to_string();
@@ -505,7 +523,7 @@ fn server_with_dialogue() -> (tempfile::TempDir, Running, String, String, String
         .as_str()
         .unwrap()
         .to_string();
-    (data, server, url, token, dialogue)
+    (data, server, key, token, dialogue)
 }
 
 /// The whole vote with real browsers: two trustees make their keys and run the ceremony
@@ -792,4 +810,116 @@ fn a_member_makes_their_own_credential_and_votes_with_it() {
     let out = hiwar().args(["verify", &format!("{url}/dialogues/{dialogue}/record")]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(common::python_verify(&record).0, 0);
+}
+
+/// Three organisations register with their invitation codes and sign a declaration in
+/// the browser (their keys made on the device by the WebAssembly module); one withdraws;
+/// the page shows two valid signatures; both verifiers accept the record — and reject
+/// it once the operator changes the signed text in the database and re-signs the record
+/// with the dialogue key.
+#[test]
+fn organisations_sign_in_the_browser_and_a_changed_text_fails_both_verifiers() {
+    let (data, server, key, token, dialogue) = server_with_convener();
+    let url = server.url.clone();
+    let codes = api(
+        "POST",
+        &format!("{url}/api/dialogues/{dialogue}/codes"),
+        Some(&token),
+        Some(json!({"role": "organisation", "count": 3})),
+    )["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+
+    // The convener drafts the declaration and opens it for signing.
+    let convener = Driver::start();
+    convener.go(&format!("{url}/login?lang=en"));
+    convener.type_into("#code", &key);
+    convener.click("form.stack button[type=submit]");
+    convener.wait_for("!location.pathname.startsWith('/login')");
+    convener.go(&format!("{url}/dialogues/{dialogue}/declarations?lang=en"));
+    convener.type_into("#title_ar", "بيان مشترك");
+    convener.type_into("#title_en", "Joint statement");
+    convener.type_into("#text_ar", "نطالب بالكشف عن مصير المعتقلين.");
+    convener.type_into("#text_en", "We demand to know the fate of the detainees.");
+    convener.click("#draft ~ form button[type=submit]");
+    convener.wait_for("document.getElementById('closes')");
+    let page = convener.script("return location.pathname").as_str().unwrap().to_string();
+    convener.script("document.getElementById('closes').value = '2099-01-01T12:00'; return null");
+    convener.click("#open ~ form button[type=submit]");
+    convener.wait_for("document.getElementById('sign-button')");
+
+    // Three organisations register in a browser of their own, each making its key.
+    let org = Driver::start();
+    let mut keys = Vec::new();
+    for (i, code) in codes.iter().enumerate() {
+        org.go(&format!("{url}/dialogues/{dialogue}/organisations/register?lang=en"));
+        org.wait_for("!document.getElementById('register-button').disabled");
+        org.type_into("#code", code);
+        org.type_into("#name_ar", &format!("منظمة {}", i + 1));
+        org.type_into("#name_en", &format!("Organisation {}", i + 1));
+        org.click("#register-button");
+        org.wait_for("document.getElementById('secret').textContent.length > 0 && /org-/.test(document.getElementById('outcome').textContent)");
+        let secret = org.script("return document.getElementById('secret').textContent").as_str().unwrap().replace('-', "");
+        let outcome = org.script("return document.getElementById('outcome').textContent").as_str().unwrap().to_string();
+        let signatory = outcome.split_whitespace().last().unwrap().to_string();
+        keys.push((secret, signatory));
+    }
+
+    // Each signs the open version; the third then withdraws.
+    let act = |secret: &str, signatory: &str, button: &str| {
+        org.go(&format!("{url}{page}?lang=en"));
+        org.wait_for("!document.getElementById('sign-button').disabled");
+        org.type_into("#key-secret", secret);
+        org.type_into("#key-signatory", signatory);
+        if button == "#withdraw-button" {
+            org.type_into("#withdraw-reason", "Our board did not approve.");
+        }
+        org.click(button);
+        org.wait_for("/recorded/.test(document.getElementById('outcome').textContent)");
+        org.script("return document.getElementById('outcome').className").as_str().unwrap().to_string()
+    };
+    for (secret, signatory) in &keys {
+        assert_eq!(act(secret, signatory, "#sign-button"), "", "signing by {signatory}");
+    }
+    act(&keys[2].0, &keys[2].1, "#withdraw-button");
+    org.go(&format!("{url}{page}?lang=en"));
+    org.wait_for("document.getElementById('signed')");
+    assert_eq!(org.script("return document.getElementById('signed').textContent"), json!("2 valid signatures"));
+    assert_eq!(org.script("return document.querySelectorAll('ul.signatures li').length"), json!(2));
+    assert!(org.script("return document.body.textContent").as_str().unwrap().contains("Our board did not approve."));
+
+    // Both verifiers accept the record …
+    let record = get(&format!("{url}/dialogues/{dialogue}/record"));
+    assert_eq!(common::verify(&record).0, 0);
+    assert_eq!(common::python_verify(&record).0, 0);
+    // … and reject it once the signed text is changed in the database and the record
+    // re-signed with the dialogue key (the hash recomputed too: the organisations'
+    // signatures are over the old one).
+    drop(server);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = hiwar_store::Store::open_sqlite(data.path()).await.unwrap();
+        hiwar_store::testing::rewrite_record(&store, &dialogue, |mut events| {
+            for (kind, body) in events.iter_mut().filter(|(k, _)| k == "declaration.drafted") {
+                let _ = kind;
+                body["text"]["en"] = json!("We demand nothing.");
+                let (id, version) = (body["declaration"].as_str().unwrap().to_string(), body["version"].as_u64().unwrap());
+                let hash = hiwar_record::declaration::version_hash(&dialogue, &id, version, &body["title"], &body["text"]);
+                body["hash"] = json!(hex::encode(hash));
+            }
+            events
+        })
+        .await;
+    });
+    let server = Running::start(&["serve", "--listen", "127.0.0.1:0", "--data", data.path().to_str().unwrap()]);
+    let forged = get(&format!("{}/dialogues/{dialogue}/record", server.url));
+    let (code, out) = common::verify(&forged);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("VERIFICATION FAILED: D3"), "{out}");
+    let (code, out) = common::python_verify(&forged);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("D3 failed"), "{out}");
 }

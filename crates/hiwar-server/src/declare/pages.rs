@@ -110,7 +110,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
                             select #place { (options(lang, "place", &PLACES)) }
                             button #make-own type="button" disabled { (lang.t("declare-make-key")) }
                             (secret_panel(lang))
-                            noscript { p.error { (lang.t("register-noscript")) } }
+                            noscript { p.error { (lang.t("declare-noscript")) } }
                         }
                     }
                 }
@@ -317,8 +317,8 @@ pub async fn show(
                     input #withdraw-reason maxlength="500" dir="auto";
                     button #withdraw-button type="button" disabled { (lang.t("declare-withdraw-button")) }
                     p { (lang.t("declare-sign-cli")) }
-                    pre dir="ltr" { code { "hiwar declaration sign " (url) " --declaration " (did) " --key org-key.json" } }
-                    noscript { p.error { (lang.t("register-noscript")) } }
+                    pre dir="ltr" { code { "hiwar declaration sign --server " (origin(&state.config)) " --dialogue " (id) " --declaration " (did) " --key org-key.json" } }
+                    noscript { p.error { (lang.t("declare-noscript")) } }
                 }
             } @else {
                 p { (open_line(lang, d)) }
@@ -644,11 +644,11 @@ pub async fn register_organisation(State(state): State<AppState>, ctx: Ctx, Path
             }
             (secret_panel(lang))
             p #outcome role="status" aria-live="polite" {}
-            noscript { p.error { (lang.t("register-noscript")) } }
+            noscript { p.error { (lang.t("declare-noscript")) } }
             h2 { (lang.t("declare-register-cli")) }
             pre dir="ltr" { code {
                 "hiwar org keygen --out org-key.json\n"
-                "hiwar org register " (url) "/dialogues/" (id) " --key org-key.json --code CODE \\\n"
+                "hiwar org register --server " (url) " --dialogue " (id) " --key org-key.json --code CODE \\\n"
                 "    --name-ar '…' --name-en '…' --kind ngo --place inside"
             } }
             (data_block("declare-data", &data))
@@ -695,7 +695,7 @@ pub async fn agenda(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
                                 @let pct = |n: u32| if support.seen == 0 { 0 } else { (100 * n as u64) / support.seen as u64 };
                                 tr {
                                     th scope="row" { (lang.t1("agenda-group-name", "group", g as u64 + 1)) }
-                                    td { meter min="0" max="100" value=(pct(support.agree)) { (pct(support.agree)) "%" } " " (lang.num(pct(support.agree))) "%" }
+                                    td { meter min="0" max="100" value=(pct(support.agree)) aria-hidden="true" {} " " (lang.num(pct(support.agree))) "%" }
                                     td { (lang.num(pct(support.disagree))) "%" }
                                     td { (lang.num(support.seen)) }
                                 }

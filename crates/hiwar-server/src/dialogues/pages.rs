@@ -145,6 +145,8 @@ pub async fn dialogue(
                     }
                     li { a href={ (base) "/deliberation/results" } { span { (lang.t("dialogue-action-results")) } } }
                     li { a href={ (base) "/decide" } { span { (lang.t("dialogue-action-decisions")) } } }
+                    li { a href={ (base) "/declarations" } { span { (lang.t("dialogue-action-declarations")) } } }
+                    li { a href={ (base) "/agenda" } { span { (lang.t("dialogue-action-agenda")) } } }
                     @if has_selections {
                         li { a href={ (base) "/selections" } { span { (lang.t("dialogue-action-draw")) } } }
                     }
