@@ -559,3 +559,6 @@ agenda-draft-declaration = Draft the adopted items as a declaration
 agenda-declaration-title = Agenda of the dialogue
 agenda-declaration-intro = The items below were proposed by the participants, ranked by support across opinion groups, and adopted with public reasons.
 declare-noscript = Keys are made and signatures signed on this device, which needs JavaScript. Without it, use the hiwar command line shown on this page.
+declare-new-key = Record a new key (the organisation lost its key)
+declare-new-key-hex = The new public key (64 hexadecimal digits, from the organisation itself)
+declare-new-key-button = Record this key

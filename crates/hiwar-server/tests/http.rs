@@ -1198,6 +1198,7 @@ fn declarations_refuse_every_forgery_and_bad_input_without_changing_anything() {
     assert_eq!(open(&mut convener, "2", "2099-01-01T00:00").status, 303);
     refused(sign(&b, &b_id, 1, &hash1), "not open");
     let hash2 = convener.get(&format!("{page}/declaration.json")).json()["versions"][1]["hash"].as_str().unwrap().to_string();
+    refused(sign(&b, &b_id, 2, &hash1), "does not verify");
     assert_eq!(sign(&b, &b_id, 2, &hash2).status, 200);
     assert_eq!(sign(&c, &c_id, 2, &hash2).status, 200);
     // A revoked signatory signs nothing more, and its signature stops counting.

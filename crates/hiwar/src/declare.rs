@@ -65,11 +65,37 @@ pub enum OrgAction {
         #[arg(long, default_value = "inside")]
         place: String,
     },
+    /// Hand over to a new key (a new device, a key that may have leaked): the current
+    /// key signs the hand-over; the old key signs nothing more
+    Rotate {
+        #[command(flatten)]
+        target: DialogueTarget,
+        /// Your current key file
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Where to keep the new key (created, readable only by you)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Why (public)
+        #[arg(long)]
+        reason: String,
+    },
+    /// Revoke your signatory for good (signed by its key): it signs nothing more, and
+    /// its signatures stop counting (they stay in the record)
+    Revoke {
+        #[command(flatten)]
+        target: DialogueTarget,
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Why (public)
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum DeclarationAction {
-    /// Sign a declaration's version open for signing (or --version N), after reading
+    /// Sign a declaration's version open for signing (or --declaration-version N), after reading
     /// its text from the verified record
     Sign {
         #[command(flatten)]
@@ -82,8 +108,8 @@ pub enum DeclarationAction {
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
         /// The version [default: the one open for signing]
-        #[arg(long)]
-        version: Option<u64>,
+        #[arg(long, value_name = "N")]
+        declaration_version: Option<u64>,
     },
     /// Withdraw your signature of a version (recorded, never erased)
     Withdraw {
@@ -93,8 +119,9 @@ pub enum DeclarationAction {
         declaration: String,
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
-        #[arg(long)]
-        version: u64,
+        /// The version whose signature you withdraw
+        #[arg(long, value_name = "N")]
+        declaration_version: u64,
         /// Why (public)
         #[arg(long, default_value = "")]
         reason: String,
@@ -140,6 +167,29 @@ pub fn org(action: OrgAction) -> Result<()> {
             println!("registered as signatory {signatory} of dialogue {}", target.dialogue);
             Ok(())
         }
+        OrgAction::Rotate { target, key, out, reason } => {
+            let (key, file) = load(&key)?;
+            let signatory = signatory_of(&file, &target)?;
+            let (secret, next) = SignatoryKey::generate(&mut rand::rngs::OsRng);
+            let body = key.rotate(&target.dialogue, &signatory, &next.public(), reason.trim());
+            let contents = Zeroizing::new(
+                json!({"dialogue": target.dialogue, "signatory": signatory, "secret": hex::encode(*secret), "public": next.public()})
+                    .to_string(),
+            );
+            // Kept before it is announced: a key recorded but lost would lock the signatory out.
+            write_secret(&out, &contents)?;
+            post_json(&target.url(&format!("/api/dialogues/{}/signatories/{signatory}/key", target.dialogue)), &body)?;
+            println!("{signatory} now signs with the key in {} ({})", out.display(), next.public());
+            Ok(())
+        }
+        OrgAction::Revoke { target, key, reason } => {
+            let (key, file) = load(&key)?;
+            let signatory = signatory_of(&file, &target)?;
+            let body = key.revoke(&target.dialogue, &signatory, reason.trim());
+            post_json(&target.url(&format!("/api/dialogues/{}/signatories/{signatory}/revoked", target.dialogue)), &body)?;
+            println!("{signatory} is revoked");
+            Ok(())
+        }
     }
 }
 
@@ -165,7 +215,7 @@ fn version_in_record(target: &DialogueTarget, declaration: &str, version: Option
 
 pub fn declaration(action: DeclarationAction) -> Result<()> {
     match action {
-        DeclarationAction::Sign { target, declaration, key, version } => {
+        DeclarationAction::Sign { target, declaration, key, declaration_version: version } => {
             let (key, file) = load(&key)?;
             let signatory = signatory_of(&file, &target)?;
             let (version, hash, title, text) = version_in_record(&target, &declaration, version)?;
@@ -178,7 +228,7 @@ pub fn declaration(action: DeclarationAction) -> Result<()> {
             println!("signed and recorded as {signatory}");
             Ok(())
         }
-        DeclarationAction::Withdraw { target, declaration, key, version, reason } => {
+        DeclarationAction::Withdraw { target, declaration, key, declaration_version: version, reason } => {
             let (key, file) = load(&key)?;
             let signatory = signatory_of(&file, &target)?;
             let (version, hash, _, _) = version_in_record(&target, &declaration, Some(version))?;

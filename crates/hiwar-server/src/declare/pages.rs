@@ -172,6 +172,17 @@ fn signatory_table(lang: Lang, ctx: &Ctx, id: &str, decl: &Declarations, is_conv
                                         input id={ "reason-" (s.id) } name="reason" required maxlength="500" dir="auto" placeholder=(lang.t("declare-reason"));
                                         button type="submit" { (lang.t("declare-revoke")) }
                                     }
+                                    details {
+                                        summary { (lang.t("declare-new-key")) }
+                                        form.stack method="post" action={ (base(id)) "/signatories/" (s.id) "/revoke" } {
+                                            input type="hidden" name="csrf" value=(ctx.csrf);
+                                            label for={ "key-" (s.id) } { (lang.t("declare-new-key-hex")) }
+                                            input id={ "key-" (s.id) } name="key" required pattern="[0-9a-fA-F]{64}" dir="ltr" autocomplete="off";
+                                            label for={ "why-" (s.id) } { (lang.t("declare-reason")) }
+                                            input id={ "why-" (s.id) } name="reason" required maxlength="500" dir="auto";
+                                            button type="submit" { (lang.t("declare-new-key-button")) }
+                                        }
+                                    }
                                 }
                             }
                         }
