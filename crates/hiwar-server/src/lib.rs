@@ -40,11 +40,19 @@ pub struct AppState {
     pub analyses: Arc<deliberate::service::Analyses>,
     /// The ballot boxes of open elections.
     pub ballot_boxes: Arc<decide::service::BallotBoxes>,
+    /// The Declare pages' view of each dialogue's record.
+    pub declare_views: Arc<declare::service::DeclareViews>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
-        AppState { store, config: Arc::new(config), analyses: Default::default(), ballot_boxes: Default::default() }
+        AppState {
+            store,
+            config: Arc::new(config),
+            analyses: Default::default(),
+            ballot_boxes: Default::default(),
+            declare_views: Default::default(),
+        }
     }
 
     /// What the request plumbing needs of it.

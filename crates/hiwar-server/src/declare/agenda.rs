@@ -76,7 +76,9 @@ pub async fn items(state: &AppState, dialogue: &str) -> Result<Vec<Item>, AppErr
 
 /// A member proposes an item: a statement of the deliberation, marked for the agenda.
 pub async fn propose(state: &AppState, ctx: &Ctx, dialogue: &str, text: &str) -> Result<String, AppError> {
-    deliberate::post_for(state, ctx, dialogue, text, true).await
+    let id = deliberate::post_for(state, ctx, dialogue, text, true).await?;
+    state.declare_views.changed(dialogue);
+    Ok(id)
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,11 +103,7 @@ pub async fn decide(
         _ => return Err(AppError::bad_request("decision", "decision must be adopt or reject")),
     };
     let reason = text_field("reason", &input.reason, 1, 500)?;
-    let body = body::agenda_decided(statement, adopted, &reason, &me.id);
-    state.store.record_declare_event(dialogue, "agenda.decided", body).await.map_err(|e| match e {
-        hiwar_store::StoreError::Refused(detail) => AppError::conflict("statement", detail),
-        other => other.into(),
-    })
+    service::record(state, dialogue, "agenda.decided", body::agenda_decided(statement, adopted, &reason, &me.id)).await
 }
 
 /// A convener drafts the adopted items, in ranked order, as a declaration that can be

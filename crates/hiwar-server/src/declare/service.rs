@@ -3,7 +3,10 @@
 //! ([`hiwar_store::DeclareView`]); every signature is checked by the record's rules
 //! (D1–D3) before it is appended, so a refusal names the failed check.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use hiwar_record::declaration::{self as decl, body, ORGANISATION_ROLE, PLACES, SIGNATORY_KINDS};
 use hiwar_record::events::bilingual;
@@ -15,10 +18,43 @@ use crate::dialogues::service::{open_code, require_convener, text_field};
 use crate::web::{AppError, Ctx};
 use crate::AppState;
 
-/// The record's signatories, declarations and agenda decisions, now.
-pub async fn view(state: &AppState, dialogue: &str) -> Result<DeclareView, AppError> {
+/// How long a dialogue's Declare view serves readers before it is read again from the
+/// record's checks. Reading takes the dialogue's append lock (so that the checks' state
+/// is exactly at the head), which ballots and votes also need: readers must not queue
+/// behind them, nor slow them down, one lock per page view. This process's own Declare
+/// writes refresh it at once; another server's show within this time.
+const VIEW_MAX_AGE: Duration = Duration::from_secs(2);
+
+/// The latest Declare view of each dialogue, shared by all requests.
+#[derive(Default)]
+pub struct DeclareViews(Mutex<HashMap<String, (Instant, Arc<DeclareView>)>>);
+
+impl DeclareViews {
+    fn fresh(&self, dialogue: &str) -> Option<Arc<DeclareView>> {
+        let views = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        views.get(dialogue).filter(|(at, _)| at.elapsed() < VIEW_MAX_AGE).map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, dialogue: &str, view: Arc<DeclareView>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(dialogue.to_string(), (Instant::now(), view));
+    }
+
+    /// A Declare event was recorded through this process.
+    pub fn changed(&self, dialogue: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(dialogue);
+    }
+}
+
+/// The record's signatories, declarations and agenda decisions (at most
+/// [`VIEW_MAX_AGE`] old).
+pub async fn view(state: &AppState, dialogue: &str) -> Result<Arc<DeclareView>, AppError> {
     state.store.dialogue(dialogue).await?;
-    Ok(state.store.declare_view(dialogue).await?)
+    if let Some(view) = state.declare_views.fresh(dialogue) {
+        return Ok(view);
+    }
+    let view = Arc::new(state.store.declare_view(dialogue).await?);
+    state.declare_views.put(dialogue, view.clone());
+    Ok(view)
 }
 
 /// The caller's membership, if logged in and a member.
@@ -86,7 +122,7 @@ pub async fn draft(
     };
     let hash = hex::encode(decl::version_hash(dialogue, &id, version, &title, &text));
     let body = body::declaration_drafted(&id, version, &title, &text, &hash, &me.id);
-    state.store.record_declare_event(dialogue, "declaration.drafted", body).await?;
+    record(state, dialogue, "declaration.drafted", body).await?;
     Ok((id, version))
 }
 
@@ -140,6 +176,7 @@ pub async fn register_organisation(
     }
     let id = registration["signatory"].as_str().unwrap_or_default().to_string();
     state.store.register_organisation(dialogue, &lookup, registration).await.map_err(refused)?;
+    state.declare_views.changed(dialogue);
     Ok(id)
 }
 
@@ -233,8 +270,11 @@ pub async fn set_members_draft(state: &AppState, ctx: &Ctx, dialogue: &str, allo
     Ok(state.store.set_members_draft(dialogue, allowed).await?)
 }
 
-async fn record(state: &AppState, dialogue: &str, kind: &str, body: Value) -> Result<(), AppError> {
-    state.store.record_declare_event(dialogue, kind, body).await.map_err(refused)
+/// Records a Declare event (the record's checks decide) and refreshes this process's view.
+pub(crate) async fn record(state: &AppState, dialogue: &str, kind: &str, body: Value) -> Result<(), AppError> {
+    state.store.record_declare_event(dialogue, kind, body).await.map_err(refused)?;
+    state.declare_views.changed(dialogue);
+    Ok(())
 }
 
 /// A refusal by the record's checks is the caller's mistake (a signature over another
