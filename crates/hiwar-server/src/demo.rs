@@ -196,6 +196,13 @@ async fn seat_demo_panel(store: &Store, dialogue: &str) -> Result<(), AppError> 
 /// every login check refuses.
 const DEMO_VOTER_HASH: &str = "demo voter: no login";
 
+/// `count` invitations nobody can log in with: the demo redeems them itself.
+fn unusable_invitations(count: usize) -> (Vec<Code>, Vec<HashedCode>) {
+    let codes: Vec<Code> = (0..count).map(|_| Code::generate()).collect();
+    let hashed = codes.iter().map(|c| HashedCode { lookup: c.lookup().to_string(), hash: DEMO_VOTER_HASH.into() }).collect();
+    (codes, hashed)
+}
+
 /// A deliberation with 60 demo voters in two camps and a bridge: 12 statements (one
 /// moderated out, with its reason), votes, and the tally published to the record.
 async fn seed_demo_deliberation(store: &Store, dialogue: &str, convener: &str) -> Result<(), AppError> {
@@ -224,9 +231,7 @@ async fn seed_demo_deliberation(store: &Store, dialogue: &str, convener: &str) -
         .moderate_statement(dialogue, &off_topic, true, "advertising, not a statement on the dialogue", convener)
         .await?;
 
-    let voters: Vec<Code> = (0..60).map(|_| Code::generate()).collect();
-    let invitations: Vec<HashedCode> =
-        voters.iter().map(|c| HashedCode { lookup: c.lookup().to_string(), hash: DEMO_VOTER_HASH.into() }).collect();
+    let (voters, invitations) = unusable_invitations(60);
     store.issue_codes(dialogue, "participant", &invitations).await?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(8);
     for (i, code) in voters.iter().enumerate() {
@@ -283,9 +288,7 @@ async fn seed_demo_declaration(store: &Store, dialogue: &str, convener: &str) ->
         ("راديو الحوار", "Radio Hiwar", "media", "inside"),
         ("لجنة إعادة الإعمار", "Reconstruction Committee", "other", "inside"),
     ];
-    let codes: Vec<Code> = organisations.iter().map(|_| Code::generate()).collect();
-    let invitations: Vec<HashedCode> =
-        codes.iter().map(|c| HashedCode { lookup: c.lookup().to_string(), hash: DEMO_VOTER_HASH.into() }).collect();
+    let (codes, invitations) = unusable_invitations(organisations.len());
     store.issue_codes(dialogue, decl::ORGANISATION_ROLE, &invitations).await?;
     let mut signatories = Vec::new();
     for ((ar, en, kind, place), code) in organisations.iter().zip(&codes) {

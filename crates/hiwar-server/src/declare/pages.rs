@@ -551,22 +551,16 @@ pub async fn html_copy(
 
 // ----- signing, registering (JSON, from the scripts and `hiwar`) -----
 
-pub async fn sign(
-    State(state): State<AppState>,
-    Path((id, did)): Path<(String, String)>,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<Response, AppError> {
-    service::signed(&state, &id, &did, "declaration.signed", body).await?;
-    Ok(axum::Json(json!({"signed": true})).into_response())
-}
-
-pub async fn withdraw(
-    State(state): State<AppState>,
-    Path((id, did)): Path<(String, String)>,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<Response, AppError> {
-    service::signed(&state, &id, &did, "declaration.withdrawn", body).await?;
-    Ok(axum::Json(json!({"withdrawn": true})).into_response())
+/// A JSON endpoint where the signatory's own signature is the authority (no session):
+/// the body of `kind` — a signature or withdrawal of the declaration named in the path,
+/// or a key change or revocation of the signatory named in the path.
+pub fn by_own_key(kind: &'static str) -> axum::routing::MethodRouter<AppState> {
+    axum::routing::post(
+        move |State(state): State<AppState>, Path((id, named)): Path<(String, String)>, ApiJson(body): ApiJson<Value>| async move {
+            service::by_own_key(&state, &id, kind, &named, body).await?;
+            Ok::<_, AppError>(axum::Json(json!({ "recorded": kind })).into_response())
+        },
+    )
 }
 
 pub async fn register_organisation_api(
@@ -587,24 +581,6 @@ pub async fn register_member_api(
 ) -> Result<Response, AppError> {
     let signatory = service::register_member(&state, &ctx, &id, registration).await?;
     Ok(axum::Json(json!({ "signatory": signatory })).into_response())
-}
-
-pub async fn rotate_api(
-    State(state): State<AppState>,
-    Path((id, sid)): Path<(String, String)>,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<Response, AppError> {
-    service::self_signed(&state, &id, &sid, "signatory.key_rotated", body).await?;
-    Ok(axum::Json(json!({"rotated": true})).into_response())
-}
-
-pub async fn revoke_api(
-    State(state): State<AppState>,
-    Path((id, sid)): Path<(String, String)>,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<Response, AppError> {
-    service::self_signed(&state, &id, &sid, "signatory.revoked", body).await?;
-    Ok(axum::Json(json!({"revoked": true})).into_response())
 }
 
 #[derive(Deserialize)]

@@ -219,22 +219,18 @@ fn checked_registration(mut registration: Value) -> Result<Value, AppError> {
     Ok(registration)
 }
 
-/// Records a signature (`declaration.signed`) or a withdrawal (`declaration.withdrawn`)
-/// of `declaration`, made by the signatory's own key; no session is needed, the
-/// signature is the authority. The record's check D3 decides.
-pub async fn signed(state: &AppState, dialogue: &str, declaration: &str, kind: &str, body: Value) -> Result<(), AppError> {
+/// Records an event the signatory's own key signed — a signature or withdrawal
+/// (`declaration.*`) of the declaration `named`, or a key change or revocation
+/// (`signatory.*`) of the signatory `named`. No session is needed: the signature is the
+/// authority, and the record's checks D1/D3 decide.
+pub async fn by_own_key(state: &AppState, dialogue: &str, kind: &str, named: &str, body: Value) -> Result<(), AppError> {
     state.store.dialogue(dialogue).await?;
-    if body.get("declaration").and_then(Value::as_str) != Some(declaration) {
-        return Err(AppError::bad_request("declaration", "the body names another declaration"));
+    let field = if kind.starts_with("declaration.") { "declaration" } else { "signatory" };
+    if body.get(field).and_then(Value::as_str) != Some(named) {
+        return Err(AppError::bad_request(field, format!("the body names another {field} than the address")));
     }
-    record(state, dialogue, kind, body).await
-}
-
-/// A key change or revocation signed by the signatory's current key.
-pub async fn self_signed(state: &AppState, dialogue: &str, signatory: &str, kind: &str, body: Value) -> Result<(), AppError> {
-    state.store.dialogue(dialogue).await?;
-    if body.get("signatory").and_then(Value::as_str) != Some(signatory) || !body["by"].is_null() {
-        return Err(AppError::bad_request("signatory", "the body names another signatory, or a convener"));
+    if field == "signatory" && !body["by"].is_null() {
+        return Err(AppError::bad_request("by", "a change made by a convener is not sent here"));
     }
     record(state, dialogue, kind, body).await
 }
