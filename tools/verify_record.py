@@ -30,7 +30,7 @@ INVITED_ROLES = ROLES | {"organisation"}
 PHASE_KINDS = {"registration", "selection", "deliberation", "decision", "declaration", "closed"}
 ID_RE = re.compile(r"^[a-z0-9-]{1,64}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
 
 
 class Failure(Exception):
@@ -68,7 +68,7 @@ def canonical(value):
 
 
 def is_date(s):
-    if not isinstance(s, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+    if not isinstance(s, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", s):
         return False
     try:
         datetime.date.fromisoformat(s)
@@ -92,6 +92,7 @@ class State:
         self.statements = {}
         self.digests = {}
         self.agenda = {}
+        self.pseudonym_of = {}
 
     @staticmethod
     def shape(body, names):
@@ -177,6 +178,7 @@ class State:
                 raise ValueError("member or pseudonym already present")
             self.pseudonyms.add(p.lower())
             self.members[b["member"]] = {b["role"]}
+            self.pseudonym_of[b["member"]] = p
         elif kind in ("role.granted", "role.revoked"):
             self.shape(b, ["member", "role", "by"])
             if not self.ident(b["member"]) or not self.ident(b["by"]) or b["role"] not in ROLES:
@@ -234,7 +236,7 @@ class State:
                 seen.add(e["statement"])
         elif kind == "agenda.proposed":
             self.shape(b, ["statement"])
-            if b["statement"] not in self.statements or b["statement"] in self.agenda:
+            if not self.ident(b["statement"]) or b["statement"] not in self.statements or b["statement"] in self.agenda:
                 raise ValueError("unknown statement, or proposed for the agenda twice")
             self.agenda[b["statement"]] = None
         elif kind == "agenda.decided":
@@ -244,7 +246,7 @@ class State:
                 raise ValueError("bad agenda.decided")
             if not self.ident(b["by"]) or "convener" not in self.members.get(b["by"], set()):
                 raise ValueError("by is not a convener")
-            if b["statement"] not in self.agenda:
+            if not self.ident(b["statement"]) or b["statement"] not in self.agenda:
                 raise ValueError("statement never proposed for the agenda")
             if self.agenda[b["statement"]] is b["adopted"]:
                 raise ValueError("the decision changes nothing")
@@ -265,7 +267,7 @@ class State:
 SIGNATORY_KINDS = {"local-council", "syndicate", "ngo", "party", "coalition", "union", "media", "other", "member"}
 PLACES = {"inside", "abroad"}
 DIRECTION_OVERRIDES = re.compile("[\u202a-\u202e]")
-DIRECTION_ISOLATES = re.compile("[\u2066-\u2069]")
+NAME_INVISIBLE = re.compile("[\u2066-\u2069\u200b-\u200f\u061c\u2060-\u2064\ufeff\u00ad]")
 
 
 def domain_message(domain, value):
@@ -289,7 +291,7 @@ class Declarations:
             t = v[lang]
             if not isinstance(t, str) or not 1 <= len(t) <= most:
                 raise Bad(check, f"{what}.{lang} is not a string of 1 to {most} characters")
-            if DIRECTION_OVERRIDES.search(t) or (names and DIRECTION_ISOLATES.search(t)):
+            if DIRECTION_OVERRIDES.search(t) or (names and NAME_INVISIBLE.search(t)):
                 raise Bad(check, f"{what}.{lang} holds a direction control character")
 
     def new_key(self, v):
@@ -319,7 +321,8 @@ class Declarations:
         if kind == "signatory.registered":
             shape(b, ["signatory", "name", "kind", "place", "key", "batch", "member", "sig"], "D1")
             sid = b["signatory"]
-            if not State.ident(sid) or b["kind"] not in SIGNATORY_KINDS or b["place"] not in PLACES:
+            if not State.ident(sid) or not isinstance(b["kind"], str) or not isinstance(b["place"], str) \
+                    or b["kind"] not in SIGNATORY_KINDS or b["place"] not in PLACES:
                 raise Bad("D1", "signatory, kind or place is malformed")
             self.bilingual(b["name"], "name", 120, True, "D1")
             key = self.new_key(b["key"])
@@ -332,16 +335,24 @@ class Declarations:
                 m = b["member"]
                 if b["batch"] is not None or not State.ident(m) or m not in state.members or m in self.members:
                     raise Bad("D1", "a member registers once, as a member who joined, without a batch")
-                self.members.add(m)
+                p = state.pseudonym_of[m]
+                if b["name"] != {"ar": p, "en": p}:
+                    raise Bad("D1", "a member signs under their pseudonym in both languages")
+            elif b["member"] is not None or not State.ident(b["batch"]):
+                raise Bad("D1", "an organisation registers with an invitation batch")
+            names = [b["name"][l].lower() for l in ("ar", "en")]
+            for other in self.signatories.values():
+                if other["revoked"] is None and any(a == c for a, c in zip(other["names"], names)):
+                    raise Bad("D1", "another signatory already goes by that name")
+            if b["kind"] == "member":
+                self.members.add(b["member"])
             else:
-                if b["member"] is not None or not State.ident(b["batch"]):
-                    raise Bad("D1", "an organisation registers with an invitation batch")
                 try:
                     state.use_invitation(b["batch"], "organisation")
                 except ValueError as e:
                     raise Bad("D1", str(e))
             self.keys.add(b["key"])
-            self.signatories[sid] = {"key": b["key"], "revoked": None}
+            self.signatories[sid] = {"key": b["key"], "revoked": None, "names": names}
         elif kind in ("signatory.key_rotated", "signatory.revoked"):
             rotated = kind == "signatory.key_rotated"
             shape(b, ["signatory", "key", "reason", "by", "sig"] if rotated else ["signatory", "reason", "by", "sig"], "D1")
@@ -386,7 +397,7 @@ class Declarations:
             h = hashlib.sha256(domain_message("declaration", unsigned)).hexdigest()
             if b["hash"] != h:
                 raise Bad("D2", f"declaration {did} version {b['version']}: the hash is not its text's")
-            d["versions"].append({"hash": h, "signed": set()})
+            d["versions"].append({"hash": h, "signed": set(), "ever": set()})
         elif kind == "declaration.opened":
             shape(b, ["declaration", "version", "closes", "by"], "D2")
             d, _ = self.version(b, "D2")
@@ -406,12 +417,13 @@ class Declarations:
                 raise Bad("D3", "the version is not open for signing")
             if time > d["open"][1]:
                 raise Bad("D3", "signed after signing closed")
-            if b["signatory"] in v["signed"]:
-                raise Bad("D3", "the signatory already signed this version")
+            if b["signatory"] in v["ever"]:
+                raise Bad("D3", "the signatory already signed this version (a withdrawal is final)")
             message = domain_message("declaration-signature", {"declaration": b["declaration"], "dialogue": D,
                                                                "hash": v["hash"], "version": b["version"]})
             ed25519_verify(bytes.fromhex(s["key"]), message, b["sig"], "D3", "the signatory's")
             v["signed"].add(b["signatory"])
+            v["ever"].add(b["signatory"])
         elif kind == "declaration.withdrawn":
             shape(b, ["declaration", "version", "signatory", "reason", "sig"], "D3")
             d, v = self.version(b, "D3")
@@ -1246,13 +1258,7 @@ def verify(data, pinned=None, previous=None, checkpoints=(), cosignatures=(), po
             except Bad as e:
                 raise Failure(e.check, i, str(e))
         elif i > 0 and (kind.startswith("signatory.") or kind.startswith("declaration.")):
-            t = obj["time"]
-            if not TIME.fullmatch(t):
-                raise Failure("R8", i, "bad time")
-            try:
-                declarations.apply(t, kind, obj["body"], state)
-            except Bad as e:
-                raise Failure(e.check, i, str(e))
+            pass  # checked after the line's signature and time, as the other verifier does
         elif i > 0 and (kind.startswith("election.") or kind.startswith("ballot.")):
             if elections is None:
                 elections = Elections(dialogue)
@@ -1288,6 +1294,11 @@ def verify(data, pinned=None, previous=None, checkpoints=(), cosignatures=(), po
         if not TIME.fullmatch(t) or t < prev_time:
             raise Failure("R8", i, "bad or decreasing time")
         prev_time = t
+        if i > 0 and (kind.startswith("signatory.") or kind.startswith("declaration.")):
+            try:
+                declarations.apply(t, kind, obj["body"], state)
+            except Bad as e:
+                raise Failure(e.check, i, str(e))
         prev_hash = hashlib.sha256(line.encode("utf-8")).hexdigest()
         witnesses.heads.append(prev_hash)
         if kind != "witness.cosigned":

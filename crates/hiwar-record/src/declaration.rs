@@ -251,6 +251,19 @@ pub struct Signatory {
     /// Why it was revoked, if it was; a revoked signatory signs nothing more and its
     /// signatures no longer count.
     pub revoked: Option<String>,
+    /// Every change of key or revocation, in record order.
+    pub changes: Vec<KeyChange>,
+}
+
+/// A change of a signatory's key (`key` set) or its revocation, and who made it.
+#[derive(Debug, Clone)]
+pub struct KeyChange {
+    pub key: Option<String>,
+    pub reason: String,
+    /// The convener who recorded it, or `None` when the signatory's own key signed it.
+    pub by: Option<String>,
+    pub line: u64,
+    pub time: String,
 }
 
 /// A signature of a version, as the record holds it.
@@ -265,6 +278,9 @@ pub struct Signing {
     pub time: String,
     /// `(reason, line)` of its withdrawal, if withdrawn.
     pub withdrawn: Option<(String, u64)>,
+    /// The convener who recorded the key that signed, when the key was not the
+    /// signatory's own registration or hand-over: pages say so beside the signature.
+    pub key_by_convener: Option<String>,
 }
 
 /// One version of a declaration.
@@ -299,11 +315,22 @@ impl Declaration {
 }
 
 /// Whether `s` holds a character that overrides or embeds a text direction (U+202A–202E)
-/// or isolates one (U+2066–2069). Names may hold none (a name is an identity: an
-/// override could make one organisation's name read as another's); texts may hold no
-/// override or embedding (isolates are how bidirectional text is written well).
+/// or, in names, any of [`is_invisible_in_names`]. Names may hold none (a name is an
+/// identity: an override could make one organisation's name read as another's); texts
+/// may hold no override or embedding (isolates are how bidirectional text is written well).
 fn has_direction_control(s: &str, isolates_too: bool) -> Option<char> {
-    s.chars().find(|c| matches!(c, '\u{202A}'..='\u{202E}') || isolates_too && matches!(c, '\u{2066}'..='\u{2069}'))
+    s.chars().find(|c| matches!(c, '\u{202A}'..='\u{202E}') || isolates_too && is_invisible_in_names(*c))
+}
+
+/// Characters a name may not hold besides overrides: isolates, marks and invisible
+/// characters that would let one name pose as another ("Free Council" + U+200B).
+fn is_invisible_in_names(c: char) -> bool {
+    matches!(c, '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{061C}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}')
+}
+
+/// What two names must not share: each language's name, lower-cased.
+fn name_keys(name: &Value) -> [String; 2] {
+    ["ar", "en"].map(|l| name[l].as_str().unwrap_or_default().to_lowercase())
 }
 
 /// A bilingual text `{"ar", "en"}` of 1..=`max` characters in each language, without the
@@ -389,23 +416,34 @@ impl Declarations {
                         if self.members.contains_key(&member) {
                             return Err(d1(format!("member {member} already has a signatory key")));
                         }
+                        // The key signed the name, and the pseudonym names one member.
+                        let pseudonym = &state.members[&member].0;
+                        if name != crate::events::bilingual(pseudonym, pseudonym) {
+                            return Err(d1(format!("a member signs under their pseudonym, {pseudonym:?}, in both languages")));
+                        }
                         Some(member)
                     }
                     ("member", _, _) => return Err(d1("a member signs with member set and batch null".into())),
-                    (_, Value::String(_), Value::Null) => {
-                        let batch = id(b, "batch").map_err(d1)?;
-                        state.use_invitation(&batch, ORGANISATION_ROLE).map_err(d1)?;
-                        None
-                    }
+                    (_, Value::String(_), Value::Null) => None,
                     _ => return Err(d1("an organisation registers with batch set and member null".into())),
                 };
+                let keys = name_keys(&name);
+                if let Some(other) = self.signatories.values().find(|o| {
+                    o.revoked.is_none() && name_keys(&o.name).iter().zip(&keys).any(|(a, b)| a == b)
+                }) {
+                    return Err(d1(format!("signatory {} already goes by that name", other.id)));
+                }
+                if member.is_none() {
+                    // The last check: it counts the invitation as used.
+                    state.use_invitation(&id(b, "batch").map_err(d1)?, ORGANISATION_ROLE).map_err(d1)?;
+                }
                 self.keys.insert(key.clone());
                 if let Some(m) = &member {
                     self.members.insert(m.clone(), signatory.clone());
                 }
                 self.signatories.insert(
                     signatory.clone(),
-                    Signatory { id: signatory, name, kind: kind_of, place, key, member, revoked: None },
+                    Signatory { id: signatory, name, kind: kind_of, place, key, member, revoked: None, changes: Vec::new() },
                 );
             }
             "signatory.key_rotated" | "signatory.revoked" => {
@@ -417,12 +455,13 @@ impl Declarations {
                 let reason = text(b, "reason", 1, MAX_REASON_CHARS).map_err(d1)?;
                 let current = self.live(&signatory).map_err(d1)?.key.clone();
                 let new_key = if rotated { Some(self.new_key(b, "key").map_err(d1)?) } else { None };
-                match (&b["by"], &b["sig"]) {
+                let by = match (&b["by"], &b["sig"]) {
                     (Value::String(_), Value::Null) => {
                         let by = id(b, "by").map_err(d1)?;
                         if !state.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener")) {
                             return Err(d1(format!("{by} is not a convener of this dialogue")));
                         }
+                        Some(by)
                     }
                     (Value::Null, Value::String(_)) => {
                         let sig = hex_field(b, "sig", 64).map_err(d1)?;
@@ -431,10 +470,18 @@ impl Declarations {
                             None => revocation_message(dialogue, &signatory, &reason),
                         };
                         check_signature(&current, &message, &sig, "signatory's own signature").map_err(d1)?;
+                        None
                     }
                     _ => return Err(d1("exactly one of by (a convener) and sig (the current key) is set".into())),
-                }
+                };
                 let entry = self.signatories.get_mut(&signatory).expect("live above");
+                entry.changes.push(KeyChange {
+                    key: new_key.clone(),
+                    reason: reason.clone(),
+                    by,
+                    line: seq,
+                    time: time.to_string(),
+                });
                 match new_key {
                     Some(key) => {
                         self.keys.insert(key.clone());
@@ -454,11 +501,7 @@ impl Declarations {
                 if !state.members.contains_key(&by) {
                     return Err(d2(format!("{by} is not a member of this dialogue")));
                 }
-                let entry = self.declarations.entry(declaration.clone()).or_insert_with(|| Declaration {
-                    id: declaration.clone(),
-                    ..Declaration::default()
-                });
-                let expected = entry.versions.len() as u64 + 1;
+                let expected = self.declarations.get(&declaration).map_or(0, |d| d.versions.len() as u64) + 1;
                 if version != expected {
                     return Err(d2(format!("declaration {declaration}: version {version}, expected {expected}")));
                 }
@@ -468,6 +511,10 @@ impl Declarations {
                         "declaration {declaration} version {version}: hash {hash}, but its text hashes to {computed}"
                     )));
                 }
+                let entry = self.declarations.entry(declaration.clone()).or_insert_with(|| Declaration {
+                    id: declaration.clone(),
+                    ..Declaration::default()
+                });
                 entry.versions.push(Version {
                     title,
                     text: text_of,
@@ -513,11 +560,21 @@ impl Declarations {
                     _ => return Err(d3(format!("declaration {declaration} version {version} is not open for signing"))),
                 }
                 let v = entry.version(version).expect("found above");
-                if v.signatures.iter().any(|s| s.signatory == signatory && s.withdrawn.is_none()) {
-                    return Err(d3(format!("signatory {signatory} already signed version {version}")));
+                // Once per signatory and version, withdrawn or not: signatures are
+                // deterministic and public, so a withdrawn one could otherwise be replayed
+                // by anyone, and a withdrawal is final.
+                if let Some(earlier) = v.signatures.iter().find(|s| s.signatory == signatory) {
+                    let withdrawn = if earlier.withdrawn.is_some() { ", and withdrew it" } else { "" };
+                    return Err(d3(format!("signatory {signatory} already signed version {version}{withdrawn}")));
                 }
                 let message = signature_message(dialogue, &declaration, version, &v.hash);
                 check_signature(&key, &message, &sig, "declaration signature").map_err(d3)?;
+                let key_by_convener = self.signatories[&signatory]
+                    .changes
+                    .iter()
+                    .rev()
+                    .find(|c| c.key.as_deref() == Some(key.as_str()))
+                    .and_then(|c| c.by.clone());
                 let v = self.version_mut(&declaration, version);
                 v.signatures.push(Signing {
                     signatory,
@@ -526,6 +583,7 @@ impl Declarations {
                     line: seq,
                     time: time.to_string(),
                     withdrawn: None,
+                    key_by_convener,
                 });
             }
             "declaration.withdrawn" => {
@@ -639,7 +697,7 @@ mod tests {
     }
 
     fn registration(s: &Signer25519, id: &str, kind: &str, batch: Option<&str>, member: Option<&str>) -> Value {
-        let name = bilingual("منظمة", id);
+        let name = if kind == "member" { bilingual("P", "P") } else { bilingual(&format!("منظمة {id}"), id) };
         let key = hex::encode(s.public());
         let sig = hex::encode(s.sign(&registration_message(D, id, &name, kind, "inside", &key)));
         body::signatory_registered(id, &name, kind, "inside", &key, batch, member, &sig)
@@ -693,6 +751,23 @@ mod tests {
         let mut weak = registration(&signer(9), "org-f", "ngo", Some("b-org"), None);
         weak["key"] = json!(format!("01{}", "00".repeat(31)));
         check(w.apply("signatory.registered", &weak), "D1", "signatory key");
+        // Another organisation under the same name (in either language, any case).
+        let s13 = signer(13);
+        let (name, key) = (bilingual("أخرى", "ORG-A"), hex::encode(s13.public()));
+        let sig = hex::encode(s13.sign(&registration_message(D, "org-z", &name, "ngo", "inside", &key)));
+        let twin = body::signatory_registered("org-z", &name, "ngo", "inside", &key, Some("b-org"), None, &sig);
+        check(w.apply("signatory.registered", &twin), "D1", "already goes by that name");
+        // A member's key under another name than their pseudonym.
+        let s15 = signer(15);
+        let (name, key) = (bilingual("P", "P"), hex::encode(s15.public()));
+        let sig = hex::encode(s15.sign(&registration_message(D, "s-r", &name, "member", "inside", &key)));
+        let other = body::signatory_registered("s-r", &name, "member", "inside", &key, None, Some("m-c"), &sig);
+        check(w.apply("signatory.registered", &other), "D1", "pseudonym");
+        let s14 = signer(14);
+        let (name, key) = (bilingual("Convener", "Convener"), hex::encode(s14.public()));
+        let sig = hex::encode(s14.sign(&registration_message(D, "s-q", &name, "member", "inside", &key)));
+        let posing = body::signatory_registered("s-q", &name, "member", "inside", &key, None, Some("m-c"), &sig);
+        w.apply("signatory.registered", &posing).unwrap();
         w.apply("signatory.registered", &registration(&signer(10), "org-g", "party", Some("b-org"), None)).unwrap();
         w.apply("signatory.registered", &registration(&signer(11), "org-h", "party", Some("b-org"), None)).unwrap();
         check(w.apply("signatory.registered", &registration(&signer(12), "org-i", "party", Some("b-org"), None)), "D1", "exceeds 3 issued");

@@ -391,9 +391,10 @@ impl State {
                 if !self.statements.contains_key(&statement) {
                     return Err(format!("statement {statement} was never posted"));
                 }
-                if self.agenda.insert(statement.clone(), None).is_some() {
+                if self.agenda.contains_key(&statement) {
                     return Err(format!("statement {statement} was already proposed for the agenda"));
                 }
+                self.agenda.insert(statement, None);
             }
             "agenda.decided" => {
                 let b = fields(body, &["statement", "adopted", "reason", "by"])?;

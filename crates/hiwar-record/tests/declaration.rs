@@ -72,7 +72,7 @@ fn honest_events() -> Vec<(String, Value)> {
         register(2, "org-a", "Aleppo Teachers' Syndicate", "نقابة معلمي حلب", "syndicate", "inside", None),
         register(3, "org-b", "Free Councils Network", "شبكة المجالس الحرة", "local-council", "inside", None),
         register(4, "org-c", "Syrians in Berlin", "سوريون في برلين", "ngo", "abroad", None),
-        register(5, "s-lina", "Lina", "لينا", "member", "inside", Some("m-2")),
+        register(5, "s-lina", "Lina", "Lina", "member", "inside", Some("m-2")),
         e("declaration.drafted", body::declaration_drafted("aleppo", 1, &title(), &text(1), &hash(1), "m-1")),
         e("declaration.opened", body::declaration_opened("aleppo", 1, "2026-02-01T00:00:00Z", "m-1")),
         sign(2, "org-a", 1),
@@ -199,6 +199,19 @@ fn forged_declarations_re_signed_by_the_operator_fail_both_verifiers() {
         e.insert(j, signed);
     });
     both_reject(&moved, "D3", "a signature moved to another version");
+    // A withdrawn signature replayed (signatures are deterministic and public).
+    let replayed_after_withdrawal = forge(&|e| {
+        let signed = e[at("declaration.signed", 3)].clone();
+        let i = at("declaration.withdrawn", 0) + 1;
+        e.insert(i, signed);
+    });
+    both_reject(&replayed_after_withdrawal, "D3", "a withdrawn signature replayed");
+    // A member's key attached to another member.
+    let misattributed = forge(&|e| {
+        let i = at("signatory.registered", 3);
+        e[i].1["member"] = json!("m-1");
+    });
+    both_reject(&misattributed, "D1", "a member's key attached to another member");
     // A signature replayed: the same signatory twice on a version.
     let replayed = forge(&|e| {
         let i = at("declaration.signed", 0);
