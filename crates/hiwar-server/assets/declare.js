@@ -19,24 +19,22 @@
     return answer;
   };
 
-  // A new key: the secret shown and offered as a file, then `register` with it.
-  const makeKey = async (register) => {
+  // A new key and its signed registration: the secret is shown and offered as a file
+  // before anything is sent, so that a lost answer never loses the key; then `send`.
+  const makeKey = async (name, kind, place, send) => {
     const made = await module.call("signatory_keygen", { entropy: module.entropy() });
     if (made.error) throw new Error(made.error);
-    const signatory = await register(made.secret);
+    const out = await module.call("signatory_act", { secret: made.secret, dialogue: data.dialogue, act: "register", name, kind, place });
+    if (out.error) throw new Error(out.error);
+    const signatory = out.body.signatory;
     const file = JSON.stringify({ dialogue: data.dialogue, signatory, secret: made.secret, public: made.public });
     $("secret").textContent = made.secret.match(/.{4}/g).join("-");
     $("download").href = URL.createObjectURL(new Blob([file], { type: "application/json" }));
     $("download").download = `${signatory}-key.json`;
     $("download").hidden = false;
     $("made").hidden = false;
+    await send(out.body);
     say(`${t.registered} ${signatory}`);
-  };
-
-  const registration = async (secret, name, kind, place) => {
-    const out = await module.call("signatory_act", { secret, dialogue: data.dialogue, act: "register", name, kind, place });
-    if (out.error) throw new Error(out.error);
-    return out.body;
   };
 
   const clean = (s) => s.trim().normalize("NFC");
@@ -47,12 +45,9 @@
       event.preventDefault();
       $("register-button").disabled = true;
       try {
-        await makeKey(async (secret) => {
-          const name = { ar: clean($("name_ar").value), en: clean($("name_en").value) };
-          const body = await registration(secret, name, $("kind").value, $("place").value);
-          const answer = await post(`/api/dialogues/${data.dialogue}/organisations`, { code: $("code").value, registration: body });
-          return answer.signatory;
-        });
+        const name = { ar: clean($("name_ar").value), en: clean($("name_en").value) };
+        await makeKey(name, $("kind").value, $("place").value, (registration) =>
+          post(`/api/dialogues/${data.dialogue}/organisations`, { code: $("code").value, registration }));
       } catch (err) {
         $("register-button").disabled = false;
         say(err.message, true);
@@ -64,14 +59,12 @@
   const own = $("make-own");
   if (own) {
     own.addEventListener("click", async () => {
+      if (!$("place").value) return say(t.place, true);
       own.disabled = true;
       try {
-        await makeKey(async (secret) => {
-          const name = { ar: data.pseudonym, en: data.pseudonym };
-          const body = await registration(secret, name, "member", $("place").value);
-          const answer = await post(`/api/dialogues/${data.dialogue}/signatories/me`, body);
-          return answer.signatory;
-        });
+        const name = { ar: data.pseudonym, en: data.pseudonym };
+        await makeKey(name, "member", $("place").value, (registration) =>
+          post(`/api/dialogues/${data.dialogue}/signatories/me`, registration));
       } catch (err) {
         own.disabled = false;
         say(err.message, true);
@@ -97,8 +90,11 @@
       const secret = $("key-secret").value.replace(/[^0-9a-fA-F]/g, "").toLowerCase();
       const signatory = $("key-signatory").value.trim();
       if (secret.length !== 64 || !signatory) return say(t.key, true);
+      // The module recomputes the hash from the text shown and refuses a page whose
+      // hash is not that text's.
       const input = { secret, dialogue: data.dialogue, act: what, signatory, declaration: data.declaration,
-        version: data.version, hash: data.hash, reason: clean($("withdraw-reason").value) };
+        version: data.version, hash: data.hash, title: data.title, text: data.text,
+        reason: clean($("withdraw-reason").value) };
       try {
         const out = await module.call("signatory_act", input);
         if (out.error) throw new Error(out.error);

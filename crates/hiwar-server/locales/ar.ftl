@@ -566,3 +566,7 @@ declare-noscript = تُنشأ المفاتيح وتُوقَّع التوقيعا
 declare-new-key = سجّل مفتاحًا جديدًا (فقدت المنظمة مفتاحها)
 declare-new-key-hex = المفتاح العام الجديد (64 رقمًا ست عشريًا، من المنظمة نفسها)
 declare-new-key-button = سجّل هذا المفتاح
+declare-key-by-convener = وُقّع بمفتاح سجّله أحد المنظِّمين، لا بمفتاح سلّمه الموقّع بنفسه
+declare-key-changed-convener = استبدل أحد المنظِّمين المفتاح في
+declare-key-changed-own = سلّم الموقّع مفتاحه الجديد في
+declare-place-choose = اختر مكانك (سيكون علنيًا)

@@ -562,3 +562,7 @@ declare-noscript = Keys are made and signatures signed on this device, which nee
 declare-new-key = Record a new key (the organisation lost its key)
 declare-new-key-hex = The new public key (64 hexadecimal digits, from the organisation itself)
 declare-new-key-button = Record this key
+declare-key-by-convener = signed with a key a convener recorded, not one the signatory handed over itself
+declare-key-changed-convener = Key replaced by a convener on
+declare-key-changed-own = Key handed over by the signatory on
+declare-place-choose = Choose where you are (it will be public)

@@ -1111,7 +1111,7 @@ fn declarations_refuse_every_forgery_and_bad_input_without_changing_anything() {
     assert!(login.body.contains("registers an organisation"), "{}", login.body);
 
     let register = |key: &SignatoryKey, code: &str, en: &str| {
-        let registration = key.register(&d, &bilingual("منظمة", en), "ngo", "inside");
+        let registration = key.register(&d, &bilingual(&format!("منظمة {en}"), en), "ngo", "inside");
         api(&s, "POST", &format!("/api/dialogues/{d}/organisations"), None, Some(json!({"code": code, "registration": registration})))
     };
     let mut rng = rand::rngs::OsRng;
@@ -1121,8 +1121,8 @@ fn declarations_refuse_every_forgery_and_bad_input_without_changing_anything() {
     assert_eq!(register(&a, "AAAAA-BBBBB-CCCCC-DDDDD", "Org A").status, 401);
     let bidi = register(&a, &codes[0], "Org \u{202E}A");
     assert_eq!(bidi.status, 400, "{}", bidi.body);
-    assert!(bidi.body.contains("name_en"), "{}", bidi.body);
-    let mut stolen = a.register(&d, &bilingual("منظمة", "Org A"), "ngo", "inside");
+    assert!(bidi.body.contains("\"field\":\"name_"), "{}", bidi.body);
+    let mut stolen = a.register(&d, &bilingual("منظمة Org A", "Org A"), "ngo", "inside");
     stolen["key"] = json!(b.public());
     let stolen = api(&s, "POST", &format!("/api/dialogues/{d}/organisations"), None, Some(json!({"code": codes[0], "registration": stolen})));
     assert_eq!(stolen.status, 409, "{}", stolen.body);
@@ -1137,6 +1137,9 @@ fn declarations_refuse_every_forgery_and_bad_input_without_changing_anything() {
     let twice = register(&a, &codes[1], "Org A again");
     assert_eq!(twice.status, 409, "{}", twice.body);
     assert_eq!(register(&b, &codes[0], "Org B").status, 401, "a spent code");
+    let twin = register(&b, &codes[1], "ORG A");
+    assert_eq!(twin.status, 409, "another organisation under the same name: {}", twin.body);
+    assert!(twin.body.contains("already goes by that name"), "{}", twin.body);
     unchanged(&s, before, "a second registration");
     let b_id = register(&b, &codes[1], "Org B").json()["signatory"].as_str().unwrap().to_string();
     let c_id = register(&c, &codes[2], "Org C").json()["signatory"].as_str().unwrap().to_string();

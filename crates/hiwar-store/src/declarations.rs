@@ -60,7 +60,7 @@ impl Store {
             return Err(StoreError::Unusable);
         }
         body["batch"] = Value::String(batch);
-        self.append(&mut tx, dialogue, "signatory.registered", body).await?;
+        self.append_declare(&mut tx, dialogue, "signatory.registered", body).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -72,9 +72,24 @@ impl Store {
             return Err(StoreError::Record(format!("{kind} is not a Declare event")));
         }
         let mut tx = self.pool.begin().await?;
-        self.append(&mut tx, dialogue, kind, body).await?;
+        self.append_declare(&mut tx, dialogue, kind, body).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Appends a Declare event. The declaration checks (and R9's agenda rules) change
+    /// nothing when they refuse an event, so a refusal keeps the checks' state: anyone
+    /// may send a signature, and a bad one must not cost a replay of the whole record.
+    async fn append_declare(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        dialogue: &str,
+        kind: &str,
+        body: Value,
+    ) -> Result<()> {
+        self.append_with(tx, dialogue, kind, true, |checks, seq| checks.apply(seq, kind, body.clone()).map(|()| body))
+            .await
+            .map(|_| ())
     }
 
     /// Whether any member (not only conveners) may draft declarations.

@@ -150,33 +150,41 @@ pub unsafe extern "C" fn signatory_keygen(ptr: *const u8, len: u32) -> u64 {
 
 /// What a signatory's key signs. Input: `secret`, `dialogue` and `act`:
 /// `"register"` (with `name` `{"ar","en"}`, `kind`, `place`), `"sign"` or `"withdraw"`
-/// (with `signatory`, `declaration`, `version`, `hash`, and for a withdrawal `reason`).
+/// (with `signatory`, `declaration`, `version`, `hash`, the `title` and `text` shown,
+/// whose hash must be `hash`, and for a withdrawal `reason`).
 /// Answer: `{"body"}`, the event's body to send.
 ///
 /// # Safety
 /// As [`prepare_ballot`].
 #[no_mangle]
 pub unsafe extern "C" fn signatory_act(ptr: *const u8, len: u32) -> u64 {
-    entry(ptr, len, |input| {
-        let input: Value = serde_json::from_slice(input).map_err(|e| e.to_string())?;
-        let key = SignatoryKey::from_hex(input["secret"].as_str().unwrap_or_default())?;
-        let s = |name: &str| input[name].as_str().ok_or_else(|| format!("{name} is missing"));
-        let dialogue = s("dialogue")?;
-        let body = match s("act")? {
-            "register" => key.register(dialogue, &input["name"], s("kind")?, s("place")?),
-            act @ ("sign" | "withdraw") => {
-                let version = input["version"].as_u64().ok_or("version is missing")?;
-                let (signatory, declaration, hash) = (s("signatory")?, s("declaration")?, s("hash")?);
-                if act == "sign" {
-                    key.sign_version(dialogue, signatory, declaration, version, hash)
-                } else {
-                    key.withdraw(dialogue, signatory, declaration, version, hash, s("reason")?)
-                }
+    entry(ptr, len, signatory)
+}
+
+fn signatory(input: &[u8]) -> Result<Value, String> {
+    let input: Value = serde_json::from_slice(input).map_err(|e| e.to_string())?;
+    let key = SignatoryKey::from_hex(input["secret"].as_str().unwrap_or_default())?;
+    let s = |name: &str| input[name].as_str().ok_or_else(|| format!("{name} is missing"));
+    let dialogue = s("dialogue")?;
+    let body = match s("act")? {
+        "register" => key.register(dialogue, &input["name"], s("kind")?, s("place")?),
+        act @ ("sign" | "withdraw") => {
+            let version = input["version"].as_u64().ok_or("version is missing")?;
+            let (signatory, declaration, hash) = (s("signatory")?, s("declaration")?, s("hash")?);
+            // Sign only the text the signatory was shown: the hash is recomputed here.
+            let shown = hiwar_record::declaration::version_hash(dialogue, declaration, version, &input["title"], &input["text"]);
+            if hex::encode(shown) != hash {
+                return Err("the page's hash is not the hash of the text it shows: not signed".into());
             }
-            other => return Err(format!("unknown act {other:?}")),
-        };
-        Ok(json!({ "body": body }))
-    })
+            if act == "sign" {
+                key.sign_version(dialogue, signatory, declaration, version, hash)
+            } else {
+                key.withdraw(dialogue, signatory, declaration, version, hash, s("reason")?)
+            }
+        }
+        other => return Err(format!("unknown act {other:?}")),
+    };
+    Ok(json!({ "body": body }))
 }
 
 /// The events of one election, as `(kind, body)`.
@@ -301,6 +309,21 @@ getrandom::register_custom_getrandom!(no_os_randomness);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signatory_signs_only_the_text_it_was_shown() {
+        let (title, text) = (json!({"ar": "ع", "en": "T"}), json!({"ar": "ن", "en": "Text"}));
+        let hash = hex::encode(hiwar_record::declaration::version_hash("d-1", "dec-1", 1, &title, &text));
+        let input = |text: &Value| {
+            json!({"secret": "07".repeat(32), "dialogue": "d-1", "act": "sign", "signatory": "org-1",
+                   "declaration": "dec-1", "version": 1, "hash": hash, "title": title, "text": text})
+            .to_string()
+        };
+        let signed = signatory(input(&text).as_bytes()).unwrap();
+        assert_eq!(signed["body"]["signatory"], "org-1");
+        let other = json!({"ar": "ن", "en": "Another text"});
+        assert!(signatory(input(&other).as_bytes()).unwrap_err().contains("not the hash"));
+    }
 
     #[test]
     fn a_prepared_ballot_passes_the_record_checks_and_opens_to_the_choices() {

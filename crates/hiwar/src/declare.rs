@@ -163,7 +163,10 @@ pub fn org(action: OrgAction) -> Result<()> {
             file["dialogue"] = json!(target.dialogue);
             file["signatory"] = json!(signatory);
             let updated = Zeroizing::new(file.to_string());
-            std::fs::write(&path, updated.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+            // Never a half-written key file: a new file beside it, then renamed over it.
+            let fresh = path.with_extension("registering");
+            write_secret(&fresh, &updated)?;
+            std::fs::rename(&fresh, &path).with_context(|| format!("replacing {}", path.display()))?;
             println!("registered as signatory {signatory} of dialogue {}", target.dialogue);
             Ok(())
         }

@@ -1,8 +1,8 @@
 //! `hiwar org` and `hiwar declaration` against the demo: an organisation makes its key,
 //! registers with an invitation code, signs the open version of the demo's joint
-//! statement (reading its text from the verified record), withdraws, hands over to a
-//! new key, signs again with it, and finally revokes itself; the record verifies at
-//! every step, and a stale key is refused.
+//! statement (reading its text from the verified record), hands over to a new key,
+//! withdraws with it (for good: it cannot sign that version again), and finally revokes
+//! itself; the old key is refused, and the record verifies.
 
 mod common;
 
@@ -50,14 +50,17 @@ fn an_organisation_registers_signs_withdraws_rotates_and_revokes_from_the_comman
     assert!(out.contains("detainee and missing person") && out.contains("signing version 2"), "the text is shown: {out}");
     let (ok, out) = sign(key);
     assert!(!ok && out.contains("already signed"), "{out}");
-    let (ok, out) = run(&with(&["declaration", "withdraw", "--declaration", "joint-statement", "--key", key, "--declaration-version", "2", "--reason", "a mistake"]));
-    assert!(ok, "{out}");
     let (ok, out) = run(&with(&["org", "rotate", "--key", key, "--out", next, "--reason", "a new laptop"]));
     assert!(ok, "{out}");
-    let (ok, out) = sign(key);
-    assert!(!ok && out.contains("current key"), "the old key signs nothing more: {out}");
-    let (ok, out) = sign(next);
+    let withdraw = |key: &str| {
+        run(&with(&["declaration", "withdraw", "--declaration", "joint-statement", "--key", key, "--declaration-version", "2", "--reason", "a mistake"]))
+    };
+    let (ok, out) = withdraw(key);
+    assert!(!ok && out.contains("does not verify"), "the old key withdraws nothing: {out}");
+    let (ok, out) = withdraw(next);
     assert!(ok, "{out}");
+    let (ok, out) = sign(next);
+    assert!(!ok && out.contains("withdrew"), "a withdrawal is final: {out}");
     let (ok, out) = run(&with(&["org", "revoke", "--key", next, "--reason", "we are leaving the coalition"]));
     assert!(ok, "{out}");
     let (ok, out) = run(&with(&["declaration", "withdraw", "--declaration", "joint-statement", "--key", next, "--declaration-version", "2"]));

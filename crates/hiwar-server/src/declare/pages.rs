@@ -40,6 +40,7 @@ fn script_messages(lang: Lang) -> Value {
         "unavailable": lang.t("vote-unavailable"), "failed": lang.t("vote-failed"),
         "registered": lang.t("declare-registered"), "signed": lang.t("declare-signed"),
         "withdrawn": lang.t("declare-withdrawn"), "key": lang.t("declare-key-wrong"),
+        "place": lang.t("declare-place-choose"),
     })
 }
 
@@ -107,7 +108,10 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
                         None => {
                             p { (lang.t1("declare-own-key-help", "pseudonym", m.pseudonym.clone())) }
                             label for="place" { (lang.t("declare-place")) }
-                            select #place { (options(lang, "place", &PLACES)) }
+                            select #place required {
+                                option value="" selected { (lang.t("declare-place-choose")) }
+                                (options(lang, "place", &PLACES))
+                            }
                             button #make-own type="button" disabled { (lang.t("declare-make-key")) }
                             (secret_panel(lang))
                             noscript { p.error { (lang.t("declare-noscript")) } }
@@ -165,6 +169,11 @@ fn signatory_table(lang: Lang, ctx: &Ctx, id: &str, decl: &Declarations, is_conv
                             Some(reason) => { (lang.t("declare-revoked")) ": " bdi { (reason) } }
                             None => {
                                 (lang.t("declare-active"))
+                                @for c in &s.changes {
+                                    br;
+                                    (lang.t(if c.by.is_some() { "declare-key-changed-convener" } else { "declare-key-changed-own" }))
+                                    " " time datetime=(c.time) { (lang.date(&c.time)) } ": " bdi { (c.reason) }
+                                }
                                 @if is_convener {
                                     form.inline method="post" action={ (base(id)) "/signatories/" (s.id) "/revoke" } {
                                         input type="hidden" name="csrf" value=(ctx.csrf);
@@ -290,7 +299,7 @@ pub async fn show(
     let open_here = d.open.as_ref().is_some_and(|(open, _)| *open == n);
     let url = format!("{}/dialogues/{id}", origin(&state.config));
     let data = json!({"dialogue": id, "declaration": did, "version": n, "hash": v.hash, "csrf": ctx.csrf,
-                      "messages": script_messages(lang)});
+                      "title": v.title, "text": v.text, "messages": script_messages(lang)});
     let mut response = page(
         &ctx,
         said(lang, &v.title),
@@ -420,6 +429,7 @@ fn declaration_body(lang: Lang, view: &DeclareView, id: &str, d: &Declaration, n
                     " " bdi { (said(lang, &who.name)) }
                     " · " time datetime=(s.time) { (lang.date(&s.time)) }
                     " · " code dir="ltr" title=(s.key) { (&s.key[..16]) "…" }
+                    @if s.key_by_convener.is_some() { " · " em { (lang.t("declare-key-by-convener")) } }
                 }
             } }
         }
@@ -556,8 +566,8 @@ pub async fn html_copy(
 /// or a key change or revocation of the signatory named in the path.
 pub fn by_own_key(kind: &'static str) -> axum::routing::MethodRouter<AppState> {
     axum::routing::post(
-        move |State(state): State<AppState>, Path((id, named)): Path<(String, String)>, ApiJson(body): ApiJson<Value>| async move {
-            service::by_own_key(&state, &id, kind, &named, body).await?;
+        move |State(state): State<AppState>, ctx: Ctx, Path((id, named)): Path<(String, String)>, ApiJson(body): ApiJson<Value>| async move {
+            service::by_own_key(&state, ctx.client, &id, kind, &named, body).await?;
             Ok::<_, AppError>(axum::Json(json!({ "recorded": kind })).into_response())
         },
     )

@@ -18,6 +18,11 @@ use crate::dialogues::service::{open_code, require_convener, text_field};
 use crate::web::{AppError, Ctx};
 use crate::AppState;
 
+/// Events a signatory's own key authorises, per client address and minute (counted in
+/// the database, so across servers): plenty for an office of signatories behind one
+/// address, few enough that nobody floods the record's lock with bad signatures.
+const SIGNED_PER_MINUTE: u64 = 120;
+
 /// How long a dialogue's Declare view serves readers before it is read again from the
 /// record's checks. Reading takes the dialogue's append lock (so that the checks' state
 /// is exactly at the head), which ballots and votes also need: readers must not queue
@@ -223,8 +228,24 @@ fn checked_registration(mut registration: Value) -> Result<Value, AppError> {
 /// (`declaration.*`) of the declaration `named`, or a key change or revocation
 /// (`signatory.*`) of the signatory `named`. No session is needed: the signature is the
 /// authority, and the record's checks D1/D3 decide.
-pub async fn by_own_key(state: &AppState, dialogue: &str, kind: &str, named: &str, body: Value) -> Result<(), AppError> {
+pub async fn by_own_key(
+    state: &AppState,
+    client: IpAddr,
+    dialogue: &str,
+    kind: &str,
+    named: &str,
+    body: Value,
+) -> Result<(), AppError> {
+    let minute = time::OffsetDateTime::now_utc().unix_timestamp() / 60;
+    if state.store.count_attempt(&format!("signed:{client}"), minute).await? > SIGNED_PER_MINUTE {
+        return Err(AppError::too_many());
+    }
     state.store.dialogue(dialogue).await?;
+    if let Some(reason) = body.get("reason").and_then(Value::as_str) {
+        if text_field("reason", reason, 0, decl::MAX_REASON_CHARS)? != reason {
+            return Err(AppError::bad_request("reason", "a reason has no spaces at its ends and is in Unicode normal form C"));
+        }
+    }
     let field = if kind.starts_with("declaration.") { "declaration" } else { "signatory" };
     if body.get(field).and_then(Value::as_str) != Some(named) {
         return Err(AppError::bad_request(field, format!("the body names another {field} than the address")));
