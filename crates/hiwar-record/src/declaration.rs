@@ -130,7 +130,13 @@ pub mod body {
                "batch": batch, "member": member, "sig": sig})
     }
     /// `by` a convener (with `sig` `None`) or `sig` by the current key (with `by` `None`).
-    pub fn signatory_key_rotated(signatory: &str, key: &str, reason: &str, by: Option<&str>, sig: Option<&str>) -> Value {
+    pub fn signatory_key_rotated(
+        signatory: &str,
+        key: &str,
+        reason: &str,
+        by: Option<&str>,
+        sig: Option<&str>,
+    ) -> Value {
         json!({"signatory": signatory, "key": key, "reason": reason, "by": by, "sig": sig})
     }
     /// As [`signatory_key_rotated`], without a new key.
@@ -419,7 +425,9 @@ impl Declarations {
                         // The key signed the name, and the pseudonym names one member.
                         let pseudonym = &state.members[&member].0;
                         if name != crate::events::bilingual(pseudonym, pseudonym) {
-                            return Err(d1(format!("a member signs under their pseudonym, {pseudonym:?}, in both languages")));
+                            return Err(d1(format!(
+                                "a member signs under their pseudonym, {pseudonym:?}, in both languages"
+                            )));
                         }
                         Some(member)
                     }
@@ -428,9 +436,11 @@ impl Declarations {
                     _ => return Err(d1("an organisation registers with batch set and member null".into())),
                 };
                 let keys = name_keys(&name);
-                if let Some(other) = self.signatories.values().find(|o| {
-                    o.revoked.is_none() && name_keys(&o.name).iter().zip(&keys).any(|(a, b)| a == b)
-                }) {
+                if let Some(other) = self
+                    .signatories
+                    .values()
+                    .find(|o| o.revoked.is_none() && name_keys(&o.name).iter().zip(&keys).any(|(a, b)| a == b))
+                {
                     return Err(d1(format!("signatory {} already goes by that name", other.id)));
                 }
                 if member.is_none() {
@@ -443,13 +453,25 @@ impl Declarations {
                 }
                 self.signatories.insert(
                     signatory.clone(),
-                    Signatory { id: signatory, name, kind: kind_of, place, key, member, revoked: None, changes: Vec::new() },
+                    Signatory {
+                        id: signatory,
+                        name,
+                        kind: kind_of,
+                        place,
+                        key,
+                        member,
+                        revoked: None,
+                        changes: Vec::new(),
+                    },
                 );
             }
             "signatory.key_rotated" | "signatory.revoked" => {
                 let rotated = kind == "signatory.key_rotated";
-                let names: &[&str] =
-                    if rotated { &["signatory", "key", "reason", "by", "sig"] } else { &["signatory", "reason", "by", "sig"] };
+                let names: &[&str] = if rotated {
+                    &["signatory", "key", "reason", "by", "sig"]
+                } else {
+                    &["signatory", "reason", "by", "sig"]
+                };
                 let b = fields(body, names).map_err(d1)?;
                 let signatory = id(b, "signatory").map_err(d1)?;
                 let reason = text(b, "reason", 1, MAX_REASON_CHARS).map_err(d1)?;
@@ -511,10 +533,10 @@ impl Declarations {
                         "declaration {declaration} version {version}: hash {hash}, but its text hashes to {computed}"
                     )));
                 }
-                let entry = self.declarations.entry(declaration.clone()).or_insert_with(|| Declaration {
-                    id: declaration.clone(),
-                    ..Declaration::default()
-                });
+                let entry = self
+                    .declarations
+                    .entry(declaration.clone())
+                    .or_insert_with(|| Declaration { id: declaration.clone(), ..Declaration::default() });
                 entry.versions.push(Version {
                     title,
                     text: text_of,
@@ -557,7 +579,9 @@ impl Declarations {
                             return Err(d3(format!("signed at {time}, after signing closed at {closes}")));
                         }
                     }
-                    _ => return Err(d3(format!("declaration {declaration} version {version} is not open for signing"))),
+                    _ => {
+                        return Err(d3(format!("declaration {declaration} version {version} is not open for signing")))
+                    }
                 }
                 let v = entry.version(version).expect("found above");
                 // Once per signatory and version, withdrawn or not: signatures are
@@ -597,11 +621,10 @@ impl Declarations {
                 let message = withdrawal_message(dialogue, &declaration, version, &hash, &reason);
                 check_signature(&key, &message, &sig, "withdrawal signature").map_err(d3)?;
                 let v = self.version_mut(&declaration, version);
-                let standing = v
-                    .signatures
-                    .iter_mut()
-                    .find(|s| s.signatory == signatory && s.withdrawn.is_none())
-                    .ok_or_else(|| d3(format!("signatory {signatory} has no standing signature of version {version}")))?;
+                let standing =
+                    v.signatures.iter_mut().find(|s| s.signatory == signatory && s.withdrawn.is_none()).ok_or_else(
+                        || d3(format!("signatory {signatory} has no standing signature of version {version}")),
+                    )?;
                 standing.withdrawn = Some((reason, seq));
             }
             other => return Err(d2(format!("unknown declaration event {other}"))),
@@ -632,8 +655,10 @@ impl Declarations {
     fn version_of(&self, b: &Map<String, Value>) -> Result<(String, u64), String> {
         let declaration = id(b, "declaration")?;
         let version = uint(b, "version")?;
-        let entry =
-            self.declarations.get(&declaration).ok_or_else(|| format!("declaration {declaration} was never drafted"))?;
+        let entry = self
+            .declarations
+            .get(&declaration)
+            .ok_or_else(|| format!("declaration {declaration} was never drafted"))?;
         entry.version(version).ok_or_else(|| format!("declaration {declaration} has no version {version}"))?;
         Ok((declaration, version))
     }
@@ -706,7 +731,8 @@ mod tests {
     fn draft(w: &mut World, version: u64, text: &str) -> String {
         let (title, text) = (bilingual("بيان", "Statement"), bilingual("نص", text));
         let hash = hex::encode(version_hash(D, "dec-1", version, &title, &text));
-        w.apply("declaration.drafted", &body::declaration_drafted("dec-1", version, &title, &text, &hash, "m-c")).unwrap();
+        w.apply("declaration.drafted", &body::declaration_drafted("dec-1", version, &title, &text, &hash, "m-c"))
+            .unwrap();
         hash
     }
 
@@ -727,19 +753,47 @@ mod tests {
         let a = signer(1);
         w.apply("signatory.registered", &registration(&a, "org-a", "ngo", Some("b-org"), None)).unwrap();
         // Registered twice; the same key again; a key whose holder did not sign.
-        check(w.apply("signatory.registered", &registration(&signer(2), "org-a", "ngo", Some("b-org"), None)), "D1", "already registered");
-        check(w.apply("signatory.registered", &registration(&a, "org-b", "ngo", Some("b-org"), None)), "D1", "already registered");
+        check(
+            w.apply("signatory.registered", &registration(&signer(2), "org-a", "ngo", Some("b-org"), None)),
+            "D1",
+            "already registered",
+        );
+        check(
+            w.apply("signatory.registered", &registration(&a, "org-b", "ngo", Some("b-org"), None)),
+            "D1",
+            "already registered",
+        );
         let mut stolen = registration(&signer(3), "org-c", "ngo", Some("b-org"), None);
         stolen["key"] = json!(hex::encode(signer(4).public()));
         check(w.apply("signatory.registered", &stolen), "D1", "does not verify");
         // Another role's invitation; an invitation never issued; too many registrations.
-        check(w.apply("signatory.registered", &registration(&signer(5), "org-d", "ngo", Some("b-p"), None)), "D1", "grants participant");
-        check(w.apply("signatory.registered", &registration(&signer(5), "org-d", "ngo", Some("b-x"), None)), "D1", "never issued");
+        check(
+            w.apply("signatory.registered", &registration(&signer(5), "org-d", "ngo", Some("b-p"), None)),
+            "D1",
+            "grants participant",
+        );
+        check(
+            w.apply("signatory.registered", &registration(&signer(5), "org-d", "ngo", Some("b-x"), None)),
+            "D1",
+            "never issued",
+        );
         // A member, once, and only a member who joined.
         w.apply("signatory.registered", &registration(&signer(6), "s-p", "member", None, Some("m-p"))).unwrap();
-        check(w.apply("signatory.registered", &registration(&signer(7), "s-p2", "member", None, Some("m-p"))), "D1", "already has");
-        check(w.apply("signatory.registered", &registration(&signer(7), "s-x", "member", None, Some("m-x"))), "D1", "never joined");
-        check(w.apply("signatory.registered", &registration(&signer(7), "s-y", "member", Some("b-org"), None)), "D1", "member set");
+        check(
+            w.apply("signatory.registered", &registration(&signer(7), "s-p2", "member", None, Some("m-p"))),
+            "D1",
+            "already has",
+        );
+        check(
+            w.apply("signatory.registered", &registration(&signer(7), "s-x", "member", None, Some("m-x"))),
+            "D1",
+            "never joined",
+        );
+        check(
+            w.apply("signatory.registered", &registration(&signer(7), "s-y", "member", Some("b-org"), None)),
+            "D1",
+            "member set",
+        );
         // A name with a direction override (it could make one name read as another's).
         let s = signer(8);
         let name = bilingual("منظمة", "Free \u{202E}gro");
@@ -770,7 +824,11 @@ mod tests {
         w.apply("signatory.registered", &posing).unwrap();
         w.apply("signatory.registered", &registration(&signer(10), "org-g", "party", Some("b-org"), None)).unwrap();
         w.apply("signatory.registered", &registration(&signer(11), "org-h", "party", Some("b-org"), None)).unwrap();
-        check(w.apply("signatory.registered", &registration(&signer(12), "org-i", "party", Some("b-org"), None)), "D1", "exceeds 3 issued");
+        check(
+            w.apply("signatory.registered", &registration(&signer(12), "org-i", "party", Some("b-org"), None)),
+            "D1",
+            "exceeds 3 issued",
+        );
     }
 
     #[test]
@@ -780,20 +838,54 @@ mod tests {
         w.apply("signatory.registered", &registration(&old, "org-a", "ngo", Some("b-org"), None)).unwrap();
         let new_key = hex::encode(new.public());
         let forged = hex::encode(new.sign(&rotation_message(D, "org-a", &new_key, "lost")));
-        check(w.apply("signatory.key_rotated", &body::signatory_key_rotated("org-a", &new_key, "lost", None, Some(&forged))), "D1", "does not verify");
-        check(w.apply("signatory.key_rotated", &body::signatory_key_rotated("org-a", &new_key, "lost", Some("m-p"), None)), "D1", "not a convener");
-        check(w.apply("signatory.key_rotated", &body::signatory_key_rotated("org-a", &new_key, "lost", None, None)), "D1", "exactly one");
+        check(
+            w.apply(
+                "signatory.key_rotated",
+                &body::signatory_key_rotated("org-a", &new_key, "lost", None, Some(&forged)),
+            ),
+            "D1",
+            "does not verify",
+        );
+        check(
+            w.apply(
+                "signatory.key_rotated",
+                &body::signatory_key_rotated("org-a", &new_key, "lost", Some("m-p"), None),
+            ),
+            "D1",
+            "not a convener",
+        );
+        check(
+            w.apply("signatory.key_rotated", &body::signatory_key_rotated("org-a", &new_key, "lost", None, None)),
+            "D1",
+            "exactly one",
+        );
         let own = hex::encode(old.sign(&rotation_message(D, "org-a", &new_key, "lost")));
-        w.apply("signatory.key_rotated", &body::signatory_key_rotated("org-a", &new_key, "lost", None, Some(&own))).unwrap();
+        w.apply("signatory.key_rotated", &body::signatory_key_rotated("org-a", &new_key, "lost", None, Some(&own)))
+            .unwrap();
         assert_eq!(w.decl.signatories["org-a"].key, new_key);
         // The old key is spent for good.
-        check(w.apply("signatory.key_rotated", &body::signatory_key_rotated("org-a", &hex::encode(old.public()), "back", Some("m-c"), None)), "D1", "already registered");
+        check(
+            w.apply(
+                "signatory.key_rotated",
+                &body::signatory_key_rotated("org-a", &hex::encode(old.public()), "back", Some("m-c"), None),
+            ),
+            "D1",
+            "already registered",
+        );
         let hash = draft(&mut w, 1, "text");
         w.apply("declaration.opened", &body::declaration_opened("dec-1", 1, "2026-12-31T00:00:00Z", "m-c")).unwrap();
-        check(w.apply("declaration.signed", &signature(&old, "org-a", 1, &hash)), "D3", "not signatory org-a's current key");
+        check(
+            w.apply("declaration.signed", &signature(&old, "org-a", 1, &hash)),
+            "D3",
+            "not signatory org-a's current key",
+        );
         w.apply("signatory.revoked", &body::signatory_revoked("org-a", "compromised", Some("m-c"), None)).unwrap();
         check(w.apply("declaration.signed", &signature(&new, "org-a", 1, &hash)), "D3", "revoked");
-        check(w.apply("signatory.revoked", &body::signatory_revoked("org-a", "again", Some("m-c"), None)), "D1", "revoked");
+        check(
+            w.apply("signatory.revoked", &body::signatory_revoked("org-a", "again", Some("m-c"), None)),
+            "D1",
+            "revoked",
+        );
     }
 
     #[test]
@@ -805,19 +897,36 @@ mod tests {
         let h1 = draft(&mut w, 1, "first");
         check(w.apply("declaration.signed", &signature(&a, "org-a", 1, &h1)), "D3", "not open");
         // Only a convener opens, only a drafted version, only until a later time.
-        check(w.apply("declaration.opened", &body::declaration_opened("dec-1", 1, "2026-12-31T00:00:00Z", "m-p")), "D2", "not a convener");
-        check(w.apply("declaration.opened", &body::declaration_opened("dec-1", 2, "2026-12-31T00:00:00Z", "m-c")), "D2", "no version 2");
-        check(w.apply("declaration.opened", &body::declaration_opened("dec-1", 1, "2026-12-01T00:00:00Z", "m-c")), "D2", "not after");
+        check(
+            w.apply("declaration.opened", &body::declaration_opened("dec-1", 1, "2026-12-31T00:00:00Z", "m-p")),
+            "D2",
+            "not a convener",
+        );
+        check(
+            w.apply("declaration.opened", &body::declaration_opened("dec-1", 2, "2026-12-31T00:00:00Z", "m-c")),
+            "D2",
+            "no version 2",
+        );
+        check(
+            w.apply("declaration.opened", &body::declaration_opened("dec-1", 1, "2026-12-01T00:00:00Z", "m-c")),
+            "D2",
+            "not after",
+        );
         w.apply("declaration.opened", &body::declaration_opened("dec-1", 1, "2026-12-31T00:00:00Z", "m-c")).unwrap();
         w.apply("declaration.signed", &signature(&a, "org-a", 1, &h1)).unwrap();
         check(w.apply("declaration.signed", &signature(&a, "org-a", 1, &h1)), "D3", "already signed");
         // A signature over another text, by another key than the one named, after the deadline.
-        let other = hex::encode(version_hash(D, "dec-1", 1, &bilingual("بيان", "Statement"), &bilingual("نص", "changed")));
+        let other =
+            hex::encode(version_hash(D, "dec-1", 1, &bilingual("بيان", "Statement"), &bilingual("نص", "changed")));
         check(w.apply("declaration.signed", &signature(&b, "org-b", 1, &other)), "D3", "does not verify");
         let mut wrong_key = signature(&b, "org-b", 1, &h1);
         wrong_key["key"] = json!(hex::encode(a.public()));
         check(w.apply("declaration.signed", &wrong_key), "D3", "current key");
-        check(w.apply_at("2026-12-31T00:00:01Z", "declaration.signed", &signature(&b, "org-b", 1, &h1)), "D3", "after signing closed");
+        check(
+            w.apply_at("2026-12-31T00:00:01Z", "declaration.signed", &signature(&b, "org-b", 1, &h1)),
+            "D3",
+            "after signing closed",
+        );
         check(w.apply("declaration.signed", &signature(&signer(9), "org-z", 1, &h1)), "D3", "never registered");
         // A new version does not carry the signatures over; the old one is no longer open.
         let h2 = draft(&mut w, 2, "second");
@@ -845,21 +954,51 @@ mod tests {
         let mut w = World::new();
         let (title, text) = (bilingual("بيان", "Statement"), bilingual("نص", "text"));
         let hash = hex::encode(version_hash(D, "dec-1", 1, &title, &text));
-        check(w.apply("declaration.drafted", &body::declaration_drafted("dec-1", 2, &title, &text, &hash, "m-c")), "D2", "expected 1");
-        check(w.apply("declaration.drafted", &body::declaration_drafted("dec-1", 1, &title, &bilingual("نص", "other"), &hash, "m-c")), "D2", "hashes to");
-        check(w.apply("declaration.drafted", &body::declaration_drafted("dec-1", 1, &title, &text, &hash, "m-x")), "D2", "not a member");
+        check(
+            w.apply("declaration.drafted", &body::declaration_drafted("dec-1", 2, &title, &text, &hash, "m-c")),
+            "D2",
+            "expected 1",
+        );
+        check(
+            w.apply(
+                "declaration.drafted",
+                &body::declaration_drafted("dec-1", 1, &title, &bilingual("نص", "other"), &hash, "m-c"),
+            ),
+            "D2",
+            "hashes to",
+        );
+        check(
+            w.apply("declaration.drafted", &body::declaration_drafted("dec-1", 1, &title, &text, &hash, "m-x")),
+            "D2",
+            "not a member",
+        );
         let empty = bilingual("", "text");
-        check(w.apply("declaration.drafted", &body::declaration_drafted("dec-1", 1, &title, &empty, &hash, "m-c")), "D2", "text.ar");
+        check(
+            w.apply("declaration.drafted", &body::declaration_drafted("dec-1", 1, &title, &empty, &hash, "m-c")),
+            "D2",
+            "text.ar",
+        );
         let long = bilingual(&"ن".repeat(MAX_TEXT_CHARS + 1), "text");
-        check(w.apply("declaration.drafted", &body::declaration_drafted("dec-1", 1, &title, &long, &hash, "m-c")), "D2", "characters");
+        check(
+            w.apply("declaration.drafted", &body::declaration_drafted("dec-1", 1, &title, &long, &hash, "m-c")),
+            "D2",
+            "characters",
+        );
         let overridden = bilingual("نص", "text \u{202D}evil");
-        check(w.apply("declaration.drafted", &body::declaration_drafted("dec-1", 1, &title, &overridden, &hash, "m-c")), "D2", "U+202D");
+        check(
+            w.apply("declaration.drafted", &body::declaration_drafted("dec-1", 1, &title, &overridden, &hash, "m-c")),
+            "D2",
+            "U+202D",
+        );
         // Isolates are how mixed-direction text is written: allowed in texts.
         let isolated = bilingual("نص \u{2068}ABC\u{2069}", "text");
         let h = hex::encode(version_hash(D, "dec-1", 1, &title, &isolated));
         w.apply("declaration.drafted", &body::declaration_drafted("dec-1", 1, &title, &isolated, &h, "m-c")).unwrap();
         // Another dialogue's hash of the same text differs (no replay across dialogues).
-        assert_ne!(version_hash("d-other", "dec-1", 1, &title, &isolated), version_hash(D, "dec-1", 1, &title, &isolated));
+        assert_ne!(
+            version_hash("d-other", "dec-1", 1, &title, &isolated),
+            version_hash(D, "dec-1", 1, &title, &isolated)
+        );
         // No time, no check.
         let out = w.decl.apply(D, 99, "", "declaration.opened", &json!({}), &mut w.state);
         assert!(out.unwrap_err().1.contains("time"));

@@ -79,11 +79,17 @@ fn honest_events() -> Vec<(String, Value)> {
         sign(3, "org-b", 1),
         e("declaration.drafted", body::declaration_drafted("aleppo", 2, &title(), &text(2), &hash(2), "m-1")),
         e("declaration.opened", body::declaration_opened("aleppo", 2, "2026-02-01T00:00:00Z", "m-1")),
-        e("signatory.key_rotated", body::signatory_key_rotated("org-a", &rotated, "a new device", None, Some(&rotation_sig))),
+        e(
+            "signatory.key_rotated",
+            body::signatory_key_rotated("org-a", &rotated, "a new device", None, Some(&rotation_sig)),
+        ),
         sign(12, "org-a", 2),
         sign(4, "org-c", 2),
         sign(5, "s-lina", 2),
-        e("declaration.withdrawn", body::declaration_withdrawn("aleppo", 2, "org-c", "our board did not approve", &withdrawal_sig)),
+        e(
+            "declaration.withdrawn",
+            body::declaration_withdrawn("aleppo", 2, "org-c", "our board did not approve", &withdrawal_sig),
+        ),
         e("statement.posted", events::statement_posted("st-1", &statement_digest(&[5; 16], "Schools first"))),
         e("agenda.proposed", events::agenda_proposed("st-1")),
         e("agenda.decided", events::agenda_decided("st-1", true, "broad support across groups", "m-1")),
@@ -187,7 +193,13 @@ fn forged_declarations_re_signed_by_the_operator_fail_both_verifiers() {
         let fake = signer(99);
         let sig = hex::encode(fake.sign(&decl::signature_message(DIALOGUE, "aleppo", 1, &hash(1))));
         let i = at("declaration.signed", 1) + 1;
-        e.insert(i, ("declaration.signed".into(), body::declaration_signed("aleppo", 1, "org-c", &hex::encode(fake.public()), &sig)));
+        e.insert(
+            i,
+            (
+                "declaration.signed".into(),
+                body::declaration_signed("aleppo", 1, "org-c", &hex::encode(fake.public()), &sig),
+            ),
+        );
     });
     both_reject(&inserted, "D3", "a signature by a key that is not the signatory's");
     // A signature moved from version 1 to version 2.

@@ -199,7 +199,8 @@ const DEMO_VOTER_HASH: &str = "demo voter: no login";
 /// `count` invitations nobody can log in with: the demo redeems them itself.
 fn unusable_invitations(count: usize) -> (Vec<Code>, Vec<HashedCode>) {
     let codes: Vec<Code> = (0..count).map(|_| Code::generate()).collect();
-    let hashed = codes.iter().map(|c| HashedCode { lookup: c.lookup().to_string(), hash: DEMO_VOTER_HASH.into() }).collect();
+    let hashed =
+        codes.iter().map(|c| HashedCode { lookup: c.lookup().to_string(), hash: DEMO_VOTER_HASH.into() }).collect();
     (codes, hashed)
 }
 
@@ -310,7 +311,8 @@ async fn seed_demo_declaration(store: &Store, dialogue: &str, convener: &str) ->
             "We, the undersigned organisations, demand that the fate of every detainee and missing person be disclosed.\nWe commit to a national dialogue open to everyone, inside the country and abroad.",
         ),
     ];
-    let record = |kind: &'static str, body: Value| async move { store.record_declare_event(dialogue, kind, body).await };
+    let record =
+        |kind: &'static str, body: Value| async move { store.record_declare_event(dialogue, kind, body).await };
     for (n, text) in versions.iter().enumerate() {
         let version = n as u64 + 1;
         let hash = hex::encode(decl::version_hash(dialogue, id, version, &title, text));

@@ -1099,9 +1099,16 @@ fn declarations_refuse_every_forgery_and_bad_input_without_changing_anything() {
     let s = start(fast());
     let d = s.dialogue.clone();
     let token = api_login(&s, &s.convener_key, None).json()["token"].as_str().unwrap().to_string();
-    let issued = api(&s, "POST", &format!("/api/dialogues/{d}/codes"), Some(&token), Some(json!({"role": "organisation", "count": 3})));
+    let issued = api(
+        &s,
+        "POST",
+        &format!("/api/dialogues/{d}/codes"),
+        Some(&token),
+        Some(json!({"role": "organisation", "count": 3})),
+    );
     assert_eq!(issued.status, 201, "{}", issued.body);
-    let codes: Vec<String> = issued.json()["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().into()).collect();
+    let codes: Vec<String> =
+        issued.json()["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().into()).collect();
     let lines = |s: &Server| record(s).lines().count();
     let unchanged = |s: &Server, before: usize, what: &str| assert_eq!(lines(s), before, "{what} changed the record");
 
@@ -1112,10 +1119,17 @@ fn declarations_refuse_every_forgery_and_bad_input_without_changing_anything() {
 
     let register = |key: &SignatoryKey, code: &str, en: &str| {
         let registration = key.register(&d, &bilingual(&format!("منظمة {en}"), en), "ngo", "inside");
-        api(&s, "POST", &format!("/api/dialogues/{d}/organisations"), None, Some(json!({"code": code, "registration": registration})))
+        api(
+            &s,
+            "POST",
+            &format!("/api/dialogues/{d}/organisations"),
+            None,
+            Some(json!({"code": code, "registration": registration})),
+        )
     };
     let mut rng = rand::rngs::OsRng;
-    let (a, b, c) = (SignatoryKey::generate(&mut rng).1, SignatoryKey::generate(&mut rng).1, SignatoryKey::generate(&mut rng).1);
+    let (a, b, c) =
+        (SignatoryKey::generate(&mut rng).1, SignatoryKey::generate(&mut rng).1, SignatoryKey::generate(&mut rng).1);
     let before = lines(&s);
     // A wrong code; a name with a direction override; a registration another key signed.
     assert_eq!(register(&a, "AAAAA-BBBBB-CCCCC-DDDDD", "Org A").status, 401);
@@ -1124,7 +1138,13 @@ fn declarations_refuse_every_forgery_and_bad_input_without_changing_anything() {
     assert!(bidi.body.contains("\"field\":\"name_"), "{}", bidi.body);
     let mut stolen = a.register(&d, &bilingual("منظمة Org A", "Org A"), "ngo", "inside");
     stolen["key"] = json!(b.public());
-    let stolen = api(&s, "POST", &format!("/api/dialogues/{d}/organisations"), None, Some(json!({"code": codes[0], "registration": stolen})));
+    let stolen = api(
+        &s,
+        "POST",
+        &format!("/api/dialogues/{d}/organisations"),
+        None,
+        Some(json!({"code": codes[0], "registration": stolen})),
+    );
     assert_eq!(stolen.status, 409, "{}", stolen.body);
     assert!(stolen.body.contains("D1"), "{}", stolen.body);
     unchanged(&s, before, "refused registrations");
@@ -1153,7 +1173,11 @@ fn declarations_refuse_every_forgery_and_bad_input_without_changing_anything() {
     };
     let mut participant = Browser::new(&s.base);
     participant.get("/login?lang=en");
-    assert_eq!(participant.post("/login", &[("code", &s.invitations[0]), ("pseudonym", "Reader")]).status, 200, "joined: the welcome page");
+    assert_eq!(
+        participant.post("/login", &[("code", &s.invitations[0]), ("pseudonym", "Reader")]).status,
+        200,
+        "joined: the welcome page"
+    );
     let before = lines(&s);
     let path = format!("/dialogues/{d}/declarations");
     assert_eq!(draft(&mut convener, &path, "").status, 400);
@@ -1167,7 +1191,9 @@ fn declarations_refuse_every_forgery_and_bad_input_without_changing_anything() {
     assert_eq!(created.status, 303);
     let page = created.header("location").unwrap().to_string();
     let did = page.rsplit('/').next().unwrap().to_string();
-    let open = |b: &mut Browser, version: &str, closes: &str| b.post(&format!("{page}/open"), &[("version", version), ("closes", closes)]);
+    let open = |b: &mut Browser, version: &str, closes: &str| {
+        b.post(&format!("{page}/open"), &[("version", version), ("closes", closes)])
+    };
     assert_eq!(open(&mut participant, "1", "2099-01-01T00:00").status, 403);
     assert_eq!(open(&mut convener, "1", "2020-01-01T00:00").status, 400, "closes in the past");
     assert_eq!(open(&mut convener, "1", "tomorrow").status, 400);
@@ -1176,7 +1202,13 @@ fn declarations_refuse_every_forgery_and_bad_input_without_changing_anything() {
     let view = convener.get(&format!("{page}/declaration.json")).json();
     let hash1 = view["versions"][0]["hash"].as_str().unwrap().to_string();
     let sign = |key: &SignatoryKey, id: &str, version: u64, hash: &str| {
-        api(&s, "POST", &format!("/api/dialogues/{d}/declarations/{did}/signatures"), None, Some(key.sign_version(&d, id, &did, version, hash)))
+        api(
+            &s,
+            "POST",
+            &format!("/api/dialogues/{d}/declarations/{did}/signatures"),
+            None,
+            Some(key.sign_version(&d, id, &did, version, hash)),
+        )
     };
     assert_eq!(sign(&a, &a_id, 1, &hash1).status, 200);
     let before = lines(&s);
@@ -1190,9 +1222,21 @@ fn declarations_refuse_every_forgery_and_bad_input_without_changing_anything() {
     refused(sign(&b, &b_id, 1, &"ab".repeat(32)), "does not verify");
     refused(sign(&SignatoryKey::generate(&mut rng).1, "org-nobody", 1, &hash1), "never registered");
     refused(sign(&c, &b_id, 1, &hash1), "current key");
-    let elsewhere = api(&s, "POST", &format!("/api/dialogues/{d}/declarations/other/signatures"), None, Some(b.sign_version(&d, &b_id, &did, 1, &hash1)));
+    let elsewhere = api(
+        &s,
+        "POST",
+        &format!("/api/dialogues/{d}/declarations/other/signatures"),
+        None,
+        Some(b.sign_version(&d, &b_id, &did, 1, &hash1)),
+    );
     assert_eq!(elsewhere.status, 400, "{}", elsewhere.body);
-    let garbage = api(&s, "POST", &format!("/api/dialogues/{d}/declarations/{did}/signatures"), None, Some(json!({"declaration": did, "sig": 5})));
+    let garbage = api(
+        &s,
+        "POST",
+        &format!("/api/dialogues/{d}/declarations/{did}/signatures"),
+        None,
+        Some(json!({"declaration": did, "sig": 5})),
+    );
     assert_eq!(garbage.status, 409, "{}", garbage.body);
     unchanged(&s, before, "refused signatures");
 
@@ -1200,17 +1244,25 @@ fn declarations_refuse_every_forgery_and_bad_input_without_changing_anything() {
     assert_eq!(draft(&mut convener, &format!("{page}/versions"), "We ask for water and bread.").status, 303);
     assert_eq!(open(&mut convener, "2", "2099-01-01T00:00").status, 303);
     refused(sign(&b, &b_id, 1, &hash1), "not open");
-    let hash2 = convener.get(&format!("{page}/declaration.json")).json()["versions"][1]["hash"].as_str().unwrap().to_string();
+    let hash2 =
+        convener.get(&format!("{page}/declaration.json")).json()["versions"][1]["hash"].as_str().unwrap().to_string();
     refused(sign(&b, &b_id, 2, &hash1), "does not verify");
     assert_eq!(sign(&b, &b_id, 2, &hash2).status, 200);
     assert_eq!(sign(&c, &c_id, 2, &hash2).status, 200);
     // A revoked signatory signs nothing more, and its signature stops counting.
-    let revoked = convener.post(&format!("/dialogues/{d}/signatories/{c_id}/revoke"), &[("reason", "the organisation does not exist")]);
+    let revoked = convener
+        .post(&format!("/dialogues/{d}/signatories/{c_id}/revoke"), &[("reason", "the organisation does not exist")]);
     assert_eq!(revoked.status, 303);
     refused(sign(&c, &c_id, 2, &hash2), "revoked");
     // A withdrawal by the signatory itself; one forged by another key is refused.
     let withdraw = |key: &SignatoryKey, id: &str| {
-        api(&s, "POST", &format!("/api/dialogues/{d}/declarations/{did}/withdrawals"), None, Some(key.withdraw(&d, id, &did, 2, &hash2, "changed our mind")))
+        api(
+            &s,
+            "POST",
+            &format!("/api/dialogues/{d}/declarations/{did}/withdrawals"),
+            None,
+            Some(key.withdraw(&d, id, &did, 2, &hash2, "changed our mind")),
+        )
     };
     refused(withdraw(&a, &b_id), "does not verify");
     assert_eq!(withdraw(&b, &b_id).status, 200);

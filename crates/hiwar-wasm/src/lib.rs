@@ -172,7 +172,13 @@ fn signatory(input: &[u8]) -> Result<Value, String> {
             let version = input["version"].as_u64().ok_or("version is missing")?;
             let (signatory, declaration, hash) = (s("signatory")?, s("declaration")?, s("hash")?);
             // Sign only the text the signatory was shown: the hash is recomputed here.
-            let shown = hiwar_record::declaration::version_hash(dialogue, declaration, version, &input["title"], &input["text"]);
+            let shown = hiwar_record::declaration::version_hash(
+                dialogue,
+                declaration,
+                version,
+                &input["title"],
+                &input["text"],
+            );
             if hex::encode(shown) != hash {
                 return Err("the page's hash is not the hash of the text it shows: not signed".into());
             }

@@ -131,7 +131,8 @@ pub enum DeclarationAction {
 /// A key file: `{"secret", "public"}`, and `"dialogue"`, `"signatory"` once registered.
 fn load(path: &Path) -> Result<(SignatoryKey, Value)> {
     let text = Zeroizing::new(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?);
-    let file: Value = serde_json::from_str(&text).with_context(|| format!("{} is not a key file (JSON)", path.display()))?;
+    let file: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a key file (JSON)", path.display()))?;
     let key = SignatoryKey::from_hex(file["secret"].as_str().unwrap_or_default())
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     if file["public"].as_str().is_some_and(|p| p != key.public()) {
@@ -189,7 +190,10 @@ pub fn org(action: OrgAction) -> Result<()> {
             let (key, file) = load(&key)?;
             let signatory = signatory_of(&file, &target)?;
             let body = key.revoke(&target.dialogue, &signatory, reason.trim());
-            post_json(&target.url(&format!("/api/dialogues/{}/signatories/{signatory}/revoked", target.dialogue)), &body)?;
+            post_json(
+                &target.url(&format!("/api/dialogues/{}/signatories/{signatory}/revoked", target.dialogue)),
+                &body,
+            )?;
             println!("{signatory} is revoked");
             Ok(())
         }
@@ -198,7 +202,11 @@ pub fn org(action: OrgAction) -> Result<()> {
 
 /// The version `version` (or the one open) of `declaration` in the verified record:
 /// `(version, hash, title, text)`.
-fn version_in_record(target: &DialogueTarget, declaration: &str, version: Option<u64>) -> Result<(u64, String, Value, Value)> {
+fn version_in_record(
+    target: &DialogueTarget,
+    declaration: &str,
+    version: Option<u64>,
+) -> Result<(u64, String, Value, Value)> {
     let record = target.url(&format!("/dialogues/{}/record", target.dialogue));
     let (dialogue, events) = crate::ballots::verified_events(&record)?;
     if dialogue != target.dialogue {
@@ -207,7 +215,7 @@ fn version_in_record(target: &DialogueTarget, declaration: &str, version: Option
     let of = |kind: &'static str| {
         events.iter().filter(move |(k, b)| k == kind && b["declaration"] == declaration).map(|(_, b)| b)
     };
-    let open = of("declaration.opened").last().and_then(|b| b["version"].as_u64());
+    let open = of("declaration.opened").next_back().and_then(|b| b["version"].as_u64());
     let version = version.or(open).with_context(|| format!("declaration {declaration} is not open for signing"))?;
     let drafted = of("declaration.drafted")
         .find(|b| b["version"] == version)
@@ -223,11 +231,18 @@ pub fn declaration(action: DeclarationAction) -> Result<()> {
             let signatory = signatory_of(&file, &target)?;
             let (version, hash, title, text) = version_in_record(&target, &declaration, version)?;
             for lang in ["ar", "en"] {
-                println!("── {} ({lang}) ──\n{}\n", title[lang].as_str().unwrap_or_default(), text[lang].as_str().unwrap_or_default());
+                println!(
+                    "── {} ({lang}) ──\n{}\n",
+                    title[lang].as_str().unwrap_or_default(),
+                    text[lang].as_str().unwrap_or_default()
+                );
             }
             println!("signing version {version} of {declaration}, whose text hashes to {hash}");
             let body = key.sign_version(&target.dialogue, &signatory, &declaration, version, &hash);
-            post_json(&target.url(&format!("/api/dialogues/{}/declarations/{declaration}/signatures", target.dialogue)), &body)?;
+            post_json(
+                &target.url(&format!("/api/dialogues/{}/declarations/{declaration}/signatures", target.dialogue)),
+                &body,
+            )?;
             println!("signed and recorded as {signatory}");
             Ok(())
         }
@@ -236,7 +251,10 @@ pub fn declaration(action: DeclarationAction) -> Result<()> {
             let signatory = signatory_of(&file, &target)?;
             let (version, hash, _, _) = version_in_record(&target, &declaration, Some(version))?;
             let body = key.withdraw(&target.dialogue, &signatory, &declaration, version, &hash, reason.trim());
-            post_json(&target.url(&format!("/api/dialogues/{}/declarations/{declaration}/withdrawals", target.dialogue)), &body)?;
+            post_json(
+                &target.url(&format!("/api/dialogues/{}/declarations/{declaration}/withdrawals", target.dialogue)),
+                &body,
+            )?;
             println!("the signature of {signatory} on version {version} is withdrawn (the record keeps both)");
             Ok(())
         }
@@ -247,5 +265,8 @@ fn signatory_of(file: &Value, target: &DialogueTarget) -> Result<String> {
     if file["dialogue"].as_str().is_some_and(|d| d != target.dialogue) {
         bail!("this key is registered in dialogue {}, not {}", file["dialogue"], target.dialogue);
     }
-    file["signatory"].as_str().map(str::to_string).context("the key file names no signatory: register it first (hiwar org register)")
+    file["signatory"]
+        .as_str()
+        .map(str::to_string)
+        .context("the key file names no signatory: register it first (hiwar org register)")
 }

@@ -862,7 +862,8 @@ fn organisations_sign_in_the_browser_and_a_changed_text_fails_both_verifiers() {
         org.type_into("#name_en", &format!("Organisation {}", i + 1));
         org.click("#register-button");
         org.wait_for("document.getElementById('secret').textContent.length > 0 && /org-/.test(document.getElementById('outcome').textContent)");
-        let secret = org.script("return document.getElementById('secret').textContent").as_str().unwrap().replace('-', "");
+        let secret =
+            org.script("return document.getElementById('secret').textContent").as_str().unwrap().replace('-', "");
         let outcome = org.script("return document.getElementById('outcome').textContent").as_str().unwrap().to_string();
         let signatory = outcome.split_whitespace().last().unwrap().to_string();
         keys.push((secret, signatory));
@@ -907,8 +908,10 @@ fn organisations_sign_in_the_browser_and_a_changed_text_fails_both_verifiers() {
             for (kind, body) in events.iter_mut().filter(|(k, _)| k == "declaration.drafted") {
                 let _ = kind;
                 body["text"]["en"] = json!("We demand nothing.");
-                let (id, version) = (body["declaration"].as_str().unwrap().to_string(), body["version"].as_u64().unwrap());
-                let hash = hiwar_record::declaration::version_hash(&dialogue, &id, version, &body["title"], &body["text"]);
+                let (id, version) =
+                    (body["declaration"].as_str().unwrap().to_string(), body["version"].as_u64().unwrap());
+                let hash =
+                    hiwar_record::declaration::version_hash(&dialogue, &id, version, &body["title"], &body["text"]);
                 body["hash"] = json!(hex::encode(hash));
             }
             events

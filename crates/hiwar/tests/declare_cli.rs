@@ -18,7 +18,8 @@ fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (bool, String) {
 fn an_organisation_registers_signs_withdraws_rotates_and_revokes_from_the_command_line() {
     let demo = Running::start(&["demo", "--listen", "127.0.0.1:0"]);
     let dialogue = demo.value("demo dialogue:").rsplit('/').next().unwrap().to_string();
-    let (_, login) = call("POST", &format!("{}/api/login", demo.url), None, Some(json!({"code": demo.value("convener key:")})));
+    let (_, login) =
+        call("POST", &format!("{}/api/login", demo.url), None, Some(json!({"code": demo.value("convener key:")})));
     let token = login["token"].as_str().unwrap().to_string();
     let (status, issued) = call(
         "POST",
@@ -36,24 +37,65 @@ fn an_organisation_registers_signs_withdraws_rotates_and_revokes_from_the_comman
 
     let (ok, out) = run(&["org", "keygen", "--out", key]);
     assert!(ok, "{out}");
-    let (ok, out) = run(&with(&["org", "register", "--key", key, "--code", &code, "--name-ar", "رابطة الصحفيين",
-        "--name-en", "Journalists' League", "--kind", "media", "--place", "abroad"]));
+    let (ok, out) = run(&with(&[
+        "org",
+        "register",
+        "--key",
+        key,
+        "--code",
+        &code,
+        "--name-ar",
+        "رابطة الصحفيين",
+        "--name-en",
+        "Journalists' League",
+        "--kind",
+        "media",
+        "--place",
+        "abroad",
+    ]));
     assert!(ok, "{out}");
     assert!(out.contains("registered as signatory org-"), "{out}");
     // The code is spent.
-    let (ok, out) = run(&with(&["org", "register", "--key", key, "--code", &code, "--name-ar", "أ", "--name-en", "A", "--kind", "ngo"]));
+    let (ok, out) = run(&with(&[
+        "org",
+        "register",
+        "--key",
+        key,
+        "--code",
+        &code,
+        "--name-ar",
+        "أ",
+        "--name-en",
+        "A",
+        "--kind",
+        "ngo",
+    ]));
     assert!(!ok && out.contains("401"), "{out}");
 
     let sign = |key: &str| run(&with(&["declaration", "sign", "--declaration", "joint-statement", "--key", key]));
     let (ok, out) = sign(key);
     assert!(ok, "{out}");
-    assert!(out.contains("detainee and missing person") && out.contains("signing version 2"), "the text is shown: {out}");
+    assert!(
+        out.contains("detainee and missing person") && out.contains("signing version 2"),
+        "the text is shown: {out}"
+    );
     let (ok, out) = sign(key);
     assert!(!ok && out.contains("already signed"), "{out}");
     let (ok, out) = run(&with(&["org", "rotate", "--key", key, "--out", next, "--reason", "a new laptop"]));
     assert!(ok, "{out}");
     let withdraw = |key: &str| {
-        run(&with(&["declaration", "withdraw", "--declaration", "joint-statement", "--key", key, "--declaration-version", "2", "--reason", "a mistake"]))
+        run(&with(&[
+            "declaration",
+            "withdraw",
+            "--declaration",
+            "joint-statement",
+            "--key",
+            key,
+            "--declaration-version",
+            "2",
+            "--reason",
+            "a mistake",
+        ]))
     };
     let (ok, out) = withdraw(key);
     assert!(!ok && out.contains("does not verify"), "the old key withdraws nothing: {out}");
@@ -63,7 +105,16 @@ fn an_organisation_registers_signs_withdraws_rotates_and_revokes_from_the_comman
     assert!(!ok && out.contains("withdrew"), "a withdrawal is final: {out}");
     let (ok, out) = run(&with(&["org", "revoke", "--key", next, "--reason", "we are leaving the coalition"]));
     assert!(ok, "{out}");
-    let (ok, out) = run(&with(&["declaration", "withdraw", "--declaration", "joint-statement", "--key", next, "--declaration-version", "2"]));
+    let (ok, out) = run(&with(&[
+        "declaration",
+        "withdraw",
+        "--declaration",
+        "joint-statement",
+        "--key",
+        next,
+        "--declaration-version",
+        "2",
+    ]));
     assert!(!ok && out.contains("revoked"), "{out}");
     let (ok, out) = run(&["verify", &format!("{}/dialogues/{dialogue}/record", demo.url)]);
     assert!(ok, "{out}");

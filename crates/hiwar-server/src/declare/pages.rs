@@ -221,7 +221,9 @@ fn standing<'a>(decl: &'a Declarations, v: &'a Version) -> impl Iterator<Item = 
 
 fn draft_form(lang: Lang, csrf: &str, action: &str, from: Option<&Version>) -> Markup {
     let value = |v: Option<&Version>, field: &str, l: &str| {
-        v.and_then(|v| if field == "title" { v.title[l].as_str() } else { v.text[l].as_str() }).unwrap_or("").to_string()
+        v.and_then(|v| if field == "title" { v.title[l].as_str() } else { v.text[l].as_str() })
+            .unwrap_or("")
+            .to_string()
     };
     html! {
         form.stack method="post" action=(action) {
@@ -566,7 +568,10 @@ pub async fn html_copy(
 /// or a key change or revocation of the signatory named in the path.
 pub fn by_own_key(kind: &'static str) -> axum::routing::MethodRouter<AppState> {
     axum::routing::post(
-        move |State(state): State<AppState>, ctx: Ctx, Path((id, named)): Path<(String, String)>, ApiJson(body): ApiJson<Value>| async move {
+        move |State(state): State<AppState>,
+              ctx: Ctx,
+              Path((id, named)): Path<(String, String)>,
+              ApiJson(body): ApiJson<Value>| async move {
             service::by_own_key(&state, ctx.client, &id, kind, &named, body).await?;
             Ok::<_, AppError>(axum::Json(json!({ "recorded": kind })).into_response())
         },

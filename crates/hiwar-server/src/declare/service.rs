@@ -76,7 +76,9 @@ pub async fn may_draft(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<Me
         Some(_) => AppError::forbidden(),
         None => AppError::unauthorized(),
     })?;
-    if member.has("convener") || state.store.members_draft(dialogue).await? && !member.roles.iter().all(|r| r == "observer") {
+    if member.has("convener")
+        || state.store.members_draft(dialogue).await? && !member.roles.iter().all(|r| r == "observer")
+    {
         Ok(member)
     } else {
         Err(AppError::forbidden())
@@ -186,7 +188,12 @@ pub async fn register_organisation(
 }
 
 /// A member registers the key they sign with in their own name (their pseudonym).
-pub async fn register_member(state: &AppState, ctx: &Ctx, dialogue: &str, registration: Value) -> Result<String, AppError> {
+pub async fn register_member(
+    state: &AppState,
+    ctx: &Ctx,
+    dialogue: &str,
+    registration: Value,
+) -> Result<String, AppError> {
     let me = membership(state, ctx, dialogue).await?.ok_or_else(AppError::forbidden)?;
     let mut registration = checked_registration(registration)?;
     if registration["kind"] != "member" || registration["name"] != bilingual(&me.pseudonym, &me.pseudonym) {
@@ -216,7 +223,10 @@ fn checked_registration(mut registration: Value) -> Result<Value, AppError> {
         let name = registration["name"][lang].as_str().unwrap_or_default();
         let field = format!("name_{lang}");
         if text_field(&field, name, 1, decl::MAX_NAME_CHARS)? != name {
-            return Err(AppError::bad_request(field, "a name has no spaces at its ends and is in Unicode normal form C"));
+            return Err(AppError::bad_request(
+                field,
+                "a name has no spaces at its ends and is in Unicode normal form C",
+            ));
         }
     }
     registration["batch"] = Value::Null;
@@ -243,7 +253,10 @@ pub async fn by_own_key(
     state.store.dialogue(dialogue).await?;
     if let Some(reason) = body.get("reason").and_then(Value::as_str) {
         if text_field("reason", reason, 0, decl::MAX_REASON_CHARS)? != reason {
-            return Err(AppError::bad_request("reason", "a reason has no spaces at its ends and is in Unicode normal form C"));
+            return Err(AppError::bad_request(
+                "reason",
+                "a reason has no spaces at its ends and is in Unicode normal form C",
+            ));
         }
     }
     let field = if kind.starts_with("declaration.") { "declaration" } else { "signatory" };

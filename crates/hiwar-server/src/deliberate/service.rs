@@ -67,7 +67,13 @@ pub async fn post(state: &AppState, ctx: &Ctx, dialogue: &str, text: &str) -> Re
 }
 
 /// [`post`], also proposing the statement for the dialogue's agenda when `agenda`.
-pub async fn post_for(state: &AppState, ctx: &Ctx, dialogue: &str, text: &str, agenda: bool) -> Result<String, AppError> {
+pub async fn post_for(
+    state: &AppState,
+    ctx: &Ctx,
+    dialogue: &str,
+    text: &str,
+    agenda: bool,
+) -> Result<String, AppError> {
     let me = require_member(state, ctx, dialogue).await?;
     let text = text_field("text", text, 1, MAX_STATEMENT_CHARS)?;
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");

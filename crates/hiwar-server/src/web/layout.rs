@@ -112,9 +112,7 @@ pub fn download(content_type: &'static str, filename: &str, body: String, privat
 /// Lets a page run this site's scripts and WebAssembly module (the pages where secrets
 /// are made and used on the device).
 pub fn allow_scripts(response: &mut Response) {
-    response
-        .headers_mut()
-        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::SCRIPT_PAGE_POLICY));
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::SCRIPT_PAGE_POLICY));
 }
 
 /// Data for a page's script: JSON in a block that is not run, with `<` escaped so no
