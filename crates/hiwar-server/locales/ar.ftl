@@ -146,6 +146,7 @@ selection-status-published = نُشر، بانتظار القيمة العشوا
 selection-status-drawn = سُحب
 selection-status-seated = جرى تعيين المندوبين
 selection-progress = ثبت المستوى { $level }؛ أدنى احتمال حتى الآن:
+selection-progress-solving = حساب المستوى { $level } ({ $seconds } ث): أدنى احتمال حتى الآن، وأقصى ما يمكن لأي اختيار أن يعطيه:
 selection-progress-start = بدء الحساب…
 selection-progress-refresh = تتحدث هذه الصفحة تلقائيًا كل بضع ثوانٍ.
 selection-failed = تعذّر حساب الاختيار:

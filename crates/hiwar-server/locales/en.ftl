@@ -146,6 +146,7 @@ selection-status-published = published, awaiting the public random value
 selection-status-drawn = drawn
 selection-status-seated = delegates seated
 selection-progress = Level { $level } proven; lowest probability so far:
+selection-progress-solving = Solving level { $level } ({ $seconds } s): lowest probability so far, and the most any selection can give:
 selection-progress-start = Starting the optimiser…
 selection-progress-refresh = This page refreshes itself every few seconds.
 selection-failed = The selection could not be computed:

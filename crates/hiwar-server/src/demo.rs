@@ -165,11 +165,10 @@ async fn seat_demo_panel(store: &Store, dialogue: &str) -> Result<(), AppError> 
     let (k, m) = (24, 1000);
     let started = std::time::Instant::now();
     let software = format!("hiwar {}", env!("CARGO_PKG_VERSION"));
-    let computed =
-        tokio::task::spawn_blocking(move || lottery::compute(&pool, &quotas, k, m, &software, None, |_, _| {}))
-            .await
-            .map_err(AppError::internal)?
-            .map_err(AppError::internal)?;
+    let computed = tokio::task::spawn_blocking(move || lottery::compute(&pool, &quotas, k, m, &software, None, |_| {}))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
     let new = NewSelection {
         size: k as u64,
         panels: m as u64,

@@ -8,7 +8,7 @@ use std::time::Instant;
 use hiwar_sortition::leximin::Instance;
 use hiwar_sortition::lottery::{gini, volunteer_probabilities};
 use hiwar_sortition::solver::Solver;
-use hiwar_sortition::synthetic::skewed;
+use hiwar_sortition::synthetic::{skewed, skewed_csv};
 
 fn main() {
     println!(
@@ -31,9 +31,19 @@ fn main() {
         ("n=1727, k=110, 7 categories x 2", 1727, 110, 7, 2),
         ("n=1727, k=110, 5 categories x 3", 1727, 110, 5, 3),
         ("n=1727, k=110, 7 categories x 3", 1727, 110, 7, 3),
+        ("n=2000, k=200, 10 categories x 2", 2000, 200, 10, 2),
     ] {
         if !only.is_empty() && !only.iter().any(|o| label.contains(o.as_str())) {
             continue;
+        }
+        // `HIWAR_BENCH_WRITE=DIR` also writes each pool and its quotas as CSV, for
+        // tools/maximin_compare.py (an independent implementation) to solve.
+        if let Some(dir) = std::env::var_os("HIWAR_BENCH_WRITE") {
+            let (pool, quotas) = skewed_csv(n, k, categories, values, 7);
+            let name = format!("n{n}-k{k}-{categories}x{values}");
+            let dir = std::path::Path::new(&dir);
+            std::fs::write(dir.join(format!("{name}-pool.csv")), pool).expect("writing the pool");
+            std::fs::write(dir.join(format!("{name}-quotas.csv")), quotas).expect("writing the quotas");
         }
         let (pool, quotas) = skewed(n, k, categories, values, 7);
         // Every solver this build has: microlp, and HiGHS with `--features highs`.
@@ -46,9 +56,9 @@ fn main() {
                 .with_solver(solver)
                 .with_time_limit(limit.map(std::time::Duration::from_secs_f64));
             let verbose = std::env::var_os("HIWAR_BENCH_VERBOSE").is_some();
-            let distribution = match instance.leximin(|level, z| {
-                if verbose {
-                    eprintln!("  level {level}: {:.6} % at {:.1} s", z * 100.0, started.elapsed().as_secs_f64());
+            let distribution = match instance.leximin(|p| {
+                if verbose || p.done && std::env::var_os("HIWAR_BENCH_LEVELS").is_some() {
+                    eprintln!("  {} at {:.1} s", p.describe(), started.elapsed().as_secs_f64());
                 }
             }) {
                 Ok(d) => d,

@@ -36,6 +36,58 @@ use crate::Error;
 
 /// Pricing values above `μ` by less than this are treated as optimal.
 const EPS: f64 = 1e-7;
+/// How often a level being solved reports where it stands.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Where the optimiser stands: the level being solved (0 is the maximin level), the
+/// value the best distribution so far gives every profile not yet fixed, the upper
+/// bound no distribution can beat, and the seconds spent on the level. `done`: the
+/// level is finished (proven within `LEVEL_TOLERANCE`, or stopped by the time limit).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    pub level: usize,
+    pub value: f64,
+    pub bound: f64,
+    pub seconds: f64,
+    pub done: bool,
+}
+
+impl Progress {
+    /// One line for a progress store: `level:value:bound:seconds:done`.
+    pub fn encode(&self) -> String {
+        format!("{}:{}:{}:{:.1}:{}", self.level, self.value, self.bound, self.seconds, u8::from(self.done))
+    }
+
+    /// Reads [`Progress::encode`]'s line (or the older `level:value`).
+    pub fn decode(line: &str) -> Option<Progress> {
+        let mut parts = line.split(':');
+        let level = parts.next()?.parse().ok()?;
+        let value: f64 = parts.next()?.parse().ok()?;
+        let mut rest = parts.map(|p| p.parse::<f64>().ok());
+        let bound = rest.next().flatten().unwrap_or(value);
+        let seconds = rest.next().flatten().unwrap_or(0.0);
+        let done = rest.next().flatten().is_none_or(|d| d != 0.0);
+        Some(Progress { level, value, bound, seconds, done })
+    }
+
+    /// "level 2: 4.7795 % ≤ optimum ≤ 4.7952 % (12.3 s)" while it is solved (or when it
+    /// was stopped), "level 2 proven: 4.7795 % (12.3 s)" once it is.
+    pub fn describe(&self) -> String {
+        let (level, value, bound, seconds) = (self.level, self.value * 100.0, self.bound * 100.0, self.seconds);
+        if self.done && self.proven() {
+            format!("level {level} proven: {value:.4} % ({seconds:.1} s)")
+        } else {
+            let state = if self.done { " stopped" } else { "" };
+            format!("level {level}{state}: {value:.4} % ≤ optimum ≤ {bound:.4} % ({seconds:.1} s)")
+        }
+    }
+
+    /// Whether the value is within `LEVEL_TOLERANCE` of the bound.
+    pub fn proven(&self) -> bool {
+        self.bound - self.value <= LEVEL_TOLERANCE
+    }
+}
+
 /// Safety bound on column generation.
 const MAX_PANELS: usize = 50_000;
 /// A level stops once its value is proven within this of its optimum (the issue's
@@ -70,8 +122,10 @@ pub struct Distribution {
 }
 
 impl Instance<'_> {
-    /// Computes the leximin distribution. `progress` is told each level's minimum.
-    pub fn leximin(&self, mut progress: impl FnMut(usize, f64)) -> Result<Distribution, Error> {
+    /// Computes the leximin distribution. `progress` is told where each level stands —
+    /// its value so far and its upper bound — at most about once a second while it is
+    /// solved, and once when it is done.
+    pub fn leximin(&self, mut progress: impl FnMut(&Progress)) -> Result<Distribution, Error> {
         let n = self.profiles.members.len();
         let sizes = self.sizes();
         let mut panels: Vec<Vec<u32>> = Vec::new();
@@ -111,12 +165,19 @@ impl Instance<'_> {
             // The fractional relaxation gives the first of both (z_Q ≥ L(y_Q), see
             // [`Instance::relaxation`]).
             let (mut upper, mut centre) = self.relaxation(&fixed, &sizes)?;
+            let level_started = std::time::Instant::now();
+            let mut told = level_started;
             let (y, z, level_gap) = loop {
                 // Columns added since the LP's last solve (its y does not know them yet).
                 let mut added = 0;
                 let (y, mu) = dual.solve()?;
                 let fixed_part = |y: &[f64]| -> f64 { fixed.iter().zip(y).filter_map(|(f, y)| f.map(|f| f * y)).sum() };
                 let z = mu - fixed_part(&y);
+                if told.elapsed() >= PROGRESS_EVERY {
+                    told = std::time::Instant::now();
+                    let seconds = level_started.elapsed().as_secs_f64();
+                    progress(&Progress { level, value: z, bound: upper, seconds, done: false });
+                }
                 if upper - z <= LEVEL_TOLERANCE {
                     break (y, z, (upper - z).max(0.0));
                 }
@@ -195,7 +256,8 @@ impl Instance<'_> {
                 // its solver's rounding, and microlp then reports its dual unbounded.
                 fixed[p] = Some((z - FIX_SLACK).clamp(0.0, 1.0));
             }
-            progress(level, z);
+            let seconds = level_started.elapsed().as_secs_f64();
+            progress(&Progress { level, value: z, bound: z + level_gap, seconds, done: true });
             level += 1;
         }
         let (lambda, probabilities) = self.solve_primal(&panels, &fixed, &sizes)?;

@@ -101,7 +101,7 @@ pub fn compute(
     m: usize,
     software: &str,
     time_limit: Option<std::time::Duration>,
-    progress: impl FnMut(usize, f64),
+    progress: impl FnMut(&crate::leximin::Progress),
 ) -> Result<Lottery, Error> {
     if m == 0 {
         return Err(Error::Manifest("a lottery needs at least one panel".into()));

@@ -10,6 +10,14 @@ use crate::pool::{Pool, Quotas};
 /// category is drawn with weight ∝ 1/(j+1) (skewed), while the quotas ask each feature
 /// for its equal share of `k` seats ± 30 %. Deterministic in `seed`.
 pub fn skewed(n: usize, k: u32, categories: usize, values: usize, seed: u64) -> (Pool, Quotas) {
+    let (pool, quotas) = skewed_csv(n, k, categories, values, seed);
+    let quotas = Quotas::parse(&quotas).expect("generated quotas parse");
+    (Pool::parse(&pool, &quotas).expect("a generated pool parses"), quotas)
+}
+
+/// [`skewed`]'s pool and quotas as the CSV files `hiwar select run` reads (for other
+/// tools to solve the same instance).
+pub fn skewed_csv(n: usize, k: u32, categories: usize, values: usize, seed: u64) -> (String, String) {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
     let names: Vec<String> = (0..categories).map(|c| format!("c{c}")).collect();
     let weights: Vec<f64> = (0..values).map(|j| 1.0 / (j as f64 + 1.0)).collect();
@@ -36,6 +44,5 @@ pub fn skewed(n: usize, k: u32, categories: usize, values: usize, seed: u64) -> 
             quotas.push_str(&format!("{name},v{j},{},{}\n", (share * 0.7).floor(), (share * 1.3).ceil()));
         }
     }
-    let quotas = Quotas::parse(&quotas).expect("generated quotas parse");
-    (Pool::parse(&csv, &quotas).expect("a generated pool parses"), quotas)
+    (csv, quotas)
 }

@@ -22,7 +22,7 @@ fn shared(file: &str) -> Option<String> {
 
 fn run(pool: &Pool, quotas: &Quotas, k: u32, m: usize) -> (Value, Vec<f64>) {
     let instance = Instance::new(pool, quotas, k).unwrap();
-    let distribution = instance.leximin(|_, _| {}).unwrap();
+    let distribution = instance.leximin(|_| {}).unwrap();
     let probabilities = volunteer_probabilities(&instance, &distribution);
     let panels = round(&instance, &distribution, m);
     (manifest(pool, quotas, k as usize, &panels, &probabilities, "hiwar test"), probabilities)
@@ -119,7 +119,7 @@ fn bad_inputs_are_named() {
     let tight =
         Quotas::parse("category,feature,min,max\ngender,f,3,3\ngender,m,3,3\nage,young,0,5\nage,old,0,5\n").unwrap();
     let instance = Instance::new(&pool, &tight, 5).unwrap();
-    let err = instance.leximin(|_, _| {}).unwrap_err().to_string();
+    let err = instance.leximin(|_| {}).unwrap_err().to_string();
     assert!(err.contains("minimums of gender add up to 6") && err.contains("lower the minimum of gender/"), "{err}");
 }
 
@@ -152,7 +152,7 @@ proptest! {
         )).unwrap();
         let Ok(pool) = Pool::parse(&csv, &quotas) else { return Ok(()) };
         let instance = Instance::new(&pool, &quotas, k).unwrap();
-        let Ok(distribution) = instance.leximin(|_, _| {}) else { return Ok(()) };
+        let Ok(distribution) = instance.leximin(|_| {}) else { return Ok(()) };
         let probabilities = volunteer_probabilities(&instance, &distribution);
         prop_assert!((probabilities.iter().sum::<f64>() - k as f64).abs() < 1e-6);
         let panels = round(&instance, &distribution, 200);
@@ -210,7 +210,7 @@ fn every_solver_reaches_the_same_optimum() {
             .into_iter()
             .map(|solver| {
                 let instance = Instance::new(pool, quotas, k).unwrap().with_solver(solver);
-                let distribution = instance.leximin(|_, _| {}).unwrap();
+                let distribution = instance.leximin(|_| {}).unwrap();
                 let mut p = volunteer_probabilities(&instance, &distribution);
                 p.sort_by(f64::total_cmp);
                 (solver, p)
@@ -237,13 +237,26 @@ fn every_solver_reaches_the_same_optimum() {
 fn a_time_limit_returns_the_best_distribution_so_far_marked_not_proven() {
     let (pool, quotas) = hiwar_sortition::synthetic::skewed(600, 60, 4, 3, 7);
     let k = 60;
-    let full = Instance::new(&pool, &quotas, k).unwrap().leximin(|_, _| {}).unwrap();
+    let mut told = Vec::new();
+    let full = Instance::new(&pool, &quotas, k).unwrap().leximin(|p| told.push(*p)).unwrap();
     assert!(full.proven);
+    // Every level is reported done and proven, in order; the encoded line reads back.
+    let done: Vec<_> = told.iter().filter(|p| p.done).collect();
+    assert!(done.iter().enumerate().all(|(i, p)| p.level == i && p.proven()));
+    let last = *done[done.len() - 1];
+    assert_eq!(
+        hiwar_sortition::leximin::Progress::decode(&last.encode()).map(|p| (p.level, p.done)),
+        Some((last.level, true))
+    );
     let instance = Instance::new(&pool, &quotas, k).unwrap().with_time_limit(Some(std::time::Duration::ZERO));
     let mut levels = Vec::new();
-    let stopped = instance.leximin(|level, z| levels.push((level, z))).unwrap();
+    let stopped = instance.leximin(|p| levels.push(*p)).unwrap();
     assert!(!stopped.proven);
     assert_eq!(levels.len(), 1, "stopped in the first level");
+    // The progress says it stopped, with the bound it could not close.
+    assert!(levels[0].done && !levels[0].proven() && levels[0].bound > levels[0].value);
+    assert!(levels[0].describe().contains("stopped") && levels[0].describe().contains("≤ optimum ≤"));
+    let levels: Vec<(usize, f64)> = levels.iter().map(|p| (p.level, p.value)).collect();
     let total: f64 = stopped.panels.iter().map(|(_, l)| l).sum();
     assert!((total - 1.0).abs() < 1e-9);
     let probabilities = volunteer_probabilities(&instance, &stopped);

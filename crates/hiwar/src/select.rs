@@ -154,8 +154,12 @@ fn run_selection(
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let progress = bar.clone();
     let software = format!("hiwar {}", env!("CARGO_PKG_VERSION"));
-    let computed = lottery::compute(&pool, &quotas, k, m, &software, time_limit, move |level, z| {
-        progress.set_message(format!("level {level}, minimum {:.4} %", z * 100.0))
+    let computed = lottery::compute(&pool, &quotas, k, m, &software, time_limit, move |p| {
+        if p.done {
+            // Each finished level stays on the screen: its value and how long it took.
+            progress.println(p.describe());
+        }
+        progress.set_message(p.describe())
     })?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();

@@ -157,7 +157,16 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
             @if running {
                 p.progress role="status" {
                     @match selection::parse_progress(&s.progress) {
-                        Some((level, z)) => { (lang.t1("selection-progress", "level", level)) " " bdi dir="ltr" { (percent(lang, Some(z))) } }
+                        Some(p) => {
+                            @let mut args = fluent_bundle::FluentArgs::new();
+                            @let _ = { args.set("level", p.level); args.set("seconds", format!("{:.0}", p.seconds)); };
+                            @if p.done {
+                                (lang.t_args("selection-progress", &args)) " " bdi dir="ltr" { (percent(lang, Some(p.value))) }
+                            } @else {
+                                (lang.t_args("selection-progress-solving", &args)) " "
+                                bdi dir="ltr" { (percent(lang, Some(p.value))) " – " (percent(lang, Some(p.bound))) }
+                            }
+                        }
                         None => { (lang.t("selection-progress-start")) }
                     }
                 }

@@ -69,8 +69,8 @@ async fn run(state: AppState, id: String, pool: Pool, quotas: Quotas, k: u32, m:
     let started = std::time::Instant::now();
     let software = format!("hiwar {}", env!("CARGO_PKG_VERSION"));
     let job = tokio::task::spawn_blocking(move || {
-        let result = lottery::compute(&pool, &quotas, k, m, &software, Some(SELECTION_TIME_LIMIT), |level, z| {
-            let _ = progress_tx.send(format!("{level}:{z}"));
+        let result = lottery::compute(&pool, &quotas, k, m, &software, Some(SELECTION_TIME_LIMIT), |progress| {
+            let _ = progress_tx.send(progress.encode());
         });
         result.map(|computed| {
             let summary = summary(&computed, started.elapsed().as_secs_f64());
@@ -127,9 +127,8 @@ pub fn summary(computed: &Lottery, seconds: f64) -> Value {
 }
 
 /// The optimiser's progress as `(level, minimum so far)`.
-pub fn parse_progress(progress: &str) -> Option<(u64, f64)> {
-    let (level, z) = progress.split_once(':')?;
-    Some((level.parse().ok()?, z.parse().ok()?))
+pub fn parse_progress(progress: &str) -> Option<hiwar_sortition::leximin::Progress> {
+    hiwar_sortition::leximin::Progress::decode(progress)
 }
 
 /// Whether a running selection has stopped reporting (its server stopped).
