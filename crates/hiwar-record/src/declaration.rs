@@ -480,7 +480,7 @@ impl Declarations {
                 let by = match (&b["by"], &b["sig"]) {
                     (Value::String(_), Value::Null) => {
                         let by = id(b, "by").map_err(d1)?;
-                        if !state.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener")) {
+                        if !state.is_convener(&by) {
                             return Err(d1(format!("{by} is not a convener of this dialogue")));
                         }
                         Some(by)
@@ -557,7 +557,7 @@ impl Declarations {
                     return Err(d2(format!("signing would close at {closes}, not after this line's time {time}")));
                 }
                 let by = id(b, "by").map_err(d2)?;
-                if !state.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener")) {
+                if !state.is_convener(&by) {
                     return Err(d2(format!("{by} is not a convener of this dialogue")));
                 }
                 self.declarations.get_mut(&declaration).expect("found above").open = Some((version, closes));

@@ -189,6 +189,11 @@ impl State {
         Some(Batch { role: self.batch_roles.get(id)?, count, used: joined + revoked, order: self.batch_order[id] })
     }
 
+    /// Whether `member` joined and holds the role `convener` now.
+    pub fn is_convener(&self, member: &str) -> bool {
+        self.members.get(member).is_some_and(|(_, roles)| roles.contains("convener"))
+    }
+
     /// Counts one invitation of `batch` as used by someone joining (or, for
     /// organisations, registering) as `role`.
     pub(crate) fn use_invitation(&mut self, batch: &str, role: &str) -> Result<(), String> {
@@ -309,7 +314,7 @@ impl State {
                 let member = id(b, "member")?;
                 let role = one_of(b, "role", &ROLES)?;
                 let by = id(b, "by")?;
-                let by_is_convener = self.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener"));
+                let by_is_convener = self.is_convener(&by);
                 if !by_is_convener {
                     return Err(format!("{by} is not a convener of this dialogue"));
                 }
@@ -333,7 +338,7 @@ impl State {
                 let statement = id(b, "statement")?;
                 text(b, "reason", 1, 500)?;
                 let by = id(b, "by")?;
-                if !self.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener")) {
+                if !self.is_convener(&by) {
                     return Err(format!("{by} is not a convener of this dialogue"));
                 }
                 let (hidden, _) = self
@@ -352,7 +357,7 @@ impl State {
                 let hidden = b["hidden"].as_bool().ok_or("hidden is not true or false")?;
                 text(b, "reason", 1, 500)?;
                 let by = id(b, "by")?;
-                if !self.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener")) {
+                if !self.is_convener(&by) {
                     return Err(format!("{by} is not a convener of this dialogue"));
                 }
                 let (state, _) = self
@@ -402,7 +407,7 @@ impl State {
                 let adopted = b["adopted"].as_bool().ok_or("adopted is not true or false")?;
                 let reason = text(b, "reason", 1, 500)?;
                 let by = id(b, "by")?;
-                if !self.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener")) {
+                if !self.is_convener(&by) {
                     return Err(format!("{by} is not a convener of this dialogue"));
                 }
                 let decision = self

@@ -415,7 +415,7 @@ impl Witnesses {
                 let name = text(b, "name", 1, MAX_WITNESS_NAME).map_err(w1)?;
                 let key = hex_field(b, "key", 32).map_err(w1)?;
                 let by = id(b, "by").map_err(w1)?;
-                if !state.members.get(&by).is_some_and(|(_, roles)| roles.contains("convener")) {
+                if !state.is_convener(&by) {
                     return Err(w1(format!("{by} is not a convener of this dialogue")));
                 }
                 let bytes: [u8; 32] = decode_hex(&key).expect("checked as hex");

@@ -53,7 +53,7 @@ impl DeclareViews {
 /// The record's signatories, declarations and agenda decisions (at most
 /// [`VIEW_MAX_AGE`] old).
 pub async fn view(state: &AppState, dialogue: &str) -> Result<Arc<DeclareView>, AppError> {
-    state.store.dialogue(dialogue).await?;
+    // An unknown dialogue is a 404 from `declare_view` itself (no view is cached for it).
     if let Some(view) = state.declare_views.fresh(dialogue) {
         return Ok(view);
     }
