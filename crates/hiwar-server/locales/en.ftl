@@ -118,6 +118,7 @@ error-413 = The request is too large
 error-415 = The request's content type is not accepted here
 error-429 = Too many attempts; wait a minute and try again
 error-500 = Internal error; nothing you sent was lost
+error-503 = The service is busy or its database is unavailable right now; your request was not saved, so try again shortly
 error-csrf = The form has expired. Go back, reload the page and try again.
 error-field = Field: { $field }
 error-back = Back to the home page

@@ -33,6 +33,14 @@ pub struct StatementText {
     pub redacted: Option<String>,
 }
 
+/// What voting asks of an account in a dialogue ([`Store::voter`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Voter {
+    pub member: Option<String>,
+    pub takes_part: bool,
+    pub deliberating: bool,
+}
+
 /// One vote, for analysis: `(member, statement, vote)` with vote in {1, 0, −1}.
 pub type VoteRow = (String, String, i8);
 
@@ -91,6 +99,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(unique_as_conflict("this statement was already posted"))?;
+        crate::vote_writer::raise_version(&mut tx, dialogue).await?;
         let digest = hiwar_record::events::statement_digest(&salt, text);
         self.append(&mut tx, dialogue, "statement.posted", body::statement_posted(&id, &digest)).await?;
         if agenda {
@@ -188,6 +197,7 @@ impl Store {
                 Self::unchanged_statement(&mut tx, dialogue, statement, "the statement was already redacted").await
             );
         }
+        crate::vote_writer::raise_version(&mut tx, dialogue).await?;
         self.append(&mut tx, dialogue, "statement.redacted", body::statement_redacted(statement, reason, by)).await?;
         tx.commit().await?;
         Ok(())
@@ -214,51 +224,78 @@ impl Store {
     }
 
     /// Records `member`'s vote; a later vote replaces the earlier one. Votes on unknown
-    /// or hidden statements are refused.
+    /// or hidden statements are refused. The vote is written with the others that
+    /// arrive meanwhile, in one transaction (see `vote_writer`); this returns once that
+    /// transaction has committed.
     pub async fn vote(&self, dialogue: &str, statement: &str, member: &str, vote: i8) -> Result<()> {
-        let row = sqlx::query("SELECT hidden FROM statements WHERE id = $1 AND dialogue_id = $2")
-            .bind(statement)
-            .bind(dialogue)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("statement"))?;
-        if row.get::<i64, _>(0) != 0 {
-            return Err(StoreError::Conflict("the statement was moderated out".into()));
-        }
-        sqlx::query(
-            "INSERT INTO statement_votes (statement_id, member_id, vote, voted_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (statement_id, member_id) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-        )
-        .bind(statement)
-        .bind(member)
-        .bind(vote as i64)
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.votes.vote(&self.pool, dialogue, statement, member, vote).await
     }
 
-    /// Every vote in the dialogue, for analysis (never published as such).
-    pub async fn votes(&self, dialogue: &str) -> Result<Vec<VoteRow>> {
+    /// Every vote in the dialogue, for analysis (never published as such), with the
+    /// deliberation version they are complete up to.
+    pub async fn votes(&self, dialogue: &str) -> Result<(i64, Vec<VoteRow>)> {
+        let version = self.deliberation_version(dialogue).await?;
+        let mut votes = self.votes_changed(dialogue, i64::MIN, version).await?;
+        // In a fixed order, so that every analysis of the same votes is the same.
+        votes.sort_unstable();
+        Ok((version, votes))
+    }
+
+    /// The votes stamped with a deliberation version in `(after, upto]`: what changed
+    /// since an analysis of version `after`, when `upto` was read from
+    /// [`Store::deliberation_version`] (so all of them have committed).
+    pub async fn votes_changed(&self, dialogue: &str, after: i64, upto: i64) -> Result<Vec<VoteRow>> {
         let rows = sqlx::query(
-            "SELECT v.member_id, v.statement_id, v.vote FROM statement_votes v \
-             JOIN statements s ON s.id = v.statement_id WHERE s.dialogue_id = $1 ORDER BY v.member_id, v.statement_id",
+            "SELECT member_id, statement_id, vote FROM statement_votes \
+             WHERE dialogue_id = $1 AND changed_in > $2 AND changed_in <= $3",
         )
         .bind(dialogue)
+        .bind(after)
+        .bind(upto)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get::<i64, _>(2) as i8)).collect())
     }
 
-    /// The statements `member` has voted on in `dialogue`.
-    pub async fn member_votes(&self, dialogue: &str, member: &str) -> Result<std::collections::HashSet<String>> {
-        let rows = sqlx::query(
-            "SELECT v.statement_id FROM statement_votes v JOIN statements s ON s.id = v.statement_id              WHERE s.dialogue_id = $1 AND v.member_id = $2",
+    /// The dialogue's deliberation version: raised by every committed change to its
+    /// votes or statements (0 before the first).
+    pub async fn deliberation_version(&self, dialogue: &str) -> Result<i64> {
+        Ok(sqlx::query("SELECT version FROM deliberation_versions WHERE dialogue_id = $1")
+            .bind(dialogue)
+            .fetch_optional(&self.pool)
+            .await?
+            .map_or(0, |r| r.get(0)))
+    }
+
+    /// Who `account` is in `dialogue` for voting, in one query: their member id, whether
+    /// they take part (a role other than observer) and whether a deliberation phase is
+    /// current. The dialogue not existing is `NotFound`.
+    pub async fn voter(&self, dialogue: &str, account: &str) -> Result<Voter> {
+        let row = sqlx::query(
+            "SELECT m.id, \
+             (SELECT COUNT(*) FROM member_roles r WHERE r.member_id = m.id AND r.role <> 'observer'), \
+             (SELECT p.kind FROM phases p WHERE p.dialogue_id = d.id AND p.idx = d.current_phase) \
+             FROM dialogues d LEFT JOIN members m ON m.dialogue_id = d.id AND m.account_id = $2 WHERE d.id = $1",
         )
         .bind(dialogue)
-        .bind(member)
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(account)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("dialogue"))?;
+        Ok(Voter {
+            member: row.get(0),
+            takes_part: row.get::<Option<i64>, _>(1).unwrap_or(0) > 0,
+            deliberating: row.get::<Option<String>, _>(2).as_deref() == Some("deliberation"),
+        })
+    }
+
+    /// The statements `member` has voted on in `dialogue`.
+    pub async fn member_votes(&self, dialogue: &str, member: &str) -> Result<std::collections::HashSet<String>> {
+        let rows = sqlx::query("SELECT statement_id FROM statement_votes WHERE member_id = $1 AND dialogue_id = $2")
+            .bind(member)
+            .bind(dialogue)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
@@ -286,6 +323,7 @@ impl Store {
             let conflict = format!("the statement is already {}", if hidden { "hidden" } else { "shown" });
             return Err(Self::unchanged_statement(&mut tx, dialogue, statement, &conflict).await);
         }
+        crate::vote_writer::raise_version(&mut tx, dialogue).await?;
         self.append(&mut tx, dialogue, "statement.moderated", body::statement_moderated(statement, hidden, reason, by))
             .await?;
         tx.commit().await?;

@@ -22,6 +22,7 @@ mod elections;
 mod record;
 mod schema;
 mod selections;
+mod vote_writer;
 mod witnesses;
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -39,7 +40,7 @@ use sqlx::{AnyPool, Executor};
 use zeroize::Zeroizing;
 
 pub use declarations::DeclareView;
-pub use deliberation::{statement_key, Statement, StatementText, VoteRow};
+pub use deliberation::{statement_key, Statement, StatementText, VoteRow, Voter};
 pub use elections::{BoardEntry, Election, SIGNED_KINDS};
 pub use schema::MIGRATIONS;
 pub use selections::{NewSelection, Selection, SelectionStatus};
@@ -69,6 +70,43 @@ pub enum StoreError {
     /// The change would write a record line the verifier rejects: nothing was stored.
     #[error("refused: {0}")]
     Refused(String),
+    /// The database could not take the change (unreachable, restarting, out of space):
+    /// nothing was stored, and trying again later may succeed.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Whether the failure is the database's availability (connection lost or refused,
+    /// the server shutting down or out of resources, the disk full or failing, a lock
+    /// not granted in time) rather than anything about the request.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Database(e) => sqlx_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if code.len() == 5 {
+                // PostgreSQL's SQLSTATE classes: connection exception, insufficient
+                // resources (disk full, out of memory), operator intervention (shutdown),
+                // system error (I/O).
+                ["08", "53", "57", "58"].iter().any(|class| code.starts_with(class))
+            } else {
+                // SQLite's (extended) result code, whose low byte is the primary one:
+                // BUSY, IOERR, FULL, CANTOPEN.
+                code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 10 | 13 | 14))
+            }
+        }
+        _ => false,
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -197,6 +235,7 @@ pub struct Store {
     checks: record::CheckCache,
     /// Keys the hashed names of rate-limit buckets (see `attempts`).
     bucket_key: std::sync::Arc<String>,
+    votes: vote_writer::VoteWriter,
 }
 
 fn now() -> String {
@@ -272,7 +311,13 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let mut store = Store { pool, backend, checks: record::CheckCache::default(), bucket_key: Default::default() };
+        let mut store = Store {
+            pool,
+            backend,
+            checks: record::CheckCache::default(),
+            bucket_key: Default::default(),
+            votes: Default::default(),
+        };
         store.migrate().await?;
         store.bucket_key = std::sync::Arc::new(store.bucket_secret().await?);
         Ok(store)

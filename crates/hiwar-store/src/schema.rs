@@ -278,4 +278,17 @@ ALTER TABLE dialogues ADD COLUMN opinion_method TEXT NOT NULL DEFAULT 'hiwar';
 ALTER TABLE dialogues ADD COLUMN members_draft INTEGER NOT NULL DEFAULT 0;
 "#,
     ),
+    (
+        10,
+        r#"
+ALTER TABLE statement_votes ADD COLUMN dialogue_id TEXT;
+ALTER TABLE statement_votes ADD COLUMN changed_in BIGINT NOT NULL DEFAULT 0;
+UPDATE statement_votes SET dialogue_id = (SELECT s.dialogue_id FROM statements s WHERE s.id = statement_votes.statement_id);
+CREATE INDEX statement_votes_changes ON statement_votes (dialogue_id, changed_in);
+CREATE TABLE deliberation_versions (
+    dialogue_id TEXT PRIMARY KEY REFERENCES dialogues(id),
+    version BIGINT NOT NULL
+);
+"#,
+    ),
 ];

@@ -38,6 +38,7 @@ storage_tests!(
     unknown_ids_are_not_found,
     a_selection_moves_forward_once_per_step,
     statements_votes_and_moderation,
+    concurrent_votes_are_grouped_and_none_is_lost,
     the_store_refuses_lines_its_verifier_rejects,
 );
 
@@ -279,7 +280,7 @@ async fn statements_votes_and_moderation(store: Store) {
     store.vote(&id, &a, &convener, 1).await.unwrap();
     store.vote(&id, &a, &convener, -1).await.unwrap();
     store.vote(&id, &b, &convener, 0).await.unwrap();
-    let mut votes = store.votes(&id).await.unwrap();
+    let (_, mut votes) = store.votes(&id).await.unwrap();
     votes.sort_by_key(|v| v.2);
     assert_eq!(votes, vec![(convener.clone(), a.clone(), -1), (convener.clone(), b.clone(), 0)]);
     assert!(matches!(store.vote(&id, "st-nope", &convener, 1).await, Err(StoreError::NotFound("statement"))));
@@ -294,6 +295,52 @@ async fn statements_votes_and_moderation(store: Store) {
     let statements = store.statements(&id).await.unwrap();
     assert_eq!(statements.len(), 2);
     assert!(statements.iter().find(|x| x.id == b).unwrap().hidden);
+}
+
+/// Votes arriving together are written in groups: each acknowledged vote is stored,
+/// the deliberation version rises once per group (not per vote), and the votes changed
+/// since a version are exactly those acknowledged after it.
+async fn concurrent_votes_are_grouped_and_none_is_lost(store: Store) {
+    let (_, id, convener) = convener_with_dialogue(&store).await;
+    let mut statements = Vec::new();
+    for i in 0..60 {
+        statements.push(store.post_statement(&id, &convener, &format!("statement {i}"), 100).await.unwrap());
+    }
+    let posted = store.deliberation_version(&id).await.unwrap();
+    assert_eq!(posted, 60, "each statement posted raises the version");
+    let round = |value: i8| {
+        let tasks: Vec<_> = statements
+            .iter()
+            .map(|s| {
+                let (store, id, s, m) = (store.clone(), id.clone(), s.clone(), convener.clone());
+                tokio::spawn(async move { store.vote(&id, &s, &m, value).await })
+            })
+            .collect();
+        async move {
+            for t in tasks {
+                t.await.unwrap().unwrap();
+            }
+        }
+    };
+    round(1).await;
+    let first = store.deliberation_version(&id).await.unwrap();
+    assert!(first > posted && first <= posted + 60, "one raise per group: {posted} → {first}");
+    let (version, votes) = store.votes(&id).await.unwrap();
+    assert_eq!(version, first);
+    assert_eq!(votes.len(), 60);
+    assert!(votes.iter().all(|v| v.2 == 1));
+    round(-1).await;
+    let second = store.deliberation_version(&id).await.unwrap();
+    let changed = store.votes_changed(&id, first, second).await.unwrap();
+    assert_eq!(changed.len(), 60, "every vote changed since the first round, once");
+    assert!(changed.iter().all(|v| v.2 == -1));
+    assert!(store.votes_changed(&id, second, second).await.unwrap().is_empty());
+    // A refused vote in a group refuses that vote alone.
+    let (bad, good) =
+        tokio::join!(store.vote(&id, "st-nope", &convener, 1), store.vote(&id, &statements[0], &convener, 0));
+    assert!(matches!(bad, Err(StoreError::NotFound("statement"))));
+    good.unwrap();
+    assert!(store.votes(&id).await.unwrap().1.contains(&(convener.clone(), statements[0].clone(), 0)));
 }
 
 /// The store runs the verifier's own checks before appending: a change whose line would

@@ -1,11 +1,19 @@
 //! Deliberation: members post statements and vote on them one at a time, as the router
 //! chooses; conveners moderate in public; everyone sees the opinion map, what each
-//! group thinks, what has support across groups, and coverage. The analysis is
-//! `hiwar_opinion`, computed from the stored votes and shared by every request until a
-//! member changes something (or a minute passes, for changes made through another
-//! server process): a reader, logged in or not, never makes the server redo it alone.
+//! group thinks, what has support across groups, and coverage.
+//!
+//! The analysis is `hiwar_opinion`'s, kept in memory per dialogue and grouping method
+//! ([`Analyses`]) and shared by every request: a reader, logged in or not, never makes
+//! the server redo it alone. It follows the store's deliberation version (raised by
+//! every committed vote or statement change, through any server process on the
+//! database): a reader who finds it behind starts a warm update in the background —
+//! only the votes changed since are loaded, and the fit starts from the last one — and
+//! is served the analysis it has, which says when it was computed. Where updates are
+//! quick (under [`WAIT_FOR_UPDATES_UNDER`]: a small dialogue) the reader waits for the
+//! update instead, so one's own vote shows at once.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,6 +35,13 @@ pub struct Results {
     /// The votes indexed once, shared by the analysis and the router.
     pub votes: Indexed,
     pub analysis: Analysis,
+    /// The statement router, primed with every vote analysed and its voter's group.
+    pub router: Router,
+    /// The store's deliberation version these results are complete up to.
+    pub version: i64,
+    /// When the analysis was finished (RFC 3339, UTC), and how long it took.
+    pub computed_at: String,
+    pub took: Duration,
 }
 
 impl Results {
@@ -91,10 +106,18 @@ pub fn parse_vote(raw: &str) -> Result<i8, AppError> {
     }
 }
 
+/// Records the caller's vote. One query answers every question asked of the voter
+/// (member of the dialogue, taking part, deliberation open), then the vote joins the
+/// store's next group write and this returns once that group has committed.
 pub async fn vote(state: &AppState, ctx: &Ctx, dialogue: &str, statement: &str, vote: &str) -> Result<(), AppError> {
-    let me = require_member(state, ctx, dialogue).await?;
+    let account = ctx.account()?;
     let vote = parse_vote(vote)?;
-    state.store.vote(dialogue, statement, &me.id, vote).await.map_err(|e| match e {
+    let voter = state.store.voter(dialogue, &account.id).await?;
+    let member = voter.member.filter(|_| voter.takes_part).ok_or_else(AppError::forbidden)?;
+    if !voter.deliberating {
+        return Err(AppError::conflict("phase", "the dialogue is not in a deliberation phase"));
+    }
+    state.store.vote(dialogue, statement, &member, vote).await.map_err(|e| match e {
         hiwar_store::StoreError::NotFound(_) => {
             AppError::bad_request("statement", "no such statement in this dialogue")
         }
@@ -139,70 +162,80 @@ pub async fn publish_tally(state: &AppState, ctx: &Ctx, dialogue: &str) -> Resul
     Ok(state.store.publish_tally(dialogue).await?)
 }
 
-/// How long an analysis serves when nothing changed through this process.
-const ANALYSIS_MAX_AGE: Duration = Duration::from_secs(60);
+/// How often a reader asks the store whether another server process changed the
+/// conversation (one indexed read).
+const VERSION_POLL: Duration = Duration::from_secs(1);
+
+/// Below this, an update is quick enough that readers wait for it rather than see the
+/// previous analysis (a small dialogue: one's own vote shows at once).
+pub const WAIT_FOR_UPDATES_UNDER: Duration = Duration::from_millis(250);
 
 /// The latest analysis of each dialogue, shared by all requests.
 #[derive(Default)]
 pub struct Analyses {
     /// One slot per dialogue and grouping method (the page can show either).
-    slots: Mutex<HashMap<(String, Method), SharedSlot>>,
+    slots: Mutex<HashMap<(String, Method), Arc<Slot>>>,
 }
-
-type SharedSlot = Arc<tokio::sync::Mutex<Slot>>;
 
 #[derive(Default)]
 struct Slot {
-    /// The analysis, when it was computed and whether a change came since.
-    latest: Option<(Instant, Arc<Results>)>,
-    stale: bool,
+    latest: Mutex<Option<Arc<Results>>>,
+    /// Held by whoever computes: readers who must wait queue here, and at most one
+    /// update runs per slot.
+    computing: tokio::sync::Mutex<()>,
+    /// An update is running in the background.
+    updating: AtomicBool,
+    /// This process changed the conversation since `latest`.
+    changed: AtomicBool,
+    /// When the store's version was last compared with `latest`'s.
+    polled: Mutex<Option<Instant>>,
+}
+
+impl Slot {
+    fn latest(&self) -> Option<Arc<Results>> {
+        self.latest.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether `latest` is behind the conversation: changed through this process, or
+    /// (asked at most once per [`VERSION_POLL`]) through another.
+    async fn behind(&self, state: &AppState, dialogue: &str, latest: &Results) -> Result<bool, AppError> {
+        if self.changed.load(Ordering::Acquire) {
+            return Ok(true);
+        }
+        {
+            let mut polled = self.polled.lock().unwrap_or_else(|p| p.into_inner());
+            if polled.is_some_and(|at| at.elapsed() < VERSION_POLL) {
+                return Ok(false);
+            }
+            *polled = Some(Instant::now());
+        }
+        Ok(state.store.deliberation_version(dialogue).await? != latest.version)
+    }
+
+    /// Computes the next analysis from `latest` (warm) or from nothing; the caller
+    /// holds `computing`.
+    async fn update(&self, state: &AppState, dialogue: &str, method: Method) -> Result<Arc<Results>, AppError> {
+        self.changed.store(false, Ordering::Release);
+        let previous = self.latest();
+        let results = Arc::new(compute(state, dialogue, method, previous).await?);
+        *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = Some(results.clone());
+        Ok(results)
+    }
 }
 
 impl Analyses {
-    fn slot(&self, dialogue: &str, method: Method) -> SharedSlot {
+    fn slot(&self, dialogue: &str, method: Method) -> Arc<Slot> {
         self.slots.lock().unwrap_or_else(|p| p.into_inner()).entry((dialogue.to_string(), method)).or_default().clone()
     }
 
-    /// A member changed the conversation: the next reader recomputes.
+    /// This process changed the conversation: the analyses are behind.
     pub fn changed(&self, dialogue: &str) {
-        // One guard for the map: taking it a second time below would deadlock.
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         for method in Method::ALL {
-            let key = (dialogue.to_string(), method);
-            let being_computed = match slots.get(&key).map(|slot| slot.try_lock()) {
-                Some(Ok(mut s)) => {
-                    s.stale = true;
-                    false
-                }
-                Some(Err(_)) => true,
-                None => false,
-            };
-            if being_computed {
-                // Perhaps without this change: drop the slot, so the next reader recomputes.
-                slots.remove(&key);
+            if let Some(slot) = slots.get(&(dialogue.to_string(), method)) {
+                slot.changed.store(true, Ordering::Release);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A change that arrives while the analysis is being computed drops the slot (and
-    /// returns: it used to take the map's lock twice and hang).
-    #[test]
-    fn a_change_during_a_computation_drops_the_slot() {
-        let analyses = Analyses::default();
-        let slot = analyses.slot("d-1", Method::Hiwar);
-        let computing = slot.try_lock().unwrap();
-        analyses.changed("d-1");
-        drop(computing);
-        assert!(!analyses.slots.lock().unwrap().contains_key(&("d-1".to_string(), Method::Hiwar)));
-        // Not computing: the slot stays, marked stale — for both methods.
-        let (hiwar, polis) = (analyses.slot("d-2", Method::Hiwar), analyses.slot("d-2", Method::Polis));
-        analyses.changed("d-2");
-        assert!(hiwar.try_lock().unwrap().stale && polis.try_lock().unwrap().stale);
     }
 }
 
@@ -223,32 +256,64 @@ pub async fn set_method(state: &AppState, ctx: &Ctx, dialogue: &str, name: &str)
     Ok(method)
 }
 
-/// The dialogue's analysis by `method` (`None`: the dialogue's own): the shared one if
-/// it is current, else computed once while concurrent requests for it wait.
+/// The dialogue's analysis by `method` (`None`: the dialogue's own). The first reader
+/// computes it while others wait; after that readers are served the latest at once,
+/// and one behind the conversation is updated in the background (or, when updates are
+/// quick, before answering).
 pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -> Result<Arc<Results>, AppError> {
     let method = match method {
         Some(m) => m,
         None => self::method(state, dialogue).await?,
     };
     let slot = state.analyses.slot(dialogue, method);
-    let mut slot = slot.lock().await;
-    if let Some((at, results)) = &slot.latest {
-        if !slot.stale && at.elapsed() < ANALYSIS_MAX_AGE {
-            return Ok(results.clone());
+    if let Some(latest) = slot.latest() {
+        if !slot.behind(state, dialogue, &latest).await? {
+            return Ok(latest);
+        }
+        if latest.took >= WAIT_FOR_UPDATES_UNDER {
+            if !slot.updating.swap(true, Ordering::AcqRel) {
+                let (state, dialogue) = (state.clone(), dialogue.to_string());
+                let slot = slot.clone();
+                tokio::spawn(async move {
+                    let _computing = slot.computing.lock().await;
+                    if let Err(e) = slot.update(&state, &dialogue, method).await {
+                        tracing::warn!(error = ?e.detail, "the analysis was not updated");
+                    }
+                    slot.updating.store(false, Ordering::Release);
+                });
+            }
+            return Ok(latest);
         }
     }
-    slot.stale = false;
-    let results = Arc::new(compute(state, dialogue, method).await?);
-    slot.latest = Some((Instant::now(), results.clone()));
-    Ok(results)
+    let _computing = slot.computing.lock().await;
+    // Someone else may have computed it while this request waited.
+    if let Some(latest) = slot.latest() {
+        if !slot.changed.load(Ordering::Acquire) && state.store.deliberation_version(dialogue).await? == latest.version
+        {
+            return Ok(latest);
+        }
+    }
+    slot.update(state, dialogue, method).await
 }
 
-/// Loads statements and votes and analyses them (on a blocking thread).
-async fn compute(state: &AppState, dialogue: &str, method: Method) -> Result<Results, AppError> {
+/// Analyses the conversation: warm from `previous` (its votes, with those changed since
+/// loaded on top; its fit as the starting point) or cold from every stored vote. Runs
+/// the arithmetic on a blocking thread.
+async fn compute(
+    state: &AppState,
+    dialogue: &str,
+    method: Method,
+    previous: Option<Arc<Results>>,
+) -> Result<Results, AppError> {
+    let started = Instant::now();
+    let version = state.store.deliberation_version(dialogue).await?;
     let statements = state.store.statements(dialogue).await?;
-    let votes = state.store.votes(dialogue).await?;
+    let (version, votes) = match &previous {
+        Some(p) => (version, state.store.votes_changed(dialogue, p.version, version).await?),
+        None => state.store.votes(dialogue).await?,
+    };
     tokio::task::spawn_blocking(move || {
-        let mut matrix = VoteMatrix::new();
+        let mut matrix = previous.as_ref().map(|p| p.matrix.clone()).unwrap_or_default();
         for s in &statements {
             let i = matrix.statement(&s.id) as usize;
             matrix.hidden[i] = s.hidden;
@@ -260,11 +325,37 @@ async fn compute(state: &AppState, dialogue: &str, method: Method) -> Result<Res
             }
         }
         let indexed = matrix.index();
-        let analysis = analyze_indexed(&indexed, &matrix.hidden, None, &Options { method, ..Options::default() });
-        Results { statements, matrix, votes: indexed, analysis }
+        let options = Options { method, ..Options::default() };
+        let analysis = analyze_indexed(&indexed, &matrix.hidden, previous.as_ref().map(|p| &p.analysis), &options);
+        let router = route(&matrix, &indexed, &analysis);
+        Results {
+            statements,
+            matrix,
+            votes: indexed,
+            analysis,
+            router,
+            version,
+            computed_at: hiwar_record::now_rfc3339(),
+            took: started.elapsed(),
+        }
     })
     .await
     .map_err(AppError::internal)
+}
+
+/// The router primed with every analysed vote, counted in its voter's group.
+fn route(matrix: &VoteMatrix, votes: &Indexed, analysis: &Analysis) -> Router {
+    let mut router = Router::new(analysis.groups(), Options::default().coverage_votes);
+    router.statements(matrix.statement_ids().len());
+    for (s, hidden) in matrix.hidden.iter().enumerate() {
+        router.hide(s, *hidden);
+    }
+    for p in 0..votes.participants {
+        for &(s, _) in votes.participant_votes(p) {
+            router.record(s as usize, analysis.membership[p]);
+        }
+    }
+    router
 }
 
 /// The statement the router gives `member` next, if any is left; `voted` holds the
@@ -276,21 +367,9 @@ pub fn next_statement<'a>(
     voted: &HashSet<String>,
 ) -> Option<&'a Statement> {
     let matrix = &results.matrix;
-    let analysis = &results.analysis;
-    let mut router = Router::new(analysis.groups(), Options::default().coverage_votes);
-    router.statements(matrix.statement_ids().len());
-    for (s, hidden) in matrix.hidden.iter().enumerate() {
-        router.hide(s, *hidden);
-    }
-    let votes = &results.votes;
-    for p in 0..votes.participants {
-        for &(s, _) in votes.participant_votes(p) {
-            router.record(s as usize, analysis.membership[p]);
-        }
-    }
     let me = matrix.participant_index(member);
-    let group = me.and_then(|p| analysis.membership[p as usize]);
-    let next = router.next(participant_number, group, |s| voted.contains(&matrix.statement_ids()[s]))?;
+    let group = me.and_then(|p| results.analysis.membership[p as usize]);
+    let next = results.router.next(participant_number, group, |s| voted.contains(&matrix.statement_ids()[s]))?;
     let id = &matrix.statement_ids()[next];
     results.statements.iter().find(|s| &s.id == id)
 }

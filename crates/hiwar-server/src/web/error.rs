@@ -65,6 +65,15 @@ impl AppError {
             ..Self::new(StatusCode::CONFLICT, "error-409")
         }
     }
+    /// The database could not take the request (restarting, unreachable, disk full):
+    /// nothing was stored, and the client may try again.
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
+        tracing::warn!(%detail, "database unavailable");
+        AppError {
+            detail: Some("the database is unavailable; nothing was stored; try again".into()),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "error-503")
+        }
+    }
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         // The detail goes to the log, never to the client.
         tracing::error!(%detail, "internal error");
@@ -80,6 +89,7 @@ impl From<StoreError> for AppError {
             StoreError::Unusable => AppError::bad_code(),
             // The change would have written a line the record's verifier rejects.
             StoreError::Refused(detail) => AppError::conflict("record", detail),
+            other if other.is_unavailable() => AppError::unavailable(other),
             other => AppError::internal(other),
         }
     }
