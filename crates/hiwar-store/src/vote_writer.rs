@@ -14,6 +14,7 @@
 //! version `v` committed knows every vote stamped `≤ v` is committed too, and can load
 //! exactly the votes that changed since the analysis it holds.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use sqlx::{Any, AnyPool, Row, Transaction};
@@ -115,27 +116,55 @@ async fn write_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Result<()>
     for dialogue in &dialogues {
         versions.push(raise_version(&mut tx, dialogue).await?);
     }
+    // Within a group a later vote on the same cell supersedes an earlier one (as it
+    // would a moment later): only the last is written, and both are answered.
+    let mut last: HashMap<(&str, &str, &str), usize> = HashMap::with_capacity(group.len());
+    for (i, p) in group.iter().enumerate() {
+        last.insert((p.dialogue.as_str(), p.statement.as_str(), p.member.as_str()), i);
+    }
+    let mut written = HashSet::with_capacity(group.len());
+    for (dialogue, version) in dialogues.iter().zip(&versions) {
+        let mut rows: Vec<&Pending> =
+            last.iter().filter(|((d, _, _), _)| d == dialogue).map(|(_, &i)| &group[i]).collect();
+        rows.sort_unstable_by(|a, b| (&a.statement, &a.member).cmp(&(&b.statement, &b.member)));
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = upsert_sql(chunk.len());
+            let mut query = sqlx::query(&sql).bind(&at).bind(*dialogue).bind(*version);
+            for p in chunk {
+                query = query.bind(&p.statement).bind(&p.member).bind(p.vote as i64);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                written.insert((dialogue.to_string(), row.get::<String, _>(0), row.get::<String, _>(1)));
+            }
+        }
+    }
     let mut outcomes = Vec::with_capacity(group.len());
     for p in group {
-        let version = versions[dialogues.binary_search(&p.dialogue.as_str()).expect("collected above")];
-        let written = sqlx::query(
-            "INSERT INTO statement_votes (statement_id, member_id, vote, voted_at, dialogue_id, changed_in) \
-             SELECT id, $2, $3, $4, dialogue_id, $6 FROM statements WHERE id = $1 AND dialogue_id = $5 AND hidden = 0 \
-             ON CONFLICT (statement_id, member_id) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at, \
-             changed_in = excluded.changed_in",
-        )
-        .bind(&p.statement)
-        .bind(&p.member)
-        .bind(p.vote as i64)
-        .bind(&at)
-        .bind(&p.dialogue)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-        outcomes.push(if written.rows_affected() == 1 { Ok(()) } else { Err(why_refused(&mut tx, p).await?) });
+        let key = (p.dialogue.clone(), p.statement.clone(), p.member.clone());
+        outcomes.push(if written.contains(&key) { Ok(()) } else { Err(why_refused(&mut tx, p).await?) });
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// Votes per INSERT statement (3 parameters each: well inside both backends' limits).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// One INSERT of `rows` votes into dialogue `$2` at version `$3` and time `$1`, taking
+/// only votes on the dialogue's shown statements, replacing earlier votes on the same
+/// statement by the same member, and returning the `(statement, member)` written.
+fn upsert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows).map(|r| format!("(${}, ${}, ${})", 4 + 3 * r, 5 + 3 * r, 6 + 3 * r)).collect();
+    format!(
+        "INSERT INTO statement_votes (statement_id, member_id, vote, voted_at, dialogue_id, changed_in) \
+         SELECT s.id, v.column2, v.column3, $1, s.dialogue_id, $3 \
+         FROM (VALUES {}) AS v JOIN statements s ON s.id = v.column1 \
+         WHERE s.dialogue_id = $2 AND s.hidden = 0 \
+         ON CONFLICT (statement_id, member_id) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at, \
+         changed_in = excluded.changed_in \
+         RETURNING statement_id, member_id",
+        values.join(", ")
+    )
 }
 
 /// Why a vote wrote nothing: its statement is not in the dialogue, or is hidden.

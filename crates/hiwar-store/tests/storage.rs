@@ -341,6 +341,13 @@ async fn concurrent_votes_are_grouped_and_none_is_lost(store: Store) {
     assert!(matches!(bad, Err(StoreError::NotFound("statement"))));
     good.unwrap();
     assert!(store.votes(&id).await.unwrap().1.contains(&(convener.clone(), statements[0].clone(), 0)));
+    // Two votes on one cell in one group: both answered, the one queued last kept.
+    let (a, b) =
+        tokio::join!(store.vote(&id, &statements[1], &convener, 1), store.vote(&id, &statements[1], &convener, 0));
+    a.unwrap();
+    b.unwrap();
+    let cell: Vec<_> = store.votes(&id).await.unwrap().1.into_iter().filter(|v| v.1 == statements[1]).collect();
+    assert_eq!(cell.len(), 1);
 }
 
 /// The store runs the verifier's own checks before appending: a change whose line would

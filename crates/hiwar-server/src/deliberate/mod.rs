@@ -1,6 +1,7 @@
 //! Deliberate: statements, votes on the routed next statement, public moderation and
 //! redaction, the shared analysis, and the public results, reports and exports.
 
+pub mod api;
 pub mod pages;
 pub mod service;
 
@@ -25,5 +26,8 @@ pub fn routes(_: &AppState) -> Vec<Route> {
         ("/dialogues/{id}/statements/{sid}/moderate", post(pages::moderate)),
         ("/dialogues/{id}/statements/{sid}/redact", post(pages::redact)),
         ("/dialogues/{id}/statements.json", get(pages::statement_texts)),
+        ("/api/dialogues/{id}/statements", post(api::post_statement)),
+        ("/api/dialogues/{id}/statements/{sid}/vote", post(api::vote)),
+        ("/api/dialogues/{id}/deliberation/next", get(api::next)),
     ]
 }

@@ -43,7 +43,7 @@ pub async fn deliberate(State(state): State<AppState>, ctx: Ctx, Path(id): Path<
         None => None,
     };
     let results = deliberation::results(&state, &id, None).await?;
-    let number = me.as_ref().map_or(0, |m| m.id.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)));
+    let number = me.as_ref().map_or(0, |m| deliberation::participant_number(&m.id));
     let voted = match &me {
         Some(m) => state.store.member_votes(&id, &m.id).await?,
         None => Default::default(),

@@ -358,6 +358,28 @@ fn route(matrix: &VoteMatrix, votes: &Indexed, analysis: &Analysis) -> Router {
     router
 }
 
+/// A member's number for the router's tie-breaking: fixed per member, spread evenly.
+pub fn participant_number(member: &str) -> u64 {
+    member.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64))
+}
+
+/// The statement the router gives the caller next in `dialogue`, with the analysis
+/// that chose it. One query for the voter and one for the statements they voted on;
+/// the analysis is the shared one.
+pub async fn next_for(
+    state: &AppState,
+    ctx: &Ctx,
+    dialogue: &str,
+) -> Result<(Arc<Results>, Option<Statement>), AppError> {
+    let account = ctx.account()?;
+    let voter = state.store.voter(dialogue, &account.id).await?;
+    let member = voter.member.filter(|_| voter.takes_part).ok_or_else(AppError::forbidden)?;
+    let results = results(state, dialogue, None).await?;
+    let voted = state.store.member_votes(dialogue, &member).await?;
+    let next = next_statement(&results, &member, participant_number(&member), &voted).cloned();
+    Ok((results, next))
+}
+
 /// The statement the router gives `member` next, if any is left; `voted` holds the
 /// statements the member has voted on (read fresh, since the analysis may be older).
 pub fn next_statement<'a>(
