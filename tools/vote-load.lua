@@ -38,3 +38,8 @@ function request()
     { ["Authorization"] = "Bearer " .. tokens[m + 1], ["Content-Type"] = "application/json" },
     bodies[pass + 1])
 end
+
+-- DELAY_MS (optional): each connection waits that long between requests.
+function delay()
+  return tonumber(os.getenv("DELAY_MS") or "0")
+end

@@ -211,6 +211,7 @@ deliberation-results-link = النتائج: خريطة الآراء وما يح�
 deliberation-results = نتائج النقاش
 deliberation-counts = { $participants } مشاركًا
 deliberation-statements = { $count } عبارة
+deliberation-computed = حُسبت المجموعات والنتائج في { $time } (بالتوقيت العالمي)، وتُضاف الأصوات الجديدة إليها كل بضع ثوانٍ.
 deliberation-votes = { $count } صوتًا
 deliberation-map-alt = خريطة الآراء: كل نقطة مشارك، قرب من صوّتوا مثله
 deliberation-map-caption = كل علامة مشارك؛ ولكل مجموعة رأي شكلها ولونها. المتقاربون صوّتوا على نحو متشابه.

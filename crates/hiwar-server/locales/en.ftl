@@ -211,6 +211,7 @@ deliberation-results-link = Results: the opinion map and what has support across
 deliberation-results = Deliberation results
 deliberation-counts = { $participants } participants
 deliberation-statements = { $count } statements
+deliberation-computed = Groups and findings computed at { $time } (UTC); new votes are added every few seconds.
 deliberation-votes = { $count } votes
 deliberation-map-alt = Opinion map: each dot is a participant, placed near those who voted alike
 deliberation-map-caption = Each mark is a participant; each opinion group has its own shape and colour. Participants close together voted alike.

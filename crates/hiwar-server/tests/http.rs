@@ -930,6 +930,57 @@ fn participants_post_vote_and_see_the_opinion_map() {
 }
 
 /// Sends a raw HTTP/1.1 request and returns the whole answer (status line, headers, body).
+/// The deliberation's JSON API: the next statement with its analysis's time, votes
+/// answered once committed (a small dialogue's analysis shows them at once), statements
+/// posted, and each refusal naming what is wrong.
+#[test]
+fn the_deliberation_api_routes_votes_and_refuses_what_it_must() {
+    let s = start(fast());
+    let d = &s.dialogue;
+    let next_path = format!("/api/dialogues/{d}/deliberation/next");
+    assert_eq!(api(&s, "GET", &next_path, None, None).status, 401);
+    let token = api_login(&s, &s.invitations[4], Some("Sami")).json()["token"].as_str().unwrap().to_string();
+    let m = Some(token.as_str());
+    let next = api(&s, "GET", &next_path, m, None);
+    assert_eq!(next.status, 200, "{}", next.body);
+    assert!(next.json()["computed_at"].as_str().unwrap().ends_with('Z'));
+    let first = next.json()["statement"]["id"].as_str().expect("a statement to vote on").to_string();
+    let vote =
+        |sid: &str, body: Value| api(&s, "POST", &format!("/api/dialogues/{d}/statements/{sid}/vote"), m, Some(body));
+    let before = reply(agent().get(&format!("{}/dialogues/{d}/deliberation/report.json", s.base)).call()).body;
+    assert_eq!(vote(&first, json!({"vote": "agree"})).status, 204);
+    assert_ne!(api(&s, "GET", &next_path, m, None).json()["statement"]["id"], first.as_str(), "not routed again");
+    let after = reply(agent().get(&format!("{}/dialogues/{d}/deliberation/report.json", s.base)).call()).body;
+    assert_ne!(before, after, "a small dialogue's analysis includes the vote at once");
+
+    let wrong = vote(&first, json!({"vote": "maybe"}));
+    assert_eq!((wrong.status, wrong.json()["field"].as_str()), (400, Some("vote")));
+    let unknown = vote("st-nope", json!({"vote": "agree"}));
+    assert_eq!((unknown.status, unknown.json()["field"].as_str()), (400, Some("statement")));
+    assert_eq!(vote(&first, json!({"vote": 1})).status, 400);
+    assert_eq!(
+        api(&s, "POST", &format!("/api/dialogues/{d}/statements/{first}/vote"), None, Some(json!({"vote": "agree"})))
+            .status,
+        401
+    );
+    assert_eq!(
+        api(&s, "POST", &format!("/api/dialogues/d-nope/statements/{first}/vote"), m, Some(json!({"vote": "agree"})))
+            .status,
+        404
+    );
+
+    let post =
+        |text: &str| api(&s, "POST", &format!("/api/dialogues/{d}/statements"), m, Some(json!({ "text": text })));
+    let posted = post("Water before walls, in every district.");
+    assert_eq!(posted.status, 201, "{}", posted.body);
+    let id = posted.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(post("WATER before walls, in every district.").status, 409);
+    assert_eq!(post(&"x".repeat(281)).status, 400);
+    let texts = reply(agent().get(&format!("{}/dialogues/{d}/statements.json", s.base)).call()).body;
+    assert!(texts.contains(&id) && texts.contains("Water before walls"));
+    assert_eq!(vote(&id, json!({"vote": "pass"})).status, 204);
+}
+
 fn raw_request(server: &Server, request: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();

@@ -289,11 +289,11 @@ impl Store {
         })
     }
 
-    /// The statements `member` has voted on in `dialogue`.
-    pub async fn member_votes(&self, dialogue: &str, member: &str) -> Result<std::collections::HashSet<String>> {
-        let rows = sqlx::query("SELECT statement_id FROM statement_votes WHERE member_id = $1 AND dialogue_id = $2")
+    /// The statements `member` has voted on (a member belongs to one dialogue, so the
+    /// member's index alone finds them).
+    pub async fn member_votes(&self, member: &str) -> Result<std::collections::HashSet<String>> {
+        let rows = sqlx::query("SELECT statement_id FROM statement_votes WHERE member_id = $1")
             .bind(member)
-            .bind(dialogue)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())

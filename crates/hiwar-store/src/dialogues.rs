@@ -61,6 +61,21 @@ impl Store {
             .collect())
     }
 
+    /// The dialogue's id, title and creation time, in one indexed read (pages that show
+    /// only the title need not count a national dialogue's members).
+    pub async fn dialogue_summary(&self, id: &str) -> Result<DialogueSummary> {
+        let r = sqlx::query("SELECT id, title_ar, title_en, created_at FROM dialogues WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("dialogue"))?;
+        Ok(DialogueSummary {
+            id: r.get(0),
+            title: Text::new(r.get::<String, _>(1), r.get::<String, _>(2)),
+            created_at: r.get(3),
+        })
+    }
+
     pub async fn dialogue(&self, id: &str) -> Result<Dialogue> {
         let r = sqlx::query(
             "SELECT id, title_ar, title_en, description_ar, description_en, listed, public_key, current_phase, \

@@ -333,7 +333,7 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn dialogue_exists(&self, dialogue: &str) -> Result<()> {
+    pub async fn dialogue_exists(&self, dialogue: &str) -> Result<()> {
         sqlx::query("SELECT 1 FROM dialogues WHERE id = $1")
             .bind(dialogue)
             .fetch_optional(&self.pool)
@@ -382,6 +382,112 @@ pub mod testing {
         let name = super::random_id("hiwar_test_", 12);
         conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
         format!("{server}/{name}")
+    }
+
+    /// A value for [`bulk_insert`].
+    enum Cell {
+        Text(String),
+        Int(i64),
+    }
+
+    /// Inserts `rows` into `table`'s `columns`, many rows per statement and many
+    /// statements per transaction: for benchmarks that fill a database.
+    async fn bulk_insert(store: &super::Store, table: &str, columns: &[&str], rows: Vec<Vec<Cell>>) {
+        const ROWS: usize = 1_000;
+        let width = columns.len();
+        for batch in rows.chunks(50 * ROWS) {
+            let mut tx = store.pool.begin().await.unwrap();
+            for chunk in batch.chunks(ROWS) {
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|r| {
+                        let params: Vec<String> = (0..width).map(|c| format!("${}", 1 + r * width + c)).collect();
+                        format!("({})", params.join(", "))
+                    })
+                    .collect();
+                let sql = format!("INSERT INTO {table} ({}) VALUES {}", columns.join(", "), values.join(", "));
+                let mut query = sqlx::query(&sql);
+                for cell in chunk.iter().flatten() {
+                    query = match cell {
+                        Cell::Text(t) => query.bind(t.clone()),
+                        Cell::Int(n) => query.bind(*n),
+                    };
+                }
+                query.execute(&mut *tx).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+        }
+    }
+
+    /// For benchmarks at national scale: `n` participants of `dialogue`, written
+    /// straight to the tables (accounts, members, roles) rather than through
+    /// invitations, so the record does not list them — nothing in it refers to them
+    /// either, and it still verifies. Returns `(account, member)` ids.
+    pub async fn bulk_members(store: &super::Store, dialogue: &str, n: usize) -> Vec<(String, String)> {
+        use Cell::{Int, Text};
+        let at = super::now();
+        let ids: Vec<(String, String)> =
+            (0..n).map(|_| (super::random_id("a-", 12), super::random_id("m-", 12))).collect();
+        let accounts = ids.iter().map(|(a, _)| vec![Text(a.clone()), Int(0), Text(at.clone())]).collect();
+        bulk_insert(store, "accounts", &["id", "is_convener", "created_at"], accounts).await;
+        let members = ids
+            .iter()
+            .enumerate()
+            .map(|(i, (a, m))| {
+                let pseudonym = format!("Participant {i}");
+                vec![
+                    Text(m.clone()),
+                    Text(dialogue.into()),
+                    Text(a.clone()),
+                    Text(super::pseudonym_key(&pseudonym)),
+                    Text(pseudonym),
+                    Text(at.clone()),
+                ]
+            })
+            .collect();
+        let columns = ["id", "dialogue_id", "account_id", "pseudonym_key", "pseudonym", "joined_at"];
+        bulk_insert(store, "members", &columns, members).await;
+        let roles = ids.iter().map(|(_, m)| vec![Text(m.clone()), Text("participant".into())]).collect();
+        bulk_insert(store, "member_roles", &["member_id", "role"], roles).await;
+        ids
+    }
+
+    /// Refreshes the planner's statistics after a bulk fill (as a restore would; the
+    /// autovacuum daemon would do it too, later).
+    pub async fn analyze(store: &super::Store) {
+        sqlx::query("ANALYZE").execute(&store.pool).await.unwrap();
+    }
+
+    /// For benchmarks: stores `votes` `(member, statement, vote)` (indices into
+    /// `members` and `statements`) of `dialogue` in bulk, as one deliberation version.
+    pub async fn bulk_votes(
+        store: &super::Store,
+        dialogue: &str,
+        members: &[String],
+        statements: &[String],
+        votes: &[(u32, u32, i8)],
+    ) {
+        use Cell::{Int, Text};
+        let mut tx = store.pool.begin().await.unwrap();
+        let version = crate::vote_writer::raise_version(&mut tx, dialogue).await.unwrap();
+        tx.commit().await.unwrap();
+        let at = super::now();
+        let columns = ["statement_id", "member_id", "vote", "voted_at", "dialogue_id", "changed_in"];
+        for part in votes.chunks(50_000) {
+            let rows = part
+                .iter()
+                .map(|&(m, s, v)| {
+                    vec![
+                        Text(statements[s as usize].clone()),
+                        Text(members[m as usize].clone()),
+                        Int(v as i64),
+                        Text(at.clone()),
+                        Text(dialogue.into()),
+                        Int(version),
+                    ]
+                })
+                .collect();
+            bulk_insert(store, "statement_votes", &columns, rows).await;
+        }
     }
 
     /// What an operator holding the database and the dialogue key can do: replace a

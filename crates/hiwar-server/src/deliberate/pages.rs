@@ -45,7 +45,7 @@ pub async fn deliberate(State(state): State<AppState>, ctx: Ctx, Path(id): Path<
     let results = deliberation::results(&state, &id, None).await?;
     let number = me.as_ref().map_or(0, |m| deliberation::participant_number(&m.id));
     let voted = match &me {
-        Some(m) => state.store.member_votes(&id, &m.id).await?,
+        Some(m) => state.store.member_votes(&m.id).await?,
         None => Default::default(),
     };
     let next = me.as_ref().and_then(|m| deliberation::next_statement(&results, &m.id, number, &voted));
@@ -122,6 +122,11 @@ pub async fn vote(
     Ok(Redirect::to(&format!("/dialogues/{id}/deliberation#next")).into_response())
 }
 
+/// An RFC 3339 time as the page shows it: date and time, in the language's digits.
+fn computed_at(lang: crate::web::i18n::Lang, time: &str) -> String {
+    lang.digits(&time.replacen('T', " ", 1).replacen('Z', "", 1))
+}
+
 fn group_name(lang: crate::web::i18n::Lang, g: usize) -> String {
     lang.t1("deliberation-group", "number", g as u64 + 1)
 }
@@ -133,7 +138,7 @@ pub async fn results(
     Query(query): Query<GroupsQuery>,
 ) -> PageResult {
     let lang = ctx.lang;
-    let d = state.store.dialogue(&id).await?;
+    let d = state.store.dialogue_summary(&id).await?;
     let r = deliberation::results(&state, &id, query.method()?).await?;
     let ns = r.matrix.statement_ids().len();
     let base = format!("/dialogues/{id}/deliberation");
@@ -148,6 +153,7 @@ pub async fn results(
             p { a href={ "/dialogues/" (id) } { (pick(lang, &d.title)) } " · " a href=(base) { (lang.t("deliberation-title")) } }
             p { (lang.t1("deliberation-counts", "participants", r.matrix.participant_ids().len() as u64)) " · "
                 (lang.t1("deliberation-statements", "count", ns as u64)) " · " (lang.t1("deliberation-votes", "count", r.matrix.votes() as u64)) }
+            p { (lang.t1("deliberation-computed", "time", computed_at(lang, &r.computed_at))) }
             figure {
                 img src={ (base) "/map.svg?lang=" (lang.code()) "&" (groups) } alt=(lang.t("deliberation-map-alt")) width="640" height="480";
                 figcaption { (lang.t("deliberation-map-caption")) }
@@ -172,8 +178,7 @@ pub async fn results(
 fn group_table(lang: crate::web::i18n::Lang, r: &Results) -> maud::Markup {
     let a = &r.analysis;
     let total = a.membership.len().max(1);
-    let sizes: Vec<usize> = (0..a.groups()).map(|g| a.membership.iter().filter(|m| **m == Some(g)).count()).collect();
-    let ungrouped = a.membership.iter().filter(|m| m.is_none()).count();
+    let (sizes, ungrouped) = (&r.group_sizes, r.ungrouped);
     let share = |n: usize| lang.num(format!("{:.0}", 100.0 * n as f64 / total as f64)) + " %";
     html! {
         div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) {
@@ -232,7 +237,7 @@ fn map_svg(lang: crate::web::i18n::Lang, r: &Results) -> String {
 }
 
 fn report_of(r: &Results) -> serde_json::Value {
-    hiwar_opinion::report(&r.matrix, &r.texts(), &r.analysis, 20, hiwar_opinion::Audience::Public)
+    hiwar_opinion::report(&r.matrix, &r.texts, &r.analysis, 20, hiwar_opinion::Audience::Public)
 }
 
 pub async fn report_json(
@@ -264,7 +269,7 @@ pub async fn report_csv(
         ]);
     }
     let mut csv = hiwar_csv::line(&header);
-    let texts = r.texts();
+    let texts = &r.texts;
     for (s, id) in r.matrix.statement_ids().iter().enumerate() {
         let mut row = vec![
             id.clone(),
@@ -436,7 +441,7 @@ pub async fn polis_export(
         .collect();
     order.shuffle(&mut rand::thread_rng());
     let (comments, votes, participants) =
-        hiwar_opinion::polis::export(&r.matrix, &r.texts(), &order, &r.analysis.membership);
+        hiwar_opinion::polis::export(&r.matrix, &r.texts, &order, &r.analysis.membership);
     let body = match file.as_str() {
         "comments.csv" => comments,
         "votes.csv" => votes,
@@ -509,9 +514,9 @@ const MIN_HIDDEN_TO_JUDGE: usize = 100;
 /// coverage: the body of both the results page and the downloadable report.
 fn findings(lang: crate::web::i18n::Lang, r: &Results, consensus_listed: usize) -> maud::Markup {
     let a = &r.analysis;
-    let texts = r.texts();
+    let texts = &r.texts;
     let ns = r.matrix.statement_ids().len();
-    let sizes = a.grouping.sizes();
+    let sizes = &r.grouping_sizes;
     html! {
         (how_groups_are_formed(lang, a))
         section aria-labelledby="groups" {

@@ -37,19 +37,18 @@ pub struct Results {
     pub analysis: Analysis,
     /// The statement router, primed with every vote analysed and its voter's group.
     pub router: Router,
+    /// Each statement's text, in the matrix's order (empty when redacted).
+    pub texts: Vec<String>,
+    /// Participants per group as the analysis's grouping counts them, and those placed
+    /// in each group on the map (with those in none): counted once, not per page.
+    pub grouping_sizes: Vec<usize>,
+    pub group_sizes: Vec<usize>,
+    pub ungrouped: usize,
     /// The store's deliberation version these results are complete up to.
     pub version: i64,
     /// When the analysis was finished (RFC 3339, UTC), and how long it took.
     pub computed_at: String,
     pub took: Duration,
-}
-
-impl Results {
-    pub fn texts(&self) -> Vec<String> {
-        let by_id: std::collections::HashMap<&str, &str> =
-            self.statements.iter().map(|s| (s.id.as_str(), s.text.as_str())).collect();
-        self.matrix.statement_ids().iter().map(|id| by_id.get(id.as_str()).unwrap_or(&"").to_string()).collect()
-    }
 }
 
 /// How many statements one member may post in a dialogue: enough to take part fully,
@@ -166,6 +165,11 @@ pub async fn publish_tally(state: &AppState, ctx: &Ctx, dialogue: &str) -> Resul
 /// conversation (one indexed read).
 const VERSION_POLL: Duration = Duration::from_secs(1);
 
+/// Background updates start at most this often, and never sooner after the last one
+/// than it took: on a busy national dialogue the analysis takes at most half a core,
+/// and the rest serves votes and pages.
+pub const MIN_UPDATE_GAP: Duration = Duration::from_secs(5);
+
 /// Below this, an update is quick enough that readers wait for it rather than see the
 /// previous analysis (a small dialogue: one's own vote shows at once).
 pub const WAIT_FOR_UPDATES_UNDER: Duration = Duration::from_millis(250);
@@ -175,6 +179,9 @@ pub const WAIT_FOR_UPDATES_UNDER: Duration = Duration::from_millis(250);
 pub struct Analyses {
     /// One slot per dialogue and grouping method (the page can show either).
     slots: Mutex<HashMap<(String, Method), Arc<Slot>>>,
+    /// Each dialogue's own method as last read, and when (read again after
+    /// [`VERSION_POLL`], or at once after a change through this process).
+    methods: Mutex<HashMap<String, (Method, Instant)>>,
 }
 
 #[derive(Default)]
@@ -189,6 +196,8 @@ struct Slot {
     changed: AtomicBool,
     /// When the store's version was last compared with `latest`'s.
     polled: Mutex<Option<Instant>>,
+    /// No background update starts before this.
+    next_update: Mutex<Option<Instant>>,
 }
 
 impl Slot {
@@ -218,6 +227,13 @@ impl Slot {
         self.changed.store(false, Ordering::Release);
         let previous = self.latest();
         let results = Arc::new(compute(state, dialogue, method, previous).await?);
+        tracing::info!(
+            method = method.name(),
+            participants = results.matrix.participant_ids().len(),
+            votes = results.matrix.votes(),
+            ms = results.took.as_millis() as u64,
+            "analysis updated"
+        );
         *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = Some(results.clone());
         Ok(results)
     }
@@ -226,6 +242,15 @@ impl Slot {
 impl Analyses {
     fn slot(&self, dialogue: &str, method: Method) -> Arc<Slot> {
         self.slots.lock().unwrap_or_else(|p| p.into_inner()).entry((dialogue.to_string(), method)).or_default().clone()
+    }
+
+    fn method(&self, dialogue: &str) -> Option<Method> {
+        let methods = self.methods.lock().unwrap_or_else(|p| p.into_inner());
+        methods.get(dialogue).filter(|(_, at)| at.elapsed() < VERSION_POLL).map(|(m, _)| *m)
+    }
+
+    fn set_method(&self, dialogue: &str, method: Method) {
+        self.methods.lock().unwrap_or_else(|p| p.into_inner()).insert(dialogue.to_string(), (method, Instant::now()));
     }
 
     /// This process changed the conversation: the analyses are behind.
@@ -241,8 +266,13 @@ impl Analyses {
 
 /// The dialogue's grouping method as its conveners set it.
 pub async fn method(state: &AppState, dialogue: &str) -> Result<Method, AppError> {
+    if let Some(method) = state.analyses.method(dialogue) {
+        return Ok(method);
+    }
     let name = state.store.opinion_method(dialogue).await?;
-    Ok(Method::from_name(&name).unwrap_or_default())
+    let method = Method::from_name(&name).unwrap_or_default();
+    state.analyses.set_method(dialogue, method);
+    Ok(method)
 }
 
 /// A convener sets how the dialogue's groups are formed by default (the other method
@@ -253,6 +283,7 @@ pub async fn set_method(state: &AppState, ctx: &Ctx, dialogue: &str, name: &str)
     let method =
         Method::from_name(name).ok_or_else(|| AppError::bad_request("method", "method must be hiwar or polis"))?;
     state.store.set_opinion_method(dialogue, method.name()).await?;
+    state.analyses.set_method(dialogue, method);
     Ok(method)
 }
 
@@ -271,14 +302,18 @@ pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -
             return Ok(latest);
         }
         if latest.took >= WAIT_FOR_UPDATES_UNDER {
-            if !slot.updating.swap(true, Ordering::AcqRel) {
+            let due = slot.next_update.lock().unwrap_or_else(|p| p.into_inner()).is_none_or(|at| Instant::now() >= at);
+            if due && !slot.updating.swap(true, Ordering::AcqRel) {
                 let (state, dialogue) = (state.clone(), dialogue.to_string());
                 let slot = slot.clone();
                 tokio::spawn(async move {
                     let _computing = slot.computing.lock().await;
+                    let started = Instant::now();
                     if let Err(e) = slot.update(&state, &dialogue, method).await {
                         tracing::warn!(error = ?e.detail, "the analysis was not updated");
                     }
+                    let gap = started.elapsed().max(MIN_UPDATE_GAP);
+                    *slot.next_update.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + gap);
                     slot.updating.store(false, Ordering::Release);
                 });
             }
@@ -297,8 +332,9 @@ pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -
 }
 
 /// Analyses the conversation: warm from `previous` (its votes, with those changed since
-/// loaded on top; its fit as the starting point) or cold from every stored vote. Runs
-/// the arithmetic on a blocking thread.
+/// loaded on top; its fit as the starting point) or cold from every stored vote. The
+/// arithmetic runs on a thread of its own at a lower CPU priority, so that on a busy
+/// machine requests are served first and the analysis takes what is left.
 async fn compute(
     state: &AppState,
     dialogue: &str,
@@ -312,7 +348,7 @@ async fn compute(
         Some(p) => (version, state.store.votes_changed(dialogue, p.version, version).await?),
         None => state.store.votes(dialogue).await?,
     };
-    tokio::task::spawn_blocking(move || {
+    in_background(move || {
         let mut matrix = previous.as_ref().map(|p| p.matrix.clone()).unwrap_or_default();
         for s in &statements {
             let i = matrix.statement(&s.id) as usize;
@@ -328,7 +364,19 @@ async fn compute(
         let options = Options { method, ..Options::default() };
         let analysis = analyze_indexed(&indexed, &matrix.hidden, previous.as_ref().map(|p| &p.analysis), &options);
         let router = route(&matrix, &indexed, &analysis);
+        let by_id: HashMap<&str, &str> = statements.iter().map(|s| (s.id.as_str(), s.text.as_str())).collect();
+        let texts = matrix.statement_ids().iter().map(|id| by_id.get(id.as_str()).unwrap_or(&"").to_string()).collect();
+        let mut group_sizes = vec![0; analysis.groups()];
+        for g in analysis.membership.iter().flatten() {
+            group_sizes[*g] += 1;
+        }
+        let ungrouped = analysis.membership.iter().filter(|m| m.is_none()).count();
+        let grouping_sizes = analysis.grouping.sizes();
         Results {
+            texts,
+            grouping_sizes,
+            group_sizes,
+            ungrouped,
             statements,
             matrix,
             votes: indexed,
@@ -340,7 +388,25 @@ async fn compute(
         }
     })
     .await
-    .map_err(AppError::internal)
+}
+
+/// Runs `work` on a new thread at a lower CPU priority (nice 10) and waits for it.
+async fn in_background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    let (done, answer) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("hiwar-analysis".into())
+        .spawn(move || {
+            // On Linux each thread has its own nice value; this lowers only this one.
+            // Failing to lower it (a restricted container) changes nothing else.
+            // SAFETY: plain system calls on the calling thread, no memory is shared.
+            unsafe {
+                let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                libc::setpriority(libc::PRIO_PROCESS, thread, 10);
+            }
+            let _ = done.send(work());
+        })
+        .map_err(AppError::internal)?;
+    answer.await.map_err(|_| AppError::internal("the analysis thread panicked"))
 }
 
 /// The router primed with every analysed vote, counted in its voter's group.
@@ -375,7 +441,7 @@ pub async fn next_for(
     let voter = state.store.voter(dialogue, &account.id).await?;
     let member = voter.member.filter(|_| voter.takes_part).ok_or_else(AppError::forbidden)?;
     let results = results(state, dialogue, None).await?;
-    let voted = state.store.member_votes(dialogue, &member).await?;
+    let voted = state.store.member_votes(&member).await?;
     let next = next_statement(&results, &member, participant_number(&member), &voted).cloned();
     Ok((results, next))
 }

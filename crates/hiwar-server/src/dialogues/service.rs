@@ -209,7 +209,7 @@ fn date_field(field: &str, value: &str) -> Result<String, AppError> {
 /// The caller's membership in `dialogue`, which must exist (404) and where the
 /// caller must be a convener (401 without login, 403 otherwise).
 pub async fn require_convener(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<Member, AppError> {
-    state.store.dialogue(dialogue).await?;
+    state.store.dialogue_exists(dialogue).await?;
     let account = ctx.account()?;
     match state.store.membership(dialogue, &account.id).await? {
         Some(member) if member.has("convener") => Ok(member),
