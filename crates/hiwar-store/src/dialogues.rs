@@ -61,6 +61,12 @@ impl Store {
             .collect())
     }
 
+    /// Every dialogue's id, listed or not (for operators' tools: backups, checks).
+    pub async fn dialogue_ids(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM dialogues ORDER BY created_at, id").fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     /// The dialogue's id, title and creation time, in one indexed read (pages that show
     /// only the title need not count a national dialogue's members).
     pub async fn dialogue_summary(&self, id: &str) -> Result<DialogueSummary> {

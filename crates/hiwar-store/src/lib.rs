@@ -14,6 +14,7 @@
 
 mod accounts;
 mod attempts;
+mod backup;
 mod codes;
 mod declarations;
 mod deliberation;
@@ -39,6 +40,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
 use zeroize::Zeroizing;
 
+pub use backup::{BackupSummary, BACKUP_FORMAT};
 pub use declarations::DeclareView;
 pub use deliberation::{statement_key, Statement, StatementText, VoteRow, Voter};
 pub use elections::{BoardEntry, Election, SIGNED_KINDS};
@@ -309,6 +311,22 @@ impl Store {
                     Ok(())
                 })
             })
+            .after_release(move |conn, _| {
+                Box::pin(async move {
+                    if backend != Backend::Sqlite {
+                        return Ok(true);
+                    }
+                    // After a full disk or an I/O error SQLite may end a transaction by
+                    // itself, or keep it open, and the driver's count of open
+                    // transactions can go wrong: a connection left inside a transaction
+                    // would hold the write lock for good. `BEGIN` fails inside one, so
+                    // such a connection is closed here rather than reused.
+                    match conn.execute("BEGIN").await {
+                        Ok(_) => conn.execute("ROLLBACK").await.map(|_| true),
+                        Err(_) => Ok(false),
+                    }
+                })
+            })
             .connect_with(options)
             .await?;
         let mut store = Store {
@@ -449,6 +467,19 @@ pub mod testing {
         let roles = ids.iter().map(|(_, m)| vec![Text(m.clone()), Text("participant".into())]).collect();
         bulk_insert(store, "member_roles", &["member_id", "role"], roles).await;
         ids
+    }
+
+    /// SQLite's own check of the database file (`"ok"` when sound); PostgreSQL checks
+    /// its pages itself, so there it is always `"ok"`.
+    pub async fn integrity_check(store: &super::Store) -> String {
+        match store.backend {
+            super::Backend::Sqlite => sqlx::Row::try_get::<String, _>(
+                &sqlx::query("PRAGMA integrity_check").fetch_one(&store.pool).await.unwrap(),
+                0,
+            )
+            .unwrap(),
+            super::Backend::Postgres => "ok".into(),
+        }
     }
 
     /// Refreshes the planner's statistics after a bulk fill (as a restore would; the

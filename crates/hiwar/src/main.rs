@@ -1,6 +1,7 @@
 //! `hiwar`: the command line. A thin layer over the library crates: it reads flags,
 //! environment and the optional config file, then calls into them.
 
+mod backup;
 mod ballots;
 mod config;
 mod decide;
@@ -164,6 +165,24 @@ enum Command {
     Opinions {
         #[command(subcommand)]
         action: opinions::OpinionsAction,
+    },
+    /// Take a consistent copy of the platform's database while it runs (SQLite or
+    /// PostgreSQL), with a checksum; it holds the dialogues' signing keys: keep it safe.
+    Backup {
+        /// The file to write (replaced only once the backup is complete).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Restore a backup into a new, empty database (either backend), check it against
+    /// its checksum first and verify every record after.
+    Restore {
+        /// The backup file `hiwar backup` wrote.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Manage platform conveners (who may create dialogues).
     Convener {
@@ -471,6 +490,10 @@ fn main() -> ExitCode {
         Command::Opinions { action } => opinions::run(action),
         Command::Org { action } => declare::org(action),
         Command::Declaration { action } => declare::declaration(action),
+        Command::Backup { out, store } => runtime()
+            .and_then(|rt| rt.block_on(async { backup::backup(&open_store(&store, &file).await?, &out).await })),
+        Command::Restore { from, store } => runtime()
+            .and_then(|rt| rt.block_on(async { backup::restore(&open_store(&store, &file).await?, &from).await })),
         Command::Convener { action: ConvenerAction::Add { store } } => {
             runtime().and_then(|rt| rt.block_on(convener_add(store, &file)))
         }
