@@ -187,6 +187,23 @@ impl Store {
     // ----- members and roles -----
 
     /// The member that `account` is in `dialogue`, if any.
+    /// The roles `account` holds in `dialogue` (none when not a member), in one query;
+    /// `NotFound` when the dialogue does not exist.
+    pub async fn roles_in(&self, dialogue: &str, account: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT r.role FROM dialogues d LEFT JOIN members m ON m.dialogue_id = d.id AND m.account_id = $2 \
+             LEFT JOIN member_roles r ON r.member_id = m.id WHERE d.id = $1",
+        )
+        .bind(dialogue)
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Err(StoreError::NotFound("dialogue"));
+        }
+        Ok(rows.iter().filter_map(|r| r.get::<Option<String>, _>(0)).collect())
+    }
+
     pub async fn membership(&self, dialogue: &str, account: &str) -> Result<Option<Member>> {
         let row = sqlx::query("SELECT id FROM members WHERE dialogue_id = $1 AND account_id = $2")
             .bind(dialogue)

@@ -10,6 +10,8 @@ pub mod service;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
+use crate::web::Access::*;
+use crate::web::Guard;
 use crate::{AppState, Route};
 
 /// Creating an election (a register of 10,000 voters is about 400 KB).
@@ -19,25 +21,34 @@ const RELAY: &str = "/api/dialogues/{id}/elections/{eid}/events";
 pub const UPLOADS: [&str; 2] = [CREATE, RELAY];
 
 pub fn routes(state: &AppState) -> Vec<Route> {
+    let base = state.base();
     vec![
-        (CREATE, get(api::list).post(api::create).layer(DefaultBodyLimit::max(state.config.max_upload_bytes))),
+        (
+            CREATE,
+            get(api::list).merge(
+                post(api::create).layer(DefaultBodyLimit::max(state.config.max_upload_bytes)).access(&base, Convener),
+            ),
+        ),
         ("/api/dialogues/{id}/elections/{eid}", get(api::show)),
         (RELAY, post(api::relay).layer(DefaultBodyLimit::max(state.config.max_upload_bytes))),
-        ("/api/dialogues/{id}/elections/{eid}/open", post(api::open)),
-        ("/api/dialogues/{id}/elections/{eid}/close", post(api::close)),
+        ("/api/dialogues/{id}/elections/{eid}/open", post(api::open).access(&base, Convener)),
+        ("/api/dialogues/{id}/elections/{eid}/close", post(api::close).access(&base, Convener)),
         ("/api/dialogues/{id}/elections/{eid}/ballots", post(api::cast)),
         ("/api/dialogues/{id}/elections/{eid}/spoiled", post(api::spoil)),
         ("/api/dialogues/{id}/elections/{eid}/board", get(api::board)),
-        ("/dialogues/{id}/decide", get(pages::list).post(pages::create)),
+        ("/dialogues/{id}/decide", get(pages::list).merge(post(pages::create).access(&base, Convener))),
         ("/dialogues/{id}/decide/{eid}", get(pages::show)),
-        ("/dialogues/{id}/decide/{eid}/open", post(pages::open)),
-        ("/dialogues/{id}/decide/{eid}/close", post(pages::close)),
+        ("/dialogues/{id}/decide/{eid}/open", post(pages::open).access(&base, Convener)),
+        ("/dialogues/{id}/decide/{eid}/close", post(pages::close).access(&base, Convener)),
         ("/dialogues/{id}/decide/{eid}/board", get(pages::board)),
-        ("/dialogues/{id}/decide/{eid}/roll.csv", get(pages::roll)),
-        ("/api/dialogues/{id}/elections/{eid}/roll", get(pages::roll)),
-        ("/dialogues/{id}/decide/{eid}/registrations.csv", get(pages::registrations)),
-        ("/api/dialogues/{id}/elections/{eid}/registrations", get(pages::registrations)),
-        ("/dialogues/{id}/decide/{eid}/register", get(pages::register_form).post(pages::register)),
+        ("/dialogues/{id}/decide/{eid}/roll.csv", get(pages::roll).access(&base, Convener)),
+        ("/api/dialogues/{id}/elections/{eid}/roll", get(pages::roll).access(&base, Convener)),
+        ("/dialogues/{id}/decide/{eid}/registrations.csv", get(pages::registrations).access(&base, Convener)),
+        ("/api/dialogues/{id}/elections/{eid}/registrations", get(pages::registrations).access(&base, Convener)),
+        (
+            "/dialogues/{id}/decide/{eid}/register",
+            get(pages::register_form).post(pages::register).access(&base, Member),
+        ),
         ("/static/register.js", get(|| pages::script(service::REGISTER_JS))),
         ("/dialogues/{id}/decide/{eid}/vote", get(pages::vote)),
         ("/dialogues/{id}/decide/{eid}/trustee", get(pages::trustee)),

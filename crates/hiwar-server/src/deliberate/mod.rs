@@ -7,9 +7,12 @@ pub mod service;
 
 use axum::routing::{get, post};
 
+use crate::web::Access::*;
+use crate::web::Guard;
 use crate::{AppState, Route};
 
-pub fn routes(_: &AppState) -> Vec<Route> {
+pub fn routes(state: &AppState) -> Vec<Route> {
+    let base = state.base();
     vec![
         ("/dialogues/{id}/deliberation", get(pages::deliberate)),
         ("/dialogues/{id}/deliberation/results", get(pages::results)),
@@ -17,17 +20,17 @@ pub fn routes(_: &AppState) -> Vec<Route> {
         ("/dialogues/{id}/deliberation/report.json", get(pages::report_json)),
         ("/dialogues/{id}/deliberation/report.csv", get(pages::report_csv)),
         ("/dialogues/{id}/deliberation/report.html", get(pages::report_html)),
-        ("/dialogues/{id}/deliberation/polis/{file}", get(pages::polis_export)),
-        ("/dialogues/{id}/deliberation/moderation", get(pages::moderation)),
-        ("/dialogues/{id}/deliberation/tally", post(pages::tally)),
-        ("/dialogues/{id}/deliberation/method", post(pages::set_method)),
-        ("/dialogues/{id}/statements", post(pages::post_statement)),
-        ("/dialogues/{id}/statements/{sid}/vote", post(pages::vote)),
-        ("/dialogues/{id}/statements/{sid}/moderate", post(pages::moderate)),
-        ("/dialogues/{id}/statements/{sid}/redact", post(pages::redact)),
+        ("/dialogues/{id}/deliberation/polis/{file}", get(pages::polis_export).access(&base, Convener)),
+        ("/dialogues/{id}/deliberation/moderation", get(pages::moderation).access(&base, Convener)),
+        ("/dialogues/{id}/deliberation/tally", post(pages::tally).access(&base, Convener)),
+        ("/dialogues/{id}/deliberation/method", post(pages::set_method).access(&base, Convener)),
+        ("/dialogues/{id}/statements", post(pages::post_statement).access(&base, TakesPart)),
+        ("/dialogues/{id}/statements/{sid}/vote", post(pages::vote).access(&base, TakesPart)),
+        ("/dialogues/{id}/statements/{sid}/moderate", post(pages::moderate).access(&base, Convener)),
+        ("/dialogues/{id}/statements/{sid}/redact", post(pages::redact).access(&base, Convener)),
         ("/dialogues/{id}/statements.json", get(pages::statement_texts)),
-        ("/api/dialogues/{id}/statements", post(api::post_statement)),
-        ("/api/dialogues/{id}/statements/{sid}/vote", post(api::vote)),
-        ("/api/dialogues/{id}/deliberation/next", get(api::next)),
+        ("/api/dialogues/{id}/statements", post(api::post_statement).access(&base, TakesPart)),
+        ("/api/dialogues/{id}/statements/{sid}/vote", post(api::vote).access(&base, TakesPart)),
+        ("/api/dialogues/{id}/deliberation/next", get(api::next).access(&base, TakesPart)),
     ]
 }

@@ -10,37 +10,40 @@ pub mod service;
 
 use axum::routing::{get, post};
 
+use crate::web::Access::*;
+use crate::web::Guard;
 use crate::{AppState, Route};
 
-pub fn routes(_: &AppState) -> Vec<Route> {
+pub fn routes(state: &AppState) -> Vec<Route> {
+    let base = state.base();
     vec![
         ("/", get(pages::home)),
         ("/healthz", get(api::healthz)),
         ("/static/style.css", get(crate::web::layout::stylesheet)),
         ("/login", get(pages::login_form).post(pages::login)),
         ("/logout", post(pages::logout)),
-        ("/dialogues", post(manage::create_dialogue)),
-        ("/dialogues/new", get(manage::new_dialogue)),
+        ("/dialogues", post(manage::create_dialogue).access(&base, PlatformConvener)),
+        ("/dialogues/new", get(manage::new_dialogue).access(&base, PlatformConvener)),
         ("/dialogues/{id}", get(pages::dialogue)),
-        ("/dialogues/{id}/manage", get(manage::manage)),
-        ("/dialogues/{id}/codes", post(manage::issue_codes)),
-        ("/dialogues/{id}/codes/revoke", post(manage::revoke_codes)),
-        ("/dialogues/{id}/roles", post(manage::change_role)),
-        ("/dialogues/{id}/phases", post(manage::add_phase)),
-        ("/dialogues/{id}/phase", post(manage::set_phase)),
+        ("/dialogues/{id}/manage", get(manage::manage).access(&base, Convener)),
+        ("/dialogues/{id}/codes", post(manage::issue_codes).access(&base, Convener)),
+        ("/dialogues/{id}/codes/revoke", post(manage::revoke_codes).access(&base, Convener)),
+        ("/dialogues/{id}/roles", post(manage::change_role).access(&base, Convener)),
+        ("/dialogues/{id}/phases", post(manage::add_phase).access(&base, Convener)),
+        ("/dialogues/{id}/phase", post(manage::set_phase).access(&base, Convener)),
         ("/dialogues/{id}/record", get(api::record)),
         ("/dialogues/{id}/record/view", get(pages::record_view)),
         ("/api/openapi.json", get(api::openapi)),
         ("/api/login", post(api::login)),
-        ("/api/logout", post(api::logout)),
-        ("/api/me", get(api::me)),
-        ("/api/dialogues", get(api::list_dialogues).post(api::create_dialogue)),
+        ("/api/logout", post(api::logout).access(&base, Account)),
+        ("/api/me", get(api::me).access(&base, Account)),
+        ("/api/dialogues", get(api::list_dialogues).merge(post(api::create_dialogue).access(&base, PlatformConvener))),
         ("/api/dialogues/{id}", get(api::dialogue)),
         ("/api/dialogues/{id}/members", get(api::members)),
-        ("/api/dialogues/{id}/codes", get(api::batches).post(api::issue_codes)),
-        ("/api/dialogues/{id}/codes/revoke", post(api::revoke_codes)),
-        ("/api/dialogues/{id}/roles", post(api::change_role)),
-        ("/api/dialogues/{id}/phases", post(api::add_phase)),
-        ("/api/dialogues/{id}/phase", post(api::set_phase)),
+        ("/api/dialogues/{id}/codes", get(api::batches).post(api::issue_codes).access(&base, Convener)),
+        ("/api/dialogues/{id}/codes/revoke", post(api::revoke_codes).access(&base, Convener)),
+        ("/api/dialogues/{id}/roles", post(api::change_role).access(&base, Convener)),
+        ("/api/dialogues/{id}/phases", post(api::add_phase).access(&base, Convener)),
+        ("/api/dialogues/{id}/phase", post(api::set_phase).access(&base, Convener)),
     ]
 }

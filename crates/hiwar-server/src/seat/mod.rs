@@ -8,6 +8,8 @@ pub mod service;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
+use crate::web::Access::*;
+use crate::web::Guard;
 use crate::{AppState, Route};
 
 /// Where pools and quotas are uploaded.
@@ -15,12 +17,18 @@ const UPLOAD: &str = "/dialogues/{id}/selections";
 pub const UPLOADS: [&str; 1] = [UPLOAD];
 
 pub fn routes(state: &AppState) -> Vec<Route> {
+    let base = state.base();
     vec![
-        (UPLOAD, get(pages::list).post(pages::start).layer(DefaultBodyLimit::max(state.config.max_upload_bytes))),
+        (
+            UPLOAD,
+            get(pages::list).merge(
+                post(pages::start).layer(DefaultBodyLimit::max(state.config.max_upload_bytes)).access(&base, Convener),
+            ),
+        ),
         ("/dialogues/{id}/selections/{sid}", get(pages::show)),
-        ("/dialogues/{id}/selections/{sid}/publish", post(pages::publish)),
-        ("/dialogues/{id}/selections/{sid}/draw", post(pages::draw)),
-        ("/dialogues/{id}/selections/{sid}/seat", post(pages::seat)),
+        ("/dialogues/{id}/selections/{sid}/publish", post(pages::publish).access(&base, Convener)),
+        ("/dialogues/{id}/selections/{sid}/draw", post(pages::draw).access(&base, Convener)),
+        ("/dialogues/{id}/selections/{sid}/seat", post(pages::seat).access(&base, Convener)),
         ("/dialogues/{id}/selections/{sid}/manifest.json", get(pages::manifest)),
         ("/dialogues/{id}/selections/{sid}/histogram.svg", get(pages::histogram)),
         ("/dialogues/{id}/selections/{sid}/panel.csv", get(pages::panel)),

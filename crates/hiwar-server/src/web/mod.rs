@@ -15,11 +15,13 @@ use hiwar_store::Account;
 
 use sha2::{Digest, Sha256};
 
+pub mod access;
 mod body;
 mod error;
 pub mod i18n;
 pub mod layout;
 
+pub use access::{Access, Guard};
 pub use body::{ApiJson, CsrfForm, CsrfMultipart};
 pub use error::AppError;
 

@@ -8,13 +8,16 @@ pub mod service;
 
 use axum::routing::{get, post};
 
+use crate::web::Access::*;
+use crate::web::Guard;
 use crate::{AppState, Route};
 
-pub fn routes(_: &AppState) -> Vec<Route> {
+pub fn routes(state: &AppState) -> Vec<Route> {
+    let base = state.base();
     vec![
         ("/dialogues/{id}/checkpoint", get(api::checkpoint)),
         ("/dialogues/{id}/checkpoint/cosignatures", post(api::cosign)),
-        ("/api/dialogues/{id}/witnesses", post(api::add)),
-        ("/dialogues/{id}/witnesses", get(pages::list).post(pages::add)),
+        ("/api/dialogues/{id}/witnesses", post(api::add).access(&base, Convener)),
+        ("/dialogues/{id}/witnesses", get(pages::list).merge(post(pages::add).access(&base, Convener))),
     ]
 }
