@@ -269,6 +269,24 @@ fn a_killed_server_loses_no_acknowledged_write_postgres() {
     killed_mid_load(Data::postgres());
 }
 
+/// `id -u` or `id -g` of the tests' process.
+fn id(flag: &str) -> String {
+    let out = std::process::Command::new("id").arg(flag).output().expect("id runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `program` as root: directly when the tests run as root (as CI does), else through
+/// `sudo -n` (which must not ask for a password).
+fn as_root(program: &str) -> std::process::Command {
+    if id("-u") == "0" {
+        std::process::Command::new(program)
+    } else {
+        let mut sudo = std::process::Command::new("sudo");
+        sudo.args(["-n", program]);
+        sudo
+    }
+}
+
 fn postgres_version() -> String {
     let versions = std::fs::read_dir("/etc/postgresql").expect("PostgreSQL's configuration in /etc/postgresql");
     let mut versions: Vec<String> = versions.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -288,7 +306,7 @@ fn a_restarted_database_costs_503s_and_nothing_acknowledged() {
     let target: Target = Arc::new(Mutex::new(server.url.clone()));
     let seen = under_load(&target, &c, 6, || {
         std::thread::sleep(Duration::from_millis(800));
-        let out = std::process::Command::new("pg_ctlcluster")
+        let out = as_root("pg_ctlcluster")
             .args(["--skip-systemctl-redirect", &postgres_version(), "main", "restart", "--mode", "fast"])
             .output()
             .expect("pg_ctlcluster runs (the test needs root, as CI has)");
@@ -318,8 +336,14 @@ struct SmallDisk(std::path::PathBuf);
 impl SmallDisk {
     fn mount(dir: &Path, megabytes: u32) -> SmallDisk {
         std::fs::create_dir_all(dir).unwrap();
-        let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m,mode=0700"), "tmpfs"])
+        let out = as_root("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={megabytes}m,mode=0700,uid={},gid={}", id("-u"), id("-g")),
+                "tmpfs",
+            ])
             .arg(dir)
             .output()
             .expect("mount runs");
@@ -334,7 +358,7 @@ impl SmallDisk {
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).output();
+        let _ = as_root("umount").arg("-l").arg(&self.0).output();
     }
 }
 

@@ -74,6 +74,19 @@ impl AppError {
             ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "error-503")
         }
     }
+    /// A request the framework refused before any handler ran (a path, query or body
+    /// that does not parse), in the platform's error format, with the framework's
+    /// explanation as the detail.
+    pub fn rejected(status: StatusCode, detail: String) -> Self {
+        let message = match status.as_u16() {
+            404 => "error-404",
+            413 => "error-413",
+            415 => "error-415",
+            _ => "error-400",
+        };
+        let status = if status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { status };
+        AppError { detail: Some(detail), ..Self::new(status, message) }
+    }
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         // The detail goes to the log, never to the client.
         tracing::error!(%detail, "internal error");

@@ -255,6 +255,16 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
     request.extensions_mut().insert(ctx.clone());
 
     let mut response = if too_large { AppError::too_large().into_response() } else { next.run(request).await };
+    if response.extensions().get::<AppError>().is_none()
+        && response.status().is_client_error()
+        && is_plain_text(&response)
+    {
+        // The framework's own refusals (a query or path that does not parse) come as
+        // plain text: answer them like every other error, in the caller's format.
+        let body = std::mem::take(response.body_mut());
+        let detail = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).into_owned());
+        response = AppError::rejected(response.status(), detail.unwrap_or_default()).into_response();
+    }
     if let Some(error) = response.extensions_mut().remove::<AppError>() {
         let cookies: Vec<HeaderValue> = response.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
         response = render_error(&ctx, &error);
@@ -273,6 +283,14 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
     secure_headers(response.headers_mut());
     log_request(&method, &path, response.status(), started);
     response
+}
+
+fn is_plain_text(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"))
 }
 
 fn finish(
