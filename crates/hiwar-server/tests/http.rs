@@ -958,6 +958,11 @@ fn the_deliberation_api_routes_votes_and_refuses_what_it_must() {
     let unknown = vote("st-nope", json!({"vote": "agree"}));
     assert_eq!((unknown.status, unknown.json()["field"].as_str()), (400, Some("statement")));
     assert_eq!(vote(&first, json!({"vote": 1})).status, 400);
+    // An id that cannot be a statement's (a NUL byte would make PostgreSQL refuse the
+    // whole group of votes it joined) is refused before it is queued.
+    let nul = vote("st-%00", json!({"vote": "agree"}));
+    assert_eq!((nul.status, nul.json()["field"].as_str()), (400, Some("path")));
+    assert_eq!(vote("st-abc'--", json!({"vote": "agree"})).json()["field"], "statement");
     assert_eq!(
         api(&s, "POST", &format!("/api/dialogues/{d}/statements/{first}/vote"), None, Some(json!({"vote": "agree"})))
             .status,

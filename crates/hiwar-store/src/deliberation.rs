@@ -2,6 +2,8 @@
 //! (private: only counts are ever published), and moderation decisions (public, with
 //! the reason and the convener who made them).
 
+use std::collections::HashSet;
+
 use hiwar_record::events::body;
 use serde::Serialize;
 use sqlx::Row;
@@ -76,6 +78,9 @@ impl Store {
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut salt);
         let mut tx = self.pool.begin().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
+        // The version row next, as vote groups take it first: statements after it, in
+        // one order everywhere, so the two can never wait on each other.
+        crate::vote_writer::raise_version(&mut tx, dialogue).await?;
         let posted: i64 = sqlx::query("SELECT COUNT(*) FROM statements WHERE dialogue_id = $1 AND author_member = $2")
             .bind(dialogue)
             .bind(author)
@@ -99,7 +104,6 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(unique_as_conflict("this statement was already posted"))?;
-        crate::vote_writer::raise_version(&mut tx, dialogue).await?;
         let digest = hiwar_record::events::statement_digest(&salt, text);
         self.append(&mut tx, dialogue, "statement.posted", body::statement_posted(&id, &digest)).await?;
         if agenda {
@@ -183,6 +187,9 @@ impl Store {
     pub async fn redact_statement(&self, dialogue: &str, statement: &str, reason: &str, by: &str) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
+        // The version row next, as vote groups take it first: statements after it, in
+        // one order everywhere, so the two can never wait on each other.
+        crate::vote_writer::raise_version(&mut tx, dialogue).await?;
         let changed = sqlx::query(
             "UPDATE statements SET text = '', text_key = id, salt = NULL, hidden = 1, redacted_reason = $3 \
              WHERE id = $1 AND dialogue_id = $2 AND redacted_reason IS NULL",
@@ -197,7 +204,6 @@ impl Store {
                 Self::unchanged_statement(&mut tx, dialogue, statement, "the statement was already redacted").await
             );
         }
-        crate::vote_writer::raise_version(&mut tx, dialogue).await?;
         self.append(&mut tx, dialogue, "statement.redacted", body::statement_redacted(statement, reason, by)).await?;
         tx.commit().await?;
         Ok(())
@@ -289,9 +295,25 @@ impl Store {
         })
     }
 
+    /// `account`'s member id in `dialogue` and the statements they voted on, in one
+    /// query (`None`: not a member).
+    pub async fn voted_by(&self, dialogue: &str, account: &str) -> Result<Option<(String, HashSet<String>)>> {
+        let rows = sqlx::query(
+            "SELECT m.id, v.statement_id FROM members m LEFT JOIN statement_votes v ON v.member_id = m.id \
+             WHERE m.dialogue_id = $1 AND m.account_id = $2",
+        )
+        .bind(dialogue)
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let member: String = first.get(0);
+        Ok(Some((member, rows.iter().filter_map(|r| r.get::<Option<String>, _>(1)).collect())))
+    }
+
     /// The statements `member` has voted on (a member belongs to one dialogue, so the
     /// member's index alone finds them).
-    pub async fn member_votes(&self, member: &str) -> Result<std::collections::HashSet<String>> {
+    pub async fn member_votes(&self, member: &str) -> Result<HashSet<String>> {
         let rows = sqlx::query("SELECT statement_id FROM statement_votes WHERE member_id = $1")
             .bind(member)
             .fetch_all(&self.pool)
@@ -310,6 +332,9 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
+        // The version row next, as vote groups take it first: statements after it, in
+        // one order everywhere, so the two can never wait on each other.
+        crate::vote_writer::raise_version(&mut tx, dialogue).await?;
         let changed = sqlx::query(
             "UPDATE statements SET hidden = $3, reason = $4 WHERE id = $1 AND dialogue_id = $2 AND hidden <> $3",
         )
@@ -323,7 +348,6 @@ impl Store {
             let conflict = format!("the statement is already {}", if hidden { "hidden" } else { "shown" });
             return Err(Self::unchanged_statement(&mut tx, dialogue, statement, &conflict).await);
         }
-        crate::vote_writer::raise_version(&mut tx, dialogue).await?;
         self.append(&mut tx, dialogue, "statement.moderated", body::statement_moderated(statement, hidden, reason, by))
             .await?;
         tx.commit().await?;

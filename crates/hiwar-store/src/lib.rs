@@ -99,12 +99,14 @@ fn sqlx_unavailable(e: &sqlx::Error) -> bool {
             if code.len() == 5 {
                 // PostgreSQL's SQLSTATE classes: connection exception, insufficient
                 // resources (disk full, out of memory), operator intervention (shutdown),
-                // system error (I/O).
+                // system error (I/O); and a deadlock, a serialisation failure or a lock
+                // not granted, which another try may not meet.
                 ["08", "53", "57", "58"].iter().any(|class| code.starts_with(class))
+                    || ["40P01", "40001", "55P03"].contains(&code.as_ref())
             } else {
                 // SQLite's (extended) result code, whose low byte is the primary one:
-                // BUSY, IOERR, FULL, CANTOPEN.
-                code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 10 | 13 | 14))
+                // BUSY, READONLY, IOERR, FULL, CANTOPEN.
+                code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 8 | 10 | 13 | 14))
             }
         }
         _ => false,
@@ -482,6 +484,14 @@ pub mod testing {
         }
     }
 
+    /// Records a schema version from the future, as a newer hiwar would have left it.
+    pub async fn pretend_newer_schema(store: &super::Store) {
+        sqlx::query("INSERT INTO hiwar_migrations (version, applied_at) VALUES (9999, 'later')")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+    }
+
     /// Refreshes the planner's statistics after a bulk fill (as a restore would; the
     /// autovacuum daemon would do it too, later).
     pub async fn analyze(store: &super::Store) {
@@ -498,9 +508,9 @@ pub mod testing {
         votes: &[(u32, u32, i8)],
     ) {
         use Cell::{Int, Text};
-        let mut tx = store.pool.begin().await.unwrap();
-        let version = crate::vote_writer::raise_version(&mut tx, dialogue).await.unwrap();
-        tx.commit().await.unwrap();
+        // Stamped with the next version, which is raised only once they are all in (a
+        // reader of that version must find every one of them).
+        let version = store.deliberation_version(dialogue).await.unwrap() + 1;
         let at = super::now();
         let columns = ["statement_id", "member_id", "vote", "voted_at", "dialogue_id", "changed_in"];
         for part in votes.chunks(50_000) {
@@ -519,6 +529,9 @@ pub mod testing {
                 .collect();
             bulk_insert(store, "statement_votes", &columns, rows).await;
         }
+        let mut tx = store.pool.begin().await.unwrap();
+        assert_eq!(crate::vote_writer::raise_version(&mut tx, dialogue).await.unwrap(), version);
+        tx.commit().await.unwrap();
     }
 
     /// What an operator holding the database and the dialogue key can do: replace a

@@ -26,6 +26,15 @@ impl Store {
             .iter()
             .map(|r| r.get::<i64, _>(0))
             .collect();
+        let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+        if let Some(newer) = applied.iter().copied().filter(|v| *v > known).max() {
+            // A newer hiwar migrated this database: this one would write rows it does
+            // not know how to fill (say, votes no analysis can find).
+            return Err(crate::StoreError::Conflict(format!(
+                "the database is at schema version {newer}, made by a newer hiwar; this one knows up to {known}: \
+                 run the newer version"
+            )));
+        }
         for (version, sql) in MIGRATIONS {
             if applied.contains(version) {
                 continue;

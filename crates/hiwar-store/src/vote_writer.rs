@@ -83,6 +83,19 @@ async fn write_groups(pool: AnyPool, mut queue: mpsc::Receiver<Pending>) {
                     let _ = pending.done.send(outcome);
                 }
             }
+            Err(e) if !e.is_unavailable() && group.len() > 1 => {
+                // Something in one vote broke the group (the database was fine): write
+                // each alone, so that vote fails by itself and the others are kept.
+                tracing::warn!(votes = group.len(), error = %e, "a group of votes failed; writing them one by one");
+                for pending in group.drain(..) {
+                    let outcome = match write_group(&pool, std::slice::from_ref(&pending)).await {
+                        Ok(mut outcomes) => outcomes.pop().expect("one outcome per vote"),
+                        Err(e) if e.is_unavailable() => Err(StoreError::Unavailable(e.to_string())),
+                        Err(e) => Err(StoreError::Record(format!("vote not written: {e}"))),
+                    };
+                    let _ = pending.done.send(outcome);
+                }
+            }
             Err(e) => {
                 // Nothing of the group was written (the transaction rolled back): every
                 // vote in it gets the same failure, and none was acknowledged.

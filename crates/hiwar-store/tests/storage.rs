@@ -350,6 +350,20 @@ async fn concurrent_votes_are_grouped_and_none_is_lost(store: Store) {
     assert_eq!(cell.len(), 1);
 }
 
+/// A database migrated by a newer hiwar is refused, not written with rows this version
+/// does not know how to fill.
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path()).await.unwrap();
+    hiwar_store::testing::pretend_newer_schema(&store).await;
+    drop(store);
+    match Store::open_sqlite(dir.path()).await {
+        Err(StoreError::Conflict(detail)) => assert!(detail.contains("9999"), "{detail}"),
+        other => panic!("opened: {:?}", other.map(|_| ())),
+    }
+}
+
 /// The store runs the verifier's own checks before appending: a change whose line would
 /// fail `hiwar verify` is refused, nothing is stored, and the record still verifies.
 async fn the_store_refuses_lines_its_verifier_rejects(store: Store) {

@@ -13,10 +13,14 @@ use hiwar_store::Store;
 /// owner only: it holds the dialogues' signing keys) and prints what it holds.
 pub async fn backup(store: &Store, out: &Path) -> Result<()> {
     let partial = PathBuf::from(format!("{}.partial", out.display()));
+    // A file left by an earlier attempt may have another mode: start from nothing.
+    match std::fs::remove_file(&partial) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).context("removing an old partial backup"),
+        _ => {}
+    }
     let file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(&partial)
         .with_context(|| format!("creating {}", partial.display()))?;

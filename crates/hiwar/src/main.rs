@@ -490,8 +490,19 @@ fn main() -> ExitCode {
         Command::Opinions { action } => opinions::run(action),
         Command::Org { action } => declare::org(action),
         Command::Declaration { action } => declare::declaration(action),
-        Command::Backup { out, store } => runtime()
-            .and_then(|rt| rt.block_on(async { backup::backup(&open_store(&store, &file).await?, &out).await })),
+        Command::Backup { out, store } => runtime().and_then(|rt| {
+            rt.block_on(async {
+                // A backup reads an existing database: it never creates an empty one.
+                if store.database_url.is_none() && file.database_url.is_none() {
+                    let dir =
+                        store.data.clone().or_else(|| file.data.clone()).unwrap_or_else(|| PathBuf::from("hiwar-data"));
+                    if !dir.join("hiwar.sqlite3").exists() {
+                        anyhow::bail!("no database in {} (give --data DIR or --database-url URL)", dir.display());
+                    }
+                }
+                backup::backup(&open_store(&store, &file).await?, &out).await
+            })
+        }),
         Command::Restore { from, store } => runtime()
             .and_then(|rt| rt.block_on(async { backup::restore(&open_store(&store, &file).await?, &from).await })),
         Command::Convener { action: ConvenerAction::Add { store } } => {

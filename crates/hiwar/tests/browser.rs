@@ -115,7 +115,10 @@ impl Driver {
             "try {{ return document.readyState === 'complete' && !!({condition}); }} catch (e) {{ return false; }}"
         );
         while self.script(&script) != json!(true) {
-            assert!(started.elapsed() < Duration::from_secs(15), "timed out waiting for {condition}");
+            if started.elapsed() > Duration::from_secs(30) {
+                let page = self.script("return document.body ? document.body.innerText.slice(0, 1500) : ''");
+                panic!("timed out waiting for {condition}; the page says:\n{}", page.as_str().unwrap_or_default());
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }

@@ -239,23 +239,137 @@ fn statuses(seen: &[Seen]) -> HashMap<u16, u64> {
     all
 }
 
+/// Opens a verifiable vote in the dialogue the way its roles would (three trustees'
+/// key ceremony, the credential authority's list for `voters` voters) and makes every
+/// voter's ballot in advance: the request bodies, one per voter.
+fn open_election(url: &str, dialogue: &str, convener: &str, voters: usize, dir: &Path) -> Vec<String> {
+    let run = |args: &[&str]| {
+        let out = hiwar().args(args).output().unwrap();
+        assert!(out.status.success(), "hiwar {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let path = |name: &str| dir.join(name).display().to_string();
+    let trustees: Vec<serde_json::Value> = (1..=3)
+        .map(|j| {
+            serde_json::from_str(&run(&["trustee", "keygen", "--out", &path(&format!("trustee-{j}.json"))])).unwrap()
+        })
+        .collect();
+    let authority: serde_json::Value =
+        serde_json::from_str(&run(&["election", "authority", "--out", &path("authority.json")])).unwrap();
+    let list: Vec<serde_json::Value> = (1..=voters).map(|i| json!({ "voter": format!("voter-{i}") })).collect();
+    let election = json!({
+        "id": "load", "title": {"ar": "استفتاء", "en": "Referendum"},
+        "questions": [{"title": {"ar": "هل توافق؟", "en": "Do you agree?"},
+            "options": [{"ar": "نعم", "en": "Yes"}, {"ar": "لا", "en": "No"}], "min": 1, "max": 1}],
+        "electorate": {"list": list}, "trustees": trustees, "threshold": 2, "authority": authority["authority"],
+    });
+    let (status, answer) =
+        call("POST", &format!("{url}/api/dialogues/{dialogue}/elections"), Some(convener), Some(election));
+    assert_eq!(status, 201, "{answer}");
+    let target = ["--server", url, "--dialogue", dialogue, "--election", "load"];
+    // The trustees' ceremony: three processes at once, each waiting for the others' steps.
+    let ceremony: Vec<_> = (1..=3)
+        .map(|j| {
+            let key = path(&format!("trustee-{j}.json"));
+            let mut command = hiwar();
+            command.args(["trustee", "ceremony"]).args(target).args(["--key", &key]);
+            command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for trustee in ceremony {
+        let out = trustee.wait_with_output().unwrap();
+        assert!(out.status.success(), "trustee ceremony: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let roll: String = std::iter::once("voter,weight".to_string())
+        .chain((1..=voters).map(|i| format!("voter-{i},1")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.join("roll.csv"), roll + "\n").unwrap();
+    run(&[
+        &["election", "credentials"][..],
+        &target,
+        &[
+            "--authority",
+            &path("authority.json"),
+            "--voters",
+            &path("roll.csv"),
+            "--out",
+            &path("credentials"),
+            "--upload",
+        ],
+    ]
+    .concat());
+    let (status, answer) =
+        call("POST", &format!("{url}/api/dialogues/{dialogue}/elections/load/open"), Some(convener), None);
+    assert!(status < 300, "{answer}");
+    let batch: String = std::iter::once("credential,choices".to_string())
+        .chain((1..=voters).map(|i| format!("{},{}", path(&format!("credentials/voters/voter-{i}.json")), i % 2)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.join("batch.csv"), batch + "\n").unwrap();
+    run(&[&["vote", "--batch", &path("batch.csv"), "--bodies", &path("bodies.jsonl")][..], &target].concat());
+    std::fs::read_to_string(dir.join("bodies.jsonl")).unwrap().lines().map(str::to_string).collect()
+}
+
+/// Casts the ballots in turn until `stop`: the tracking codes acknowledged (201).
+fn cast(
+    target: Target,
+    dialogue: String,
+    ballots: Vec<String>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<String>> {
+    std::thread::spawn(move || {
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(20)).build();
+        let mut acked = Vec::new();
+        for body in ballots {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let url = format!("{}/api/dialogues/{dialogue}/elections/load/ballots", target.lock().unwrap());
+            if let Ok(r) = agent.post(&url).set("Content-Type", "application/json").send_string(&body) {
+                acked.push(r.into_json::<serde_json::Value>().unwrap()["tracking"].as_str().unwrap().to_string());
+            }
+        }
+        acked
+    })
+}
+
 fn killed_mid_load(data: Data) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let key = convener_key(&data);
     let mut server = serve(&data);
     let c = set_up(&server.url, &key, 8);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, login) = call("POST", &format!("{}/api/login", server.url), None, Some(json!({ "code": key })));
+    let ballots = open_election(&server.url, &c.id, login["token"].as_str().unwrap(), 400, dir.path());
     let target: Target = Arc::new(Mutex::new(server.url.clone()));
+    let stop_casting = Arc::new(AtomicBool::new(false));
+    let casting = cast(target.clone(), c.id.clone(), ballots, stop_casting.clone());
     let seen = under_load(&target, &c, 8, || {
         std::thread::sleep(Duration::from_millis(1500));
         server.child.kill().unwrap(); // SIGKILL: no shutdown, no flush
         server.child.wait().unwrap();
+        stop_casting.store(true, Ordering::Relaxed);
         std::thread::sleep(Duration::from_millis(300));
     });
+    let cast_before_the_kill = casting.join().unwrap();
     let all = statuses(&seen);
     assert!(all.get(&204).copied().unwrap_or(0) > 50, "{all:?}");
     assert!(all.keys().all(|s| [0, 201, 204, 409].contains(s)), "{all:?}");
     let restarted = serve(&data);
     nothing_acknowledged_is_lost(&data, &restarted.url, &c, &seen);
+    assert!(!cast_before_the_kill.is_empty(), "no ballot was cast before the kill");
+    for tracking in &cast_before_the_kill {
+        let (_, board) = call(
+            "GET",
+            &format!("{}/api/dialogues/{}/elections/load/board?q={tracking}", restarted.url, c.id),
+            None,
+            None,
+        );
+        let found = board["entries"].as_array().map_or(0, Vec::len);
+        assert_eq!(found, 1, "acknowledged ballot {tracking} is on the board: {board}");
+    }
+    eprintln!("{} ballots acknowledged before the kill, all on the board after", cast_before_the_kill.len());
 }
 
 #[test]

@@ -46,8 +46,10 @@ pub struct Results {
     pub ungrouped: usize,
     /// The store's deliberation version these results are complete up to.
     pub version: i64,
-    /// When the analysis was finished (RFC 3339, UTC), and how long it took.
+    /// When the analysis was finished (RFC 3339, UTC, and on this process's clock),
+    /// and how long it took.
     pub computed_at: String,
+    pub finished: Instant,
     pub took: Duration,
 }
 
@@ -96,6 +98,12 @@ pub async fn post_for(
     Ok(id)
 }
 
+/// Whether `id` has the shape of a statement id (`st-` and ten base-32 characters):
+/// anything else is refused before it reaches the shared group of votes.
+fn is_statement_id(id: &str) -> bool {
+    id.len() == 13 && id.starts_with("st-") && id[3..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
 pub fn parse_vote(raw: &str) -> Result<i8, AppError> {
     match raw {
         "agree" => Ok(1),
@@ -111,6 +119,9 @@ pub fn parse_vote(raw: &str) -> Result<i8, AppError> {
 pub async fn vote(state: &AppState, ctx: &Ctx, dialogue: &str, statement: &str, vote: &str) -> Result<(), AppError> {
     let account = ctx.account()?;
     let vote = parse_vote(vote)?;
+    if !is_statement_id(statement) {
+        return Err(AppError::bad_request("statement", "no such statement in this dialogue"));
+    }
     let voter = state.store.voter(dialogue, &account.id).await?;
     let member = voter.member.filter(|_| voter.takes_part).ok_or_else(AppError::forbidden)?;
     if !voter.deliberating {
@@ -292,10 +303,11 @@ pub async fn set_method(state: &AppState, ctx: &Ctx, dialogue: &str, name: &str)
 /// and one behind the conversation is updated in the background (or, when updates are
 /// quick, before answering).
 pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -> Result<Arc<Results>, AppError> {
-    let method = match method {
-        Some(m) => m,
-        None => self::method(state, dialogue).await?,
-    };
+    let arrived = Instant::now();
+    // The dialogue's own method (read at most once a second) also says it exists: no
+    // slot is made for a name that is not a dialogue.
+    let own = self::method(state, dialogue).await?;
+    let method = method.unwrap_or(own);
     let slot = state.analyses.slot(dialogue, method);
     if let Some(latest) = slot.latest() {
         if !slot.behind(state, dialogue, &latest).await? {
@@ -321,9 +333,12 @@ pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -
         }
     }
     let _computing = slot.computing.lock().await;
-    // Someone else may have computed it while this request waited.
+    // Someone else may have computed it while this request waited: an analysis
+    // finished after the request arrived is as fresh as the request can ask for.
     if let Some(latest) = slot.latest() {
-        if !slot.changed.load(Ordering::Acquire) && state.store.deliberation_version(dialogue).await? == latest.version
+        if latest.finished >= arrived
+            || (!slot.changed.load(Ordering::Acquire)
+                && state.store.deliberation_version(dialogue).await? == latest.version)
         {
             return Ok(latest);
         }
@@ -346,7 +361,13 @@ async fn compute(
     let statements = state.store.statements(dialogue).await?;
     let (version, votes) = match &previous {
         Some(p) => (version, state.store.votes_changed(dialogue, p.version, version).await?),
-        None => state.store.votes(dialogue).await?,
+        None => {
+            // Up to the version read before the statements: a vote on a statement posted
+            // since would find no statement to count against, and be skipped for good.
+            let mut votes = state.store.votes_changed(dialogue, i64::MIN, version).await?;
+            votes.sort_unstable();
+            (version, votes)
+        }
     };
     in_background(move || {
         let mut matrix = previous.as_ref().map(|p| p.matrix.clone()).unwrap_or_default();
@@ -384,6 +405,7 @@ async fn compute(
             router,
             version,
             computed_at: hiwar_record::now_rfc3339(),
+            finished: Instant::now(),
             took: started.elapsed(),
         }
     })
@@ -430,18 +452,17 @@ pub fn participant_number(member: &str) -> u64 {
 }
 
 /// The statement the router gives the caller next in `dialogue`, with the analysis
-/// that chose it. One query for the voter and one for the statements they voted on;
-/// the analysis is the shared one.
+/// that chose it. The route admits only members who take part (`Access::TakesPart`);
+/// one query finds the member and the statements they voted on, and the analysis is
+/// the shared one.
 pub async fn next_for(
     state: &AppState,
     ctx: &Ctx,
     dialogue: &str,
 ) -> Result<(Arc<Results>, Option<Statement>), AppError> {
     let account = ctx.account()?;
-    let voter = state.store.voter(dialogue, &account.id).await?;
-    let member = voter.member.filter(|_| voter.takes_part).ok_or_else(AppError::forbidden)?;
+    let (member, voted) = state.store.voted_by(dialogue, &account.id).await?.ok_or_else(AppError::forbidden)?;
     let results = results(state, dialogue, None).await?;
-    let voted = state.store.member_votes(&member).await?;
     let next = next_statement(&results, &member, participant_number(&member), &voted).cloned();
     Ok((results, next))
 }

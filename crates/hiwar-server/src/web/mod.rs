@@ -202,6 +202,9 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
         && state.uploads.iter().any(|template| matches_template(template, &path));
     let limit = if upload { state.config.max_upload_bytes } else { state.config.max_body_bytes };
     let too_large = declared.is_some_and(|n| n > limit as u64);
+    // No id or name anywhere holds a NUL byte, and PostgreSQL refuses text that does:
+    // refused here, it cannot reach (and break) a shared write such as a group of votes.
+    let nul_in_path = path.to_ascii_lowercase().contains("%00");
 
     let chosen_lang = query_lang(request.uri().query());
     let lang = chosen_lang
@@ -254,7 +257,13 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
     let ctx = Ctx { lang, csrf: csrf.clone(), viewer, session, path: path.clone(), wants_json, client, same_origin };
     request.extensions_mut().insert(ctx.clone());
 
-    let mut response = if too_large { AppError::too_large().into_response() } else { next.run(request).await };
+    let mut response = if too_large {
+        AppError::too_large().into_response()
+    } else if nul_in_path {
+        AppError::bad_request("path", "the address holds a NUL byte").into_response()
+    } else {
+        next.run(request).await
+    };
     if response.extensions().get::<AppError>().is_none()
         && response.status().is_client_error()
         && is_plain_text(&response)
