@@ -336,6 +336,35 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// A backup of one table with one row, its trailer computed as `Store::backup` does.
+    fn small_backup(schema: i64) -> String {
+        let mut out = Hashed { out: Vec::new(), hash: Sha256::new() };
+        out.line(&json!({"hiwar_backup": BACKUP_FORMAT, "schema": schema, "backend": "sqlite", "taken_at": "x"}))
+            .unwrap();
+        out.line(&json!({"table": "accounts", "columns": ["id", "is_convener", "created_at"]})).unwrap();
+        out.line(&json!(["a-1", 1, "2026-12-03T12:00:00Z"])).unwrap();
+        let hash = hex::encode(out.hash.clone().finalize());
+        out.line(&json!({"end": {"tables": 1, "rows": 1, "sha256": hash}})).unwrap();
+        String::from_utf8(out.out).unwrap()
+    }
+
+    #[test]
+    fn a_backup_is_checked_against_its_trailer() {
+        let good = small_backup(Store::schema_version());
+        let summary = Store::check_backup(good.as_bytes()).unwrap();
+        assert_eq!((summary.tables, summary.rows), (1, 1));
+        let refused = |text: &str, why: &str| {
+            let e = Store::check_backup(text.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        };
+        refused(&good.replace("a-1", "a-2"), "SHA-256");
+        refused(&good[..good.rfind("{\"end\"").unwrap()], "cut short");
+        refused(&small_backup(Store::schema_version() - 1), "schema version");
+        refused(&good.replacen("\"hiwar_backup\":1", "\"hiwar_backup\":2", 1), "not a hiwar backup");
+        refused("", "empty");
+        refused("\u{0}\n", "header");
+    }
+
     #[test]
     fn every_table_in_creation_order() {
         let t = tables();

@@ -39,20 +39,21 @@ impl Data {
             tokio::runtime::Runtime::new().unwrap().block_on(hiwar_store::testing::fresh_postgres_database()),
         )
     }
-    fn store(&self) -> hiwar_store::Store {
+    /// Opens the store and runs `f` on it, in one runtime (PostgreSQL's connections
+    /// live in the runtime that opened them).
+    fn with_store<T, F: std::future::Future<Output = T>>(&self, f: impl FnOnce(hiwar_store::Store) -> F) -> T {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
-            match self {
+            let store = match self {
                 Data::Sqlite(dir) => hiwar_store::Store::open_sqlite(dir).await.unwrap(),
                 Data::Postgres(url) => hiwar_store::Store::open_url(url).await.unwrap(),
-            }
+            };
+            f(store).await
         })
     }
     /// Every stored vote of `dialogue`: `(member, statement)` → vote.
     fn votes(&self, dialogue: &str) -> HashMap<(String, String), i8> {
-        let store = self.store();
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let (_, votes) = rt.block_on(store.votes(dialogue)).unwrap();
+        let (_, votes) = self.with_store(|store| async move { store.votes(dialogue).await.unwrap() });
         votes.into_iter().map(|(m, s, v)| ((m, s), v)).collect()
     }
 }
@@ -531,8 +532,7 @@ fn a_full_disk_costs_503s_and_recovers_once_freed() {
     seen[0].unsure.remove(&c.statements[1]);
     eprintln!("server said:\n{}", logs());
     nothing_acknowledged_is_lost(&data, &server.url, &c, &seen);
-    let store = data.store();
-    let integrity = tokio::runtime::Runtime::new().unwrap().block_on(hiwar_store::testing::integrity_check(&store));
+    let integrity = data.with_store(|store| async move { hiwar_store::testing::integrity_check(&store).await });
     assert_eq!(integrity, "ok");
     eprintln!("answers while the disk was full: {all:?}");
 }

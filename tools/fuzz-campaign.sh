@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# A campaign over every cargo-fuzz target (fuzz/fuzz_targets): each runs SECONDS with
+# libFuzzer, JOBS targets at a time, from its seeds (fuzz/corpus_seed/TARGET, and the
+# corpus earlier campaigns left in target/fuzz-corpus/TARGET). Prints, per target, the
+# inputs tried, the coverage reached and whether it crashed (a crashing input is kept
+# in fuzz/artifacts/TARGET/). Needs the nightly toolchain and cargo-fuzz
+# (`cargo install cargo-fuzz`).
+#
+#   tools/fuzz-campaign.sh [SECONDS] [JOBS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-300}
+jobs=${2:-2}
+command -v cargo-fuzz >/dev/null || { echo "needs cargo-fuzz: cargo install cargo-fuzz" >&2; exit 1; }
+targets=$(ls fuzz/fuzz_targets | sed 's/\.rs$//')
+(cd fuzz && cargo +nightly fuzz build $targets >/dev/null 2>&1) || (cd fuzz && cargo +nightly fuzz build)
+logs=target/fuzz-logs
+mkdir -p "$logs"
+run() {
+  local t=$1 corpus=target/fuzz-corpus/$1
+  mkdir -p "$corpus"
+  [ -d "fuzz/corpus_seed/$t" ] && cp -n "fuzz/corpus_seed/$t"/* "$corpus"/ 2>/dev/null || true
+  (cd fuzz && cargo +nightly fuzz run "$t" "../$corpus" -- -max_total_time="$seconds" -print_final_stats=1) \
+    > "$logs/$t.log" 2>&1 && echo "$t ok" || echo "$t FAILED"
+}
+export -f run
+export seconds logs
+echo "$targets" | xargs -P "$jobs" -I{} bash -c 'run {}'
+printf '\n%-20s %14s %8s %8s  %s\n' target runs cov corpus result
+for t in $targets; do
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$logs/$t.log" | awk '{print $2}' | tail -1)
+  cov=$(grep -oE 'cov: [0-9]+' "$logs/$t.log" | tail -1 | awk '{print $2}')
+  size=$(ls "target/fuzz-corpus/$t" | wc -l)
+  result=$(grep -qE 'ERROR: libFuzzer|panicked|deadly signal' "$logs/$t.log" && echo CRASH || echo "no crash")
+  printf '%-20s %14s %8s %8s  %s\n' "$t" "${runs:-?}" "${cov:-?}" "$size" "$result"
+done
+! grep -lE 'ERROR: libFuzzer|panicked|deadly signal' "$logs"/*.log
