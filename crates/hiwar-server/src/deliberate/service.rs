@@ -348,7 +348,7 @@ pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -
 
 /// Analyses the conversation: warm from `previous` (its votes, with those changed since
 /// loaded on top; its fit as the starting point) or cold from every stored vote. The
-/// arithmetic runs on a thread of its own at a lower CPU priority, so that on a busy
+/// arithmetic runs on a thread of its own at the lowest CPU priority, so that on a busy
 /// machine requests are served first and the analysis takes what is left.
 async fn compute(
     state: &AppState,
@@ -412,7 +412,8 @@ async fn compute(
     .await
 }
 
-/// Runs `work` on a new thread at a lower CPU priority (nice 10) and waits for it.
+/// Runs `work` on a new thread that gets the CPU only when nothing else wants it
+/// (`SCHED_IDLE`; nice 19 where that is refused) and waits for it.
 async fn in_background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
     let (done, answer) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
@@ -423,7 +424,10 @@ async fn in_background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'sta
             // SAFETY: plain system calls on the calling thread, no memory is shared.
             unsafe {
                 let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
-                libc::setpriority(libc::PRIO_PROCESS, thread, 10);
+                let idle = libc::sched_param { sched_priority: 0 };
+                if libc::sched_setscheduler(thread as libc::pid_t, libc::SCHED_IDLE, &idle) != 0 {
+                    libc::setpriority(libc::PRIO_PROCESS, thread, 19);
+                }
             }
             let _ = done.send(work());
         })
