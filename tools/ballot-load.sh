@@ -13,26 +13,7 @@ cd "$(dirname "$0")/.."
 backend=${1:?sqlite or postgres}
 voters=${2:-50000}
 seconds=${3:-10}
-hiwar=$PWD/target/release/hiwar
-[ -x "$hiwar" ] || { echo "build first: cargo build --release" >&2; exit 1; }
-for tool in wrk jq curl; do command -v $tool >/dev/null || { echo "needs $tool (apt-get install $tool)" >&2; exit 1; }; done
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
-port=$((20000 + RANDOM % 20000))
-server=http://127.0.0.1:$port
-
-case $backend in
-  sqlite) store=(--data "$work/data") ;;
-  postgres)
-    db=hiwar_load_$$
-    psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
-    store=(--database-url "postgres://postgres@127.0.0.1:5432/$db") ;;
-  *) echo "sqlite or postgres" >&2; exit 2 ;;
-esac
-
-key=$("$hiwar" convener add "${store[@]}" | tail -1)
-HIWAR_LOG=warn "$hiwar" serve "${store[@]}" --listen 127.0.0.1:$port > "$work/serve.log" 2>&1 &
-for _ in $(seq 50); do curl -sf "$server/healthz" >/dev/null && break; sleep 0.2; done
+. tools/load-common.sh
 api() { curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$@"; }
 token=$(curl -sf -H 'Content-Type: application/json' -d "{\"code\":\"$key\"}" "$server/api/login" | jq -r .token)
 dialogue=$(api -d '{"title_ar":"حمل","title_en":"Load","listed":false,"pseudonym":"Convener"}' "$server/api/dialogues" | jq -r .id)

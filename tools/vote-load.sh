@@ -14,26 +14,8 @@ backend=${1:?sqlite or postgres}
 seconds=${2:-20}
 connections=${3:-256}
 members=${4:-1000}
-hiwar=$PWD/target/release/hiwar
-[ -x "$hiwar" ] || { echo "build first: cargo build --release" >&2; exit 1; }
-for tool in wrk jq curl; do command -v $tool >/dev/null || { echo "needs $tool (apt-get install $tool)" >&2; exit 1; }; done
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
-port=$((20000 + RANDOM % 20000))
-server=http://127.0.0.1:$port
-
-case $backend in
-  sqlite) store=(--data "$work/data") ;;
-  postgres)
-    db=hiwar_votes_$$
-    psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
-    store=(--database-url "postgres://postgres@127.0.0.1:5432/$db") ;;
-  *) echo "sqlite or postgres" >&2; exit 2 ;;
-esac
-
-key=$("$hiwar" convener add "${store[@]}" | tail -1)
-HIWAR_LOG=warn "$hiwar" serve "${store[@]}" --listen 127.0.0.1:$port --logins-per-minute 1000000 > "$work/serve.log" 2>&1 &
-for _ in $(seq 50); do curl -sf "$server/healthz" >/dev/null && break; sleep 0.2; done
+EXTRA_SERVE_ARGS="--logins-per-minute 1000000"
+. tools/load-common.sh
 json() { curl -sf -H 'Content-Type: application/json' "$@"; }
 token=$(json -d "{\"code\":\"$key\"}" "$server/api/login" | jq -r .token)
 api() { json -H "Authorization: Bearer $token" "$@"; }

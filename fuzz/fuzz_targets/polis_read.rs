@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         if c.matrix.votes() < 2_000 {
             let options = hiwar_opinion::Options { sweeps: 2, ..Default::default() };
             let analysis = hiwar_opinion::analyze(&c.matrix, None, &options);
-            let _ = hiwar_opinion::report(&c.matrix, &c.texts, &analysis, 5);
+            let _ = hiwar_opinion::report(&c.matrix, &c.texts, &analysis, 5, hiwar_opinion::Audience::Public);
         }
     }
 });
