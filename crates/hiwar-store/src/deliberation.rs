@@ -35,14 +35,6 @@ pub struct StatementText {
     pub redacted: Option<String>,
 }
 
-/// What voting asks of an account in a dialogue ([`Store::voter`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Voter {
-    pub member: Option<String>,
-    pub takes_part: bool,
-    pub deliberating: bool,
-}
-
 /// One vote, for analysis: `(member, statement, vote)` with vote in {1, 0, −1}.
 pub type VoteRow = (String, String, i8);
 
@@ -241,10 +233,16 @@ impl Store {
     /// deliberation version they are complete up to.
     pub async fn votes(&self, dialogue: &str) -> Result<(i64, Vec<VoteRow>)> {
         let version = self.deliberation_version(dialogue).await?;
-        let mut votes = self.votes_changed(dialogue, i64::MIN, version).await?;
-        // In a fixed order, so that every analysis of the same votes is the same.
+        Ok((version, self.votes_upto(dialogue, version).await?))
+    }
+
+    /// Every vote stamped with a deliberation version up to `upto` (read from
+    /// [`Store::deliberation_version`]), in a fixed order, so that every analysis of
+    /// the same votes is the same.
+    pub async fn votes_upto(&self, dialogue: &str, upto: i64) -> Result<Vec<VoteRow>> {
+        let mut votes = self.votes_changed(dialogue, i64::MIN, upto).await?;
         votes.sort_unstable();
-        Ok((version, votes))
+        Ok(votes)
     }
 
     /// The votes stamped with a deliberation version in `(after, upto]`: what changed
@@ -271,44 +269,6 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .map_or(0, |r| r.get(0)))
-    }
-
-    /// Who `account` is in `dialogue` for voting, in one query: their member id, whether
-    /// they take part (a role other than observer) and whether a deliberation phase is
-    /// current. The dialogue not existing is `NotFound`.
-    pub async fn voter(&self, dialogue: &str, account: &str) -> Result<Voter> {
-        let row = sqlx::query(
-            "SELECT m.id, \
-             (SELECT COUNT(*) FROM member_roles r WHERE r.member_id = m.id AND r.role <> 'observer'), \
-             (SELECT p.kind FROM phases p WHERE p.dialogue_id = d.id AND p.idx = d.current_phase) \
-             FROM dialogues d LEFT JOIN members m ON m.dialogue_id = d.id AND m.account_id = $2 WHERE d.id = $1",
-        )
-        .bind(dialogue)
-        .bind(account)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound("dialogue"))?;
-        Ok(Voter {
-            member: row.get(0),
-            takes_part: row.get::<Option<i64>, _>(1).unwrap_or(0) > 0,
-            deliberating: row.get::<Option<String>, _>(2).as_deref() == Some("deliberation"),
-        })
-    }
-
-    /// `account`'s member id in `dialogue` and the statements they voted on, in one
-    /// query (`None`: not a member).
-    pub async fn voted_by(&self, dialogue: &str, account: &str) -> Result<Option<(String, HashSet<String>)>> {
-        let rows = sqlx::query(
-            "SELECT m.id, v.statement_id FROM members m LEFT JOIN statement_votes v ON v.member_id = m.id \
-             WHERE m.dialogue_id = $1 AND m.account_id = $2",
-        )
-        .bind(dialogue)
-        .bind(account)
-        .fetch_all(&self.pool)
-        .await?;
-        let Some(first) = rows.first() else { return Ok(None) };
-        let member: String = first.get(0);
-        Ok(Some((member, rows.iter().filter_map(|r| r.get::<Option<String>, _>(1)).collect())))
     }
 
     /// The statements `member` has voted on (a member belongs to one dialogue, so the

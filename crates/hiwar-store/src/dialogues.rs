@@ -186,22 +186,27 @@ impl Store {
 
     // ----- members and roles -----
 
-    /// The member that `account` is in `dialogue`, if any.
-    /// The roles `account` holds in `dialogue` (none when not a member), in one query;
-    /// `NotFound` when the dialogue does not exist.
-    pub async fn roles_in(&self, dialogue: &str, account: &str) -> Result<Vec<String>> {
+    /// Where `account` stands in `dialogue`, in one query: their member id, their
+    /// roles and the kind of the dialogue's current phase. `NotFound` when the dialogue
+    /// does not exist.
+    pub async fn standing(&self, dialogue: &str, account: &str) -> Result<Standing> {
         let rows = sqlx::query(
-            "SELECT r.role FROM dialogues d LEFT JOIN members m ON m.dialogue_id = d.id AND m.account_id = $2 \
+            "SELECT m.id, r.role, \
+             (SELECT p.kind FROM phases p WHERE p.dialogue_id = d.id AND p.idx = d.current_phase) \
+             FROM dialogues d LEFT JOIN members m ON m.dialogue_id = d.id AND m.account_id = $2 \
              LEFT JOIN member_roles r ON r.member_id = m.id WHERE d.id = $1",
         )
         .bind(dialogue)
         .bind(account)
         .fetch_all(&self.pool)
         .await?;
-        if rows.is_empty() {
-            return Err(StoreError::NotFound("dialogue"));
-        }
-        Ok(rows.iter().filter_map(|r| r.get::<Option<String>, _>(0)).collect())
+        let first = rows.first().ok_or(StoreError::NotFound("dialogue"))?;
+        Ok(Standing {
+            dialogue: dialogue.to_string(),
+            member: first.get(0),
+            roles: rows.iter().filter_map(|r| r.get::<Option<String>, _>(1)).collect(),
+            phase: first.get(2),
+        })
     }
 
     pub async fn membership(&self, dialogue: &str, account: &str) -> Result<Option<Member>> {

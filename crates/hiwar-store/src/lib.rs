@@ -42,7 +42,7 @@ use zeroize::Zeroizing;
 
 pub use backup::{BackupSummary, BACKUP_FORMAT};
 pub use declarations::DeclareView;
-pub use deliberation::{statement_key, Statement, StatementText, VoteRow, Voter};
+pub use deliberation::{statement_key, Statement, StatementText, VoteRow};
 pub use elections::{BoardEntry, Election, SIGNED_KINDS};
 pub use schema::MIGRATIONS;
 pub use selections::{NewSelection, Selection, SelectionStatus};
@@ -179,6 +179,39 @@ pub struct Member {
 impl Member {
     pub fn has(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// Where an account stands in one dialogue ([`Store::standing`]): what every access
+/// check and the deliberation's voters ask, read in one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub dialogue: String,
+    /// The account's member id here (`None`: not a member).
+    pub member: Option<String>,
+    /// The member's roles (none for a member whose roles were all taken away).
+    pub roles: Vec<String>,
+    /// The kind of the dialogue's current phase, if one is current.
+    pub phase: Option<String>,
+}
+
+impl Standing {
+    pub fn has(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// Holds a role other than observer: observers watch, they do not take part.
+    pub fn takes_part(&self) -> bool {
+        self.roles.iter().any(|r| r != "observer")
+    }
+
+    /// The member id of one who takes part.
+    pub fn participant(&self) -> Option<&str> {
+        self.member.as_deref().filter(|_| self.takes_part())
+    }
+
+    pub fn in_phase(&self, kind: &str) -> bool {
+        self.phase.as_deref() == Some(kind)
     }
 }
 

@@ -22,7 +22,7 @@ use hiwar_opinion::matrix::{Vote, VoteMatrix};
 use hiwar_opinion::router::Router;
 use hiwar_opinion::{analyze_indexed, Analysis, Method, Options};
 use hiwar_record::events::MAX_STATEMENT_CHARS;
-use hiwar_store::{Member, Statement};
+use hiwar_store::Statement;
 
 use crate::dialogues::service::{require_convener, text_field};
 use crate::web::{AppError, Ctx};
@@ -63,16 +63,14 @@ pub fn is_open(dialogue: &hiwar_store::Dialogue) -> bool {
     dialogue.current_phase.and_then(|i| dialogue.phases.get(i)).is_some_and(|p| p.kind == "deliberation")
 }
 
-/// The caller's membership, which posting and voting require, during a deliberation phase.
-pub async fn require_member(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<Member, AppError> {
-    let d = state.store.dialogue(dialogue).await?;
-    let account = ctx.account()?;
-    let member = state.store.membership(dialogue, &account.id).await?.ok_or_else(AppError::forbidden)?;
-    if member.roles.iter().all(|r| r == "observer") {
-        // Observers watch; they do not take part.
-        return Err(AppError::forbidden());
-    }
-    if !is_open(&d) {
+/// The member id of the caller, who must take part in `dialogue` (observers watch;
+/// they do not), during a deliberation phase: what posting and voting require. The
+/// access layer has usually read the standing already.
+async fn deliberating_member(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<String, AppError> {
+    let standing = ctx.standing(&state.store, dialogue).await?;
+    ctx.account()?;
+    let member = standing.participant().ok_or_else(AppError::forbidden)?.to_string();
+    if !standing.in_phase("deliberation") {
         return Err(AppError::conflict("phase", "the dialogue is not in a deliberation phase"));
     }
     Ok(member)
@@ -90,10 +88,10 @@ pub async fn post_for(
     text: &str,
     agenda: bool,
 ) -> Result<String, AppError> {
-    let me = require_member(state, ctx, dialogue).await?;
+    let member = deliberating_member(state, ctx, dialogue).await?;
     let text = text_field("text", text, 1, MAX_STATEMENT_CHARS)?;
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let id = state.store.post_statement_for(dialogue, &me.id, &text, MAX_STATEMENTS_PER_MEMBER, agenda).await?;
+    let id = state.store.post_statement_for(dialogue, &member, &text, MAX_STATEMENTS_PER_MEMBER, agenda).await?;
     state.analyses.changed(dialogue);
     Ok(id)
 }
@@ -113,20 +111,16 @@ pub fn parse_vote(raw: &str) -> Result<i8, AppError> {
     }
 }
 
-/// Records the caller's vote. One query answers every question asked of the voter
-/// (member of the dialogue, taking part, deliberation open), then the vote joins the
-/// store's next group write and this returns once that group has committed.
+/// Records the caller's vote. The access layer's one query has answered every
+/// question asked of the voter (member of the dialogue, taking part, deliberation
+/// open); the vote joins the store's next group write and this returns once that group
+/// has committed.
 pub async fn vote(state: &AppState, ctx: &Ctx, dialogue: &str, statement: &str, vote: &str) -> Result<(), AppError> {
-    let account = ctx.account()?;
     let vote = parse_vote(vote)?;
     if !is_statement_id(statement) {
         return Err(AppError::bad_request("statement", "no such statement in this dialogue"));
     }
-    let voter = state.store.voter(dialogue, &account.id).await?;
-    let member = voter.member.filter(|_| voter.takes_part).ok_or_else(AppError::forbidden)?;
-    if !voter.deliberating {
-        return Err(AppError::conflict("phase", "the dialogue is not in a deliberation phase"));
-    }
+    let member = deliberating_member(state, ctx, dialogue).await?;
     state.store.vote(dialogue, statement, &member, vote).await.map_err(|e| match e {
         hiwar_store::StoreError::NotFound(_) => {
             AppError::bad_request("statement", "no such statement in this dialogue")
@@ -359,15 +353,11 @@ async fn compute(
     let started = Instant::now();
     let version = state.store.deliberation_version(dialogue).await?;
     let statements = state.store.statements(dialogue).await?;
-    let (version, votes) = match &previous {
-        Some(p) => (version, state.store.votes_changed(dialogue, p.version, version).await?),
-        None => {
-            // Up to the version read before the statements: a vote on a statement posted
-            // since would find no statement to count against, and be skipped for good.
-            let mut votes = state.store.votes_changed(dialogue, i64::MIN, version).await?;
-            votes.sort_unstable();
-            (version, votes)
-        }
+    // Up to the version read before the statements: a vote on a statement posted since
+    // would find no statement to count against, and be skipped for good.
+    let votes = match &previous {
+        Some(p) => state.store.votes_changed(dialogue, p.version, version).await?,
+        None => state.store.votes_upto(dialogue, version).await?,
     };
     in_background(move || {
         let mut matrix = previous.as_ref().map(|p| p.matrix.clone()).unwrap_or_default();
@@ -456,18 +446,20 @@ pub fn participant_number(member: &str) -> u64 {
 }
 
 /// The statement the router gives the caller next in `dialogue`, with the analysis
-/// that chose it. The route admits only members who take part (`Access::TakesPart`);
-/// one query finds the member and the statements they voted on, and the analysis is
-/// the shared one.
+/// that chose it. The route admits only members who take part (`Access::TakesPart`)
+/// and the access layer has found the member; one query finds the statements they
+/// voted on, and the analysis is the shared one.
 pub async fn next_for(
     state: &AppState,
     ctx: &Ctx,
     dialogue: &str,
 ) -> Result<(Arc<Results>, Option<Statement>), AppError> {
-    let account = ctx.account()?;
-    let (member, voted) = state.store.voted_by(dialogue, &account.id).await?.ok_or_else(AppError::forbidden)?;
+    let standing = ctx.standing(&state.store, dialogue).await?;
+    ctx.account()?;
+    let member = standing.participant().ok_or_else(AppError::forbidden)?;
+    let voted = state.store.member_votes(member).await?;
     let results = results(state, dialogue, None).await?;
-    let next = next_statement(&results, &member, participant_number(&member), &voted).cloned();
+    let next = next_statement(&results, member, participant_number(member), &voted).cloned();
     Ok((results, next))
 }
 

@@ -45,42 +45,40 @@ impl<S: Clone + Send + Sync + 'static> Guard for MethodRouter<S> {
 async fn check(
     State((base, access)): State<(Base, Access)>,
     params: Option<Path<HashMap<String, String>>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(ctx) = request.extensions().get::<Ctx>().cloned() else {
+    let Some(ctx) = request.extensions_mut().get_mut::<Ctx>() else {
         return AppError::internal("context middleware missing").into_response();
     };
     let dialogue = params.as_ref().and_then(|p| p.get("id")).map(String::as_str);
-    match admitted(&base, access, &ctx, dialogue).await {
+    match admitted(&base, access, ctx, dialogue).await {
         Ok(()) => next.run(request).await,
         Err(e) => e.into_response(),
     }
 }
 
 /// 404 for a dialogue that does not exist, 401 without a session, 403 without the
-/// role; nothing else is looked at.
-async fn admitted(base: &Base, access: Access, ctx: &Ctx, dialogue: Option<&str>) -> Result<(), AppError> {
-    let roles = match (access, dialogue) {
+/// role; nothing else is looked at. The caller's standing in the dialogue, once read,
+/// stays in the request's context for the service (one query answers both).
+async fn admitted(base: &Base, access: Access, ctx: &mut Ctx, dialogue: Option<&str>) -> Result<(), AppError> {
+    let standing = match (access, dialogue) {
         (Access::Account, _) => return ctx.account().map(|_| ()),
         (Access::PlatformConvener, _) => {
             return if ctx.account()?.is_convener { Ok(()) } else { Err(AppError::forbidden()) };
         }
         (_, None) => return Err(AppError::internal(format!("{access:?} on a route without a dialogue"))),
-        (_, Some(dialogue)) => {
-            // The dialogue first: an unknown one is 404 for everyone.
-            let account = ctx.viewer.as_ref();
-            let roles = base.store.roles_in(dialogue, account.map_or("", |a| a.id.as_str())).await?;
-            ctx.account()?;
-            roles
-        }
+        // The dialogue first: an unknown one is 404 for everyone.
+        (_, Some(dialogue)) => ctx.standing(&base.store, dialogue).await?,
     };
     let admitted = match access {
-        Access::Member => !roles.is_empty(),
-        Access::TakesPart => roles.iter().any(|r| r != "observer"),
-        Access::Convener => roles.iter().any(|r| r == "convener"),
+        Access::Member => !standing.roles.is_empty(),
+        Access::TakesPart => standing.takes_part(),
+        Access::Convener => standing.has("convener"),
         Access::Account | Access::PlatformConvener => unreachable!("answered above"),
     };
+    ctx.standing = Some(standing);
+    ctx.account()?;
     if admitted {
         Ok(())
     } else {

@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hiwar_store::Account;
+use hiwar_store::{Account, Standing};
 
 use sha2::{Digest, Sha256};
 
@@ -115,6 +115,8 @@ pub struct Ctx {
     pub client: IpAddr,
     /// Whether `Origin`, if sent, names this host.
     same_origin: bool,
+    /// The viewer's standing in the route's dialogue, once read (by the access layer).
+    standing: Option<Standing>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -139,6 +141,17 @@ impl<S: Send + Sync> FromRequestParts<S> for LoggedIn {
 impl Ctx {
     pub fn account(&self) -> Result<&Account, AppError> {
         self.viewer.as_ref().ok_or_else(AppError::unauthorized)
+    }
+
+    /// The viewer's standing in `dialogue` (no member and no roles when logged out):
+    /// as the access layer read it for this request, or read now. `NotFound` when the
+    /// dialogue does not exist.
+    pub async fn standing(&self, store: &Store, dialogue: &str) -> Result<Standing, AppError> {
+        if let Some(standing) = self.standing.as_ref().filter(|s| s.dialogue == dialogue) {
+            return Ok(standing.clone());
+        }
+        let account = self.viewer.as_ref().map_or("", |a| a.id.as_str());
+        Ok(store.standing(dialogue, account).await?)
     }
 }
 
@@ -254,7 +267,17 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
         },
         None => None,
     };
-    let ctx = Ctx { lang, csrf: csrf.clone(), viewer, session, path: path.clone(), wants_json, client, same_origin };
+    let ctx = Ctx {
+        lang,
+        csrf: csrf.clone(),
+        viewer,
+        session,
+        path: path.clone(),
+        wants_json,
+        client,
+        same_origin,
+        standing: None,
+    };
     request.extensions_mut().insert(ctx.clone());
 
     let mut response = if too_large {
@@ -320,6 +343,7 @@ fn finish(
         wants_json,
         client,
         same_origin: true,
+        standing: None,
     };
     let mut response = render_error(&ctx, &error);
     secure_headers(response.headers_mut());
