@@ -163,6 +163,22 @@ async fn sessions_expire_and_end(store: Store) {
     assert_eq!(store.session_account("t1", 1_000).await.unwrap().unwrap().id, account);
     assert!(store.session_account("t1", 2_000).await.unwrap().is_none());
     assert!(store.session_account("t1", 1_000).await.unwrap().unwrap().is_convener);
+    // With where the account stands in a dialogue, in the same query.
+    let (owner, dialogue, member) = convener_with_dialogue(&store).await;
+    store.create_session("t2", &owner, 2_000).await.unwrap();
+    let (found, standing) = store.session_standing("t2", 1_000, &dialogue).await.unwrap().unwrap();
+    assert_eq!(found.id, owner);
+    let standing = standing.unwrap();
+    assert_eq!(standing, store.standing(&dialogue, &owner).await.unwrap());
+    assert_eq!(
+        (standing.member.as_deref(), standing.roles.as_slice()),
+        (Some(member.as_str()), &["convener".to_string()][..])
+    );
+    let (_, elsewhere) = store.session_standing("t1", 1_000, &dialogue).await.unwrap().unwrap();
+    assert_eq!(elsewhere.map(|s| (s.member, s.roles)), Some((None, vec![])), "not a member of another's dialogue");
+    let (_, none) = store.session_standing("t1", 1_000, "d-nonesuch").await.unwrap().unwrap();
+    assert_eq!(none, None, "no such dialogue");
+    assert!(store.session_standing("t2", 2_000, &dialogue).await.unwrap().is_none(), "expired");
     store.delete_session("t1").await.unwrap();
     assert!(store.session_account("t1", 1_000).await.unwrap().is_none());
 }

@@ -175,6 +175,11 @@ const VERSION_POLL: Duration = Duration::from_secs(1);
 /// and the rest serves votes and pages.
 pub const MIN_UPDATE_GAP: Duration = Duration::from_secs(5);
 
+/// An analysis older than this is due: its update runs at the priority of requests
+/// instead of in the machine's idle time (and one already running is raised to it), so
+/// that a machine kept busy by requests still brings its results up to date.
+pub const STALE_AFTER: Duration = Duration::from_secs(60);
+
 /// Below this, an update is quick enough that readers wait for it rather than see the
 /// previous analysis (a small dialogue: one's own vote shows at once).
 pub const WAIT_FOR_UPDATES_UNDER: Duration = Duration::from_millis(250);
@@ -203,6 +208,9 @@ struct Slot {
     polled: Mutex<Option<Instant>>,
     /// No background update starts before this.
     next_update: Mutex<Option<Instant>>,
+    /// The thread computing an update in idle time, so that a reader finding the
+    /// analysis stale can raise its priority.
+    worker: IdleThread,
 }
 
 impl Slot {
@@ -227,11 +235,19 @@ impl Slot {
     }
 
     /// Computes the next analysis from `latest` (warm) or from nothing; the caller
-    /// holds `computing`.
-    async fn update(&self, state: &AppState, dialogue: &str, method: Method) -> Result<Arc<Results>, AppError> {
+    /// holds `computing`. `priority` says whether it runs at the priority of requests
+    /// or in the machine's idle time.
+    async fn update(
+        &self,
+        state: &AppState,
+        dialogue: &str,
+        method: Method,
+        priority: Priority,
+    ) -> Result<Arc<Results>, AppError> {
         self.changed.store(false, Ordering::Release);
         let previous = self.latest();
-        let results = Arc::new(compute(state, dialogue, method, previous).await?);
+        let thread = (priority == Priority::Idle).then(|| self.worker.clone());
+        let results = Arc::new(compute(state, dialogue, method, previous, thread).await?);
         tracing::info!(
             method = method.name(),
             participants = results.matrix.participant_ids().len(),
@@ -308,14 +324,19 @@ pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -
             return Ok(latest);
         }
         if latest.took >= WAIT_FOR_UPDATES_UNDER {
+            let stale = latest.finished.elapsed() >= STALE_AFTER;
             let due = slot.next_update.lock().unwrap_or_else(|p| p.into_inner()).is_none_or(|at| Instant::now() >= at);
+            if stale {
+                slot.worker.hurry();
+            }
             if due && !slot.updating.swap(true, Ordering::AcqRel) {
+                let priority = if stale { Priority::Requests } else { Priority::Idle };
                 let (state, dialogue) = (state.clone(), dialogue.to_string());
                 let slot = slot.clone();
                 tokio::spawn(async move {
                     let _computing = slot.computing.lock().await;
                     let started = Instant::now();
-                    if let Err(e) = slot.update(&state, &dialogue, method).await {
+                    if let Err(e) = slot.update(&state, &dialogue, method, priority).await {
                         tracing::warn!(error = ?e.detail, "the analysis was not updated");
                     }
                     let gap = started.elapsed().max(MIN_UPDATE_GAP);
@@ -337,18 +358,21 @@ pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -
             return Ok(latest);
         }
     }
-    slot.update(state, dialogue, method).await
+    // A reader waits for this one: at the priority of requests.
+    slot.update(state, dialogue, method, Priority::Requests).await
 }
 
 /// Analyses the conversation: warm from `previous` (its votes, with those changed since
 /// loaded on top; its fit as the starting point) or cold from every stored vote. The
-/// arithmetic runs on a thread of its own at the lowest CPU priority, so that on a busy
-/// machine requests are served first and the analysis takes what is left.
+/// arithmetic runs on a thread of its own; with `idle_thread` (whose id it is kept in
+/// while it runs) at the lowest CPU priority, so that on a busy machine requests are
+/// served first and the analysis takes what is left.
 async fn compute(
     state: &AppState,
     dialogue: &str,
     method: Method,
     previous: Option<Arc<Results>>,
+    idle_thread: Option<IdleThread>,
 ) -> Result<Results, AppError> {
     let started = Instant::now();
     let version = state.store.deliberation_version(dialogue).await?;
@@ -359,7 +383,7 @@ async fn compute(
         Some(p) => state.store.votes_changed(dialogue, p.version, version).await?,
         None => state.store.votes_upto(dialogue, version).await?,
     };
-    in_background(move || {
+    on_own_thread(idle_thread, move || {
         let mut matrix = previous.as_ref().map(|p| p.matrix.clone()).unwrap_or_default();
         for s in &statements {
             let i = matrix.statement(&s.id) as usize;
@@ -402,24 +426,77 @@ async fn compute(
     .await
 }
 
-/// Runs `work` on a new thread that gets the CPU only when nothing else wants it
-/// (`SCHED_IDLE`; nice 19 where that is refused) and waits for it.
-async fn in_background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+/// At what priority an analysis runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Priority {
+    /// Someone waits for it, or the analysis served is stale: like requests.
+    Requests,
+    /// In the machine's idle time.
+    Idle,
+}
+
+/// The id of a thread running in idle time (0 when none), held under a lock so that
+/// the thread cannot end (and its id be reused by another process's thread) while
+/// [`IdleThread::hurry`] changes its priority.
+#[derive(Clone, Default)]
+struct IdleThread(Arc<Mutex<libc::pid_t>>);
+
+impl IdleThread {
+    /// Lowers the calling thread to idle time (`SCHED_IDLE`; nice 19 where that is
+    /// refused) and records it. On Linux each thread has its own policy: this lowers
+    /// only this one, and failing to (a restricted container) changes nothing else.
+    /// The record is cleared when the returned guard drops, a panic included.
+    fn enter(&self) -> impl Drop + '_ {
+        let mut id = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // SAFETY: plain system calls on the calling thread; no memory is shared.
+        unsafe {
+            let thread = libc::syscall(libc::SYS_gettid) as libc::pid_t;
+            let param = libc::sched_param { sched_priority: 0 };
+            if libc::sched_setscheduler(thread, libc::SCHED_IDLE, &param) != 0 {
+                libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, 19);
+            }
+            *id = thread;
+        }
+        struct Leave<'a>(&'a IdleThread);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                *self.0 .0.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+            }
+        }
+        Leave(self)
+    }
+
+    /// Raises the recorded thread, if one runs, to the priority of requests. Where the
+    /// system refuses (an unprivileged process may not lower a nice value it raised),
+    /// the update finishes in idle time as before.
+    fn hurry(&self) {
+        let id = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if *id > 0 {
+            let param = libc::sched_param { sched_priority: 0 };
+            // SAFETY: system calls on a thread of this process that cannot end while
+            // the lock is held.
+            unsafe {
+                if libc::sched_setscheduler(*id, libc::SCHED_OTHER, &param) == 0 {
+                    libc::setpriority(libc::PRIO_PROCESS, *id as libc::id_t, 0);
+                }
+            }
+        }
+    }
+}
+
+/// Runs `work` on a new thread and waits for it; with `idle`, in idle time.
+async fn on_own_thread<T: Send + 'static>(
+    idle: Option<IdleThread>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
     let (done, answer) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("hiwar-analysis".into())
         .spawn(move || {
-            // On Linux each thread has its own nice value; this lowers only this one.
-            // Failing to lower it (a restricted container) changes nothing else.
-            // SAFETY: plain system calls on the calling thread, no memory is shared.
-            unsafe {
-                let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
-                let idle = libc::sched_param { sched_priority: 0 };
-                if libc::sched_setscheduler(thread as libc::pid_t, libc::SCHED_IDLE, &idle) != 0 {
-                    libc::setpriority(libc::PRIO_PROCESS, thread, 19);
-                }
-            }
-            let _ = done.send(work());
+            let idle_time = idle.as_ref().map(IdleThread::enter);
+            let result = work();
+            drop(idle_time);
+            let _ = done.send(result);
         })
         .map_err(AppError::internal)?;
     answer.await.map_err(|_| AppError::internal("the analysis thread panicked"))
@@ -477,4 +554,46 @@ pub fn next_statement<'a>(
     let next = results.router.next(participant_number, group, |s| voted.contains(&matrix.statement_ids()[s]))?;
     let id = &matrix.statement_ids()[next];
     results.statements.iter().find(|s| &s.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdleThread;
+
+    fn policy(thread: libc::pid_t) -> i32 {
+        // SAFETY: a query about a thread of this process.
+        unsafe { libc::sched_getscheduler(thread) }
+    }
+
+    #[test]
+    fn a_stale_update_is_raised_out_of_idle_time() {
+        let idle = IdleThread::default();
+        let (entered, wait) = std::sync::mpsc::channel();
+        let (release, finish) = std::sync::mpsc::channel::<()>();
+        let worker = {
+            let idle = idle.clone();
+            std::thread::spawn(move || {
+                let _idle_time = idle.enter();
+                // SAFETY: the calling thread's own id.
+                let me = unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t;
+                entered.send(me).unwrap();
+                finish.recv().unwrap();
+            })
+        };
+        let thread = wait.recv().unwrap();
+        assert_eq!(*idle.0.lock().unwrap(), thread);
+        let lowered = policy(thread) == libc::SCHED_IDLE;
+        idle.hurry();
+        if lowered {
+            // Root (as in CI) may always raise it; others within their RLIMIT_NICE.
+            // SAFETY: no arguments.
+            if unsafe { libc::geteuid() } == 0 {
+                assert_eq!(policy(thread), libc::SCHED_OTHER);
+            }
+        }
+        release.send(()).unwrap();
+        worker.join().unwrap();
+        assert_eq!(*idle.0.lock().unwrap(), 0, "the record is cleared when the thread leaves");
+        idle.hurry(); // nothing runs: nothing happens
+    }
 }

@@ -202,6 +202,13 @@ pub fn matches_template(template: &str, path: &str) -> bool {
     }
 }
 
+/// The dialogue a path is about (`/dialogues/{id}/…` or `/api/dialogues/{id}/…`), as
+/// written in it; a route's own `{id}` is compared with it before it is relied on.
+fn dialogue_in_path(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/api").unwrap_or(path).strip_prefix("/dialogues/")?;
+    rest.split('/').next().filter(|id| !id.is_empty())
+}
+
 /// The middleware every request passes: context in, headers and errors out.
 pub async fn context(State(state): State<Base>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -260,12 +267,17 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
     let client = client_address(peer, state.config.trusted_proxy, headers);
     let session = token.as_deref().map(token_hash);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let viewer = match &session {
-        Some(hash) => match state.store.session_account(hash, now).await {
-            Ok(account) => account,
-            Err(e) => return finish(lang, wants_json, client, AppError::from(e), started, &method, &path),
-        },
-        None => None,
+    // A request about a dialogue also reads where the viewer stands in it, in the same
+    // query: the access layer and the services find it in the context.
+    let found = match (&session, dialogue_in_path(&path)) {
+        (Some(hash), Some(dialogue)) => state.store.session_standing(hash, now, dialogue).await,
+        (Some(hash), None) => state.store.session_account(hash, now).await.map(|a| a.map(|a| (a, None))),
+        (None, _) => Ok(None),
+    };
+    let (viewer, standing) = match found {
+        Ok(Some((account, standing))) => (Some(account), standing),
+        Ok(None) => (None, None),
+        Err(e) => return finish(lang, wants_json, client, AppError::from(e), started, &method, &path),
     };
     let ctx = Ctx {
         lang,
@@ -276,7 +288,7 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
         wants_json,
         client,
         same_origin,
-        standing: None,
+        standing,
     };
     request.extensions_mut().insert(ctx.clone());
 
@@ -405,7 +417,18 @@ fn render_error(ctx: &Ctx, error: &AppError) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::matches_template;
+    use super::{dialogue_in_path, matches_template};
+
+    #[test]
+    fn the_dialogue_a_path_is_about() {
+        assert_eq!(dialogue_in_path("/dialogues/d-1/deliberation"), Some("d-1"));
+        assert_eq!(dialogue_in_path("/api/dialogues/d-1/statements/s/vote"), Some("d-1"));
+        assert_eq!(dialogue_in_path("/dialogues/d-1"), Some("d-1"));
+        assert_eq!(dialogue_in_path("/dialogues/"), None);
+        assert_eq!(dialogue_in_path("/dialogues"), None);
+        assert_eq!(dialogue_in_path("/api/login"), None);
+        assert_eq!(dialogue_in_path("/x/dialogues/d-1"), None);
+    }
 
     #[test]
     fn route_templates_match_one_segment_per_name() {
