@@ -60,6 +60,33 @@ fn bad(detail: impl Into<String>) -> StoreError {
     StoreError::Record(format!("backup file: {}", detail.into()))
 }
 
+/// The longest line a backup may hold: far above any row hiwar writes (a record line
+/// carries at most an upload's 8 MiB, escaped), so that a damaged or hostile file is
+/// refused instead of filling memory.
+pub const MAX_BACKUP_LINE: u64 = 64 << 20;
+
+/// The lines of a backup, each at most [`MAX_BACKUP_LINE`] bytes of UTF-8, without
+/// their line feeds; an error names the line that is not.
+fn bounded_lines<R: BufRead>(mut input: R) -> impl Iterator<Item = Result<String>> {
+    let mut number = 0u64;
+    std::iter::from_fn(move || {
+        number += 1;
+        let mut bytes = Vec::new();
+        match <&mut R as std::io::Read>::take(&mut input, MAX_BACKUP_LINE + 1).read_until(b'\n', &mut bytes) {
+            Ok(0) => None,
+            Ok(_) => {
+                if bytes.last() == Some(&b'\n') {
+                    bytes.pop();
+                } else if bytes.len() as u64 > MAX_BACKUP_LINE {
+                    return Some(Err(bad(format!("line {number} is longer than {MAX_BACKUP_LINE} bytes"))));
+                }
+                Some(String::from_utf8(bytes).map_err(|_| bad(format!("line {number} is not UTF-8"))))
+            }
+            Err(e) => Some(Err(bad(format!("line {number}: {e}")))),
+        }
+    })
+}
+
 /// Hashes every line written through it.
 struct Hashed<W: Write> {
     out: W,
@@ -168,8 +195,8 @@ impl Store {
     pub fn check_backup(input: impl BufRead) -> Result<BackupSummary> {
         let mut hash = Sha256::new();
         let mut summary = BackupSummary::default();
-        let mut lines = input.lines();
-        let header = lines.next().ok_or_else(|| bad("empty"))?.map_err(|e| bad(e.to_string()))?;
+        let mut lines = bounded_lines(input);
+        let header = lines.next().ok_or_else(|| bad("empty"))??;
         let parsed: Value = serde_json::from_str(&header).map_err(|e| bad(format!("header: {e}")))?;
         if parsed["hiwar_backup"] != BACKUP_FORMAT {
             return Err(bad("not a hiwar backup (or a newer format)"));
@@ -184,7 +211,7 @@ impl Store {
         hash.update(header.as_bytes());
         hash.update(b"\n");
         for line in lines {
-            let line = line.map_err(|e| bad(e.to_string()))?;
+            let line = line?;
             if line.starts_with("{\"end\":") {
                 let end: Value = serde_json::from_str(&line).map_err(|e| bad(format!("trailer: {e}")))?;
                 let expected = end["end"]["sha256"].as_str().unwrap_or_default();
@@ -237,11 +264,11 @@ impl Store {
         tx.execute("DELETE FROM server_secrets").await?;
         let known: Vec<String> = tables();
         let mut summary = BackupSummary::default();
-        let mut lines = open().map_err(io)?.lines().skip(1);
+        let mut lines = bounded_lines(open().map_err(io)?).skip(1);
         let mut table: Option<(String, Vec<(String, bool)>)> = None;
         let mut pending: Vec<Vec<Value>> = Vec::new();
         loop {
-            let line = lines.next().transpose().map_err(io)?;
+            let line = lines.next().transpose()?;
             let next_table = line.as_deref().is_none_or(|l| l.starts_with('{'));
             if next_table || pending.len() == RESTORE_ROWS {
                 if let Some((name, columns)) = &table {
@@ -363,6 +390,24 @@ mod tests {
         refused(&good.replacen("\"hiwar_backup\":1", "\"hiwar_backup\":2", 1), "not a hiwar backup");
         refused("", "empty");
         refused("\u{0}\n", "header");
+        let mut not_utf8 = good.clone().into_bytes();
+        let at = not_utf8.len() - 10;
+        not_utf8[at] = 0xff;
+        let e = Store::check_backup(&not_utf8[..]).unwrap_err().to_string();
+        assert!(e.contains("line 4 is not UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn an_endless_line_is_refused_without_reading_it_all() {
+        let header = good_header();
+        let endless = std::io::BufReader::new(std::io::Read::chain(header.as_bytes(), std::io::repeat(b'a')));
+        let e = Store::check_backup(endless).unwrap_err().to_string();
+        assert!(e.contains("line 2 is longer than"), "{e}");
+    }
+
+    fn good_header() -> String {
+        let backup = small_backup(Store::schema_version());
+        backup[..=backup.find('\n').unwrap()].to_string()
     }
 
     #[test]

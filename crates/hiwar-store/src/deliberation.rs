@@ -35,6 +35,34 @@ pub struct StatementText {
     pub redacted: Option<String>,
 }
 
+/// Whether `member` may post and vote in `dialogue` now: they take part (a role other
+/// than observer) and a deliberation phase is current. Asked inside the writing
+/// transaction, so that a role taken away or a phase closed while a request was on its
+/// way is honoured. A refusal is a `Conflict` naming the reason.
+pub(crate) async fn may_deliberate(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    dialogue: &str,
+    member: &str,
+) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM members m JOIN member_roles r ON r.member_id = m.id \
+                 WHERE m.id = $2 AND m.dialogue_id = $1 AND r.role <> 'observer'), \
+                (SELECT p.kind FROM dialogues d JOIN phases p ON p.dialogue_id = d.id AND p.idx = d.current_phase \
+                 WHERE d.id = $1)",
+    )
+    .bind(dialogue)
+    .bind(member)
+    .fetch_one(&mut **tx)
+    .await?;
+    if row.get::<Option<String>, _>(1).as_deref() != Some("deliberation") {
+        return Err(StoreError::Conflict("the dialogue is not in a deliberation phase".into()));
+    }
+    if row.get::<Option<i64>, _>(0).unwrap_or(0) == 0 {
+        return Err(StoreError::Conflict("only members who take part may post and vote".into()));
+    }
+    Ok(())
+}
+
 /// One vote, for analysis: `(member, statement, vote)` with vote in {1, 0, −1}.
 pub type VoteRow = (String, String, i8);
 
@@ -79,6 +107,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .get(0);
+        may_deliberate(&mut tx, dialogue, author).await?;
         if posted as u64 >= per_member {
             return Err(StoreError::Conflict(format!("a member may post at most {per_member} statements")));
         }

@@ -164,8 +164,11 @@ async fn write_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Result<()>
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// One INSERT of `rows` votes into dialogue `$2` at version `$3` and time `$1`, taking
-/// only votes on the dialogue's shown statements, replacing earlier votes on the same
-/// statement by the same member, and returning the `(statement, member)` written.
+/// only votes on the dialogue's shown statements, by members who take part, while a
+/// deliberation phase is current — checked here, in the write, and not only when the
+/// request arrived (a member who lost their role, or a phase that closed, while a
+/// request's body was on its way) — replacing earlier votes on the same statement by
+/// the same member, and returning the `(statement, member)` written.
 fn upsert_sql(rows: usize) -> String {
     let values: Vec<String> = (0..rows).map(|r| format!("(${}, ${}, ${})", 4 + 3 * r, 5 + 3 * r, 6 + 3 * r)).collect();
     format!(
@@ -173,6 +176,10 @@ fn upsert_sql(rows: usize) -> String {
          SELECT s.id, v.column2, v.column3, $1, s.dialogue_id, $3 \
          FROM (VALUES {}) AS v JOIN statements s ON s.id = v.column1 \
          WHERE s.dialogue_id = $2 AND s.hidden = 0 \
+         AND EXISTS (SELECT 1 FROM dialogues d JOIN phases p ON p.dialogue_id = d.id AND p.idx = d.current_phase \
+                     WHERE d.id = $2 AND p.kind = 'deliberation') \
+         AND EXISTS (SELECT 1 FROM members m JOIN member_roles r ON r.member_id = m.id \
+                     WHERE m.id = v.column2 AND m.dialogue_id = $2 AND r.role <> 'observer') \
          ON CONFLICT (statement_id, member_id) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at, \
          changed_in = excluded.changed_in \
          RETURNING statement_id, member_id",
@@ -180,17 +187,21 @@ fn upsert_sql(rows: usize) -> String {
     )
 }
 
-/// Why a vote wrote nothing: its statement is not in the dialogue, or is hidden.
+/// Why a vote wrote nothing: its statement is not in the dialogue, the deliberation
+/// is closed, the voter does not take part, or the statement is hidden.
 async fn why_refused(tx: &mut Transaction<'_, Any>, p: &Pending) -> Result<StoreError> {
     let row = sqlx::query("SELECT hidden FROM statements WHERE id = $1 AND dialogue_id = $2")
         .bind(&p.statement)
         .bind(&p.dialogue)
         .fetch_optional(&mut **tx)
         .await?;
-    Ok(match row {
-        None => StoreError::NotFound("statement"),
-        Some(_) => StoreError::Conflict("the statement was moderated out".into()),
-    })
+    if row.is_none() {
+        return Ok(StoreError::NotFound("statement"));
+    }
+    if let Err(refused) = crate::deliberation::may_deliberate(tx, &p.dialogue, &p.member).await {
+        return Ok(refused);
+    }
+    Ok(StoreError::Conflict("the statement was moderated out".into()))
 }
 
 /// Raises the dialogue's deliberation version and returns it; the row stays locked

@@ -58,6 +58,18 @@ async fn convener_with_dialogue(store: &Store) -> (String, String, String) {
     (account, dialogue, member)
 }
 
+/// Opens a deliberation phase in `dialogue`: statements and votes are taken only then.
+async fn deliberating(store: &Store, dialogue: &str) {
+    let phase = Phase {
+        kind: "deliberation".into(),
+        name: Text::new("نقاش", "Deliberation"),
+        starts: "2026-01-01".into(),
+        ends: "2027-12-31".into(),
+    };
+    let index = store.add_phase(dialogue, &phase).await.unwrap();
+    store.set_current_phase(dialogue, Some(index)).await.unwrap();
+}
+
 fn assert_record_verifies(record: &str) -> hiwar_record::Summary {
     verify(record, &Options::default()).unwrap_or_else(|f| panic!("{f}\n{record}"))
 }
@@ -283,6 +295,7 @@ async fn a_selection_moves_forward_once_per_step(store: Store) {
 
 async fn statements_votes_and_moderation(store: Store) {
     let (_, id, convener) = convener_with_dialogue(&store).await;
+    deliberating(&store, &id).await;
     let a = store.post_statement(&id, &convener, "Roads before walls", 2).await.unwrap();
     assert!(matches!(
         store.post_statement(&id, &convener, "  roads BEFORE   walls ", 2).await,
@@ -311,6 +324,22 @@ async fn statements_votes_and_moderation(store: Store) {
     let statements = store.statements(&id).await.unwrap();
     assert_eq!(statements.len(), 2);
     assert!(statements.iter().find(|x| x.id == b).unwrap().hidden);
+
+    // Who may post and vote, and when, is checked in the write itself (a request whose
+    // caller lost their role, or whose phase closed, while its body was on its way).
+    let refused = |result: Result<_, StoreError>, why: &str| match result {
+        Err(StoreError::Conflict(detail)) => assert!(detail.contains(why), "{detail}"),
+        other => panic!("expected a conflict about {why}, got {other:?}"),
+    };
+    store.issue_codes(&id, "observer", &[code("OBSV1")]).await.unwrap();
+    let observer = store.redeem_invitation("OBSV1", "Watcher", &code("ACC31")).await.unwrap().member;
+    refused(store.vote(&id, &a, &observer, 1).await, "take part");
+    refused(store.post_statement(&id, &observer, "watching", 5).await.map(|_| ()), "take part");
+    store.set_current_phase(&id, None).await.unwrap();
+    refused(store.vote(&id, &a, &convener, 1).await, "deliberation phase");
+    refused(store.post_statement(&id, &convener, "too late", 5).await.map(|_| ()), "deliberation phase");
+    assert!(store.votes(&id).await.unwrap().1.contains(&(convener.clone(), a.clone(), -1)), "nothing changed");
+    assert_record_verifies(&store.record(&id).await.unwrap());
 }
 
 /// Votes arriving together are written in groups: each acknowledged vote is stored,
@@ -318,6 +347,7 @@ async fn statements_votes_and_moderation(store: Store) {
 /// since a version are exactly those acknowledged after it.
 async fn concurrent_votes_are_grouped_and_none_is_lost(store: Store) {
     let (_, id, convener) = convener_with_dialogue(&store).await;
+    deliberating(&store, &id).await;
     let mut statements = Vec::new();
     for i in 0..60 {
         statements.push(store.post_statement(&id, &convener, &format!("statement {i}"), 100).await.unwrap());

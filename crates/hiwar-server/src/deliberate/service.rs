@@ -347,6 +347,8 @@ pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -
             return Ok(latest);
         }
     }
+    // An update running in idle time may hold the slot: this reader waits for it.
+    slot.worker.hurry();
     let _computing = slot.computing.lock().await;
     // Someone else may have computed it while this request waited: an analysis
     // finished after the request arrived is as fresh as the request can ask for.
@@ -475,10 +477,10 @@ impl IdleThread {
             let param = libc::sched_param { sched_priority: 0 };
             // SAFETY: system calls on a thread of this process that cannot end while
             // the lock is held.
+            // (Where `sched_setscheduler` is missing, as on musl, the nice value alone.)
             unsafe {
-                if libc::sched_setscheduler(*id, libc::SCHED_OTHER, &param) == 0 {
-                    libc::setpriority(libc::PRIO_PROCESS, *id as libc::id_t, 0);
-                }
+                libc::sched_setscheduler(*id, libc::SCHED_OTHER, &param);
+                libc::setpriority(libc::PRIO_PROCESS, *id as libc::id_t, 0);
             }
         }
     }
