@@ -22,7 +22,7 @@ use hiwar_opinion::matrix::{Vote, VoteMatrix};
 use hiwar_opinion::router::Router;
 use hiwar_opinion::{analyze_indexed, Analysis, Method, Options};
 use hiwar_record::events::MAX_STATEMENT_CHARS;
-use hiwar_store::Statement;
+use hiwar_store::{Standing, Statement};
 
 use crate::dialogues::service::{require_convener, text_field};
 use crate::web::{AppError, Ctx};
@@ -64,12 +64,19 @@ pub fn is_open(dialogue: &hiwar_store::Dialogue) -> bool {
 }
 
 /// The member id of the caller, who must take part in `dialogue` (observers watch;
-/// they do not), during a deliberation phase: what posting and voting require. The
-/// access layer has usually read the standing already.
-async fn deliberating_member(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<String, AppError> {
+/// they do not), and the standing it was read from. The access layer has usually read
+/// it already.
+async fn participant(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<(String, Standing), AppError> {
     let standing = ctx.standing(&state.store, dialogue).await?;
     ctx.account()?;
     let member = standing.participant().ok_or_else(AppError::forbidden)?.to_string();
+    Ok((member, standing))
+}
+
+/// [`participant`], during a deliberation phase: what posting and voting require (and
+/// the store checks again as it writes).
+async fn deliberating_member(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<String, AppError> {
+    let (member, standing) = participant(state, ctx, dialogue).await?;
     if !standing.in_phase("deliberation") {
         return Err(AppError::conflict("phase", "the dialogue is not in a deliberation phase"));
     }
@@ -533,12 +540,10 @@ pub async fn next_for(
     ctx: &Ctx,
     dialogue: &str,
 ) -> Result<(Arc<Results>, Option<Statement>), AppError> {
-    let standing = ctx.standing(&state.store, dialogue).await?;
-    ctx.account()?;
-    let member = standing.participant().ok_or_else(AppError::forbidden)?;
-    let voted = state.store.member_votes(member).await?;
+    let (member, _) = participant(state, ctx, dialogue).await?;
+    let voted = state.store.member_votes(&member).await?;
     let results = results(state, dialogue, None).await?;
-    let next = next_statement(&results, member, participant_number(member), &voted).cloned();
+    let next = next_statement(&results, &member, participant_number(&member), &voted).cloned();
     Ok((results, next))
 }
 
