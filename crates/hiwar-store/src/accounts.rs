@@ -115,15 +115,14 @@ impl Store {
         now_unix: i64,
         dialogue: &str,
     ) -> Result<Option<(Account, Option<Standing>)>> {
-        let rows = sqlx::query(
-            "SELECT a.id, a.is_convener, d.id, m.id, r.role, \
-             (SELECT p.kind FROM phases p WHERE p.dialogue_id = d.id AND p.idx = d.current_phase) \
+        let rows = sqlx::query(&format!(
+            "SELECT a.id, a.is_convener, {STANDING_COLUMNS} \
              FROM sessions s JOIN accounts a ON a.id = s.account_id \
              LEFT JOIN dialogues d ON d.id = $3 \
              LEFT JOIN members m ON m.dialogue_id = d.id AND m.account_id = a.id \
              LEFT JOIN member_roles r ON r.member_id = m.id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
-        )
+             WHERE s.token_hash = $1 AND s.expires_at > $2"
+        ))
         .bind(token_hash)
         .bind(now_unix)
         .bind(dialogue)
@@ -131,13 +130,7 @@ impl Store {
         .await?;
         let Some(first) = rows.first() else { return Ok(None) };
         let account = Account { id: first.get(0), is_convener: first.get::<i64, _>(1) == 1 };
-        let standing = first.get::<Option<String>, _>(2).map(|dialogue| Standing {
-            dialogue,
-            member: first.get(3),
-            roles: rows.iter().filter_map(|r| r.get::<Option<String>, _>(4)).collect(),
-            phase: first.get(5),
-        });
-        Ok(Some((account, standing)))
+        Ok(Some((account, Standing::from_rows(&rows, 2))))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {

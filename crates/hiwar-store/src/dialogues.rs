@@ -190,23 +190,16 @@ impl Store {
     /// roles and the kind of the dialogue's current phase. `NotFound` when the dialogue
     /// does not exist.
     pub async fn standing(&self, dialogue: &str, account: &str) -> Result<Standing> {
-        let rows = sqlx::query(
-            "SELECT m.id, r.role, \
-             (SELECT p.kind FROM phases p WHERE p.dialogue_id = d.id AND p.idx = d.current_phase) \
+        let rows = sqlx::query(&format!(
+            "SELECT {STANDING_COLUMNS} \
              FROM dialogues d LEFT JOIN members m ON m.dialogue_id = d.id AND m.account_id = $2 \
-             LEFT JOIN member_roles r ON r.member_id = m.id WHERE d.id = $1",
-        )
+             LEFT JOIN member_roles r ON r.member_id = m.id WHERE d.id = $1"
+        ))
         .bind(dialogue)
         .bind(account)
         .fetch_all(&self.pool)
         .await?;
-        let first = rows.first().ok_or(StoreError::NotFound("dialogue"))?;
-        Ok(Standing {
-            dialogue: dialogue.to_string(),
-            member: first.get(0),
-            roles: rows.iter().filter_map(|r| r.get::<Option<String>, _>(1)).collect(),
-            phase: first.get(2),
-        })
+        Standing::from_rows(&rows, 0).ok_or(StoreError::NotFound("dialogue"))
     }
 
     pub async fn membership(&self, dialogue: &str, account: &str) -> Result<Option<Member>> {

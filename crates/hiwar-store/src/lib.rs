@@ -195,7 +195,25 @@ pub struct Standing {
     pub phase: Option<String>,
 }
 
+/// The columns a standing is read from, over `dialogues d`, `members m` and
+/// `member_roles r` joined as the query needs: one row per role (or one with no role).
+pub(crate) const STANDING_COLUMNS: &str =
+    "d.id, m.id, r.role, (SELECT p.kind FROM phases p WHERE p.dialogue_id = d.id AND p.idx = d.current_phase)";
+
 impl Standing {
+    /// The standing in `rows` selected with [`STANDING_COLUMNS`] from column `at` on;
+    /// `None` when there is no dialogue.
+    pub(crate) fn from_rows(rows: &[AnyRow], at: usize) -> Option<Standing> {
+        use sqlx::Row;
+        let first = rows.first()?;
+        Some(Standing {
+            dialogue: first.get::<Option<String>, _>(at)?,
+            member: first.get(at + 1),
+            roles: rows.iter().filter_map(|r| r.get::<Option<String>, _>(at + 2)).collect(),
+            phase: first.get(at + 3),
+        })
+    }
+
     pub fn has(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
     }
