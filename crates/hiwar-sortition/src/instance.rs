@@ -46,6 +46,20 @@ impl<'a> Instance<'a> {
         self.profiles.members.iter().map(|m| m.len() as f64).collect()
     }
 
+    /// The profiles (each one volunteer, with households) of every household of two or
+    /// more: a panel seats at most one of each.
+    pub(crate) fn households(&self) -> Vec<Vec<usize>> {
+        let Some(households) = &self.pool.households else { return Vec::new() };
+        let mut by_house: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+        for (p, members) in self.profiles.members.iter().enumerate() {
+            let h = households[members[0]].as_str();
+            if !h.is_empty() {
+                by_house.entry(h).or_default().push(p);
+            }
+        }
+        by_house.into_values().filter(|ps| ps.len() > 1).collect()
+    }
+
     /// The panel maximising `Σ_p weight_p x_p` (or any panel, for zero weights), or
     /// `None` when the quotas admit no panel.
     pub fn best_panel(&self, weights: &[f64], quotas: Option<&Quotas>) -> Result<Option<Vec<u32>>, Error> {
@@ -62,18 +76,9 @@ impl<'a> Instance<'a> {
             constraints.push(constraint!(count.clone() >= q.min as f64));
             constraints.push(constraint!(count <= q.max as f64));
         }
-        if let Some(households) = &self.pool.households {
-            let mut by_house: std::collections::HashMap<&str, Vec<usize>> = Default::default();
-            for (p, members) in self.profiles.members.iter().enumerate() {
-                let h = households[members[0]].as_str();
-                if !h.is_empty() {
-                    by_house.entry(h).or_default().push(p);
-                }
-            }
-            for ps in by_house.values().filter(|ps| ps.len() > 1) {
-                let seated: Expression = ps.iter().map(|&p| x[p]).sum();
-                constraints.push(constraint!(seated <= 1.0));
-            }
+        for ps in self.households() {
+            let seated: Expression = ps.iter().map(|&p| x[p]).sum();
+            constraints.push(constraint!(seated <= 1.0));
         }
         let values = solver::solve(
             self.solver,

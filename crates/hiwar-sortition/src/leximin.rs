@@ -31,6 +31,8 @@
 use good_lp::{constraint, variable, Expression, ProblemVariables, Variable};
 
 pub use crate::instance::Instance;
+use crate::decompose::Reach;
+use crate::search::LocalSearch;
 use crate::solver::{self, DualLp, Model};
 use crate::Error;
 
@@ -93,6 +95,9 @@ const MAX_PANELS: usize = 50_000;
 /// A level stops once its value is proven within this of its optimum (the issue's
 /// target is 0.001; this is a hundred times tighter).
 const LEVEL_TOLERANCE: f64 = 1e-5;
+/// How close panels must come to the leximin over the quota polytope, for every
+/// profile, for it to count as reached (the interior-point method solves to about 1e-9).
+const REACH_TOLERANCE: f64 = 1e-7;
 /// Local searches per round of column generation, from the best panels so far.
 const LOCAL_STARTS: usize = 4;
 /// How far below a level's value its profiles are held in the later levels.
@@ -121,6 +126,20 @@ pub struct Distribution {
     pub proven: bool,
 }
 
+impl Distribution {
+    /// The distribution putting `lambda` on `panels` (those of weight above 1e-12,
+    /// renormalised).
+    fn new(panels: Vec<Vec<u32>>, lambda: Vec<f64>, sizes: &[f64], gap: f64, proven: bool) -> Self {
+        let kept: Vec<(Vec<u32>, f64)> = panels.into_iter().zip(lambda).filter(|(_, l)| *l > 1e-12).collect();
+        let total: f64 = kept.iter().map(|(_, l)| l).sum();
+        let panels: Vec<(Vec<u32>, f64)> = kept.into_iter().map(|(p, l)| (p, l / total)).collect();
+        let profile_probabilities = (0..sizes.len())
+            .map(|p| panels.iter().map(|(x, l)| x[p] as f64 / sizes[p] * l).sum())
+            .collect();
+        Distribution { panels, profile_probabilities, gap, proven }
+    }
+}
+
 impl Instance<'_> {
     /// Computes the leximin distribution. `progress` is told where each level stands —
     /// its value so far and its upper bound — at most about once a second while it is
@@ -133,9 +152,21 @@ impl Instance<'_> {
         panels.push(first);
         let mut seen: std::collections::HashSet<Vec<u32>> = panels.iter().cloned().collect();
         let search = self.pool.households.is_none().then(|| LocalSearch::new(self));
-        // Seed with a panel that seats each profile in turn (found by local search, or
-        // by the integer program for the first few it misses): every profile then has a
-        // panel, so the first level starts above zero and converges in far fewer rounds.
+        let deadline = self.time_limit.map(|limit| std::time::Instant::now() + limit);
+        let out_of_time = || deadline.is_some_and(|d| std::time::Instant::now() >= d);
+        // First the leximin over the quota polytope, which bounds every level; if panels
+        // reach it, it is the optimum (see [`crate::decompose`]).
+        if let Some(search) = &search {
+            let over_quotas =
+                self.leximin_over_quotas(search, &sizes, &mut panels, &mut seen, &out_of_time, &mut progress)?;
+            if let Some(distribution) = over_quotas {
+                return Ok(distribution);
+            }
+        }
+        // Otherwise level by level over panels. Seed with a panel that seats each profile
+        // in turn (found by local search, or by the integer program for the first few it
+        // misses): every profile then has a panel, so the first level starts above zero
+        // and converges in far fewer rounds.
         let mut by_program = 0;
         for p in 0..n {
             let mut w = vec![0.0; n];
@@ -154,8 +185,6 @@ impl Instance<'_> {
         let mut fixed: Vec<Option<f64>> = vec![None; n];
         let mut gap: f64 = 0.0;
         let mut level = 0;
-        let deadline = self.time_limit.map(|limit| std::time::Instant::now() + limit);
-        let out_of_time = || deadline.is_some_and(|d| std::time::Instant::now() >= d);
         let mut proven = true;
         while fixed.iter().any(Option::is_none) {
             let mut dual = DualLp::new(self.solver, &panels, &fixed, &sizes);
@@ -244,12 +273,9 @@ impl Instance<'_> {
                 // least z, so all of them are held there.
                 to_fix = (0..n).filter(|&p| fixed[p].is_none()).collect();
             } else if to_fix.is_empty() {
-                // Numerically degenerate duals: fix every profile the primal holds at z*.
-                let probs = self.solve_primal(&panels, &fixed, &sizes)?.1;
-                to_fix = (0..n).filter(|&p| fixed[p].is_none() && probs[p] <= z + 1e-6).collect();
-                if to_fix.is_empty() {
-                    to_fix = (0..n).filter(|&p| fixed[p].is_none()).collect();
-                }
+                // Σ_unfixed y = 1 puts some price above EPS unless the solver's rounding
+                // ate it: then the level is the last one that can be told apart.
+                to_fix = (0..n).filter(|&p| fixed[p].is_none()).collect();
             }
             for p in to_fix {
                 // A hair below z: held exactly, the next level's LP is feasible only up to
@@ -260,28 +286,59 @@ impl Instance<'_> {
             progress(&Progress { level, value: z, bound: z + level_gap, seconds, done: true });
             level += 1;
         }
-        let (lambda, probabilities) = self.solve_primal(&panels, &fixed, &sizes)?;
-        let panels = panels.into_iter().zip(lambda).filter(|(_, l)| *l > 1e-12).collect::<Vec<_>>();
-        let total: f64 = panels.iter().map(|(_, l)| l).sum();
-        let panels = panels.into_iter().map(|(p, l)| (p, l / total)).collect();
-        Ok(Distribution { panels, profile_probabilities: probabilities, gap, proven })
+        let lambda = self.solve_primal(&panels, &fixed, &sizes)?;
+        Ok(Distribution::new(panels, lambda, &sizes, gap, proven))
+    }
+
+    /// The leximin over the quota polytope and panels that reach it (`None` when no
+    /// distribution over panels does: then leximin goes level by level over panels).
+    fn leximin_over_quotas(
+        &self,
+        search: &LocalSearch,
+        sizes: &[f64],
+        panels: &mut Vec<Vec<u32>>,
+        seen: &mut std::collections::HashSet<Vec<u32>>,
+        out_of_time: &dyn Fn() -> bool,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Option<Distribution>, Error> {
+        let started = std::time::Instant::now();
+        let Some(quota) = self.quota_leximin(sizes, EPS, FIX_SLACK, out_of_time)? else { return Ok(None) };
+        let first = quota.levels[0];
+        let reached = self.reach(&quota.fixed, sizes, search, panels, seen, REACH_TOLERANCE, EPS, out_of_time, |delta| {
+            let seconds = started.elapsed().as_secs_f64();
+            progress(&Progress { level: 0, value: first - delta, bound: first, seconds, done: false })
+        })?;
+        let (delta, lambda, proven) = match reached {
+            Reach::Met { delta, lambda } => (delta, lambda, true),
+            Reach::Stopped { delta, lambda } => (delta, lambda, false),
+            Reach::OutOfReach { .. } => return Ok(None),
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        // Stopped, only the first level is known to be within δ of its bound.
+        let shown = if proven { &quota.levels[..] } else { &quota.levels[..1] };
+        for (level, &z) in shown.iter().enumerate() {
+            progress(&Progress { level, value: z - FIX_SLACK - delta, bound: z, seconds, done: true });
+        }
+        Ok(Some(Distribution::new(std::mem::take(panels), lambda, sizes, delta + FIX_SLACK, proven)))
     }
 
     /// The level's relaxation: its value `z_Q` over fractional panels, and the dual
     /// prices `y_Q` at which it is attained.
     ///
     /// Every distribution over panels has its expected seats `m = Σ λ_P x_P` in the quota
-    /// polytope `Q = {Σ m = k, lo_q ≤ Σ_{p∈q} m_p ≤ hi_q, 0 ≤ m_p ≤ c_p}`, so
+    /// polytope `Q = {Σ m = k, lo_q ≤ Σ_{p∈q} m_p ≤ hi_q, 0 ≤ m_p ≤ c_p, Σ_{p∈h} m_p ≤ 1}`
+    /// (the last for each household `h`), so
     /// `z* ≤ z_Q = max{z : m ∈ Q, m_p/c_p ≥ z (unfixed), m_p/c_p ≥ f_p (fixed)}`. Relaxing
     /// the last two with prices `y ≥ 0`, `Σ_unfixed y_p = 1` gives
     /// `L_Q(y) = max_{m∈Q} Σ_p y_p m_p/c_p − Σ_fixed f_p y_p ≥ L(y)` (the same bound over
     /// whole panels, `Q` containing every panel), and `min_y L_Q(y) = z_Q` by LP duality.
     /// Writing the inner maximum by its own dual (multipliers `a` for the seat count,
-    /// `β, γ ≥ 0` for the quota bounds, `u ≥ 0` for `m ≤ c`), `y_Q` solves
-    /// `min a k + Σ_q (γ_q hi_q − β_q lo_q) + Σ_p c_p u_p − Σ_fixed f_p y_p  s.t.
-    /// a + Σ_{q∋p} (γ_q − β_q) + u_p ≥ y_p/c_p (every p),  Σ_unfixed y_p = 1`, and its
+    /// `β, γ ≥ 0` for the quota bounds, `u ≥ 0` for `m ≤ c`, `η ≥ 0` for households),
+    /// `y_Q` solves `min a k + Σ_q (γ_q hi_q − β_q lo_q) + Σ_p c_p u_p + Σ_h η_h −
+    /// Σ_fixed f_p y_p  s.t.  a + Σ_{q∋p} (γ_q − β_q) + u_p + η_{h(p)} ≥ y_p/c_p (every p),
+    /// Σ_unfixed y_p = 1`, and its
     /// value is `z_Q`. Pricing near `y_Q` keeps column generation from wandering.
-    fn relaxation(&self, fixed: &[Option<f64>], sizes: &[f64]) -> Result<(f64, Vec<f64>), Error> {
+    pub(crate) fn relaxation(&self, fixed: &[Option<f64>], sizes: &[f64]) -> Result<(f64, Vec<f64>), Error> {
         let mut vars = ProblemVariables::new();
         let y: Vec<Variable> = sizes.iter().map(|_| vars.add(variable().min(0.0))).collect();
         let u: Vec<Variable> = sizes.iter().map(|_| vars.add(variable().min(0.0))).collect();
@@ -302,6 +359,15 @@ impl Instance<'_> {
                 terms.push((y[p], -f));
             }
         }
+        // A household's seat: at most one of its profiles (multiplier η_h ≥ 0).
+        let mut household_of = vec![None; sizes.len()];
+        for ps in self.households() {
+            let eta = vars.add(variable().min(0.0));
+            terms.push((eta, 1.0));
+            for p in ps {
+                household_of[p] = Some(eta);
+            }
+        }
         let objective: Expression = terms.iter().map(|&(v, c)| c * v).sum();
         let profile_quotas = self.profiles.profile_quotas();
         let mut constraints = Vec::new();
@@ -309,6 +375,9 @@ impl Instance<'_> {
             let mut row: Expression = a + u[p] - (1.0 / sizes[p]) * y[p];
             for &q in &profile_quotas[p] {
                 row += gamma[q] - beta[q];
+            }
+            if let Some(eta) = household_of[p] {
+                row += eta;
             }
             constraints.push(constraint!(row >= 0.0));
         }
@@ -330,13 +399,13 @@ impl Instance<'_> {
     }
 
     /// The distribution over `panels` closest to meeting every fixed value:
-    /// `min δ  s.t.  π_p ≥ f_p − δ,  Σ λ = 1,  λ ≥ 0`. Returns `(λ, π)`.
+    /// `min δ  s.t.  π_p ≥ f_p − δ,  Σ λ = 1,  λ ≥ 0`. Returns `λ`.
     fn solve_primal(
         &self,
         panels: &[Vec<u32>],
         fixed: &[Option<f64>],
         sizes: &[f64],
-    ) -> Result<(Vec<f64>, Vec<f64>), Error> {
+    ) -> Result<Vec<f64>, Error> {
         let mut vars = ProblemVariables::new();
         let lambda: Vec<Variable> = panels.iter().map(|_| vars.add(variable().min(0.0))).collect();
         let delta = vars.add(variable().min(0.0));
@@ -360,74 +429,6 @@ impl Instance<'_> {
             .iter()
             .map(|v| v.max(0.0))
             .collect();
-        let probs = (0..sizes.len())
-            .map(|p| panels.iter().zip(&lambda).map(|(x, l)| x[p] as f64 / sizes[p] * l).sum())
-            .collect();
-        Ok((lambda, probs))
-    }
-}
-
-/// Swap moves between profiles that keep every quota: the cheap pricing heuristic.
-/// (Not used with households, whose one-seat-per-household rows it does not model.)
-struct LocalSearch {
-    /// The quotas each profile counts towards, ascending.
-    profile_quotas: Vec<Vec<usize>>,
-    min: Vec<i64>,
-    max: Vec<i64>,
-    sizes: Vec<u32>,
-}
-
-impl LocalSearch {
-    fn new(instance: &Instance) -> Self {
-        LocalSearch {
-            profile_quotas: instance.profiles.profile_quotas(),
-            min: instance.quotas.quotas.iter().map(|q| q.min as i64).collect(),
-            max: instance.quotas.quotas.iter().map(|q| q.max as i64).collect(),
-            sizes: instance.profiles.members.iter().map(|m| m.len() as u32).collect(),
-        }
-    }
-
-    /// Whether moving one seat from profile `a` to profile `b` keeps every quota.
-    fn can_move(&self, a: usize, b: usize, count: &[i64]) -> bool {
-        let (qa, qb) = (&self.profile_quotas[a], &self.profile_quotas[b]);
-        qa.iter().all(|q| qb.contains(q) || count[*q] > self.min[*q])
-            && qb.iter().all(|q| qa.contains(q) || count[*q] < self.max[*q])
-    }
-
-    /// Best-improvement swaps from `start` until none raises `Σ_p weight_p x_p`.
-    fn improve(&self, start: &[u32], weights: &[f64]) -> Vec<u32> {
-        let mut x = start.to_vec();
-        let mut count = vec![0i64; self.min.len()];
-        for (p, &seats) in x.iter().enumerate() {
-            for &q in &self.profile_quotas[p] {
-                count[q] += seats as i64;
-            }
-        }
-        let mut by_weight: Vec<usize> = (0..x.len()).collect();
-        by_weight.sort_by(|&a, &b| weights[b].total_cmp(&weights[a]));
-        loop {
-            let mut best: Option<(f64, usize, usize)> = None;
-            for a in (0..x.len()).filter(|&a| x[a] > 0) {
-                for &b in &by_weight {
-                    let gain = weights[b] - weights[a];
-                    if gain <= best.map_or(1e-12, |(g, _, _)| g) {
-                        break; // the rest gain less
-                    }
-                    if b != a && x[b] < self.sizes[b] && self.can_move(a, b, &count) {
-                        best = Some((gain, a, b));
-                        break; // the best move out of `a`
-                    }
-                }
-            }
-            let Some((_, a, b)) = best else { return x };
-            x[a] -= 1;
-            x[b] += 1;
-            for &q in &self.profile_quotas[a] {
-                count[q] -= 1;
-            }
-            for &q in &self.profile_quotas[b] {
-                count[q] += 1;
-            }
-        }
+        Ok(lambda)
     }
 }

@@ -4,12 +4,14 @@
 //! ([`lottery`]), and generated pools for tests and benchmarks ([`synthetic`]). Takes
 //! text and plain data, does no I/O.
 
+mod decompose;
 mod instance;
 pub mod legacy;
 pub mod leximin;
 pub mod lottery;
 pub mod pool;
 mod relax;
+mod search;
 pub mod solver;
 pub mod synthetic;
 
