@@ -8,11 +8,11 @@ use std::time::Instant;
 use hiwar_sortition::leximin::Instance;
 use hiwar_sortition::lottery::{gini, volunteer_probabilities};
 use hiwar_sortition::solver::Solver;
-use hiwar_sortition::synthetic::{skewed, skewed_csv};
+use hiwar_sortition::synthetic::{skewed, skewed_csv, skewed_with_households};
 
 fn main() {
     println!(
-        "{:<40} {:>8} {:>9} {:>12} {:>9} {:>10} {:>9} {:>9}",
+        "{:<52} {:>8} {:>9} {:>12} {:>9} {:>10} {:>9} {:>9}",
         "instance", "solver", "profiles", "min prob", "k/n", "gini", "gap", "time"
     );
     // `cargo bench -p hiwar-sortition --bench leximin -- 1727` runs only the instances whose label contains "1727".
@@ -24,28 +24,34 @@ fn main() {
             chosen => chosen,
         };
     let only: Vec<&String> = args.iter().filter(|a| !Solver::all().iter().any(|s| s.name() == a.as_str())).collect();
-    for (label, n, k, categories, values) in [
-        ("n=200, k=20, 2 categories x 2", 200, 20, 2, 2),
-        ("n=2000, k=200, 2 categories x 4", 2000, 200, 2, 4),
-        ("n=1727, k=110, 4 categories x 3", 1727, 110, 4, 3),
-        ("n=1727, k=110, 7 categories x 2", 1727, 110, 7, 2),
-        ("n=1727, k=110, 5 categories x 3", 1727, 110, 5, 3),
-        ("n=1727, k=110, 7 categories x 3", 1727, 110, 7, 3),
-        ("n=2000, k=200, 10 categories x 2", 2000, 200, 10, 2),
+    // The last number: how many volunteers live two to a household (the rest alone).
+    for (label, n, k, categories, values, tied) in [
+        ("n=200, k=20, 2 categories x 2", 200, 20, 2, 2, 0),
+        ("n=2000, k=200, 2 categories x 4", 2000, 200, 2, 4, 0),
+        ("n=1727, k=110, 4 categories x 3", 1727, 110, 4, 3, 0),
+        ("n=1727, k=110, 7 categories x 2", 1727, 110, 7, 2, 0),
+        ("n=1727, k=110, 5 categories x 3", 1727, 110, 5, 3, 0),
+        ("n=1727, k=110, 7 categories x 3", 1727, 110, 7, 3, 0),
+        ("n=2000, k=200, 10 categories x 2", 2000, 200, 10, 2, 0),
+        ("n=1727, k=110, 7 categories x 3, 600 in households", 1727, 110, 7, 3, 600),
     ] {
         if !only.is_empty() && !only.iter().any(|o| label.contains(o.as_str())) {
             continue;
         }
         // `HIWAR_BENCH_WRITE=DIR` also writes each pool and its quotas as CSV, for
         // tools/maximin_compare.py (an independent implementation) to solve.
-        if let Some(dir) = std::env::var_os("HIWAR_BENCH_WRITE") {
+        if let Some(dir) = std::env::var_os("HIWAR_BENCH_WRITE").filter(|_| tied == 0) {
             let (pool, quotas) = skewed_csv(n, k, categories, values, 7);
             let name = format!("n{n}-k{k}-{categories}x{values}");
             let dir = std::path::Path::new(&dir);
             std::fs::write(dir.join(format!("{name}-pool.csv")), pool).expect("writing the pool");
             std::fs::write(dir.join(format!("{name}-quotas.csv")), quotas).expect("writing the quotas");
         }
-        let (pool, quotas) = skewed(n, k, categories, values, 7);
+        let (pool, quotas) = if tied > 0 {
+            skewed_with_households(n, k, categories, values, tied, 7)
+        } else {
+            skewed(n, k, categories, values, 7)
+        };
         // Every solver this build has: microlp, and HiGHS with `--features highs`.
         for &solver in &solvers {
             let started = Instant::now();
@@ -64,7 +70,7 @@ fn main() {
                 Ok(d) => d,
                 Err(e) => {
                     let seconds = started.elapsed().as_secs_f64();
-                    println!("{label:<40} {:>8} failed after {seconds:.2} s: {e}", solver.name());
+                    println!("{label:<52} {:>8} failed after {seconds:.2} s: {e}", solver.name());
                     continue;
                 }
             };
@@ -72,7 +78,7 @@ fn main() {
             let p = volunteer_probabilities(&instance, &distribution);
             let min = p.iter().cloned().fold(f64::INFINITY, f64::min);
             println!(
-                "{label:<40} {:>8} {:>9} {:>11.4}% {:>8.2}% {:>10.4} {:>9.1e} {:>8.2}s{}",
+                "{label:<52} {:>8} {:>9} {:>11.4}% {:>8.2}% {:>10.4} {:>9.1e} {:>8.2}s{}",
                 solver.name(),
                 instance.profiles.members.len(),
                 min * 100.0,

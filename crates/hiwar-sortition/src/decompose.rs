@@ -42,14 +42,17 @@ pub(crate) struct QuotaLeximin {
 pub(crate) enum Reach {
     /// Every profile within `delta` of its value.
     Met { delta: f64, lambda: Vec<f64> },
-    /// No distribution over panels comes within `shortfall` (proven by pricing).
-    OutOfReach { shortfall: f64 },
+    /// No distribution over panels comes within the tolerance (proven by pricing).
+    OutOfReach,
     /// Stopped by the time limit, every profile within `delta` of its value.
     Stopped { delta: f64, lambda: Vec<f64> },
 }
 
-/// Herded panels per profile, to start the decomposition from.
+/// Herded panels per profile, to start the decomposition from (with one, column
+/// generation needed dozens of slow rounds on the 834-profile bench pool; with two, none).
 const HERDED_PER_PROFILE: usize = 2;
+/// Local searches per round of column generation, from the best panels so far.
+const LOCAL_STARTS: usize = 8;
 
 impl Instance<'_> {
     /// The leximin over `Q`, level by level (`None` if the time limit came first). A
@@ -80,13 +83,13 @@ impl Instance<'_> {
                 fixed[p] = Some((z - slack).clamp(0.0, 1.0));
             }
             levels.push(z);
-            if std::env::var_os("HIWAR_DEBUG").is_some() { eprintln!("{:?} ", std::time::SystemTime::now()); eprintln!("quota level {} z={z} fixed {}", levels.len(), fixed.iter().filter(|f| f.is_some()).count()); }
         }
         Ok(Some(QuotaLeximin { levels, fixed: fixed.into_iter().map(|f| f.unwrap_or(0.0)).collect() }))
     }
 
     /// Column generation towards a distribution over panels giving every profile `p` at
-    /// least `fixed[p]`, within `tolerance`; `panels` (and `seen`) gain every panel found.
+    /// least `fixed[p]`: met once within `target`, out of reach once pricing proves no
+    /// distribution comes within `tolerance`; `panels` (and `seen`) gain every panel found.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn reach(
         &self,
@@ -95,38 +98,38 @@ impl Instance<'_> {
         search: &LocalSearch,
         panels: &mut Vec<Vec<u32>>,
         seen: &mut HashSet<Vec<u32>>,
+        target: f64,
         tolerance: f64,
         eps: f64,
         out_of_time: &dyn Fn() -> bool,
         mut progress: impl FnMut(f64),
     ) -> Result<Reach, Error> {
         let n = sizes.len();
-        let target: Vec<f64> = fixed.iter().zip(sizes).map(|(f, c)| f * c).collect();
-        let mut owed = target.clone();
+        let wanted: Vec<f64> = fixed.iter().zip(sizes).map(|(f, c)| f * c).collect();
+        let mut owed = wanted.clone();
         let mut x = panels[0].clone();
-        let herding = Instant::now();
         for _ in 0..HERDED_PER_PROFILE * n {
             x = search.improve(&x, &owed);
             for p in 0..n {
-                owed[p] += target[p] - x[p] as f64;
+                owed[p] += wanted[p] - x[p] as f64;
             }
             if seen.insert(x.clone()) {
                 panels.push(x.clone());
             }
         }
-        if std::env::var_os("HIWAR_DEBUG").is_some() { eprintln!("herding {:.3}s", herding.elapsed().as_secs_f64()); }
         let value = |x: &[u32], w: &[f64]| x.iter().zip(w).map(|(x, w)| *x as f64 * w).sum::<f64>();
         let mut told = Instant::now();
         loop {
-            let t0 = Instant::now();
-            let (lambda, delta, y) = primal_with_duals(panels, fixed, sizes)?;
-            if std::env::var_os("HIWAR_DEBUG").is_some() { eprintln!("support {} (>1e-7) {} (>1e-5)", lambda.iter().filter(|l| **l > 1e-7).count(), lambda.iter().filter(|l| **l > 1e-5).count()); eprintln!("reach: lp {:.3}s delta {delta:.3e} panels {}", t0.elapsed().as_secs_f64(), panels.len()); }
-            let delta = delta.max(0.0);
+            let (lambda, y) = primal_with_duals(panels, fixed, sizes)?;
+            // δ read off the distribution itself (the interior-point method's own is
+            // within its tolerance): what is claimed is what the panels give.
+            let probabilities = probabilities(panels, &lambda, sizes);
+            let delta = fixed.iter().zip(&probabilities).map(|(f, p)| f - p).fold(0.0, f64::max);
             if told.elapsed() >= std::time::Duration::from_secs(1) {
                 told = Instant::now();
                 progress(delta);
             }
-            if delta <= tolerance {
+            if delta <= target {
                 return Ok(Reach::Met { delta, lambda });
             }
             if out_of_time() {
@@ -139,8 +142,9 @@ impl Instance<'_> {
             let weights: Vec<f64> = y.iter().zip(sizes).map(|(y, c)| y / c).collect();
             // The smallest μ the panels so far allow at these prices.
             let mu = panels.iter().map(|x| value(x, &weights)).fold(f64::NEG_INFINITY, f64::max);
-            let mut starts: Vec<(f64, usize)> = panels.iter().enumerate().map(|(i, x)| (value(x, &weights), i)).collect();
-            let top = starts.len().min(8);
+            let mut starts: Vec<(f64, usize)> =
+                panels.iter().enumerate().map(|(i, x)| (value(x, &weights), i)).collect();
+            let top = starts.len().min(LOCAL_STARTS);
             starts.select_nth_unstable_by(top - 1, |a, b| b.0.total_cmp(&a.0));
             let mut added = 0;
             for &(_, i) in &starts[..top] {
@@ -157,23 +161,39 @@ impl Instance<'_> {
             // For any prices `y ≥ 0` with `Σ y ≤ 1`: δ* ≥ Σ f y − max_P Σ y x_P/c.
             let shortfall = fixed.iter().zip(&y).map(|(f, y)| f * y).sum::<f64>() - value(&best, &weights);
             if shortfall > tolerance {
-                return Ok(Reach::OutOfReach { shortfall });
+                return Ok(Reach::OutOfReach);
             }
             if value(&best, &weights) > mu + eps && seen.insert(best.clone()) {
                 panels.push(best);
+            } else if delta <= tolerance {
+                // Nothing new prices above the panels already there, and they come
+                // within the tolerance.
+                return Ok(Reach::Met { delta, lambda });
             } else {
-                // Nothing new prices above the panels already there: δ is the optimum
-                // over all panels, to the interior-point method's tolerance.
-                return Ok(Reach::OutOfReach { shortfall: delta });
+                return Ok(Reach::OutOfReach);
             }
         }
     }
 }
 
+/// Each profile's probability under `lambda` on `panels`.
+pub(crate) fn probabilities(panels: &[Vec<u32>], lambda: &[f64], sizes: &[f64]) -> Vec<f64> {
+    let mut probabilities = vec![0.0; sizes.len()];
+    for (x, l) in panels.iter().zip(lambda) {
+        for (p, &seats) in x.iter().enumerate().filter(|(_, s)| **s > 0) {
+            probabilities[p] += seats as f64 / sizes[p] * l;
+        }
+    }
+    probabilities
+}
+
 /// `min δ  s.t.  Σ_P λ_P x_{P,p}/c_p + δ ≥ f_p,  Σ λ = 1,  λ, δ ≥ 0` by an interior-point
-/// method (Clarabel, pure Rust): `(λ, δ, y)`, `y` the rows' dual prices.
-pub(crate) fn primal_with_duals(panels: &[Vec<u32>], fixed: &[f64], sizes: &[f64]) -> Result<(Vec<f64>, f64, Vec<f64>), Error> {
-    use good_lp::{constraint, variable, Expression, ProblemVariables, Solution, SolutionWithDual, SolverModel, DualValues};
+/// method (Clarabel, pure Rust; the simplex of microlp takes minutes at a thousand
+/// profiles): `(λ, y)`, `λ` a distribution and `y ≥ 0` the rows' dual prices.
+fn primal_with_duals(panels: &[Vec<u32>], fixed: &[f64], sizes: &[f64]) -> Result<(Vec<f64>, Vec<f64>), Error> {
+    use good_lp::{
+        constraint, variable, DualValues, Expression, ProblemVariables, Solution, SolutionWithDual, SolverModel,
+    };
     let mut vars = ProblemVariables::new();
     let lambda: Vec<good_lp::Variable> = panels.iter().map(|_| vars.add(variable().min(0.0))).collect();
     let delta = vars.add(variable().min(0.0));
@@ -182,17 +202,22 @@ pub(crate) fn primal_with_duals(panels: &[Vec<u32>], fixed: &[f64], sizes: &[f64
     problem.add_constraint(constraint!(total == 1.0));
     let mut by_profile: Vec<Expression> = vec![Expression::default(); sizes.len()];
     for (x, l) in panels.iter().zip(&lambda) {
-        for (p, &seats) in x.iter().enumerate() {
-            if seats > 0 {
-                by_profile[p].add_mul(seats as f64 / sizes[p], *l);
-            }
+        for (p, &seats) in x.iter().enumerate().filter(|(_, s)| **s > 0) {
+            by_profile[p].add_mul(seats as f64 / sizes[p], *l);
         }
     }
-    let rows: Vec<_> = by_profile.into_iter().zip(fixed).map(|(e, f)| problem.add_constraint(constraint!(e + delta >= *f))).collect();
-    let mut solution = problem.solve().map_err(|e| Error::Solver(format!("clarabel: {e}")))?;
-    let l: Vec<f64> = lambda.iter().map(|v| solution.value(*v).max(0.0)).collect();
-    let d = solution.value(delta);
+    let rows: Vec<_> =
+        by_profile.into_iter().zip(fixed).map(|(e, f)| problem.add_constraint(constraint!(e + delta >= *f))).collect();
+    let mut solution = problem
+        .solve()
+        .map_err(|e| Error::Solver(format!("Clarabel on reaching the leximin over the quota polytope: {e}")))?;
+    let lambda: Vec<f64> = lambda.iter().map(|v| solution.value(*v).max(0.0)).collect();
+    let total: f64 = lambda.iter().sum();
+    if !(total > 0.0) {
+        return Err(Error::Solver("Clarabel on reaching the leximin over the quota polytope: no distribution".into()));
+    }
+    let lambda = lambda.iter().map(|l| l / total).collect();
     let duals = solution.compute_dual();
-    let y = rows.iter().map(|r| duals.dual(r.clone()).abs()).collect();
-    Ok((l, d, y))
+    let y = rows.into_iter().map(|r| duals.dual(r).max(0.0)).collect();
+    Ok((lambda, y))
 }

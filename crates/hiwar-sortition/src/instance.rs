@@ -25,10 +25,7 @@ impl<'a> Instance<'a> {
         if k == 0 || k as usize > pool.len() {
             return Err(Error::Infeasible(format!("a panel of {k} from a pool of {}", pool.len())));
         }
-        let profiles = match &pool.households {
-            None => pool.profiles(quotas),
-            Some(_) => pool.singleton_profiles(quotas),
-        };
+        let profiles = pool.profiles(quotas);
         Ok(Instance { pool, quotas, profiles, k, solver: Solver::default(), time_limit: None })
     }
 
@@ -46,8 +43,8 @@ impl<'a> Instance<'a> {
         self.profiles.members.iter().map(|m| m.len() as f64).collect()
     }
 
-    /// The profiles (each one volunteer, with households) of every household of two or
-    /// more: a panel seats at most one of each.
+    /// The profiles (each one volunteer, see [`Pool::profiles`]) of every household of
+    /// two or more: a panel seats at most one of each.
     pub(crate) fn households(&self) -> Vec<Vec<usize>> {
         let Some(households) = &self.pool.households else { return Vec::new() };
         let mut by_house: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();

@@ -5,8 +5,8 @@
 //! Volunteers with the same features are interchangeable, so the optimiser works over
 //! *profiles*: a panel is a vector `x` of seats per profile, and a volunteer of profile
 //! `p` (with `c_p` members) is selected with probability `π_p = Σ_P λ_P x_{P,p} / c_p`.
-//! (With households, every volunteer is its own profile and the panel constraints
-//! include "at most one seat per household".)
+//! (With households, a member of a household of two or more is a profile of their own
+//! and the panel constraints include "at most one seat per household".)
 //!
 //! Each leximin level solves, by column generation, the dual of
 //! `max z  s.t.  π_p ≥ z (p unfixed), π_p ≥ f_p (p fixed), Σ λ = 1, λ ≥ 0`:
@@ -30,8 +30,8 @@
 
 use good_lp::{constraint, variable, Expression, ProblemVariables, Variable};
 
-pub use crate::instance::Instance;
 use crate::decompose::Reach;
+pub use crate::instance::Instance;
 use crate::search::LocalSearch;
 use crate::solver::{self, DualLp, Model};
 use crate::Error;
@@ -92,12 +92,12 @@ impl Progress {
 
 /// Safety bound on column generation.
 const MAX_PANELS: usize = 50_000;
-/// A level stops once its value is proven within this of its optimum (the issue's
-/// target is 0.001; this is a hundred times tighter).
-const LEVEL_TOLERANCE: f64 = 1e-5;
-/// How close panels must come to the leximin over the quota polytope, for every
-/// profile, for it to count as reached (the interior-point method solves to about 1e-9).
-const REACH_TOLERANCE: f64 = 1e-7;
+/// A level stops once its value is proven within this of its optimum.
+const LEVEL_TOLERANCE: f64 = 1e-6;
+/// How close panels are brought to the leximin over the quota polytope, for every
+/// profile, when they can be (the interior-point method solves to about 1e-9); within
+/// `LEVEL_TOLERANCE` it counts as reached.
+const REACH_TARGET: f64 = 1e-7;
 /// Local searches per round of column generation, from the best panels so far.
 const LOCAL_STARTS: usize = 4;
 /// How far below a level's value its profiles are held in the later levels.
@@ -130,13 +130,12 @@ impl Distribution {
     /// The distribution putting `lambda` on `panels` (those of weight above 1e-12,
     /// renormalised).
     fn new(panels: Vec<Vec<u32>>, lambda: Vec<f64>, sizes: &[f64], gap: f64, proven: bool) -> Self {
-        let kept: Vec<(Vec<u32>, f64)> = panels.into_iter().zip(lambda).filter(|(_, l)| *l > 1e-12).collect();
-        let total: f64 = kept.iter().map(|(_, l)| l).sum();
-        let panels: Vec<(Vec<u32>, f64)> = kept.into_iter().map(|(p, l)| (p, l / total)).collect();
-        let profile_probabilities = (0..sizes.len())
-            .map(|p| panels.iter().map(|(x, l)| x[p] as f64 / sizes[p] * l).sum())
-            .collect();
-        Distribution { panels, profile_probabilities, gap, proven }
+        let (panels, lambda): (Vec<Vec<u32>>, Vec<f64>) =
+            panels.into_iter().zip(lambda).filter(|(_, l)| *l > 1e-12).unzip();
+        let total: f64 = lambda.iter().sum();
+        let lambda: Vec<f64> = lambda.iter().map(|l| l / total).collect();
+        let profile_probabilities = crate::decompose::probabilities(&panels, &lambda, sizes);
+        Distribution { panels: panels.into_iter().zip(lambda).collect(), profile_probabilities, gap, proven }
     }
 }
 
@@ -151,17 +150,16 @@ impl Instance<'_> {
         let first = self.best_panel(&vec![0.0; n], None)?.ok_or_else(|| crate::relax::explain(self))?;
         panels.push(first);
         let mut seen: std::collections::HashSet<Vec<u32>> = panels.iter().cloned().collect();
-        let search = self.pool.households.is_none().then(|| LocalSearch::new(self));
+        let search = LocalSearch::new(self);
         let deadline = self.time_limit.map(|limit| std::time::Instant::now() + limit);
         let out_of_time = || deadline.is_some_and(|d| std::time::Instant::now() >= d);
         // First the leximin over the quota polytope, which bounds every level; if panels
         // reach it, it is the optimum (see [`crate::decompose`]).
-        if let Some(search) = &search {
-            let over_quotas =
-                self.leximin_over_quotas(search, &sizes, &mut panels, &mut seen, &out_of_time, &mut progress)?;
-            if let Some(distribution) = over_quotas {
-                return Ok(distribution);
-            }
+        match self.leximin_over_quotas(&search, &sizes, &mut panels, &mut seen, &out_of_time, &mut progress) {
+            Ok(Some(distribution)) => return Ok(distribution),
+            // Out of reach, or a solver failed on the way: level by level is the sure way.
+            Ok(None) | Err(Error::Solver(_)) => {}
+            Err(e) => return Err(e),
         }
         // Otherwise level by level over panels. Seed with a panel that seats each profile
         // in turn (found by local search, or by the integer program for the first few it
@@ -171,7 +169,7 @@ impl Instance<'_> {
         for p in 0..n {
             let mut w = vec![0.0; n];
             w[p] = 1.0;
-            let mut panel = search.as_ref().map(|s| s.improve(&panels[0], &w)).filter(|x| x[p] > 0);
+            let mut panel = Some(search.improve(&panels[0], &w)).filter(|x| x[p] > 0);
             if panel.is_none() && by_program < SEEDED_PROFILES {
                 by_program += 1;
                 panel = self.best_panel(&w, None)?;
@@ -226,20 +224,18 @@ impl Instance<'_> {
                 // Cheap pricing first: a local search from the best panels so far, at the
                 // smoothed and at the LP's prices, often finds violated dual constraints;
                 // the integer program then prices exactly, which bounds the level.
-                if let Some(search) = &search {
-                    // Several starts (the best panels so far) give several columns per LP solve.
-                    let mut starts: Vec<(f64, usize)> =
-                        panels.iter().enumerate().map(|(i, x)| (value(x, &priced), i)).collect();
-                    let top = starts.len().min(LOCAL_STARTS);
-                    starts.select_nth_unstable_by(top - 1, |a, b| b.0.total_cmp(&a.0));
-                    for &(_, i) in &starts[..top] {
-                        for w in [&priced, &weights] {
-                            let improved = search.improve(&panels[i], w);
-                            if value(&improved, &weights) > mu + EPS && seen.insert(improved.clone()) {
-                                dual.add(&improved);
-                                panels.push(improved);
-                                added += 1;
-                            }
+                // Several starts (the best panels so far) give several columns per LP solve.
+                let mut starts: Vec<(f64, usize)> =
+                    panels.iter().enumerate().map(|(i, x)| (value(x, &priced), i)).collect();
+                let top = starts.len().min(LOCAL_STARTS);
+                starts.select_nth_unstable_by(top - 1, |a, b| b.0.total_cmp(&a.0));
+                for &(_, i) in &starts[..top] {
+                    for w in [&priced, &weights] {
+                        let improved = search.improve(&panels[i], w);
+                        if value(&improved, &weights) > mu + EPS && seen.insert(improved.clone()) {
+                            dual.add(&improved);
+                            panels.push(improved);
+                            added += 1;
                         }
                     }
                 }
@@ -304,14 +300,27 @@ impl Instance<'_> {
         let started = std::time::Instant::now();
         let Some(quota) = self.quota_leximin(sizes, EPS, FIX_SLACK, out_of_time)? else { return Ok(None) };
         let first = quota.levels[0];
-        let reached = self.reach(&quota.fixed, sizes, search, panels, seen, REACH_TOLERANCE, EPS, out_of_time, |delta| {
-            let seconds = started.elapsed().as_secs_f64();
-            progress(&Progress { level: 0, value: first - delta, bound: first, seconds, done: false })
-        })?;
+        let seconds = started.elapsed().as_secs_f64();
+        progress(&Progress { level: 0, value: 0.0, bound: first, seconds, done: false });
+        let reached = self.reach(
+            &quota.fixed,
+            sizes,
+            search,
+            panels,
+            seen,
+            REACH_TARGET,
+            LEVEL_TOLERANCE,
+            EPS,
+            out_of_time,
+            |delta| {
+                let seconds = started.elapsed().as_secs_f64();
+                progress(&Progress { level: 0, value: first - delta, bound: first, seconds, done: false })
+            },
+        )?;
         let (delta, lambda, proven) = match reached {
             Reach::Met { delta, lambda } => (delta, lambda, true),
             Reach::Stopped { delta, lambda } => (delta, lambda, false),
-            Reach::OutOfReach { .. } => return Ok(None),
+            Reach::OutOfReach => return Ok(None),
         };
         let seconds = started.elapsed().as_secs_f64();
         // Stopped, only the first level is known to be within δ of its bound.
@@ -400,12 +409,7 @@ impl Instance<'_> {
 
     /// The distribution over `panels` closest to meeting every fixed value:
     /// `min δ  s.t.  π_p ≥ f_p − δ,  Σ λ = 1,  λ ≥ 0`. Returns `λ`.
-    fn solve_primal(
-        &self,
-        panels: &[Vec<u32>],
-        fixed: &[Option<f64>],
-        sizes: &[f64],
-    ) -> Result<Vec<f64>, Error> {
+    fn solve_primal(&self, panels: &[Vec<u32>], fixed: &[Option<f64>], sizes: &[f64]) -> Result<Vec<f64>, Error> {
         let mut vars = ProblemVariables::new();
         let lambda: Vec<Variable> = panels.iter().map(|_| vars.add(variable().min(0.0))).collect();
         let delta = vars.add(variable().min(0.0));

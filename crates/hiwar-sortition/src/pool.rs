@@ -240,20 +240,25 @@ impl Pool {
         self.ids.is_empty()
     }
 
-    /// Groups volunteers by their features.
+    /// Groups volunteers by their features, except that a member of a household of two
+    /// or more is a profile of their own (a panel seats at most one of a household, so
+    /// such volunteers are not interchangeable with the rest).
     pub fn profiles(&self, quotas: &Quotas) -> Profiles {
-        let mut by_features: BTreeMap<&Vec<String>, Vec<usize>> = BTreeMap::new();
+        let mut household_sizes: HashMap<&str, usize> = HashMap::new();
+        for h in self.households.iter().flatten().filter(|h| !h.is_empty()) {
+            *household_sizes.entry(h.as_str()).or_default() += 1;
+        }
+        let tied = |v: usize| {
+            let h = self.households.as_ref().map(|hs| hs[v].as_str()).unwrap_or("");
+            household_sizes.get(h).is_some_and(|n| *n > 1)
+        };
+        let mut by_features: BTreeMap<(&Vec<String>, Option<usize>), Vec<usize>> = BTreeMap::new();
         for (v, f) in self.features.iter().enumerate() {
-            by_features.entry(f).or_default().push(v);
+            by_features.entry((f, tied(v).then_some(v))).or_default().push(v);
         }
         let (features, members): (Vec<Vec<String>>, Vec<Vec<usize>>) =
-            by_features.into_iter().map(|(f, m)| (f.clone(), m)).unzip();
+            by_features.into_iter().map(|((f, _), m)| (f.clone(), m)).unzip();
         self.with_quota_incidence(quotas, features, members)
-    }
-
-    /// Every volunteer as its own profile (needed when households tie volunteers).
-    pub fn singleton_profiles(&self, quotas: &Quotas) -> Profiles {
-        self.with_quota_incidence(quotas, self.features.clone(), (0..self.len()).map(|v| vec![v]).collect())
     }
 
     /// Profiles with, for each quota, the profiles that count towards it.

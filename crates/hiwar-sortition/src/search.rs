@@ -1,32 +1,50 @@
 //! The cheap pricing heuristic: local search over single-seat moves that keep every
-//! quota.
+//! quota and seat at most one member of a household.
 
 use crate::instance::Instance;
 
-/// Swap moves between profiles that keep every quota: the cheap pricing heuristic.
-/// (Not used with households, whose one-seat-per-household rows it does not model.)
+/// Swap moves between profiles that keep every quota and household: the cheap pricing
+/// heuristic.
 pub(crate) struct LocalSearch {
     /// The quotas each profile counts towards, ascending.
     profile_quotas: Vec<Vec<usize>>,
     min: Vec<i64>,
     max: Vec<i64>,
     sizes: Vec<u32>,
+    /// The household (of two or more) each profile's one member belongs to.
+    household: Vec<Option<usize>>,
+    households: usize,
 }
 
 impl LocalSearch {
     pub(crate) fn new(instance: &Instance) -> Self {
+        let households = instance.households();
+        let mut household = vec![None; instance.profiles.members.len()];
+        for (h, profiles) in households.iter().enumerate() {
+            for &p in profiles {
+                household[p] = Some(h);
+            }
+        }
         LocalSearch {
             profile_quotas: instance.profiles.profile_quotas(),
             min: instance.quotas.quotas.iter().map(|q| q.min as i64).collect(),
             max: instance.quotas.quotas.iter().map(|q| q.max as i64).collect(),
             sizes: instance.profiles.members.iter().map(|m| m.len() as u32).collect(),
+            household,
+            households: households.len(),
         }
     }
 
-    /// Whether moving one seat from profile `a` to profile `b` keeps every quota.
-    fn can_move(&self, a: usize, b: usize, count: &[i64]) -> bool {
+    /// Whether moving one seat from profile `a` to profile `b` keeps every quota and
+    /// leaves no household with two seats (`seated`: seats per household).
+    fn can_move(&self, a: usize, b: usize, count: &[i64], seated: &[u32]) -> bool {
         let (qa, qb) = (&self.profile_quotas[a], &self.profile_quotas[b]);
-        qa.iter().all(|q| qb.contains(q) || count[*q] > self.min[*q])
+        let household_free = match self.household[b] {
+            Some(h) => seated[h] == 0 || self.household[a] == Some(h),
+            None => true,
+        };
+        household_free
+            && qa.iter().all(|q| qb.contains(q) || count[*q] > self.min[*q])
             && qb.iter().all(|q| qa.contains(q) || count[*q] < self.max[*q])
     }
 
@@ -34,9 +52,13 @@ impl LocalSearch {
     pub(crate) fn improve(&self, start: &[u32], weights: &[f64]) -> Vec<u32> {
         let mut x = start.to_vec();
         let mut count = vec![0i64; self.min.len()];
+        let mut seated = vec![0u32; self.households];
         for (p, &seats) in x.iter().enumerate() {
             for &q in &self.profile_quotas[p] {
                 count[q] += seats as i64;
+            }
+            if let Some(h) = self.household[p] {
+                seated[h] += seats;
             }
         }
         let mut by_weight: Vec<usize> = (0..x.len()).collect();
@@ -53,9 +75,15 @@ impl LocalSearch {
                         if weights[b] - weights[a] <= 1e-12 {
                             break 'seats; // the rest gain less
                         }
-                        if x[b] < self.sizes[b] && self.can_move(a, b, &count) {
+                        if x[b] < self.sizes[b] && self.can_move(a, b, &count, &seated) {
                             x[a] -= 1;
                             x[b] += 1;
+                            if let Some(h) = self.household[a] {
+                                seated[h] -= 1;
+                            }
+                            if let Some(h) = self.household[b] {
+                                seated[h] += 1;
+                            }
                             for &q in &self.profile_quotas[a] {
                                 count[q] -= 1;
                             }

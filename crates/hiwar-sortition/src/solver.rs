@@ -194,7 +194,9 @@ mod micro_dual {
                 .collect();
             let mu = problem.add_var(1.0, (f64::NEG_INFINITY, f64::INFINITY));
             let (normalised, op) = match super::normalisation(fixed) {
-                super::Normalisation::Unfixed => (fixed.iter().map(|f| f.is_none()).collect::<Vec<_>>(), ComparisonOp::Eq),
+                super::Normalisation::Unfixed => {
+                    (fixed.iter().map(|f| f.is_none()).collect::<Vec<_>>(), ComparisonOp::Eq)
+                }
                 super::Normalisation::AtMostOne => (vec![true; fixed.len()], ComparisonOp::Le),
             };
             let row: Vec<(Variable, f64)> =

@@ -10,7 +10,30 @@ use crate::pool::{Pool, Quotas};
 /// category is drawn with weight ∝ 1/(j+1) (skewed), while the quotas ask each feature
 /// for its equal share of `k` seats ± 30 %. Deterministic in `seed`.
 pub fn skewed(n: usize, k: u32, categories: usize, values: usize, seed: u64) -> (Pool, Quotas) {
+    parsed(skewed_csv(n, k, categories, values, seed))
+}
+
+/// [`skewed`] with a `household` column: the first `tied` volunteers live two to a
+/// household (volunteers 0 and 1 share one, 2 and 3 the next, …), the rest alone.
+pub fn skewed_with_households(
+    n: usize,
+    k: u32,
+    categories: usize,
+    values: usize,
+    tied: usize,
+    seed: u64,
+) -> (Pool, Quotas) {
     let (pool, quotas) = skewed_csv(n, k, categories, values, seed);
+    let mut lines = pool.lines();
+    let mut csv = format!("{},household\n", lines.next().expect("a header"));
+    for (i, line) in lines.enumerate() {
+        let household = if i < tied { i / 2 } else { i };
+        csv.push_str(&format!("{line},h{household}\n"));
+    }
+    parsed((csv, quotas))
+}
+
+fn parsed((pool, quotas): (String, String)) -> (Pool, Quotas) {
     let quotas = Quotas::parse(&quotas).expect("generated quotas parse");
     (Pool::parse(&pool, &quotas).expect("a generated pool parses"), quotas)
 }
