@@ -166,7 +166,7 @@ impl Instance<'_> {
         // misses): every profile then has a panel, so the first level starts above zero
         // and converges in far fewer rounds.
         let mut by_program = 0;
-        for p in 0..n {
+        for p in (0..n).take_while(|_| !out_of_time()) {
             let mut w = vec![0.0; n];
             w[p] = 1.0;
             let mut panel = Some(search.improve(&panels[0], &w)).filter(|x| x[p] > 0);
