@@ -108,7 +108,7 @@ impl Instance<'_> {
         let wanted: Vec<f64> = fixed.iter().zip(sizes).map(|(f, c)| f * c).collect();
         let mut owed = wanted.clone();
         let mut x = panels[0].clone();
-        for _ in 0..HERDED_PER_PROFILE * n {
+        for _ in (0..HERDED_PER_PROFILE * n).take_while(|_| !out_of_time()) {
             x = search.improve(&x, &owed);
             for p in 0..n {
                 owed[p] += wanted[p] - x[p] as f64;

@@ -8,6 +8,12 @@
 //! (With households, a member of a household of two or more is a profile of their own
 //! and the panel constraints include "at most one seat per household".)
 //!
+//! Two ways, in this order. First the leximin over the quota polytope, which bounds
+//! every level from above, and panels that reach it ([`crate::decompose`]): on real
+//! pools (quotas as ranges, panels of dozens of seats) they do, and the optimum is proven
+//! with no integer program bounding any level. Where no distribution over panels reaches
+//! it, level by level over panels, as follows.
+//!
 //! Each leximin level solves, by column generation, the dual of
 //! `max z  s.t.  π_p ≥ z (p unfixed), π_p ≥ f_p (p fixed), Σ λ = 1, λ ≥ 0`:
 //!
