@@ -2,17 +2,19 @@
 //!
 //! Every distribution over panels has its expected seats `m = Σ_P λ_P x_P` in the quota
 //! polytope `Q` (see [`Instance::relaxation`]), and `conv(panels) ⊆ Q`. The leximin
-//! vector of profile probabilities `π = m/c` over `Q` — computed level by level, each
-//! level an LP of the profiles' size — is therefore at least the leximin over
-//! distributions in the leximin order: at every level, no distribution can do better.
-//! If some distribution over panels reaches it (`π_p ≥ f_p` for every profile, `f` the
-//! leximin over `Q`), that distribution *is* leximin-optimal, every level proven by its
-//! LP over `Q`, and no integer program is needed to bound any level.
+//! vector `f` of profile probabilities `π = m/c` over `Q` — computed level by level,
+//! each level an LP of the profiles' size — is therefore at least the leximin over
+//! distributions in the leximin order (not level by level: only its first level, the
+//! fractional maximin, bounds the first level over panels; a later level over `Q` can
+//! lie below the same level over panels). If some distribution over panels reaches it
+//! (`π_p ≥ f_p` for every profile), that distribution *is* leximin-optimal: its sorted
+//! probabilities dominate those of any point of `Q`, distributions' included, and no
+//! integer program is needed to bound any level.
 //!
 //! Whether one reaches it is itself an LP over panels, solved by column generation:
 //! `min δ  s.t.  Σ_P λ_P x_{P,p}/c_p + δ ≥ f_p (every p),  Σ λ = 1,  λ, δ ≥ 0`, whose
 //! dual is `max Σ_p f_p y_p − μ  s.t.  Σ_p y_p x_{P,p}/c_p ≤ μ (every P),  Σ y ≤ 1,
-//! y ≥ 0` ([`DualLp`] once every profile is fixed). For any such `y`,
+//! y ≥ 0`. For any such `y`,
 //! `δ* ≥ Σ_p f_p y_p − max_P Σ_p y_p x_{P,p}/c_p`: when the pricing integer program
 //! shows this positive, `f` is out of reach, and leximin proceeds level by level over
 //! panels (keeping every panel found here).
@@ -20,9 +22,10 @@
 //! On pools with hundreds of profiles, where column generation level by level tails
 //! off, the leximin over `Q` is reached: with quotas as ranges and a panel of a hundred
 //! seats, `conv(panels)` and `Q` barely differ. The panels to start from are found by
-//! *herding* towards the target seats `t = f·c`: each panel maximises `Σ_p r_p x_p`
-//! (by local search from the previous one), `r` the seats still owed,
-//! `r ← r + t − x`, so the panels' average approaches `t` from every side.
+//! *herding* towards the target seats `t = f·c`: each panel (nearly) maximises
+//! `Σ_p r_p x_p`, `r` the seats still owed, `r ← r + t − x` — found by local search from
+//! the previous panel, a local optimum only — so the panels surround `t` from every
+//! side (with exact maxima and `t` in their hull, their average would converge to it).
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -42,12 +45,15 @@ pub(crate) struct QuotaLeximin {
 pub(crate) enum Reach {
     /// Every profile within `delta` of its value.
     Met { delta: f64, lambda: Vec<f64> },
-    /// No distribution over panels comes within the tolerance (proven by pricing).
+    /// Not reached: pricing proved no distribution over panels comes within the
+    /// tolerance, or found no new panel while the panels so far stay outside it.
     OutOfReach,
     /// Stopped by the time limit, every profile within `delta` of its value.
     Stopped { delta: f64, lambda: Vec<f64> },
 }
 
+/// A level this close to 1 holds every profile left at 1.
+const CERTAIN: f64 = 1e-6;
 /// Herded panels per profile, to start the decomposition from (with one, column
 /// generation needed dozens of slow rounds on the 834-profile bench pool; with two, none).
 const HERDED_PER_PROFILE: usize = 2;
@@ -75,8 +81,10 @@ impl Instance<'_> {
             }
             let (z, y) = self.relaxation(&fixed, sizes)?;
             let mut to_fix: Vec<usize> = (0..n).filter(|&p| fixed[p].is_none() && y[p] > eps).collect();
-            if to_fix.is_empty() {
-                // Σ_unfixed y = 1 puts some price above eps unless rounding ate it.
+            if to_fix.is_empty() || z >= 1.0 - CERTAIN {
+                // Σ_unfixed y = 1 puts some price above eps unless rounding ate it. And no
+                // probability exceeds 1: at a level of 1 every profile left is there (the
+                // LPs of such levels are degenerate; HiGHS stalled on them).
                 to_fix = (0..n).filter(|&p| fixed[p].is_none()).collect();
             }
             for p in to_fix {

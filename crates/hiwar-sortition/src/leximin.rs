@@ -8,8 +8,9 @@
 //! (With households, a member of a household of two or more is a profile of their own
 //! and the panel constraints include "at most one seat per household".)
 //!
-//! Two ways, in this order. First the leximin over the quota polytope, which bounds
-//! every level from above, and panels that reach it ([`crate::decompose`]): on real
+//! Two ways, in this order. First the leximin over the quota polytope, which no
+//! distribution over panels beats in the leximin order (its first level bounds the
+//! maximin from above), and panels that reach it ([`crate::decompose`]): on real
 //! pools (quotas as ranges, panels of dozens of seats) they do, and the optimum is proven
 //! with no integer program bounding any level. Where no distribution over panels reaches
 //! it, level by level over panels, as follows.
@@ -121,9 +122,11 @@ pub struct Distribution {
     pub panels: Vec<(Vec<u32>, f64)>,
     /// Selection probability of each profile's members.
     pub profile_probabilities: Vec<f64>,
-    /// The largest distance, over the levels, between a level's value and the best
-    /// upper bound proven for it (at most 1e-5; 0 when every level was solved exactly):
-    /// no distribution can raise that level's minimum by more.
+    /// How far the distribution may be from leximin-optimal: over panels level by level,
+    /// the largest distance between a level's value and the best upper bound proven for
+    /// it (at most 1e-6 when proven); reaching the leximin over the quota polytope, how
+    /// far below its value any profile is held (at most 1e-6 when proven). Stopped by the
+    /// time limit, it is the first level's gap to its bound and may be anything.
     pub gap: f64,
     /// False when the time limit stopped the optimisation: the level it was in kept the
     /// best value found so far (within `gap` of its optimum) for every volunteer not yet
@@ -159,8 +162,8 @@ impl Instance<'_> {
         let search = LocalSearch::new(self);
         let deadline = self.time_limit.map(|limit| std::time::Instant::now() + limit);
         let out_of_time = || deadline.is_some_and(|d| std::time::Instant::now() >= d);
-        // First the leximin over the quota polytope, which bounds every level; if panels
-        // reach it, it is the optimum (see [`crate::decompose`]).
+        // First the leximin over the quota polytope, which no distribution beats in the
+        // leximin order; if panels reach it, it is the optimum (see [`crate::decompose`]).
         match self.leximin_over_quotas(&search, &sizes, &mut panels, &mut seen, &out_of_time, &mut progress) {
             Ok(Some(distribution)) => return Ok(distribution),
             // Out of reach, or a solver failed on the way: level by level is the sure way.
@@ -172,7 +175,7 @@ impl Instance<'_> {
         // misses): every profile then has a panel, so the first level starts above zero
         // and converges in far fewer rounds.
         let mut by_program = 0;
-        for p in (0..n).take_while(|_| !out_of_time()) {
+        for p in 0..n {
             let mut w = vec![0.0; n];
             w[p] = 1.0;
             let mut panel = Some(search.improve(&panels[0], &w)).filter(|x| x[p] > 0);
@@ -315,7 +318,7 @@ impl Instance<'_> {
             panels,
             seen,
             REACH_TARGET,
-            LEVEL_TOLERANCE,
+            LEVEL_TOLERANCE - FIX_SLACK,
             EPS,
             out_of_time,
             |delta| {
@@ -329,12 +332,18 @@ impl Instance<'_> {
             Reach::OutOfReach => return Ok(None),
         };
         let seconds = started.elapsed().as_secs_f64();
-        // Stopped, only the first level is known to be within δ of its bound.
-        let shown = if proven { &quota.levels[..] } else { &quota.levels[..1] };
-        for (level, &z) in shown.iter().enumerate() {
-            progress(&Progress { level, value: z - FIX_SLACK - delta, bound: z, seconds, done: true });
+        let distribution = Distribution::new(std::mem::take(panels), lambda, sizes, delta + FIX_SLACK, proven);
+        if proven {
+            for (level, &z) in quota.levels.iter().enumerate() {
+                progress(&Progress { level, value: z - FIX_SLACK - delta, bound: z, seconds, done: true });
+            }
+        } else {
+            // Stopped: what the distribution gives its least-served profile, against
+            // the first level's bound (the later levels are not known).
+            let value = distribution.profile_probabilities.iter().cloned().fold(first, f64::min);
+            progress(&Progress { level: 0, value, bound: first, seconds, done: true });
         }
-        Ok(Some(Distribution::new(std::mem::take(panels), lambda, sizes, delta + FIX_SLACK, proven)))
+        Ok(Some(distribution))
     }
 
     /// The level's relaxation: its value `z_Q` over fractional panels, and the dual

@@ -5,7 +5,9 @@
 //! `seed = SHA-256(manifest hash ‖ beacon)` picks one panel by rejection sampling, which
 //! anyone can redo.
 //!
-//! Rounding: panel compositions get `m` slots by largest remainder on `λ·m`; then, in
+//! Rounding: panel compositions get `m` slots by largest remainder on `λ·m`, then slots
+//! move between them so that no profile falls further below its share than it must
+//! (`rebalance`); then, in
 //! each profile, seats are handed to its members in turn (round robin over the `m`
 //! panels), so every member of a profile appears in ⌊T/c⌋ or ⌈T/c⌉ panels, where `T` is
 //! the profile's seats over all panels and `c` its size.

@@ -110,25 +110,6 @@ enum Lp {
     Highs(highs_dual::HighsDual),
 }
 
-/// How the dual's prices are scaled. While some profiles are unfixed, the level's dual
-/// has `Σ_{p unfixed} y_p = 1`. Once every profile is fixed, what is left is whether
-/// the panels can give every profile its fixed value: the primal
-/// `min δ  s.t.  Σ_P λ_P x_{P,p}/c_p + δ ≥ f_p,  Σ λ = 1,  λ, δ ≥ 0` has the dual
-/// `max Σ_p f_p y_p − μ  s.t.  Σ_p y_p x_{P,p}/c_p ≤ μ (every P),  Σ_p y_p ≤ 1,  y ≥ 0`,
-/// so the same LP with `Σ_p y_p ≤ 1`, whose optimum is `−δ*`.
-enum Normalisation {
-    Unfixed,
-    AtMostOne,
-}
-
-fn normalisation(fixed: &[Option<f64>]) -> Normalisation {
-    if fixed.iter().any(Option::is_none) {
-        Normalisation::Unfixed
-    } else {
-        Normalisation::AtMostOne
-    }
-}
-
 /// A panel's row in the per-member prices: `(profile, x_p)` for its seated profiles.
 fn row(panel: &[u32]) -> Vec<(usize, f64)> {
     panel.iter().enumerate().filter(|(_, x)| **x > 0).map(|(p, x)| (p, *x as f64)).collect()
@@ -193,15 +174,9 @@ mod micro_dual {
                 .map(|(f, c)| problem.add_var(-f.unwrap_or(0.0) * c, (0.0, f64::INFINITY)))
                 .collect();
             let mu = problem.add_var(1.0, (f64::NEG_INFINITY, f64::INFINITY));
-            let (normalised, op) = match super::normalisation(fixed) {
-                super::Normalisation::Unfixed => {
-                    (fixed.iter().map(|f| f.is_none()).collect::<Vec<_>>(), ComparisonOp::Eq)
-                }
-                super::Normalisation::AtMostOne => (vec![true; fixed.len()], ComparisonOp::Le),
-            };
-            let row: Vec<(Variable, f64)> =
-                y.iter().zip(sizes).zip(&normalised).filter(|(_, n)| **n).map(|((y, c), _)| (*y, *c)).collect();
-            problem.add_constraint(row, op, 1.0);
+            let unfixed: Vec<(Variable, f64)> =
+                fixed.iter().zip(&y).zip(sizes).filter(|((f, _), _)| f.is_none()).map(|((_, y), c)| (*y, *c)).collect();
+            problem.add_constraint(unfixed, ComparisonOp::Eq, 1.0);
             for r in rows {
                 problem.add_constraint(Self::load(r, &y, mu), ComparisonOp::Le, 0.0);
             }
@@ -260,13 +235,9 @@ mod highs_dual {
             let y: Vec<highs::Col> =
                 fixed.iter().zip(sizes).map(|(f, c)| problem.add_column(-f.unwrap_or(0.0) * c, 0.0..)).collect();
             let mu = problem.add_column(1.0, f64::NEG_INFINITY..f64::INFINITY);
-            let (normalised, lower) = match super::normalisation(fixed) {
-                super::Normalisation::Unfixed => (fixed.iter().map(|f| f.is_none()).collect::<Vec<_>>(), 1.0),
-                super::Normalisation::AtMostOne => (vec![true; fixed.len()], f64::NEG_INFINITY),
-            };
-            let row: Vec<(highs::Col, f64)> =
-                y.iter().zip(sizes).zip(&normalised).filter(|(_, n)| **n).map(|((y, c), _)| (*y, *c)).collect();
-            problem.add_row(lower..=1.0, row);
+            let unfixed: Vec<(highs::Col, f64)> =
+                fixed.iter().zip(&y).zip(sizes).filter(|((f, _), _)| f.is_none()).map(|((_, y), c)| (*y, *c)).collect();
+            problem.add_row(1.0..=1.0, unfixed);
             for r in rows {
                 problem.add_row(f64::NEG_INFINITY..=0.0, Self::load(r, &y, mu));
             }

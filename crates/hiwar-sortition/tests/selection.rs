@@ -218,8 +218,10 @@ fn every_solver_reaches_the_same_optimum() {
             .collect();
         for (solver, p) in &optima[1..] {
             let worst = p.iter().zip(&optima[0].1).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            // Each level is held a hair (≤ 1e-6) below its value; the seats so freed go
+            // to the volunteers above, whose probabilities may differ by a few 1e-6.
             assert!(
-                worst <= 1e-6,
+                worst <= 1e-5,
                 "{} and {} differ by {worst} on a pool of {}",
                 optima[0].0.name(),
                 solver.name(),
