@@ -47,7 +47,7 @@ pub(crate) enum Reach {
     Met { delta: f64, lambda: Vec<f64> },
     /// Not reached: pricing proved no distribution over panels comes within the
     /// tolerance, or found no new panel while the panels so far stay outside it.
-    OutOfReach,
+    Missed,
     /// Stopped by the time limit, every profile within `delta` of its value.
     Stopped { delta: f64, lambda: Vec<f64> },
 }
@@ -169,7 +169,7 @@ impl Instance<'_> {
             // For any prices `y ≥ 0` with `Σ y ≤ 1`: δ* ≥ Σ f y − max_P Σ y x_P/c.
             let shortfall = fixed.iter().zip(&y).map(|(f, y)| f * y).sum::<f64>() - value(&best, &weights);
             if shortfall > tolerance {
-                return Ok(Reach::OutOfReach);
+                return Ok(Reach::Missed);
             }
             if value(&best, &weights) > mu + eps && seen.insert(best.clone()) {
                 panels.push(best);
@@ -178,7 +178,7 @@ impl Instance<'_> {
                 // within the tolerance.
                 return Ok(Reach::Met { delta, lambda });
             } else {
-                return Ok(Reach::OutOfReach);
+                return Ok(Reach::Missed);
             }
         }
     }
@@ -221,7 +221,7 @@ fn primal_with_duals(panels: &[Vec<u32>], fixed: &[f64], sizes: &[f64]) -> Resul
         .map_err(|e| Error::Solver(format!("Clarabel on reaching the leximin over the quota polytope: {e}")))?;
     let lambda: Vec<f64> = lambda.iter().map(|v| solution.value(*v).max(0.0)).collect();
     let total: f64 = lambda.iter().sum();
-    if !(total > 0.0) {
+    if total.is_nan() || total <= 0.0 {
         return Err(Error::Solver("Clarabel on reaching the leximin over the quota polytope: no distribution".into()));
     }
     let lambda = lambda.iter().map(|l| l / total).collect();

@@ -329,7 +329,7 @@ impl Instance<'_> {
         let (delta, lambda, proven) = match reached {
             Reach::Met { delta, lambda } => (delta, lambda, true),
             Reach::Stopped { delta, lambda } => (delta, lambda, false),
-            Reach::OutOfReach => return Ok(None),
+            Reach::Missed => return Ok(None),
         };
         let seconds = started.elapsed().as_secs_f64();
         let distribution = Distribution::new(std::mem::take(panels), lambda, sizes, delta + FIX_SLACK, proven);
