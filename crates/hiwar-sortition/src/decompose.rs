@@ -31,7 +31,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use crate::instance::Instance;
-use crate::search::LocalSearch;
+use crate::search::{best_starts, value, LocalSearch};
 use crate::Error;
 
 /// The leximin over the quota polytope: each level's value and the value every
@@ -125,7 +125,6 @@ impl Instance<'_> {
                 panels.push(x.clone());
             }
         }
-        let value = |x: &[u32], w: &[f64]| x.iter().zip(w).map(|(x, w)| *x as f64 * w).sum::<f64>();
         let mut told = Instant::now();
         loop {
             let (lambda, y) = primal_with_duals(panels, fixed, sizes)?;
@@ -150,12 +149,8 @@ impl Instance<'_> {
             let weights: Vec<f64> = y.iter().zip(sizes).map(|(y, c)| y / c).collect();
             // The smallest μ the panels so far allow at these prices.
             let mu = panels.iter().map(|x| value(x, &weights)).fold(f64::NEG_INFINITY, f64::max);
-            let mut starts: Vec<(f64, usize)> =
-                panels.iter().enumerate().map(|(i, x)| (value(x, &weights), i)).collect();
-            let top = starts.len().min(LOCAL_STARTS);
-            starts.select_nth_unstable_by(top - 1, |a, b| b.0.total_cmp(&a.0));
             let mut added = 0;
-            for &(_, i) in &starts[..top] {
+            for i in best_starts(panels, &weights, LOCAL_STARTS) {
                 let improved = search.improve(&panels[i], &weights);
                 if value(&improved, &weights) > mu + eps && seen.insert(improved.clone()) {
                     panels.push(improved);

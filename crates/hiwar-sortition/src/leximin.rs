@@ -39,7 +39,7 @@ use good_lp::{constraint, variable, Expression, ProblemVariables, Variable};
 
 use crate::decompose::Reach;
 pub use crate::instance::Instance;
-use crate::search::LocalSearch;
+use crate::search::{best_starts, value, LocalSearch};
 use crate::solver::{self, DualLp, Model};
 use crate::Error;
 
@@ -229,16 +229,11 @@ impl Instance<'_> {
                 let smoothed: Vec<f64> =
                     centre.iter().zip(&y).map(|(c, y)| SMOOTHING * c + (1.0 - SMOOTHING) * y).collect();
                 let priced: Vec<f64> = smoothed.iter().zip(&sizes).map(|(y, c)| y / c).collect();
-                let value = |x: &[u32], w: &[f64]| x.iter().zip(w).map(|(x, w)| *x as f64 * w).sum::<f64>();
                 // Cheap pricing first: a local search from the best panels so far, at the
                 // smoothed and at the LP's prices, often finds violated dual constraints;
                 // the integer program then prices exactly, which bounds the level.
                 // Several starts (the best panels so far) give several columns per LP solve.
-                let mut starts: Vec<(f64, usize)> =
-                    panels.iter().enumerate().map(|(i, x)| (value(x, &priced), i)).collect();
-                let top = starts.len().min(LOCAL_STARTS);
-                starts.select_nth_unstable_by(top - 1, |a, b| b.0.total_cmp(&a.0));
-                for &(_, i) in &starts[..top] {
+                for i in best_starts(&panels, &priced, LOCAL_STARTS) {
                     for w in [&priced, &weights] {
                         let improved = search.improve(&panels[i], w);
                         if value(&improved, &weights) > mu + EPS && seen.insert(improved.clone()) {

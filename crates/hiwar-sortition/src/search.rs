@@ -3,6 +3,22 @@
 
 use crate::instance::Instance;
 
+/// A panel's value at per-seat weights: `Σ_p w_p x_p`.
+pub(crate) fn value(x: &[u32], weights: &[f64]) -> f64 {
+    x.iter().zip(weights).map(|(x, w)| *x as f64 * w).sum()
+}
+
+/// The indices of the (at most) `top` panels of highest value at `weights`: where the
+/// local search starts from.
+pub(crate) fn best_starts(panels: &[Vec<u32>], weights: &[f64], top: usize) -> Vec<usize> {
+    let mut ranked: Vec<(f64, usize)> = panels.iter().enumerate().map(|(i, x)| (value(x, weights), i)).collect();
+    let top = ranked.len().min(top);
+    if top > 0 {
+        ranked.select_nth_unstable_by(top - 1, |a, b| b.0.total_cmp(&a.0));
+    }
+    ranked[..top].iter().map(|&(_, i)| i).collect()
+}
+
 /// Swap moves between profiles that keep every quota and household: the cheap pricing
 /// heuristic.
 pub(crate) struct LocalSearch {
