@@ -42,9 +42,8 @@ pub fn round(instance: &Instance, distribution: &Distribution, m: usize) -> Vec<
     }
     let mut counts: Vec<usize> = slots.iter().map(|s| s.0).collect();
     rebalance(instance, distribution, m, &mut counts);
-    let slots: Vec<(usize, f64)> = counts.into_iter().map(|n| (n, 0.0)).collect();
     let compositions: Vec<&Vec<u32>> =
-        distribution.panels.iter().zip(&slots).flat_map(|((x, _), (n, _))| std::iter::repeat_n(x, *n)).collect();
+        distribution.panels.iter().zip(counts).flat_map(|((x, _), n)| std::iter::repeat_n(x, n)).collect();
     let mut next = vec![0usize; instance.profiles.members.len()];
     compositions
         .into_iter()
@@ -82,11 +81,11 @@ fn rebalance(instance: &Instance, distribution: &Distribution, m: usize, counts:
         .iter()
         .map(|(x, _)| x.iter().enumerate().filter(|(_, s)| **s > 0).map(|(p, s)| (p, *s as f64)).collect())
         .collect();
-    let mut expected = vec![0.0; sizes.len()];
+    let expected: Vec<f64> =
+        distribution.profile_probabilities.iter().zip(&sizes).map(|(pi, c)| pi * c * m as f64).collect();
     let mut seats = vec![0.0; sizes.len()];
-    for ((panel, (_, lambda)), &n) in panels.iter().zip(&distribution.panels).zip(counts.iter()) {
+    for (panel, &n) in panels.iter().zip(counts.iter()) {
         for &(p, x) in panel {
-            expected[p] += lambda * m as f64 * x;
             seats[p] += n as f64 * x;
         }
     }
