@@ -57,7 +57,12 @@ impl AppState {
 
     /// What the request plumbing needs of it.
     pub fn base(&self) -> web::Base {
-        web::Base { store: self.store.clone(), config: self.config.clone(), uploads: Arc::new(uploads()) }
+        web::Base {
+            store: self.store.clone(),
+            config: self.config.clone(),
+            uploads: Arc::new(uploads()),
+            in_query: Arc::new(deliberate::IN_QUERY.to_vec()),
+        }
     }
 }
 

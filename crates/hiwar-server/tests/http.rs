@@ -984,6 +984,39 @@ fn the_deliberation_api_routes_votes_and_refuses_what_it_must() {
     let texts = reply(agent().get(&format!("{}/dialogues/{d}/statements.json", s.base)).call()).body;
     assert!(texts.contains(&id) && texts.contains("Water before walls"));
     assert_eq!(vote(&id, json!({"vote": "pass"})).status, 204);
+
+    // Votes and next statements read nothing before their own query; whoever that query
+    // refuses is answered as the access layer answers on every other route.
+    let votes = || {
+        let report = reply(agent().get(&format!("{}/dialogues/{d}/deliberation/report.json", s.base)).call());
+        report.json()["votes"].as_u64().unwrap()
+    };
+    let counted = votes();
+    let convener = api_login(&s, &s.convener_key, None).json()["token"].as_str().unwrap().to_string();
+    let issued = api(
+        &s,
+        "POST",
+        &format!("/api/dialogues/{d}/codes"),
+        Some(&convener),
+        Some(json!({"role": "observer", "count": 1})),
+    );
+    let observer = api_login(&s, issued.json()["codes"][0].as_str().unwrap(), Some("Watcher")).json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let as_observer = api(
+        &s,
+        "POST",
+        &format!("/api/dialogues/{d}/statements/{id}/vote"),
+        Some(&observer),
+        Some(json!({"vote": "agree"})),
+    );
+    assert_eq!(as_observer.status, 403, "{}", as_observer.body);
+    assert_eq!(api(&s, "GET", &next_path, Some(&observer), None).status, 403);
+    assert_eq!(api(&s, "POST", "/api/logout", m, None).status, 204);
+    assert_eq!(vote(&id, json!({"vote": "agree"})).status, 401, "a session ended votes no more");
+    assert_eq!(api(&s, "GET", &next_path, m, None).status, 401);
+    assert_eq!(votes(), counted, "no refused vote counted");
 }
 
 fn raw_request(server: &Server, request: &str) -> String {

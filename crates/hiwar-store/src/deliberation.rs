@@ -8,6 +8,7 @@ use hiwar_record::events::body;
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::vote_writer::Voter;
 use crate::{now, random_id, unique_as_conflict, Result, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -255,7 +256,15 @@ impl Store {
     /// arrive meanwhile, in one transaction (see `vote_writer`); this returns once that
     /// transaction has committed.
     pub async fn vote(&self, dialogue: &str, statement: &str, member: &str, vote: i8) -> Result<()> {
-        self.votes.vote(&self.pool, dialogue, statement, member, vote).await
+        self.votes.vote(&self.pool, dialogue, statement, Voter::Member(member.into()), vote).await
+    }
+
+    /// [`Store::vote`] by whoever holds the session `token_hash`: its account's member
+    /// in the dialogue, found by the group's own transaction — nothing is read before
+    /// (the write decides who may vote). A session that has ended, or whose account is
+    /// no member of the dialogue, is a `Conflict`.
+    pub async fn vote_in_session(&self, dialogue: &str, statement: &str, token_hash: &str, vote: i8) -> Result<()> {
+        self.votes.vote(&self.pool, dialogue, statement, Voter::Session(token_hash.into()), vote).await
     }
 
     /// Every vote in the dialogue, for analysis (never published as such), with the
@@ -308,6 +317,33 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// The member of `dialogue` who holds the session `token_hash` (unexpired at
+    /// `now_unix`) and takes part (a role other than observer), with the statements
+    /// they have voted on: who asks and what they have done, in one query. `None` when
+    /// no such member holds it.
+    pub async fn session_votes(
+        &self,
+        token_hash: &str,
+        now_unix: i64,
+        dialogue: &str,
+    ) -> Result<Option<(String, HashSet<String>)>> {
+        let rows = sqlx::query(
+            "SELECT m.id, v.statement_id FROM sessions s \
+             JOIN members m ON m.account_id = s.account_id AND m.dialogue_id = $3 \
+             LEFT JOIN statement_votes v ON v.member_id = m.id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 \
+             AND EXISTS (SELECT 1 FROM member_roles r WHERE r.member_id = m.id AND r.role <> 'observer')",
+        )
+        .bind(token_hash)
+        .bind(now_unix)
+        .bind(dialogue)
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let voted = rows.iter().filter_map(|r| r.get::<Option<String>, _>(1)).collect();
+        Ok(Some((first.get(0), voted)))
     }
 
     /// Hides or restores a statement, recording the decision and its reason.

@@ -14,7 +14,7 @@
 //! version `v` committed knows every vote stamped `≤ v` is committed too, and can load
 //! exactly the votes that changed since the analysis it holds.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use sqlx::{Any, AnyPool, Row, Transaction};
@@ -27,11 +27,18 @@ pub const MAX_GROUP: usize = 2_048;
 /// Votes that may wait for the writer before callers wait to queue (back-pressure).
 const QUEUE: usize = 32_768;
 
+/// Who casts a vote: a member, or whoever holds a session (a token's hash), resolved
+/// to its account's member in the dialogue by the group's own transaction.
+pub(crate) enum Voter {
+    Member(String),
+    Session(String),
+}
+
 /// One vote waiting to be written, and whom to tell.
 struct Pending {
     dialogue: String,
     statement: String,
-    member: String,
+    voter: Voter,
     vote: i8,
     done: oneshot::Sender<Result<()>>,
 }
@@ -61,12 +68,11 @@ impl VoteWriter {
         pool: &AnyPool,
         dialogue: &str,
         statement: &str,
-        member: &str,
+        voter: Voter,
         vote: i8,
     ) -> Result<()> {
         let (done, answer) = oneshot::channel();
-        let pending =
-            Pending { dialogue: dialogue.into(), statement: statement.into(), member: member.into(), vote, done };
+        let pending = Pending { dialogue: dialogue.into(), statement: statement.into(), voter, vote, done };
         let stopped = || StoreError::Unavailable("the vote writer stopped".into());
         self.sender(pool).send(pending).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -116,7 +122,8 @@ async fn write_groups(pool: AnyPool, mut queue: mpsc::Receiver<Pending>) {
 }
 
 /// Writes `group` in one transaction: each vote's own outcome (a vote on an unknown or
-/// hidden statement is refused alone), or an error for the whole group.
+/// hidden statement, or by a session that is not a member's, is refused alone), or an
+/// error for the whole group.
 async fn write_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Result<()>>> {
     let at = now();
     let mut tx = pool.begin().await?;
@@ -125,26 +132,38 @@ async fn write_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Result<()>
     let mut dialogues: Vec<&str> = group.iter().map(|p| p.dialogue.as_str()).collect();
     dialogues.sort_unstable();
     dialogues.dedup();
-    let mut versions = Vec::with_capacity(dialogues.len());
-    for dialogue in &dialogues {
-        versions.push(raise_version(&mut tx, dialogue).await?);
+    // A vote into a dialogue that does not exist is refused by itself (it must not
+    // break the group the others share).
+    let mut versions = BTreeMap::new();
+    for dialogue in dialogues {
+        match raise_version(&mut tx, dialogue).await {
+            Ok(version) => _ = versions.insert(dialogue, version),
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
     }
+    let members = members(&mut tx, group).await?;
     // Within a group a later vote on the same cell supersedes an earlier one (as it
     // would a moment later): only the last is written, and both are answered.
     let mut last: HashMap<(&str, &str, &str), usize> = HashMap::with_capacity(group.len());
-    for (i, p) in group.iter().enumerate() {
-        last.insert((p.dialogue.as_str(), p.statement.as_str(), p.member.as_str()), i);
+    for (i, (p, member)) in group.iter().zip(&members).enumerate() {
+        if let Some(member) = member {
+            last.insert((p.dialogue.as_str(), p.statement.as_str(), member.as_str()), i);
+        }
     }
     let mut written = HashSet::with_capacity(group.len());
-    for (dialogue, version) in dialogues.iter().zip(&versions) {
-        let mut rows: Vec<&Pending> =
-            last.iter().filter(|((d, _, _), _)| d == dialogue).map(|(_, &i)| &group[i]).collect();
-        rows.sort_unstable_by(|a, b| (&a.statement, &a.member).cmp(&(&b.statement, &b.member)));
+    for (dialogue, version) in &versions {
+        let mut rows: Vec<(&str, &str, i8)> = last
+            .iter()
+            .filter(|((d, _, _), _)| d == dialogue)
+            .map(|(&(_, statement, member), &i)| (statement, member, group[i].vote))
+            .collect();
+        rows.sort_unstable();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let sql = upsert_sql(chunk.len());
             let mut query = sqlx::query(&sql).bind(&at).bind(*dialogue).bind(*version);
-            for p in chunk {
-                query = query.bind(&p.statement).bind(&p.member).bind(p.vote as i64);
+            for (statement, member, vote) in chunk {
+                query = query.bind(*statement).bind(*member).bind(*vote as i64);
             }
             for row in query.fetch_all(&mut *tx).await? {
                 written.insert((dialogue.to_string(), row.get::<String, _>(0), row.get::<String, _>(1)));
@@ -152,12 +171,69 @@ async fn write_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Result<()>
         }
     }
     let mut outcomes = Vec::with_capacity(group.len());
-    for p in group {
-        let key = (p.dialogue.clone(), p.statement.clone(), p.member.clone());
-        outcomes.push(if written.contains(&key) { Ok(()) } else { Err(why_refused(&mut tx, p).await?) });
+    for (p, member) in group.iter().zip(members) {
+        if !versions.contains_key(p.dialogue.as_str()) {
+            outcomes.push(Err(StoreError::NotFound("dialogue")));
+            continue;
+        }
+        let Some(member) = member else {
+            outcomes.push(Err(StoreError::Conflict("no member of this dialogue holds this session".into())));
+            continue;
+        };
+        let key = (p.dialogue.clone(), p.statement.clone(), member);
+        outcomes.push(if written.contains(&key) { Ok(()) } else { Err(why_refused(&mut tx, p, &key.2).await?) });
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// Each vote's member: its own, or the member in the vote's dialogue of the account
+/// holding its session, if the session has not expired (`None` where there is none).
+/// Read in the group's transaction, so a session ended before the commit casts nothing.
+async fn members(tx: &mut Transaction<'_, Any>, group: &[Pending]) -> Result<Vec<Option<String>>> {
+    let mut sessions: Vec<(&str, &str)> = group
+        .iter()
+        .filter_map(|p| match &p.voter {
+            Voter::Session(hash) => Some((p.dialogue.as_str(), hash.as_str())),
+            Voter::Member(_) => None,
+        })
+        .collect();
+    sessions.sort_unstable();
+    sessions.dedup();
+    let unix = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut found: HashMap<(String, String), String> = HashMap::with_capacity(sessions.len());
+    for chunk in sessions.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT v.column1, v.column2, m.id FROM (VALUES {}) AS v \
+             JOIN sessions s ON s.token_hash = v.column2 AND s.expires_at > $1 \
+             JOIN members m ON m.account_id = s.account_id AND m.dialogue_id = v.column1",
+            values(chunk.len(), 2, 2)
+        );
+        let mut query = sqlx::query(&sql).bind(unix);
+        for (dialogue, hash) in chunk {
+            query = query.bind(*dialogue).bind(*hash);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            found.insert((row.get(0), row.get(1)), row.get(2));
+        }
+    }
+    Ok(group
+        .iter()
+        .map(|p| match &p.voter {
+            Voter::Member(member) => Some(member.clone()),
+            Voter::Session(hash) => found.get(&(p.dialogue.clone(), hash.clone())).cloned(),
+        })
+        .collect())
+}
+
+/// `rows` tuples of `width` numbered parameters, the first numbered `first`:
+/// `($2, $3), ($4, $5)`.
+fn values(rows: usize, width: usize, first: usize) -> String {
+    let tuple = |r: usize| {
+        let params: Vec<String> = (0..width).map(|c| format!("${}", first + width * r + c)).collect();
+        format!("({})", params.join(", "))
+    };
+    (0..rows).map(tuple).collect::<Vec<_>>().join(", ")
 }
 
 /// Votes per INSERT statement (3 parameters each: well inside both backends' limits).
@@ -170,7 +246,6 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// request's body was on its way) — replacing earlier votes on the same statement by
 /// the same member, and returning the `(statement, member)` written.
 fn upsert_sql(rows: usize) -> String {
-    let values: Vec<String> = (0..rows).map(|r| format!("(${}, ${}, ${})", 4 + 3 * r, 5 + 3 * r, 6 + 3 * r)).collect();
     format!(
         "INSERT INTO statement_votes (statement_id, member_id, vote, voted_at, dialogue_id, changed_in) \
          SELECT s.id, v.column2, v.column3, $1, s.dialogue_id, $3 \
@@ -183,13 +258,13 @@ fn upsert_sql(rows: usize) -> String {
          ON CONFLICT (statement_id, member_id) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at, \
          changed_in = excluded.changed_in \
          RETURNING statement_id, member_id",
-        values.join(", ")
+        values(rows, 3, 4)
     )
 }
 
 /// Why a vote wrote nothing: its statement is not in the dialogue, the deliberation
 /// is closed, the voter does not take part, or the statement is hidden.
-async fn why_refused(tx: &mut Transaction<'_, Any>, p: &Pending) -> Result<StoreError> {
+async fn why_refused(tx: &mut Transaction<'_, Any>, p: &Pending, member: &str) -> Result<StoreError> {
     let row = sqlx::query("SELECT hidden FROM statements WHERE id = $1 AND dialogue_id = $2")
         .bind(&p.statement)
         .bind(&p.dialogue)
@@ -198,7 +273,7 @@ async fn why_refused(tx: &mut Transaction<'_, Any>, p: &Pending) -> Result<Store
     if row.is_none() {
         return Ok(StoreError::NotFound("statement"));
     }
-    if let Err(refused) = crate::deliberation::may_deliberate(tx, &p.dialogue, &p.member).await {
+    if let Err(refused) = crate::deliberation::may_deliberate(tx, &p.dialogue, member).await {
         return Ok(refused);
     }
     Ok(StoreError::Conflict("the statement was moderated out".into()))
@@ -206,14 +281,16 @@ async fn why_refused(tx: &mut Transaction<'_, Any>, p: &Pending) -> Result<Store
 
 /// Raises the dialogue's deliberation version and returns it; the row stays locked
 /// until the transaction ends. Statements posted, hidden or redacted raise it too, so
-/// an analysis knows to reload them.
+/// an analysis knows to reload them. `NotFound` (and nothing written) when there is no
+/// such dialogue.
 pub(crate) async fn raise_version(tx: &mut Transaction<'_, Any>, dialogue: &str) -> Result<i64> {
     Ok(sqlx::query(
-        "INSERT INTO deliberation_versions (dialogue_id, version) VALUES ($1, 1) \
+        "INSERT INTO deliberation_versions (dialogue_id, version) SELECT id, 1 FROM dialogues WHERE id = $1 \
          ON CONFLICT (dialogue_id) DO UPDATE SET version = deliberation_versions.version + 1 RETURNING version",
     )
     .bind(dialogue)
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?
+    .ok_or(StoreError::NotFound("dialogue"))?
     .get(0))
 }

@@ -39,6 +39,7 @@ storage_tests!(
     a_selection_moves_forward_once_per_step,
     statements_votes_and_moderation,
     concurrent_votes_are_grouped_and_none_is_lost,
+    votes_by_session_are_decided_in_the_write,
     the_store_refuses_lines_its_verifier_rejects,
 );
 
@@ -394,6 +395,48 @@ async fn concurrent_votes_are_grouped_and_none_is_lost(store: Store) {
     b.unwrap();
     let cell: Vec<_> = store.votes(&id).await.unwrap().1.into_iter().filter(|v| v.1 == statements[1]).collect();
     assert_eq!(cell.len(), 1);
+}
+
+/// A vote by session is decided in its group's own transaction, with nothing read
+/// before: the session's member votes, and a session that has ended, one whose account
+/// is no member of the dialogue, an observer's, and a dialogue that does not exist are
+/// each refused alone — in the same group as the vote that lands. The next statement's
+/// one query finds the same member and their votes, and nobody else.
+async fn votes_by_session_are_decided_in_the_write(store: Store) {
+    let (account, id, convener) = convener_with_dialogue(&store).await;
+    deliberating(&store, &id).await;
+    let a = store.post_statement(&id, &convener, "Schools first", 5).await.unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (stranger, _, _) = convener_with_dialogue(&store).await;
+    store.issue_codes(&id, "observer", &[code("OBSV9")]).await.unwrap();
+    let watcher = store.redeem_invitation("OBSV9", "Watcher", &code("ACC99")).await.unwrap().account;
+    for (session, account, expires) in [
+        ("live", &account, now + 3600),
+        ("ended", &account, now - 1),
+        ("stranger", &stranger, now + 3600),
+        ("watcher", &watcher, now + 3600),
+    ] {
+        store.create_session(session, account, expires).await.unwrap();
+    }
+    let (live, ended, stranger, watcher, nowhere) = tokio::join!(
+        store.vote_in_session(&id, &a, "live", 1),
+        store.vote_in_session(&id, &a, "ended", -1),
+        store.vote_in_session(&id, &a, "stranger", -1),
+        store.vote_in_session(&id, &a, "watcher", -1),
+        store.vote_in_session("d-nowhere", &a, "live", -1),
+    );
+    live.unwrap();
+    for refused in [ended, stranger, watcher] {
+        assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    }
+    assert!(matches!(nowhere, Err(StoreError::NotFound("dialogue"))), "{nowhere:?}");
+    assert_eq!(store.votes(&id).await.unwrap().1, vec![(convener.clone(), a.clone(), 1)]);
+    let voted = std::collections::HashSet::from([a.clone()]);
+    assert_eq!(store.session_votes("live", now, &id).await.unwrap(), Some((convener.clone(), voted)));
+    for nobody in ["ended", "stranger", "watcher", "unknown"] {
+        assert_eq!(store.session_votes(nobody, now, &id).await.unwrap(), None, "{nobody}");
+    }
+    assert_record_verifies(&store.record(&id).await.unwrap());
 }
 
 /// A database migrated by a newer hiwar is refused, not written with rows this version

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::service;
-use crate::web::{ApiJson, AppError, LoggedIn};
+use crate::web::{ApiJson, AppError, Ctx, LoggedIn};
 use crate::AppState;
 
 type ApiResult = Result<Response, AppError>;
@@ -37,7 +37,7 @@ pub struct VoteInput {
 
 pub async fn vote(
     State(state): State<AppState>,
-    LoggedIn(ctx): LoggedIn,
+    ctx: Ctx,
     Path((id, sid)): Path<(String, String)>,
     ApiJson(input): ApiJson<VoteInput>,
 ) -> ApiResult {
@@ -47,7 +47,7 @@ pub async fn vote(
 
 /// The statement the router gives the caller next (`null` when none is left), and when
 /// the analysis that routed it was computed.
-pub async fn next(State(state): State<AppState>, LoggedIn(ctx): LoggedIn, Path(id): Path<String>) -> ApiResult {
+pub async fn next(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult {
     let (results, next) = service::next_for(&state, &ctx, &id).await?;
     let statement = next.map(|s| json!({ "id": s.id, "text": s.text }));
     Ok(Json(json!({ "statement": statement, "computed_at": results.computed_at })).into_response())

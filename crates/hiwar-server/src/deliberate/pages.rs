@@ -114,7 +114,7 @@ pub struct VoteForm {
 
 pub async fn vote(
     State(state): State<AppState>,
-    LoggedIn(ctx): LoggedIn,
+    ctx: Ctx,
     Path((id, sid)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<VoteForm>,
 ) -> PageResult {

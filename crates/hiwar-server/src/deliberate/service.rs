@@ -118,18 +118,18 @@ pub fn parse_vote(raw: &str) -> Result<i8, AppError> {
     }
 }
 
-/// Records the caller's vote. The access layer's one query has answered every
-/// question asked of the voter (member of the dialogue, taking part, deliberation
-/// open); the vote joins the store's next group write and this returns once that group
-/// has committed.
+/// Records the caller's vote. Nothing is read first (the route's access is checked in
+/// the query): the vote joins the store's next group write, whose transaction finds the
+/// session's member and writes only if they take part while a deliberation is open,
+/// and this returns once that group has committed.
 pub async fn vote(state: &AppState, ctx: &Ctx, dialogue: &str, statement: &str, vote: &str) -> Result<(), AppError> {
     let vote = parse_vote(vote)?;
     if !is_statement_id(statement) {
         return Err(AppError::bad_request("statement", "no such statement in this dialogue"));
     }
-    let member = deliberating_member(state, ctx, dialogue).await?;
-    state.store.vote(dialogue, statement, &member, vote).await.map_err(|e| match e {
-        hiwar_store::StoreError::NotFound(_) => {
+    let session = ctx.session.as_deref().ok_or_else(AppError::unauthorized)?;
+    state.store.vote_in_session(dialogue, statement, session, vote).await.map_err(|e| match e {
+        hiwar_store::StoreError::NotFound("statement") => {
             AppError::bad_request("statement", "no such statement in this dialogue")
         }
         hiwar_store::StoreError::Conflict(detail) => AppError::conflict("statement", detail),
@@ -532,16 +532,17 @@ pub fn participant_number(member: &str) -> u64 {
 }
 
 /// The statement the router gives the caller next in `dialogue`, with the analysis
-/// that chose it. The route admits only members who take part (`Access::TakesPart`)
-/// and the access layer has found the member; one query finds the statements they
-/// voted on, and the analysis is the shared one.
+/// that chose it. One query finds the session's member, who must take part, and the
+/// statements they voted on (the route's access is checked in it); the analysis is the
+/// shared one.
 pub async fn next_for(
     state: &AppState,
     ctx: &Ctx,
     dialogue: &str,
 ) -> Result<(Arc<Results>, Option<Statement>), AppError> {
-    let (member, _) = participant(state, ctx, dialogue).await?;
-    let voted = state.store.member_votes(&member).await?;
+    let session = ctx.session.as_deref().ok_or_else(AppError::unauthorized)?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (member, voted) = state.store.session_votes(session, now, dialogue).await?.ok_or_else(AppError::forbidden)?;
     let results = results(state, dialogue, None).await?;
     let next = next_statement(&results, &member, participant_number(&member), &voted).cloned();
     Ok((results, next))

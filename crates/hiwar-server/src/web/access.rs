@@ -34,16 +34,30 @@ pub enum Access {
 /// `.access(base, Access::…)` on a route's handlers.
 pub trait Guard {
     fn access(self, base: &Base, access: Access) -> Self;
+
+    /// [`Guard::access`] for a route whose service checks the caller in the very
+    /// query that does its work (a vote's write finds the session's member; a next
+    /// statement's read finds the member and their votes), so that the busiest routes
+    /// read nothing before it. Its template must be in [`Base::in_query`], so that the
+    /// request context leaves the session unread. A request with a session goes straight
+    /// to the handler; if the answer is a client error, the caller is then checked here
+    /// as on any other route, and one refused gets that refusal instead — a caller who
+    /// may not use the route learns nothing more from it than from any other.
+    fn access_in_query(self, base: &Base, access: Access) -> Self;
 }
 
 impl<S: Clone + Send + Sync + 'static> Guard for MethodRouter<S> {
     fn access(self, base: &Base, access: Access) -> Self {
-        self.route_layer(axum::middleware::from_fn_with_state((base.clone(), access), check))
+        self.route_layer(axum::middleware::from_fn_with_state((base.clone(), access, false), check))
+    }
+
+    fn access_in_query(self, base: &Base, access: Access) -> Self {
+        self.route_layer(axum::middleware::from_fn_with_state((base.clone(), access, true), check))
     }
 }
 
 async fn check(
-    State((base, access)): State<(Base, Access)>,
+    State((base, access, in_query)): State<(Base, Access, bool)>,
     params: Option<Path<HashMap<String, String>>>,
     mut request: Request,
     next: Next,
@@ -52,6 +66,18 @@ async fn check(
         return AppError::internal("context middleware missing").into_response();
     };
     let dialogue = params.as_ref().and_then(|p| p.get("id")).map(String::as_str);
+    if in_query && ctx.unread {
+        let mut ctx = ctx.clone();
+        let response = next.run(request).await;
+        if !response.status().is_client_error() {
+            return response;
+        }
+        let refused = match ctx.read_session(&base.store).await {
+            Ok(()) => admitted(&base, access, &mut ctx, dialogue).await,
+            Err(e) => Err(e),
+        };
+        return refused.map_or_else(IntoResponse::into_response, |()| response);
+    }
     match admitted(&base, access, ctx, dialogue).await {
         Ok(()) => next.run(request).await,
         Err(e) => e.into_response(),

@@ -81,6 +81,9 @@ pub struct Base {
     /// Route templates (`/dialogues/{id}/selections`) whose POST may carry up to
     /// `max_upload_bytes`; the capabilities name them.
     pub uploads: Arc<Vec<&'static str>>,
+    /// Route templates whose service checks the caller in its own query
+    /// ([`Guard::access_in_query`]): the request context reads no session for them.
+    pub in_query: Arc<Vec<&'static str>>,
 }
 
 pub const SESSION_COOKIE: &str = "hiwar_session";
@@ -117,6 +120,9 @@ pub struct Ctx {
     same_origin: bool,
     /// The viewer's standing in the route's dialogue, once read (by the access layer).
     standing: Option<Standing>,
+    /// The session was not read (a route in [`Base::in_query`]): `viewer` and
+    /// `standing` are unknown, not absent.
+    unread: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -146,6 +152,16 @@ impl Ctx {
     /// The viewer's standing in `dialogue` (no member and no roles when logged out):
     /// as the access layer read it for this request, or read now. `NotFound` when the
     /// dialogue does not exist.
+    /// Reads the session and, for a path about a dialogue, the viewer's standing in it
+    /// (one query), where the context left them unread.
+    async fn read_session(&mut self, store: &Store) -> Result<(), AppError> {
+        if self.unread {
+            (self.viewer, self.standing) = viewer(store, self.session.as_deref(), &self.path).await?;
+            self.unread = false;
+        }
+        Ok(())
+    }
+
     pub async fn standing(&self, store: &Store, dialogue: &str) -> Result<Standing, AppError> {
         if let Some(standing) = self.standing.as_ref().filter(|s| s.dialogue == dialogue) {
             return Ok(standing.clone());
@@ -266,18 +282,14 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let client = client_address(peer, state.config.trusted_proxy, headers);
     let session = token.as_deref().map(token_hash);
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    // A request about a dialogue also reads where the viewer stands in it, in the same
-    // query: the access layer and the services find it in the context.
-    let found = match (&session, dialogue_in_path(&path)) {
-        (Some(hash), Some(dialogue)) => state.store.session_standing(hash, now, dialogue).await,
-        (Some(hash), None) => state.store.session_account(hash, now).await.map(|a| a.map(|a| (a, None))),
-        (None, _) => Ok(None),
-    };
-    let (viewer, standing) = match found {
-        Ok(Some((account, standing))) => (Some(account), standing),
-        Ok(None) => (None, None),
-        Err(e) => return finish(lang, wants_json, client, AppError::from(e), started, &method, &path),
+    // A route whose service checks the caller in its own query reads nothing here.
+    let unread = session.is_some() && state.in_query.iter().any(|template| matches_template(template, &path));
+    let (viewer, standing) = match unread {
+        true => (None, None),
+        false => match self::viewer(&state.store, session.as_deref(), &path).await {
+            Ok(found) => found,
+            Err(e) => return finish(lang, wants_json, client, e, started, &method, &path),
+        },
     };
     let ctx = Ctx {
         lang,
@@ -289,6 +301,7 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
         client,
         same_origin,
         standing,
+        unread,
     };
     request.extensions_mut().insert(ctx.clone());
 
@@ -329,6 +342,23 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
     response
 }
 
+/// The account holding `session` (unexpired), and for a path about a dialogue where it
+/// stands there, in the same query: the access layer and the services find both in the
+/// context.
+async fn viewer(
+    store: &Store,
+    session: Option<&str>,
+    path: &str,
+) -> Result<(Option<Account>, Option<Standing>), AppError> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let found = match (session, dialogue_in_path(path)) {
+        (Some(hash), Some(dialogue)) => store.session_standing(hash, now, dialogue).await?,
+        (Some(hash), None) => store.session_account(hash, now).await?.map(|a| (a, None)),
+        (None, _) => None,
+    };
+    Ok(found.map_or((None, None), |(account, standing)| (Some(account), standing)))
+}
+
 fn is_plain_text(response: &Response) -> bool {
     response
         .headers()
@@ -356,6 +386,7 @@ fn finish(
         client,
         same_origin: true,
         standing: None,
+        unread: false,
     };
     let mut response = render_error(&ctx, &error);
     secure_headers(response.headers_mut());
