@@ -559,7 +559,12 @@ pub fn next_statement<'a>(
     let matrix = &results.matrix;
     let me = matrix.participant_index(member);
     let group = me.and_then(|p| results.analysis.membership[p as usize]);
-    let next = results.router.next(participant_number, group, |s| voted.contains(&matrix.statement_ids()[s]))?;
+    // By the matrix's index: one lookup per vote cast, not one per statement.
+    let mut seen = vec![false; matrix.statement_ids().len()];
+    for s in voted.iter().filter_map(|id| matrix.statement_index(id)) {
+        seen[s as usize] = true;
+    }
+    let next = results.router.next(participant_number, group, |s| seen.get(s).copied().unwrap_or(false))?;
     let id = &matrix.statement_ids()[next];
     results.statements.iter().find(|s| &s.id == id)
 }
