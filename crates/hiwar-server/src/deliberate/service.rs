@@ -262,8 +262,42 @@ impl Slot {
             ms = results.took.as_millis() as u64,
             "analysis updated"
         );
-        *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = Some(results.clone());
+        let previous = self.latest.lock().unwrap_or_else(|p| p.into_inner()).replace(results.clone());
+        if let Some(previous) = previous {
+            retire(previous);
+        }
         Ok(results)
+    }
+}
+
+/// Frees a replaced analysis on a thread of its own, in idle time, once no request
+/// holds it any longer. At national scale it is hundreds of megabytes in hundreds of
+/// thousands of allocations: freed by whichever request let go of it last, it would
+/// hold up every request queued behind that one on the same runtime thread.
+fn retire(results: Arc<Results>) {
+    let spawned = std::thread::Builder::new().name("hiwar-retire".into()).spawn(move || {
+        // The lowest nice value, not idle time: on a machine never idle it must still
+        // free the memory before the next update retires another.
+        // SAFETY: a plain system call on the calling thread.
+        unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::syscall(libc::SYS_gettid) as libc::id_t, 19) };
+        let mut results = results;
+        loop {
+            match Arc::try_unwrap(results) {
+                Ok(last) => {
+                    let started = Instant::now();
+                    drop(last);
+                    tracing::debug!(ms = started.elapsed().as_millis() as u64, "previous analysis freed");
+                    return;
+                }
+                Err(shared) => {
+                    results = shared;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no thread to free the previous analysis on");
     }
 }
 
