@@ -56,7 +56,7 @@ pub(crate) async fn may_deliberate(
     .fetch_one(&mut **tx)
     .await?;
     if row.get::<Option<String>, _>(1).as_deref() != Some("deliberation") {
-        return Err(StoreError::Conflict("the dialogue is not in a deliberation phase".into()));
+        return Err(StoreError::Conflict(crate::vote_writer::NOT_DELIBERATING.into()));
     }
     if row.get::<Option<i64>, _>(0).unwrap_or(0) == 0 {
         return Err(StoreError::Conflict("only members who take part may post and vote".into()));
@@ -262,7 +262,7 @@ impl Store {
     /// [`Store::vote`] by whoever holds the session `token_hash`: its account's member
     /// in the dialogue, found by the group's own transaction — nothing is read before
     /// (the write decides who may vote). A session that has ended, or whose account is
-    /// no member of the dialogue, is a `Conflict`.
+    /// no member of the dialogue who takes part, is a `Conflict`.
     pub async fn vote_in_session(&self, dialogue: &str, statement: &str, token_hash: &str, vote: i8) -> Result<()> {
         self.votes.vote(&self.pool, dialogue, statement, Voter::Session(token_hash.into()), vote).await
     }

@@ -46,6 +46,7 @@ pub use deliberation::{statement_key, Statement, StatementText, VoteRow};
 pub use elections::{BoardEntry, Election, SIGNED_KINDS};
 pub use schema::MIGRATIONS;
 pub use selections::{NewSelection, Selection, SelectionStatus};
+pub use vote_writer::NOT_DELIBERATING;
 pub use witnesses::{Cosigned, WitnessRow};
 
 /// Which database a [`Store`] runs on.

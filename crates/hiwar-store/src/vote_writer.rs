@@ -122,27 +122,34 @@ async fn write_groups(pool: AnyPool, mut queue: mpsc::Receiver<Pending>) {
 }
 
 /// Writes `group` in one transaction: each vote's own outcome (a vote on an unknown or
-/// hidden statement, or by a session that is not a member's, is refused alone), or an
-/// error for the whole group.
+/// hidden statement, by a session that is no voting member's, or into a dialogue that
+/// does not exist or is not deliberating, is refused alone), or an error for the whole
+/// group. Votes that can write nothing raise no version and lock nothing: they cannot
+/// hold up the others or make an analysis start again.
 async fn write_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Result<()>>> {
     let at = now();
     let mut tx = pool.begin().await?;
-    // Raise each dialogue's version first, in a fixed order (no two writers can then
-    // wait on each other), holding its row until the commit.
-    let mut dialogues: Vec<&str> = group.iter().map(|p| p.dialogue.as_str()).collect();
+    let members = members(&mut tx, group).await?;
+    // The dialogues with a voter to write for, each only while a deliberation is open.
+    let mut dialogues: Vec<&str> =
+        group.iter().zip(&members).filter(|(_, m)| m.is_some()).map(|(p, _)| p.dialogue.as_str()).collect();
     dialogues.sort_unstable();
     dialogues.dedup();
-    // A vote into a dialogue that does not exist is refused by itself (it must not
-    // break the group the others share).
-    let mut versions = BTreeMap::new();
+    let mut closed: HashMap<&str, Closed> = HashMap::new();
+    let mut open = Vec::with_capacity(dialogues.len());
     for dialogue in dialogues {
-        match raise_version(&mut tx, dialogue).await {
-            Ok(version) => _ = versions.insert(dialogue, version),
-            Err(StoreError::NotFound(_)) => {}
-            Err(e) => return Err(e),
+        match deliberating(&mut tx, dialogue).await? {
+            Ok(()) => open.push(dialogue),
+            Err(why) => _ = closed.insert(dialogue, why),
         }
     }
-    let members = members(&mut tx, group).await?;
+    // Then raise each open dialogue's version, in a fixed order (no two writers can then
+    // wait on each other), holding its row until the commit; the upserts check the
+    // phase again under it.
+    let mut versions = BTreeMap::new();
+    for dialogue in open {
+        versions.insert(dialogue, raise_version(&mut tx, dialogue).await?);
+    }
     // Within a group a later vote on the same cell supersedes an earlier one (as it
     // would a moment later): only the last is written, and both are answered.
     let mut last: HashMap<(&str, &str, &str), usize> = HashMap::with_capacity(group.len());
@@ -172,14 +179,14 @@ async fn write_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Result<()>
     }
     let mut outcomes = Vec::with_capacity(group.len());
     for (p, member) in group.iter().zip(members) {
-        if !versions.contains_key(p.dialogue.as_str()) {
-            outcomes.push(Err(StoreError::NotFound("dialogue")));
-            continue;
-        }
         let Some(member) = member else {
-            outcomes.push(Err(StoreError::Conflict("no member of this dialogue holds this session".into())));
+            outcomes.push(Err(StoreError::Conflict(NO_VOTER.into())));
             continue;
         };
+        if let Some(why) = closed.get(p.dialogue.as_str()) {
+            outcomes.push(Err(why.error()));
+            continue;
+        }
         let key = (p.dialogue.clone(), p.statement.clone(), member);
         outcomes.push(if written.contains(&key) { Ok(()) } else { Err(why_refused(&mut tx, p, &key.2).await?) });
     }
@@ -187,9 +194,49 @@ async fn write_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Result<()>
     Ok(outcomes)
 }
 
-/// Each vote's member: its own, or the member in the vote's dialogue of the account
-/// holding its session, if the session has not expired (`None` where there is none).
-/// Read in the group's transaction, so a session ended before the commit casts nothing.
+/// Why a vote's session found no voter.
+const NO_VOTER: &str = "no member who takes part in this dialogue holds this session";
+
+/// Why a dialogue takes no votes now.
+enum Closed {
+    Missing,
+    NotDeliberating,
+}
+
+impl Closed {
+    fn error(&self) -> StoreError {
+        match self {
+            Closed::Missing => StoreError::NotFound("dialogue"),
+            Closed::NotDeliberating => StoreError::Conflict(NOT_DELIBERATING.into()),
+        }
+    }
+}
+
+/// The refusal of a vote or statement while no deliberation phase is current.
+pub const NOT_DELIBERATING: &str = "the dialogue is not in a deliberation phase";
+
+/// Whether `dialogue` exists and a deliberation phase is current in it (read, not
+/// locked: the upserts check the phase again under the version row's lock).
+async fn deliberating(tx: &mut Transaction<'_, Any>, dialogue: &str) -> Result<std::result::Result<(), Closed>> {
+    let row = sqlx::query(
+        "SELECT (SELECT p.kind FROM phases p WHERE p.dialogue_id = d.id AND p.idx = d.current_phase) \
+         FROM dialogues d WHERE d.id = $1",
+    )
+    .bind(dialogue)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match row.map(|r| r.get::<Option<String>, _>(0)) {
+        None => Err(Closed::Missing),
+        Some(kind) if kind.as_deref() == Some("deliberation") => Ok(()),
+        Some(_) => Err(Closed::NotDeliberating),
+    })
+}
+
+/// Each vote's member: its own (whose role the upserts check), or the member in the
+/// vote's dialogue, taking part (a role other than observer), of the account holding
+/// its session if the session has not expired — `None` where there is none. Read in
+/// the group's transaction before anything is locked; a session that ends after this
+/// read, like a role taken away, is honoured from the next group on.
 async fn members(tx: &mut Transaction<'_, Any>, group: &[Pending]) -> Result<Vec<Option<String>>> {
     let mut sessions: Vec<(&str, &str)> = group
         .iter()
@@ -206,7 +253,8 @@ async fn members(tx: &mut Transaction<'_, Any>, group: &[Pending]) -> Result<Vec
         let sql = format!(
             "SELECT v.column1, v.column2, m.id FROM (VALUES {}) AS v \
              JOIN sessions s ON s.token_hash = v.column2 AND s.expires_at > $1 \
-             JOIN members m ON m.account_id = s.account_id AND m.dialogue_id = v.column1",
+             JOIN members m ON m.account_id = s.account_id AND m.dialogue_id = v.column1 \
+             WHERE EXISTS (SELECT 1 FROM member_roles r WHERE r.member_id = m.id AND r.role <> 'observer')",
             values(chunk.len(), 2, 2)
         );
         let mut query = sqlx::query(&sql).bind(unix);

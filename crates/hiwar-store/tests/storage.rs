@@ -399,8 +399,8 @@ async fn concurrent_votes_are_grouped_and_none_is_lost(store: Store) {
 
 /// A vote by session is decided in its group's own transaction, with nothing read
 /// before: the session's member votes, and a session that has ended, one whose account
-/// is no member of the dialogue, an observer's, and a dialogue that does not exist are
-/// each refused alone — in the same group as the vote that lands. The next statement's
+/// is no member of the dialogue, an observer's, and one naming a dialogue that does not
+/// exist are each refused alone — in the same group as the vote that lands. The next statement's
 /// one query finds the same member and their votes, and nobody else.
 async fn votes_by_session_are_decided_in_the_write(store: Store) {
     let (account, id, convener) = convener_with_dialogue(&store).await;
@@ -426,11 +426,20 @@ async fn votes_by_session_are_decided_in_the_write(store: Store) {
         store.vote_in_session("d-nowhere", &a, "live", -1),
     );
     live.unwrap();
-    for refused in [ended, stranger, watcher] {
+    for refused in [ended, stranger, watcher, nowhere] {
         assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     }
-    assert!(matches!(nowhere, Err(StoreError::NotFound("dialogue"))), "{nowhere:?}");
     assert_eq!(store.votes(&id).await.unwrap().1, vec![(convener.clone(), a.clone(), 1)]);
+    // Votes that can write nothing raise no version (no analysis starts again for them)
+    // and lock nothing; nor do a member's votes while no deliberation is open.
+    let version = store.deliberation_version(&id).await.unwrap();
+    let (ended, watcher) =
+        tokio::join!(store.vote_in_session(&id, &a, "ended", 1), store.vote_in_session(&id, &a, "watcher", 1));
+    assert!(ended.is_err() && watcher.is_err());
+    store.set_current_phase(&id, None).await.unwrap();
+    let closed = store.vote_in_session(&id, &a, "live", -1).await;
+    assert!(matches!(&closed, Err(StoreError::Conflict(c)) if c == hiwar_store::NOT_DELIBERATING), "{closed:?}");
+    assert_eq!(store.deliberation_version(&id).await.unwrap(), version);
     let voted = std::collections::HashSet::from([a.clone()]);
     assert_eq!(store.session_votes("live", now, &id).await.unwrap(), Some((convener.clone(), voted)));
     for nobody in ["ended", "stranger", "watcher", "unknown"] {

@@ -78,7 +78,7 @@ async fn participant(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<(Str
 async fn deliberating_member(state: &AppState, ctx: &Ctx, dialogue: &str) -> Result<String, AppError> {
     let (member, standing) = participant(state, ctx, dialogue).await?;
     if !standing.in_phase("deliberation") {
-        return Err(AppError::conflict("phase", "the dialogue is not in a deliberation phase"));
+        return Err(AppError::conflict("phase", hiwar_store::NOT_DELIBERATING));
     }
     Ok(member)
 }
@@ -131,6 +131,9 @@ pub async fn vote(state: &AppState, ctx: &Ctx, dialogue: &str, statement: &str, 
     state.store.vote_in_session(dialogue, statement, session, vote).await.map_err(|e| match e {
         hiwar_store::StoreError::NotFound("statement") => {
             AppError::bad_request("statement", "no such statement in this dialogue")
+        }
+        hiwar_store::StoreError::Conflict(detail) if detail == hiwar_store::NOT_DELIBERATING => {
+            AppError::conflict("phase", detail)
         }
         hiwar_store::StoreError::Conflict(detail) => AppError::conflict("statement", detail),
         other => other.into(),

@@ -1,7 +1,9 @@
 //! Who may use a route: decided where the route is declared (`.access(…)` in each
 //! capability's `routes()`) and checked here, before the handler reads anything of the
 //! request — so a refused caller learns nothing from how their body would have been
-//! judged, and an upload from someone who may not upload is never read. The services
+//! judged, and an upload from someone who may not upload is never read. (The few routes
+//! declared `.access_in_query(…)` read a small body first and are checked by their own
+//! query; whatever they do not accept is checked here afterwards, with the same answer.) The services
 //! still check what only they know (a draft allowed to members by a setting, a
 //! voter's phase); this layer is the floor. `tests/authz.rs` holds every route and
 //! every role to one table.
@@ -40,7 +42,7 @@ pub trait Guard {
     /// statement's read finds the member and their votes), so that the busiest routes
     /// read nothing before it. Its template must be in [`Base::in_query`], so that the
     /// request context leaves the session unread. A request with a session goes straight
-    /// to the handler; if the answer is a client error, the caller is then checked here
+    /// to the handler; if the answer is not a success, the caller is then checked here
     /// as on any other route, and one refused gets that refusal instead — a caller who
     /// may not use the route learns nothing more from it than from any other.
     fn access_in_query(self, base: &Base, access: Access) -> Self;
@@ -69,7 +71,7 @@ async fn check(
     if in_query && ctx.unread {
         let mut ctx = ctx.clone();
         let response = next.run(request).await;
-        if !response.status().is_client_error() {
+        if response.status().is_success() || response.status().is_redirection() {
             return response;
         }
         let refused = match ctx.read_session(&base.store).await {

@@ -283,7 +283,9 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
     let client = client_address(peer, state.config.trusted_proxy, headers);
     let session = token.as_deref().map(token_hash);
     // A route whose service checks the caller in its own query reads nothing here.
-    let unread = session.is_some() && state.in_query.iter().any(|template| matches_template(template, &path));
+    // Only a token of a session's shape goes unread: anything else is refused as usual.
+    let unread = token.as_deref().is_some_and(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        && state.in_query.iter().any(|template| matches_template(template, &path));
     let (viewer, standing) = match unread {
         true => (None, None),
         false => match self::viewer(&state.store, session.as_deref(), &path).await {
