@@ -12,7 +12,7 @@ impl Store {
     /// Creates a convener account that logs in with `access`.
     pub async fn create_convener(&self, access: &HashedCode) -> Result<String> {
         let account = random_id("a-", 16);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO accounts (id, is_convener, created_at) VALUES ($1, 1, $2)")
             .bind(&account)
             .bind(now())
@@ -50,7 +50,7 @@ impl Store {
     /// account and member, gives the member a personal access key, and records the
     /// join — all or nothing.
     pub async fn redeem_invitation(&self, lookup: &str, pseudonym: &str, access: &HashedCode) -> Result<Joined> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let used = sqlx::query(
             "UPDATE credentials SET used_at = $2 WHERE lookup = $1 AND kind = 'invitation' \
              AND used_at IS NULL AND revoked_at IS NULL",

@@ -248,7 +248,7 @@ impl Store {
     ) -> Result<BackupSummary> {
         let io = |e: std::io::Error| bad(e.to_string());
         let expected = Self::check_backup(open().map_err(io)?)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for table in tables() {
             if table == "server_secrets" {
                 continue;

@@ -13,7 +13,7 @@ impl Store {
         if !INVITED_ROLES.contains(&role) {
             return Err(StoreError::Conflict(format!("unknown role {role:?}")));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         let batch = self.insert_batch(&mut tx, dialogue, role, codes).await?;
         tx.commit().await?;
@@ -85,7 +85,7 @@ impl Store {
     /// Revokes the unused codes of a batch, or only the one with `lookup`. Returns how
     /// many were revoked (0 changes nothing and records nothing).
     pub async fn revoke_codes(&self, dialogue: &str, batch: &str, lookup: Option<&str>) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         let exists = sqlx::query("SELECT 1 FROM code_batches WHERE id = $1 AND dialogue_id = $2")
             .bind(batch)

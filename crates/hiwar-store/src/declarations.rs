@@ -37,7 +37,7 @@ impl Store {
     /// `signatory.registered` body without its batch) recorded with the code's batch,
     /// in one transaction — a registration the record's checks refuse spends nothing.
     pub async fn register_organisation(&self, dialogue: &str, lookup: &str, mut body: Value) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT b.id FROM credentials c JOIN code_batches b ON b.id = c.batch_id \
              WHERE c.lookup = $1 AND c.kind = 'invitation' AND b.dialogue_id = $2 AND b.role = $3",
@@ -71,7 +71,7 @@ impl Store {
         if !(Declarations::handles(kind) || kind == "agenda.decided") {
             return Err(StoreError::Record(format!("{kind} is not a Declare event")));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.append_declare(&mut tx, dialogue, kind, body).await?;
         tx.commit().await?;
         Ok(())

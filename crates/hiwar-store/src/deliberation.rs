@@ -97,7 +97,7 @@ impl Store {
         let id = random_id("st-", 10);
         let mut salt = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut salt);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         // The version row next, as vote groups take it first: statements after it, in
         // one order everywhere, so the two can never wait on each other.
@@ -207,7 +207,7 @@ impl Store {
     /// the convener: the record keeps only the digest, which still proves what was there
     /// to whoever holds the text.
     pub async fn redact_statement(&self, dialogue: &str, statement: &str, reason: &str, by: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         // The version row next, as vote groups take it first: statements after it, in
         // one order everywhere, so the two can never wait on each other.
@@ -256,7 +256,7 @@ impl Store {
     /// arrive meanwhile, in one transaction (see `vote_writer`); this returns once that
     /// transaction has committed.
     pub async fn vote(&self, dialogue: &str, statement: &str, member: &str, vote: i8) -> Result<()> {
-        self.votes.vote(&self.pool, dialogue, statement, Voter::Member(member.into()), vote).await
+        self.votes.vote(&self.pool, self.backend, dialogue, statement, Voter::Member(member.into()), vote).await
     }
 
     /// [`Store::vote`] by whoever holds the session `token_hash`: its account's member
@@ -264,7 +264,7 @@ impl Store {
     /// (the write decides who may vote). A session that has ended, or whose account is
     /// no member of the dialogue who takes part, is a `Conflict`.
     pub async fn vote_in_session(&self, dialogue: &str, statement: &str, token_hash: &str, vote: i8) -> Result<()> {
-        self.votes.vote(&self.pool, dialogue, statement, Voter::Session(token_hash.into()), vote).await
+        self.votes.vote(&self.pool, self.backend, dialogue, statement, Voter::Session(token_hash.into()), vote).await
     }
 
     /// Every vote in the dialogue, for analysis (never published as such), with the
@@ -355,7 +355,7 @@ impl Store {
         reason: &str,
         by: &str,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         // The version row next, as vote groups take it first: statements after it, in
         // one order everywhere, so the two can never wait on each other.
@@ -381,7 +381,7 @@ impl Store {
 
     /// Publishes the vote counts of every statement to the record.
     pub async fn publish_tally(&self, dialogue: &str) -> Result<usize> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         let rows = sqlx::query(
             "SELECT s.id, \

@@ -15,7 +15,7 @@ impl Store {
         let secret_hex = Zeroizing::new(hex::encode(key.to_bytes()));
         let public_hex = hex::encode(key.verifying_key().to_bytes());
         let created = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO dialogues (id, title_ar, title_en, description_ar, description_en, listed, signing_key, \
              public_key, current_phase, record_len, record_head, record_time, created_at) \
@@ -122,7 +122,7 @@ impl Store {
 
     /// Adds a phase at the end of the dialogue's schedule.
     pub async fn add_phase(&self, dialogue: &str, phase: &Phase) -> Result<usize> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Lock the dialogue row first (see `append`) so the index is computed under the lock.
         Self::lock_dialogue(&mut tx, dialogue).await?;
         let count: i64 = sqlx::query("SELECT COUNT(*) FROM phases WHERE dialogue_id = $1")
@@ -150,7 +150,7 @@ impl Store {
 
     /// Moves the dialogue to phase `index` (or to none).
     pub async fn set_current_phase(&self, dialogue: &str, index: Option<usize>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         if let Some(index) = index {
             let exists = sqlx::query("SELECT 1 FROM phases WHERE dialogue_id = $1 AND idx = $2")
@@ -247,7 +247,7 @@ impl Store {
         if !ROLES.contains(&role) {
             return Err(StoreError::Conflict(format!("unknown role {role:?}")));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         let exists = sqlx::query("SELECT 1 FROM members WHERE id = $1 AND dialogue_id = $2")
             .bind(member)

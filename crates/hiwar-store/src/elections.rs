@@ -91,7 +91,7 @@ impl Store {
         roll: &Value,
     ) -> Result<String> {
         let id = body["election"].as_str().unwrap_or_default().to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         let exists = sqlx::query("SELECT 1 FROM elections WHERE dialogue_id = $1 AND id = $2")
             .bind(dialogue)
@@ -186,7 +186,7 @@ impl Store {
         if !self.election_roll(dialogue, id).await?.iter().any(|(m, _)| m == member) {
             return Err(StoreError::Conflict("you are not in this vote's electorate".into()));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let taken = sqlx::query(
             "SELECT member_id FROM election_registrations WHERE dialogue_id = $1 AND election_id = $2 \
              AND (member_id = $3 OR credential = $4)",
@@ -255,7 +255,7 @@ impl Store {
         if body["election"] != id {
             return Err(StoreError::Conflict(format!("the event names election {}, not {id}", body["election"])));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.election(dialogue, id).await?;
         let mut decided = false;
         // The set-up and decryption checks change nothing when they refuse, so junk
@@ -310,7 +310,7 @@ impl Store {
     /// Opens the election: `election.opened` with the key the trustees' commitments
     /// give. Refused (E3, E4) until the ceremony is complete and every credential listed.
     pub async fn open_election(&self, dialogue: &str, id: &str) -> Result<String> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.election(dialogue, id).await?;
         let mut key = String::new();
         self.append_with(&mut tx, dialogue, "election.opened", false, |c, seq| {
@@ -328,7 +328,7 @@ impl Store {
     /// Closes the election: `election.closed` with the tally the verifier recomputes,
     /// which is returned.
     pub async fn close_election(&self, dialogue: &str, id: &str) -> Result<Value> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.election(dialogue, id).await?;
         let mut closed = Value::Null;
         self.append_with(&mut tx, dialogue, "election.closed", false, |c, seq| {
@@ -347,7 +347,7 @@ impl Store {
     /// each ballot's record line and board entry, or none of them if any is refused.
     /// Returns each ballot's line.
     pub async fn cast_ballots(&self, dialogue: &str, id: &str, ballots: &[(Value, CheckedCast)]) -> Result<Vec<u64>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut lines = Vec::with_capacity(ballots.len());
         let received_at = now();
         for (body, checked) in ballots {
@@ -383,7 +383,7 @@ impl Store {
             return Err(StoreError::Conflict(format!("the ballot names election {}, not {id}", body["election"])));
         }
         let tracking = body["tracking"].as_str().unwrap_or_default().to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let seq = self
             .append_with(&mut tx, dialogue, "ballot.spoiled", true, |c, seq| {
                 c.apply(seq, "ballot.spoiled", body.clone())?;

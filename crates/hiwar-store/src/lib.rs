@@ -37,7 +37,7 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor};
+use sqlx::{Any, AnyPool, Executor, Transaction};
 use zeroize::Zeroizing;
 
 pub use backup::{BackupSummary, BACKUP_FORMAT};
@@ -296,6 +296,24 @@ pub struct Store {
 
 fn now() -> String {
     hiwar_record::now_rfc3339()
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`, waiting up to the busy timeout for it): a transaction that read
+/// first and wrote later would find another connection's commit in between and fail at
+/// once with `SQLITE_BUSY_SNAPSHOT`, which no busy timeout waits out.
+pub(crate) async fn begin_write(pool: &AnyPool, backend: Backend) -> Result<Transaction<'static, Any>> {
+    Ok(match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
+    })
+}
+
+impl Store {
+    /// [`begin_write`] on this store.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+        begin_write(&self.pool, self.backend).await
+    }
 }
 
 /// A random id: `prefix` then `len` characters of lowercase base32.

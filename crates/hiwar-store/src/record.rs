@@ -136,7 +136,7 @@ impl Store {
     /// Runs `f` on the checks' state at the record's current head (holding the append
     /// lock, so no line is added meanwhile).
     pub(crate) async fn with_checks<T>(&self, dialogue: &str, f: impl FnOnce(&mut BodyChecks) -> T) -> Result<T> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row =
             sqlx::query("UPDATE dialogues SET record_len = record_len WHERE id = $1 RETURNING record_len, record_head")
                 .bind(dialogue)

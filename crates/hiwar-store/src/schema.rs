@@ -12,7 +12,7 @@ use crate::{now, Backend, Result, Store};
 impl Store {
     /// Applies every migration not yet applied, in one transaction.
     pub(crate) async fn migrate(&self) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
             tx.execute("SELECT pg_advisory_xact_lock(7236193)").await?;
         }

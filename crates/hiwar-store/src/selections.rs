@@ -238,7 +238,7 @@ impl Store {
 
     /// Publishes the manifest hash to the record, naming the beacon to come.
     pub async fn publish_selection(&self, dialogue: &str, id: &str, beacon_source: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         Self::advance(
             &mut tx,
@@ -284,7 +284,7 @@ impl Store {
         index: u64,
         panel: &[String],
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         Self::advance(
             &mut tx,
@@ -310,7 +310,7 @@ impl Store {
 
     /// Issues one delegate invitation per drawn volunteer and records the seating.
     pub async fn seat_selection(&self, dialogue: &str, id: &str, codes: &[HashedCode]) -> Result<String> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         Self::lock_dialogue(&mut tx, dialogue).await?;
         let batch = self.insert_batch(&mut tx, dialogue, "delegate", codes).await?;
         Self::advance(

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use sqlx::{Any, AnyPool, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{now, Result, StoreError};
+use crate::{begin_write, now, Backend, Result, StoreError};
 
 /// Most votes written in one transaction.
 pub const MAX_GROUP: usize = 2_048;
@@ -49,13 +49,13 @@ struct Pending {
 pub(crate) struct VoteWriter(Arc<Mutex<Option<mpsc::Sender<Pending>>>>);
 
 impl VoteWriter {
-    fn sender(&self, pool: &AnyPool) -> mpsc::Sender<Pending> {
+    fn sender(&self, pool: &AnyPool, backend: Backend) -> mpsc::Sender<Pending> {
         let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
         match slot.as_ref() {
             Some(sender) if !sender.is_closed() => sender.clone(),
             _ => {
                 let (sender, queue) = mpsc::channel(QUEUE);
-                tokio::spawn(write_groups(pool.clone(), queue));
+                tokio::spawn(write_groups(pool.clone(), backend, queue));
                 *slot = Some(sender.clone());
                 sender
             }
@@ -66,6 +66,7 @@ impl VoteWriter {
     pub(crate) async fn vote(
         &self,
         pool: &AnyPool,
+        backend: Backend,
         dialogue: &str,
         statement: &str,
         voter: Voter,
@@ -74,16 +75,16 @@ impl VoteWriter {
         let (done, answer) = oneshot::channel();
         let pending = Pending { dialogue: dialogue.into(), statement: statement.into(), voter, vote, done };
         let stopped = || StoreError::Unavailable("the vote writer stopped".into());
-        self.sender(pool).send(pending).await.map_err(|_| stopped())?;
+        self.sender(pool, backend).send(pending).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
 
 /// The writer: one group at a time, each answered after its commit.
-async fn write_groups(pool: AnyPool, mut queue: mpsc::Receiver<Pending>) {
+async fn write_groups(pool: AnyPool, backend: Backend, mut queue: mpsc::Receiver<Pending>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
-        match write_group(&pool, &group).await {
+        match write_group(&pool, backend, &group).await {
             Ok(outcomes) => {
                 for (pending, outcome) in group.drain(..).zip(outcomes) {
                     let _ = pending.done.send(outcome);
@@ -94,7 +95,7 @@ async fn write_groups(pool: AnyPool, mut queue: mpsc::Receiver<Pending>) {
                 // each alone, so that vote fails by itself and the others are kept.
                 tracing::warn!(votes = group.len(), error = %e, "a group of votes failed; writing them one by one");
                 for pending in group.drain(..) {
-                    let outcome = match write_group(&pool, std::slice::from_ref(&pending)).await {
+                    let outcome = match write_group(&pool, backend, std::slice::from_ref(&pending)).await {
                         Ok(mut outcomes) => outcomes.pop().expect("one outcome per vote"),
                         Err(e) if e.is_unavailable() => Err(StoreError::Unavailable(e.to_string())),
                         Err(e) => Err(StoreError::Record(format!("vote not written: {e}"))),
@@ -126,9 +127,9 @@ async fn write_groups(pool: AnyPool, mut queue: mpsc::Receiver<Pending>) {
 /// does not exist or is not deliberating, is refused alone), or an error for the whole
 /// group. Votes that can write nothing raise no version and lock nothing: they cannot
 /// hold up the others or make an analysis start again.
-async fn write_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Result<()>>> {
+async fn write_group(pool: &AnyPool, backend: Backend, group: &[Pending]) -> Result<Vec<Result<()>>> {
     let at = now();
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool, backend).await?;
     let members = members(&mut tx, group).await?;
     // The dialogues with a voter to write for, each only while a deliberation is open.
     let mut dialogues: Vec<&str> =

@@ -51,7 +51,7 @@ impl Store {
     /// A convener adds a witness (its name and Ed25519 public key) through the record.
     pub async fn add_witness(&self, dialogue: &str, by_member: &str, name: &str, public_key: &str) -> Result<String> {
         let id = crate::random_id("w-", 10);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let body = json!({"witness": id, "name": name, "key": public_key, "by": by_member});
         self.append(&mut tx, dialogue, "witness.added", body).await?;
         sqlx::query("INSERT INTO witnesses (dialogue_id, id, name, public_key, added_at) VALUES ($1, $2, $3, $4, $5)")
@@ -136,7 +136,7 @@ impl Store {
             )));
         }
 
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let latest = sqlx::query(
             "SELECT size, cosigned_at, recorded_size FROM cosignatures WHERE dialogue_id = $1 AND witness_id = $2",
         )
