@@ -37,7 +37,7 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
 use zeroize::Zeroizing;
 
 pub use backup::{BackupSummary, BACKUP_FORMAT};
@@ -392,9 +392,11 @@ impl Store {
                     // itself, or keep it open, and the driver's count of open
                     // transactions can go wrong: a connection left inside a transaction
                     // would hold the write lock for good. `BEGIN` fails inside one, so
-                    // such a connection is closed here rather than reused.
+                    // such a connection is closed here rather than reused; so is one
+                    // whose driver still counts a transaction SQLite has ended (its next
+                    // `BEGIN IMMEDIATE` would be refused).
                     match conn.execute("BEGIN").await {
-                        Ok(_) => conn.execute("ROLLBACK").await.map(|_| true),
+                        Ok(_) => conn.execute("ROLLBACK").await.map(|_| !conn.is_in_transaction()),
                         Err(_) => Ok(false),
                     }
                 })
