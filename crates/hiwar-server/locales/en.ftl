@@ -113,6 +113,7 @@ error-400 = The request was not understood
 error-401 = Not logged in, or the code is not valid
 error-403 = You are not allowed to do this
 error-404 = Not found
+error-408 = The request took too long to arrive; nothing of it was kept, so send it again
 error-409 = This conflicts with what is already there
 error-413 = The request is too large
 error-415 = The request's content type is not accepted here

@@ -18,7 +18,6 @@ pub mod seat;
 pub mod web;
 pub mod witness;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -42,6 +41,8 @@ pub struct AppState {
     pub ballot_boxes: Arc<decide::service::BallotBoxes>,
     /// The Declare pages' view of each dialogue's record.
     pub declare_views: Arc<declare::service::DeclareViews>,
+    /// The route templates checked by their own query, as their routes declare them.
+    in_query: Arc<std::sync::RwLock<Vec<&'static str>>>,
 }
 
 impl AppState {
@@ -52,6 +53,7 @@ impl AppState {
             analyses: Default::default(),
             ballot_boxes: Default::default(),
             declare_views: Default::default(),
+            in_query: Default::default(),
         }
     }
 
@@ -61,7 +63,7 @@ impl AppState {
             store: self.store.clone(),
             config: self.config.clone(),
             uploads: Arc::new(uploads()),
-            in_query: Arc::new(deliberate::IN_QUERY.to_vec()),
+            in_query: self.in_query.clone(),
         }
     }
 }
@@ -102,8 +104,8 @@ pub fn router(state: AppState) -> Router {
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     tokio::spawn(decide::service::close_when_due(state.clone()));
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+    let timeout = state.config.request_timeout;
+    web::connection::serve_connections(listener, router(state), timeout, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

@@ -952,6 +952,15 @@ fn the_deliberation_api_routes_votes_and_refuses_what_it_must() {
     assert_ne!(api(&s, "GET", &next_path, m, None).json()["statement"]["id"], first.as_str(), "not routed again");
     let after = reply(agent().get(&format!("{}/dialogues/{d}/deliberation/report.json", s.base)).call()).body;
     assert_ne!(before, after, "a small dialogue's analysis includes the vote at once");
+    // A vote cast again as it was changes nothing, and the analysis is not redone (it
+    // would say a later time: a second has passed).
+    let computed = || api(&s, "GET", &next_path, m, None).json()["computed_at"].as_str().unwrap().to_string();
+    let held = computed();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(vote(&first, json!({"vote": "agree"})).status, 204);
+    assert_eq!(computed(), held, "the same vote again leaves the analysis as it was");
+    assert_eq!(vote(&first, json!({"vote": "disagree"})).status, 204);
+    assert_ne!(computed(), held, "a changed vote is analysed");
 
     let wrong = vote(&first, json!({"vote": "maybe"}));
     assert_eq!((wrong.status, wrong.json()["field"].as_str()), (400, Some("vote")));
@@ -1027,6 +1036,54 @@ fn raw_request(server: &Server, request: &str) -> String {
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Sends `head` and the start of a body, then stalls; the server's whole answer.
+fn stalled_request(server: &Server, head: &str) -> (String, Duration) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let started = Instant::now();
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    (String::from_utf8_lossy(&answer).into_owned(), started.elapsed())
+}
+
+/// Clients that send slowly on purpose (slowloris) are cut off after the request
+/// timeout: a late head closes the connection, a stalled body gets 408 and changes
+/// nothing, and an idle keep-alive connection is closed.
+#[test]
+fn slow_clients_are_cut_off() {
+    let s = start(Config { request_timeout: Duration::from_secs(1), ..fast() });
+    let before = record(&s);
+    let json = "POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"code\": ";
+    let (answer, waited) = stalled_request(&s, json);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""field":"body""#), "{answer}");
+    assert!(waited >= Duration::from_millis(900), "cut off after {waited:?}");
+
+    // An upload, read part by part, is cut off the same way.
+    let token = api_login(&s, &s.convener_key, None).json()["token"].as_str().unwrap().to_string();
+    let upload = format!(
+        "POST /dialogues/{}/selections HTTP/1.1\r\nHost: localhost\r\nCookie: hiwar_session={token}\r\n\
+         Content-Type: multipart/form-data; boundary=XX\r\nContent-Length: 1000\r\n\r\n\
+         --XX\r\nContent-Disposition: form-data; name=\"pool\"\r\n\r\nid,age\r\n1,",
+        s.dialogue
+    );
+    let (answer, _) = stalled_request(&s, &upload);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+
+    // A head that never ends gets no answer: the connection is closed.
+    let (answer, waited) = stalled_request(&s, "GET /healthz HTTP/1.1\r\nHost: loc");
+    assert_eq!(answer, "");
+    assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(15), "closed after {waited:?}");
+
+    // So is a keep-alive connection left idle after its answer.
+    let (answer, waited) = stalled_request(&s, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(waited < Duration::from_secs(15), "closed after {waited:?}");
+    assert_eq!(record(&s), before, "nothing of a stalled request is kept");
 }
 
 /// Nothing public links a member to their votes or opinion group (issue: secrecy).

@@ -45,12 +45,13 @@ pub(crate) async fn may_deliberate(
     dialogue: &str,
     member: &str,
 ) -> Result<()> {
-    let row = sqlx::query(
+    let row = sqlx::query(concat!(
         "SELECT (SELECT COUNT(*) FROM members m JOIN member_roles r ON r.member_id = m.id \
                  WHERE m.id = $2 AND m.dialogue_id = $1 AND r.role <> 'observer'), \
-                (SELECT p.kind FROM dialogues d JOIN phases p ON p.dialogue_id = d.id AND p.idx = d.current_phase \
-                 WHERE d.id = $1)",
-    )
+                (SELECT ",
+        crate::current_phase_kind!(),
+        " FROM dialogues d WHERE d.id = $1)"
+    ))
     .bind(dialogue)
     .bind(member)
     .fetch_one(&mut **tx)

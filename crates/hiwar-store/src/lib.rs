@@ -12,6 +12,16 @@
 //! - codes are stored only as hashes computed by the caller; this crate never sees a
 //!   code in clear.
 
+/// The kind of dialogue `d`'s current phase (NULL when none is current), as one SQL
+/// expression over a `dialogues d` in the query: every question of whether a phase is
+/// open asks it the same way.
+macro_rules! current_phase_kind {
+    () => {
+        "(SELECT p.kind FROM phases p WHERE p.dialogue_id = d.id AND p.idx = d.current_phase)"
+    };
+}
+pub(crate) use current_phase_kind;
+
 mod accounts;
 mod attempts;
 mod backup;
@@ -198,8 +208,7 @@ pub struct Standing {
 
 /// The columns a standing is read from, over `dialogues d`, `members m` and
 /// `member_roles r` joined as the query needs: one row per role (or one with no role).
-pub(crate) const STANDING_COLUMNS: &str =
-    "d.id, m.id, r.role, (SELECT p.kind FROM phases p WHERE p.dialogue_id = d.id AND p.idx = d.current_phase)";
+pub(crate) const STANDING_COLUMNS: &str = concat!("d.id, m.id, r.role, ", current_phase_kind!());
 
 impl Standing {
     /// The standing in `rows` selected with [`STANDING_COLUMNS`] from column `at` on;

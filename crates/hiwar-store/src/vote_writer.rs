@@ -219,13 +219,10 @@ pub const NOT_DELIBERATING: &str = "the dialogue is not in a deliberation phase"
 /// Whether `dialogue` exists and a deliberation phase is current in it (read, not
 /// locked: the upserts check the phase again under the version row's lock).
 async fn deliberating(tx: &mut Transaction<'_, Any>, dialogue: &str) -> Result<std::result::Result<(), Closed>> {
-    let row = sqlx::query(
-        "SELECT (SELECT p.kind FROM phases p WHERE p.dialogue_id = d.id AND p.idx = d.current_phase) \
-         FROM dialogues d WHERE d.id = $1",
-    )
-    .bind(dialogue)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let row = sqlx::query(concat!("SELECT ", crate::current_phase_kind!(), " FROM dialogues d WHERE d.id = $1"))
+        .bind(dialogue)
+        .fetch_optional(&mut **tx)
+        .await?;
     Ok(match row.map(|r| r.get::<Option<String>, _>(0)) {
         None => Err(Closed::Missing),
         Some(kind) if kind.as_deref() == Some("deliberation") => Ok(()),
@@ -298,16 +295,16 @@ fn upsert_sql(rows: usize) -> String {
     format!(
         "INSERT INTO statement_votes (statement_id, member_id, vote, voted_at, dialogue_id, changed_in) \
          SELECT s.id, v.column2, v.column3, $1, s.dialogue_id, $3 \
-         FROM (VALUES {}) AS v JOIN statements s ON s.id = v.column1 \
+         FROM (VALUES {values}) AS v JOIN statements s ON s.id = v.column1 \
          WHERE s.dialogue_id = $2 AND s.hidden = 0 \
-         AND EXISTS (SELECT 1 FROM dialogues d JOIN phases p ON p.dialogue_id = d.id AND p.idx = d.current_phase \
-                     WHERE d.id = $2 AND p.kind = 'deliberation') \
+         AND EXISTS (SELECT 1 FROM dialogues d WHERE d.id = $2 AND {phase} = 'deliberation') \
          AND EXISTS (SELECT 1 FROM members m JOIN member_roles r ON r.member_id = m.id \
                      WHERE m.id = v.column2 AND m.dialogue_id = $2 AND r.role <> 'observer') \
          ON CONFLICT (statement_id, member_id) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at, \
          changed_in = excluded.changed_in \
          RETURNING statement_id, member_id",
-        values(rows, 3, 4)
+        phase = crate::current_phase_kind!(),
+        values = values(rows, 3, 4)
     )
 }
 

@@ -20,6 +20,7 @@ pub struct FileConfig {
     pub logins_per_minute: Option<u32>,
     pub trusted_proxy: Option<std::net::IpAddr>,
     pub public_url: Option<String>,
+    pub request_timeout: Option<u64>,
 }
 
 impl FileConfig {
@@ -28,7 +29,11 @@ impl FileConfig {
             return Ok(FileConfig::default());
         };
         let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+        let file: FileConfig = toml::from_str(&text).with_context(|| format!("config file {}", path.display()))?;
+        if let Some(seconds) = file.request_timeout.filter(|s| !(1..=3600).contains(s)) {
+            anyhow::bail!("config file {}: request_timeout is {seconds}; it must be 1 to 3600 seconds", path.display());
+        }
+        Ok(file)
     }
 }
 
@@ -63,6 +68,10 @@ pub struct ServerArgs {
     /// addresses shown on pages (never taken from the request's Host header).
     #[arg(long, env = "HIWAR_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// Seconds a client may take to send a request's head, or each next piece of its
+    /// body, before it is cut off [default: 30].
+    #[arg(long, env = "HIWAR_REQUEST_TIMEOUT", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: Option<u64>,
 }
 
 impl ServerArgs {
@@ -77,6 +86,10 @@ impl ServerArgs {
                 .clone()
                 .or_else(|| file.public_url.clone())
                 .map(|u| u.trim_end_matches('/').to_string()),
+            request_timeout: self
+                .request_timeout
+                .or(file.request_timeout)
+                .map_or(defaults.request_timeout, std::time::Duration::from_secs),
             ..defaults
         }
     }

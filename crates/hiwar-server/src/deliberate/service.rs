@@ -13,7 +13,7 @@
 //! update instead, so one's own vote shows at once.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,13 +44,21 @@ pub struct Results {
     pub grouping_sizes: Vec<usize>,
     pub group_sizes: Vec<usize>,
     pub ungrouped: usize,
-    /// The store's deliberation version these results are complete up to.
-    pub version: i64,
+    /// The store's deliberation version these results are complete up to: raised in
+    /// place by an update that finds nothing changed since (see [`compute`]).
+    version: AtomicI64,
     /// When the analysis was finished (RFC 3339, UTC, and on this process's clock),
     /// and how long it took.
     pub computed_at: String,
     pub finished: Instant,
     pub took: Duration,
+}
+
+impl Results {
+    /// The store's deliberation version these results are complete up to.
+    pub fn version(&self) -> i64 {
+        self.version.load(Ordering::Acquire)
+    }
 }
 
 /// How many statements one member may post in a dialogue: enough to take part fully,
@@ -241,7 +249,7 @@ impl Slot {
             }
             *polled = Some(Instant::now());
         }
-        Ok(state.store.deliberation_version(dialogue).await? != latest.version)
+        Ok(state.store.deliberation_version(dialogue).await? != latest.version())
     }
 
     /// Computes the next analysis from `latest` (warm) or from nothing; the caller
@@ -257,7 +265,10 @@ impl Slot {
         self.changed.store(false, Ordering::Release);
         let previous = self.latest();
         let thread = (priority == Priority::Idle).then(|| self.worker.clone());
-        let results = Arc::new(compute(state, dialogue, method, previous, thread).await?);
+        let Some(results) = compute(state, dialogue, method, previous.clone(), thread).await? else {
+            return Ok(previous.expect("only an analysis held can be still current"));
+        };
+        let results = Arc::new(results);
         tracing::info!(
             method = method.name(),
             participants = results.matrix.participant_ids().len(),
@@ -399,7 +410,7 @@ pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -
     if let Some(latest) = slot.latest() {
         if latest.finished >= arrived
             || (!slot.changed.load(Ordering::Acquire)
-                && state.store.deliberation_version(dialogue).await? == latest.version)
+                && state.store.deliberation_version(dialogue).await? == latest.version())
         {
             return Ok(latest);
         }
@@ -413,22 +424,31 @@ pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -
 /// arithmetic runs on a thread of its own; with `idle_thread` (whose id it is kept in
 /// while it runs) at the lowest CPU priority, so that on a busy machine requests are
 /// served first and the analysis takes what is left.
+///
+/// `None` when `previous` is still the conversation's analysis: no vote changed its
+/// value and no statement changed since (a vote cast again as it was, or refused after
+/// its group raised the version), and its version is raised in place. Otherwise anyone
+/// could make the server redo a national analysis by voting the same way again.
 async fn compute(
     state: &AppState,
     dialogue: &str,
     method: Method,
     previous: Option<Arc<Results>>,
     idle_thread: Option<IdleThread>,
-) -> Result<Results, AppError> {
+) -> Result<Option<Results>, AppError> {
     let started = Instant::now();
     let version = state.store.deliberation_version(dialogue).await?;
     let statements = state.store.statements(dialogue).await?;
     // Up to the version read before the statements: a vote on a statement posted since
     // would find no statement to count against, and be skipped for good.
     let votes = match &previous {
-        Some(p) => state.store.votes_changed(dialogue, p.version, version).await?,
+        Some(p) => state.store.votes_changed(dialogue, p.version(), version).await?,
         None => state.store.votes_upto(dialogue, version).await?,
     };
+    if let Some(p) = previous.as_ref().filter(|p| p.statements == statements && changes_nothing(&p.matrix, &votes)) {
+        p.version.fetch_max(version, Ordering::AcqRel);
+        return Ok(None);
+    }
     on_own_thread(idle_thread, move || {
         let mut matrix = previous.as_ref().map(|p| p.matrix.clone()).unwrap_or_default();
         for s in &statements {
@@ -463,13 +483,24 @@ async fn compute(
             votes: indexed,
             analysis,
             router,
-            version,
+            version: AtomicI64::new(version),
             computed_at: hiwar_record::now_rfc3339(),
             finished: Instant::now(),
             took: started.elapsed(),
         }
     })
     .await
+    .map(Some)
+}
+
+/// Whether every vote in `votes` (member, statement, value) is already in `matrix` with
+/// that value.
+fn changes_nothing(matrix: &VoteMatrix, votes: &[(String, String, i8)]) -> bool {
+    votes.iter().all(|(member, statement, vote)| {
+        let held =
+            matrix.participant_index(member).zip(matrix.statement_index(statement)).and_then(|(p, s)| matrix.get(p, s));
+        held.is_some() && held == Vote::from_i8(*vote)
+    })
 }
 
 /// At what priority an analysis runs.

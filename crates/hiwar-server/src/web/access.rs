@@ -40,12 +40,13 @@ pub trait Guard {
     /// [`Guard::access`] for a route whose service checks the caller in the very
     /// query that does its work (a vote's write finds the session's member; a next
     /// statement's read finds the member and their votes), so that the busiest routes
-    /// read nothing before it. Its template must be in [`Base::in_query`], so that the
-    /// request context leaves the session unread. A request with a session goes straight
+    /// read nothing before it. `template` is the route's own, registered in
+    /// [`Base::in_query`] so that the request context leaves the session unread for
+    /// it: the one declaration serves both. A request with a session goes straight
     /// to the handler; if the answer is not a success, the caller is then checked here
     /// as on any other route, and one refused gets that refusal instead — a caller who
     /// may not use the route learns nothing more from it than from any other.
-    fn access_in_query(self, base: &Base, access: Access) -> Self;
+    fn access_in_query(self, base: &Base, template: &'static str, access: Access) -> Self;
 }
 
 impl<S: Clone + Send + Sync + 'static> Guard for MethodRouter<S> {
@@ -53,7 +54,12 @@ impl<S: Clone + Send + Sync + 'static> Guard for MethodRouter<S> {
         self.route_layer(axum::middleware::from_fn_with_state((base.clone(), access, false), check))
     }
 
-    fn access_in_query(self, base: &Base, access: Access) -> Self {
+    fn access_in_query(self, base: &Base, template: &'static str, access: Access) -> Self {
+        let mut registered = base.in_query.write().unwrap_or_else(|p| p.into_inner());
+        if !registered.contains(&template) {
+            registered.push(template);
+        }
+        drop(registered);
         self.route_layer(axum::middleware::from_fn_with_state((base.clone(), access, true), check))
     }
 }

@@ -8,17 +8,25 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
+use super::connection::timed_out;
 use super::{AppError, Ctx};
 
-/// The request body, with an oversized body reported as 413.
+/// The request body, with an oversized body reported as 413 and a stalled one as 408.
 async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, AppError> {
-    Bytes::from_request(request, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::too_large()
-        } else {
-            AppError::bad_request("body", rejection.body_text())
-        }
-    })
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| unread(&rejection, rejection.status(), rejection.body_text()))
+}
+
+/// The error of a body that could not be read: too large, stalled, or malformed.
+fn unread(error: &(dyn std::error::Error + 'static), status: StatusCode, text: String) -> AppError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::too_large()
+    } else if timed_out(error) {
+        AppError::request_timeout()
+    } else {
+        AppError::bad_request("body", text)
+    }
 }
 
 /// Names the field in a serde error message such as "missing field `title`".
@@ -88,20 +96,13 @@ impl<S: Send + Sync> FromRequest<S> for CsrfMultipart {
     type Rejection = AppError;
     async fn from_request(request: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
         let ctx = request.extensions().get::<Ctx>().cloned().ok_or_else(|| AppError::internal("no context"))?;
-        let read_error = |status: StatusCode, text: String| {
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::too_large()
-            } else {
-                AppError::bad_request("body", text)
-            }
-        };
         let mut multipart = axum::extract::Multipart::from_request(request, state)
             .await
-            .map_err(|e| read_error(e.status(), e.body_text()))?;
+            .map_err(|e| unread(&e, e.status(), e.body_text()))?;
         let mut fields = std::collections::HashMap::new();
-        while let Some(field) = multipart.next_field().await.map_err(|e| read_error(e.status(), e.body_text()))? {
+        while let Some(field) = multipart.next_field().await.map_err(|e| unread(&e, e.status(), e.body_text()))? {
             let name = field.name().unwrap_or_default().to_string();
-            let bytes = field.bytes().await.map_err(|e| read_error(e.status(), e.body_text()))?;
+            let bytes = field.bytes().await.map_err(|e| unread(&e, e.status(), e.body_text()))?;
             let text = String::from_utf8(bytes.to_vec())
                 .map_err(|e| AppError::bad_request(name.clone(), format!("{name} is not UTF-8 text: {e}")))?;
             fields.insert(name, text);

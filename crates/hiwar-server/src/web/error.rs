@@ -40,6 +40,14 @@ impl AppError {
     pub fn too_many() -> Self {
         Self::new(StatusCode::TOO_MANY_REQUESTS, "error-429")
     }
+    /// A body that stopped arriving (`connection::BodyTimedOut`).
+    pub fn request_timeout() -> Self {
+        AppError {
+            field: Some("body".into()),
+            detail: Some("the request body stopped arriving before it was complete".into()),
+            ..Self::new(StatusCode::REQUEST_TIMEOUT, "error-408")
+        }
+    }
     pub fn too_large() -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "error-413")
     }

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 pub mod access;
 mod body;
+pub mod connection;
 mod error;
 pub mod i18n;
 pub mod layout;
@@ -56,6 +57,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest upload accepted (a selection's pool and quotas).
     pub max_upload_bytes: usize,
+    /// Longest wait for a request's head, and for each next piece of its body
+    /// (`connection`): a client that sends slower is cut off.
+    pub request_timeout: Duration,
 }
 
 impl Default for Config {
@@ -69,6 +73,7 @@ impl Default for Config {
             login_floor: Duration::from_millis(300),
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 8 << 20,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -81,9 +86,10 @@ pub struct Base {
     /// Route templates (`/dialogues/{id}/selections`) whose POST may carry up to
     /// `max_upload_bytes`; the capabilities name them.
     pub uploads: Arc<Vec<&'static str>>,
-    /// Route templates whose service checks the caller in its own query
-    /// ([`Guard::access_in_query`]): the request context reads no session for them.
-    pub in_query: Arc<Vec<&'static str>>,
+    /// Route templates whose service checks the caller in its own query, registered
+    /// by [`Guard::access_in_query`] as the routes are built: the request context reads
+    /// no session for them.
+    pub in_query: Arc<std::sync::RwLock<Vec<&'static str>>>,
 }
 
 pub const SESSION_COOKIE: &str = "hiwar_session";
@@ -285,7 +291,7 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
     // A route whose service checks the caller in its own query reads nothing here.
     // Only a token of a session's shape goes unread: anything else is refused as usual.
     let unread = token.as_deref().is_some_and(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
-        && state.in_query.iter().any(|template| matches_template(template, &path));
+        && state.in_query.read().unwrap_or_else(|p| p.into_inner()).iter().any(|t| matches_template(t, &path));
     let (viewer, standing) = match unread {
         true => (None, None),
         false => match self::viewer(&state.store, session.as_deref(), &path).await {
