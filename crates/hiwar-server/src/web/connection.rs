@@ -39,6 +39,7 @@ pub async fn serve_connections(
     timeout: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    allow_open_files_up_to_the_hard_limit();
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(timeout);
     let graceful = GracefulShutdown::new();
@@ -77,6 +78,20 @@ pub async fn serve_connections(
         () = tokio::time::sleep(timeout) => {},
     }
     Ok(())
+}
+
+/// Raises this process's soft limit on open files to its hard limit: each connection
+/// holds one, and the usual soft limit (1,024) would refuse new ones long before the
+/// machine runs short. Where the system refuses, the limit stays as it was.
+fn allow_open_files_up_to_the_hard_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: plain system calls on this process's own limits, with a valid pointer.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }
 
 /// Errors of one connection that leave the listener fine.
