@@ -104,8 +104,8 @@ pub fn router(state: AppState) -> Router {
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     tokio::spawn(decide::service::close_when_due(state.clone()));
-    let timeout = state.config.request_timeout;
-    web::connection::serve_connections(listener, router(state), timeout, shutdown_signal()).await
+    let (timeout, proxy) = (state.config.request_timeout, state.config.trusted_proxy);
+    web::connection::serve_connections(listener, router(state), timeout, proxy, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

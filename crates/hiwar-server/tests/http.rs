@@ -1084,6 +1084,28 @@ fn slow_clients_are_cut_off() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(waited < Duration::from_secs(15), "closed after {waited:?}");
     assert_eq!(record(&s), before, "nothing of a stalled request is kept");
+
+    // The trusted proxy's idle connections are kept longer: it closes them, not hiwar.
+    let proxied = start(Config {
+        request_timeout: Duration::from_secs(1),
+        trusted_proxy: Some("127.0.0.1".parse().unwrap()),
+        ..fast()
+    });
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(proxied.base.trim_start_matches("http://")).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut answer = [0u8; 12];
+    for pause in [Duration::ZERO, Duration::from_millis(2500)] {
+        std::thread::sleep(pause);
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        stream.read_exact(&mut answer).expect("an answer on the same connection");
+        assert_eq!(&answer, b"HTTP/1.1 200");
+        // The rest of the (small) answer.
+        std::thread::sleep(Duration::from_millis(200));
+        stream.set_nonblocking(true).unwrap();
+        let _ = stream.read(&mut [0u8; 65536]);
+        stream.set_nonblocking(false).unwrap();
+    }
 }
 
 /// Nothing public links a member to their votes or opinion group (issue: secrecy).

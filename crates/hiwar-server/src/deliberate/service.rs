@@ -47,17 +47,30 @@ pub struct Results {
     /// The store's deliberation version these results are complete up to: raised in
     /// place by an update that finds nothing changed since (see [`compute`]).
     version: AtomicI64,
-    /// When the analysis was finished (RFC 3339, UTC, and on this process's clock),
-    /// and how long it took.
+    /// When the analysis was finished (RFC 3339, UTC), and how long it took.
     pub computed_at: String,
-    pub finished: Instant,
     pub took: Duration,
+    /// When these results were last known to be the conversation's analysis: when
+    /// finished, or when an update found nothing changed since (on this process's
+    /// clock). How stale they are is counted from here.
+    current_at: Mutex<Instant>,
 }
 
 impl Results {
     /// The store's deliberation version these results are complete up to.
     pub fn version(&self) -> i64 {
         self.version.load(Ordering::Acquire)
+    }
+
+    fn current_at(&self) -> Instant {
+        *self.current_at.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// These results are still the conversation's analysis at `version`.
+    fn still_current(&self, version: i64) {
+        let mut current_at = self.current_at.lock().unwrap_or_else(|p| p.into_inner());
+        self.version.store(version, Ordering::Release);
+        *current_at = Instant::now();
     }
 }
 
@@ -266,7 +279,7 @@ impl Slot {
         let previous = self.latest();
         let thread = (priority == Priority::Idle).then(|| self.worker.clone());
         let Some(results) = compute(state, dialogue, method, previous.clone(), thread).await? else {
-            return Ok(previous.expect("only an analysis held can be still current"));
+            return previous.ok_or_else(|| AppError::internal("an analysis not held was found still current"));
         };
         let results = Arc::new(results);
         tracing::info!(
@@ -379,7 +392,7 @@ pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -
             return Ok(latest);
         }
         if latest.took >= WAIT_FOR_UPDATES_UNDER {
-            let stale = latest.finished.elapsed() >= STALE_AFTER;
+            let stale = latest.current_at().elapsed() >= STALE_AFTER;
             let due = slot.next_update.lock().unwrap_or_else(|p| p.into_inner()).is_none_or(|at| Instant::now() >= at);
             if stale {
                 slot.worker.hurry();
@@ -406,9 +419,9 @@ pub async fn results(state: &AppState, dialogue: &str, method: Option<Method>) -
     slot.worker.hurry();
     let _computing = slot.computing.lock().await;
     // Someone else may have computed it while this request waited: an analysis
-    // finished after the request arrived is as fresh as the request can ask for.
+    // known current after the request arrived is as fresh as the request can ask for.
     if let Some(latest) = slot.latest() {
-        if latest.finished >= arrived
+        if latest.current_at() >= arrived
             || (!slot.changed.load(Ordering::Acquire)
                 && state.store.deliberation_version(dialogue).await? == latest.version())
         {
@@ -438,6 +451,9 @@ async fn compute(
 ) -> Result<Option<Results>, AppError> {
     let started = Instant::now();
     let version = state.store.deliberation_version(dialogue).await?;
+    // A version below the one held (a database restored under a running server) means
+    // the votes held are not the store's: start again from nothing.
+    let previous = previous.filter(|p| p.version() <= version);
     let statements = state.store.statements(dialogue).await?;
     // Up to the version read before the statements: a vote on a statement posted since
     // would find no statement to count against, and be skipped for good.
@@ -446,7 +462,7 @@ async fn compute(
         None => state.store.votes_upto(dialogue, version).await?,
     };
     if let Some(p) = previous.as_ref().filter(|p| p.statements == statements && changes_nothing(&p.matrix, &votes)) {
-        p.version.fetch_max(version, Ordering::AcqRel);
+        p.still_current(version);
         return Ok(None);
     }
     on_own_thread(idle_thread, move || {
@@ -485,7 +501,7 @@ async fn compute(
             router,
             version: AtomicI64::new(version),
             computed_at: hiwar_record::now_rfc3339(),
-            finished: Instant::now(),
+            current_at: Mutex::new(Instant::now()),
             took: started.elapsed(),
         }
     })
