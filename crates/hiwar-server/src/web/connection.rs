@@ -143,6 +143,25 @@ pub fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
     std::iter::successors(Some(error), |e| e.source()).any(|e| e.is::<BodyTimedOut>())
 }
 
+/// The clock of one wait on a client: started when the wait begins (a step pending),
+/// stopped when the client makes progress. Shared by bodies and writes.
+#[derive(Default)]
+struct Stall(Option<Pin<Box<Sleep>>>);
+
+impl Stall {
+    /// The client made progress: the next wait starts a new clock.
+    fn progressed(&mut self) {
+        self.0 = None;
+    }
+
+    /// Whether the current wait, begun now if none is under way, has reached its
+    /// `deadline` (asked when the wait begins); if not, `cx` is woken when it does.
+    fn expired(&mut self, cx: &mut Context<'_>, deadline: impl FnOnce() -> Instant) -> bool {
+        let sleep = self.0.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline())));
+        sleep.as_mut().poll(cx).is_ready()
+    }
+}
+
 /// A body that fails with [`BodyTimedOut`] when a wait for its next piece lasts longer
 /// than `idle`, or when, `idle` after the reader first asked for it, it has come at
 /// less than `min_rate` bytes a second on average. The clocks start when the reader
@@ -154,12 +173,12 @@ struct TimedBody<B> {
     min_rate: u64,
     started: Option<Instant>,
     received: u64,
-    waiting: Option<Pin<Box<Sleep>>>,
+    waiting: Stall,
 }
 
 impl<B> TimedBody<B> {
     fn new(inner: B, idle: Duration, min_rate: u64) -> Self {
-        TimedBody { inner, idle, min_rate, started: None, received: 0, waiting: None }
+        TimedBody { inner, idle, min_rate, started: None, received: 0, waiting: Stall::default() }
     }
 
     /// When the body, at the rate it has come so far, is too slow.
@@ -178,22 +197,21 @@ where
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
-        let now = Instant::now();
-        let started = *this.started.get_or_insert(now);
+        let started = *this.started.get_or_insert_with(Instant::now);
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                this.waiting = None;
+                this.waiting.progressed();
                 if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(Frame::data_ref)) {
                     this.received += data.map_or(0, |d| d.len() as u64);
                 }
                 Poll::Ready(frame.map(|f| f.map_err(Into::into)))
             }
             Poll::Pending => {
-                let deadline = (now + this.idle).min(this.too_slow_at(started));
-                let waiting = this.waiting.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                match waiting.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimedOut)))),
-                    Poll::Pending => Poll::Pending,
+                let (idle, too_slow_at) = (this.idle, this.too_slow_at(started));
+                if this.waiting.expired(cx, || (Instant::now() + idle).min(too_slow_at)) {
+                    Poll::Ready(Some(Err(Box::new(BodyTimedOut))))
+                } else {
+                    Poll::Pending
                 }
             }
         }
@@ -216,12 +234,12 @@ where
 struct WriteTimeout<T> {
     inner: T,
     limit: Duration,
-    stalled: Option<Pin<Box<Sleep>>>,
+    stalled: Stall,
 }
 
 impl<T> WriteTimeout<T> {
     fn new(inner: T, limit: Duration) -> Self {
-        WriteTimeout { inner, limit, stalled: None }
+        WriteTimeout { inner, limit, stalled: Stall::default() }
     }
 
     /// The outcome of a write step: progress resets the clock, and a step pending for
@@ -229,18 +247,18 @@ impl<T> WriteTimeout<T> {
     fn timed<R>(&mut self, cx: &mut Context<'_>, step: Poll<std::io::Result<R>>) -> Poll<std::io::Result<R>> {
         match step {
             Poll::Ready(result) => {
-                self.stalled = None;
+                self.stalled.progressed();
                 Poll::Ready(result)
             }
             Poll::Pending => {
                 let limit = self.limit;
-                let stalled = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-                match stalled.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                if self.stalled.expired(cx, || Instant::now() + limit) {
+                    Poll::Ready(Err(std::io::Error::new(
                         std::io::ErrorKind::TimedOut,
                         "the client took nothing of the answer for the request timeout",
-                    ))),
-                    Poll::Pending => Poll::Pending,
+                    )))
+                } else {
+                    Poll::Pending
                 }
             }
         }
