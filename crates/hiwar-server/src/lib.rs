@@ -41,8 +41,10 @@ pub struct AppState {
     pub ballot_boxes: Arc<decide::service::BallotBoxes>,
     /// The Declare pages' view of each dialogue's record.
     pub declare_views: Arc<declare::service::DeclareViews>,
+    /// The upload routes' templates, as their routes declare them.
+    uploads: Arc<web::Templates>,
     /// The route templates checked by their own query, as their routes declare them.
-    in_query: Arc<std::sync::RwLock<Vec<&'static str>>>,
+    in_query: Arc<web::Templates>,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             analyses: Default::default(),
             ballot_boxes: Default::default(),
             declare_views: Default::default(),
+            uploads: Default::default(),
             in_query: Default::default(),
         }
     }
@@ -62,7 +65,7 @@ impl AppState {
         web::Base {
             store: self.store.clone(),
             config: self.config.clone(),
-            uploads: Arc::new(uploads()),
+            uploads: self.uploads.clone(),
             in_query: self.in_query.clone(),
         }
     }
@@ -79,12 +82,6 @@ pub fn routes(state: &AppState) -> Vec<Route> {
         witness::routes(state),
     ]
     .concat()
-}
-
-/// The routes whose POST may carry an upload (up to `max_upload_bytes`); each carries
-/// the matching `DefaultBodyLimit` layer in its capability's `routes()`.
-pub fn uploads() -> Vec<&'static str> {
-    [&seat::UPLOADS[..], &decide::UPLOADS[..]].concat()
 }
 
 /// All routes of the platform, behind the request plumbing.

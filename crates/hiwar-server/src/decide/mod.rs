@@ -7,7 +7,6 @@ pub mod api;
 pub mod pages;
 pub mod service;
 
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::web::Access::*;
@@ -18,19 +17,13 @@ use crate::{AppState, Route};
 const CREATE: &str = "/api/dialogues/{id}/elections";
 /// Relaying signed steps (a credential list of 10,000 voters is about 700 KB).
 const RELAY: &str = "/api/dialogues/{id}/elections/{eid}/events";
-pub const UPLOADS: [&str; 2] = [CREATE, RELAY];
 
 pub fn routes(state: &AppState) -> Vec<Route> {
     let base = state.base();
     vec![
-        (
-            CREATE,
-            get(api::list).merge(
-                post(api::create).layer(DefaultBodyLimit::max(state.config.max_upload_bytes)).access(&base, Convener),
-            ),
-        ),
+        (CREATE, get(api::list).merge(post(api::create).upload(&base, CREATE).access(&base, Convener))),
         ("/api/dialogues/{id}/elections/{eid}", get(api::show)),
-        (RELAY, post(api::relay).layer(DefaultBodyLimit::max(state.config.max_upload_bytes))),
+        (RELAY, post(api::relay).upload(&base, RELAY)),
         ("/api/dialogues/{id}/elections/{eid}/open", post(api::open).access(&base, Convener)),
         ("/api/dialogues/{id}/elections/{eid}/close", post(api::close).access(&base, Convener)),
         ("/api/dialogues/{id}/elections/{eid}/ballots", post(api::cast)),

@@ -5,7 +5,6 @@
 pub mod pages;
 pub mod service;
 
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::web::Access::*;
@@ -14,17 +13,11 @@ use crate::{AppState, Route};
 
 /// Where pools and quotas are uploaded.
 const UPLOAD: &str = "/dialogues/{id}/selections";
-pub const UPLOADS: [&str; 1] = [UPLOAD];
 
 pub fn routes(state: &AppState) -> Vec<Route> {
     let base = state.base();
     vec![
-        (
-            UPLOAD,
-            get(pages::list).merge(
-                post(pages::start).layer(DefaultBodyLimit::max(state.config.max_upload_bytes)).access(&base, Convener),
-            ),
-        ),
+        (UPLOAD, get(pages::list).merge(post(pages::start).upload(&base, UPLOAD).access(&base, Convener))),
         ("/dialogues/{id}/selections/{sid}", get(pages::show)),
         ("/dialogues/{id}/selections/{sid}/publish", post(pages::publish).access(&base, Convener)),
         ("/dialogues/{id}/selections/{sid}/draw", post(pages::draw).access(&base, Convener)),

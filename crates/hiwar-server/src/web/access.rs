@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
@@ -47,6 +47,12 @@ pub trait Guard {
     /// as on any other route, and one refused gets that refusal instead — a caller who
     /// may not use the route learns nothing more from it than from any other.
     fn access_in_query(self, base: &Base, template: &'static str, access: Access) -> Self;
+
+    /// Lets the route's body carry an upload of up to `max_upload_bytes` (instead of
+    /// `max_body_bytes`). `template` is the route's own, registered in
+    /// [`Base::uploads`] so that the request context refuses a longer declared length
+    /// before reading any of it: the one declaration serves both.
+    fn upload(self, base: &Base, template: &'static str) -> Self;
 }
 
 impl<S: Clone + Send + Sync + 'static> Guard for MethodRouter<S> {
@@ -55,12 +61,13 @@ impl<S: Clone + Send + Sync + 'static> Guard for MethodRouter<S> {
     }
 
     fn access_in_query(self, base: &Base, template: &'static str, access: Access) -> Self {
-        let mut registered = base.in_query.write().unwrap_or_else(|p| p.into_inner());
-        if !registered.contains(&template) {
-            registered.push(template);
-        }
-        drop(registered);
+        base.in_query.register(template);
         self.route_layer(axum::middleware::from_fn_with_state((base.clone(), access, true), check))
+    }
+
+    fn upload(self, base: &Base, template: &'static str) -> Self {
+        base.uploads.register(template);
+        self.layer(DefaultBodyLimit::max(base.config.max_upload_bytes))
     }
 }
 

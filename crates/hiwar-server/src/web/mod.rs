@@ -84,12 +84,32 @@ pub struct Base {
     pub store: Store,
     pub config: Arc<Config>,
     /// Route templates (`/dialogues/{id}/selections`) whose POST may carry up to
-    /// `max_upload_bytes`; the capabilities name them.
-    pub uploads: Arc<Vec<&'static str>>,
+    /// `max_upload_bytes`, registered by [`Guard::upload`] as the routes are built: the
+    /// request context refuses a longer declared length before reading any of it.
+    pub uploads: Arc<Templates>,
     /// Route templates whose service checks the caller in its own query, registered
     /// by [`Guard::access_in_query`] as the routes are built: the request context reads
     /// no session for them.
-    pub in_query: Arc<std::sync::RwLock<Vec<&'static str>>>,
+    pub in_query: Arc<Templates>,
+}
+
+/// Route templates the request context must know before routing, each registered by
+/// the declaration of its route (so that one declaration serves both).
+#[derive(Default)]
+pub struct Templates(std::sync::RwLock<Vec<&'static str>>);
+
+impl Templates {
+    pub fn register(&self, template: &'static str) {
+        let mut registered = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if !registered.contains(&template) {
+            registered.push(template);
+        }
+    }
+
+    /// Whether `path` is an instance of a registered template.
+    pub fn matches(&self, path: &str) -> bool {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).iter().any(|t| matches_template(t, path))
+    }
 }
 
 pub const SESSION_COOKIE: &str = "hiwar_session";
@@ -240,8 +260,7 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
     // A declared length over the limit is refused before any of the body is read.
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let upload = request.method() == axum::http::Method::POST
-        && state.uploads.iter().any(|template| matches_template(template, &path));
+    let upload = request.method() == axum::http::Method::POST && state.uploads.matches(&path);
     let limit = if upload { state.config.max_upload_bytes } else { state.config.max_body_bytes };
     let too_large = declared.is_some_and(|n| n > limit as u64);
     // No id or name anywhere holds a NUL byte, and PostgreSQL refuses text that does:
@@ -291,7 +310,7 @@ pub async fn context(State(state): State<Base>, mut request: Request, next: Next
     // A route whose service checks the caller in its own query reads nothing here.
     // Only a token of a session's shape goes unread: anything else is refused as usual.
     let unread = token.as_deref().is_some_and(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
-        && state.in_query.read().unwrap_or_else(|p| p.into_inner()).iter().any(|t| matches_template(t, &path));
+        && state.in_query.matches(&path);
     let (viewer, standing) = match unread {
         true => (None, None),
         false => match self::viewer(&state.store, session.as_deref(), &path).await {
