@@ -88,7 +88,7 @@ fn main() {
                         batch.term(a, ct.alpha);
                         batch.term(b, ct.beta);
                     }
-                    batch.verify().unwrap();
+                    assert!(batch.holds());
                     started.elapsed().as_secs_f64() / n as f64
                 })
                 .collect(),
@@ -150,7 +150,7 @@ fn main() {
                     for b in &ballots {
                         b.verify_into(&ctx, &[q], None, &mut batch, &mut rng).unwrap();
                     }
-                    batch.verify().unwrap();
+                    assert!(batch.holds());
                     started.elapsed().as_secs_f64() / n as f64
                 })
                 .collect(),

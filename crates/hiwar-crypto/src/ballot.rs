@@ -221,7 +221,7 @@ impl Ballot {
         let mut rng = rand_core::OsRng;
         let mut batch = BatchVerifier::new(ctx.key);
         self.verify_into(ctx, questions, None, &mut batch, &mut rng)?;
-        batch.verify().map_err(|_| CryptoError::BadProof("a ballot proof equation fails"))
+        batch.holds().then_some(()).ok_or(CryptoError::BadProof("a ballot proof equation fails"))
     }
 
     /// The ciphertexts of each answer, without the proofs: what a challenged ballot
@@ -375,8 +375,7 @@ mod tests {
         let check = |encodings: &[[u8; 32]]| {
             let mut batch = BatchVerifier::new(ctx.key);
             let mut rng = rand_core::OsRng;
-            ballot.verify_into(&ctx, &[APPROVE], Some(encodings), &mut batch, &mut rng).is_ok()
-                && batch.verify().is_ok()
+            ballot.verify_into(&ctx, &[APPROVE], Some(encodings), &mut batch, &mut rng).is_ok() && batch.holds()
         };
         assert!(check(&own));
         let mut swapped = own.clone();

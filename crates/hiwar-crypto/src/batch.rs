@@ -79,14 +79,10 @@ impl BatchVerifier {
     }
 
     /// Whether every collected equation holds (up to the 2^-128 error above).
-    pub fn verify(self) -> Result<(), ()> {
+    pub fn holds(self) -> bool {
         let scalars = self.scalars.iter().chain([&self.g, &self.key]);
         let g = generator();
         let points = self.points.iter().chain([&g, &self.key_point]);
-        if RistrettoPoint::vartime_multiscalar_mul(scalars, points).is_identity() {
-            Ok(())
-        } else {
-            Err(())
-        }
+        RistrettoPoint::vartime_multiscalar_mul(scalars, points).is_identity()
     }
 }

@@ -240,7 +240,7 @@ mod tests {
     fn every_analysis_reports_its_own_check() {
         let planted = three_groups(0.5, 11);
         let votes = planted.generate().votes;
-        let analysis = crate::analyze_indexed(&votes, &vec![false; 40], None, &Options::default());
+        let analysis = crate::analyze_indexed(&votes, &[false; 40], None, &Options::default());
         let c = &analysis.confidence;
         assert_eq!(analysis.groups(), 3, "{c:?}");
         assert_eq!(c.tried.iter().map(|t| t.0).collect::<Vec<_>>(), vec![2, 3, 4, 5]);
@@ -248,7 +248,7 @@ mod tests {
         assert!(c.stability > 0.95 && c.compared > 500, "{c:?}");
         // No groups planted: the check says the groups predict no better than the majority.
         let flat = synthetic::Planted { groups: vec![1.0], ..planted }.generate().votes;
-        let analysis = crate::analyze_indexed(&flat, &vec![false; 40], None, &Options::default());
+        let analysis = crate::analyze_indexed(&flat, &[false; 40], None, &Options::default());
         let c = &analysis.confidence;
         assert!(c.groups < c.baseline + 2.0 * c.standard_error(c.baseline), "{c:?}");
     }

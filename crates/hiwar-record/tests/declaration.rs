@@ -47,10 +47,13 @@ fn sign(n: u8, id: &str, version: u64) -> (String, Value) {
     ("declaration.signed".into(), body::declaration_signed("aleppo", version, id, &hex::encode(s.public()), &sig))
 }
 
+/// Record events as `(kind, body)`, in the order they are appended.
+type Events = Vec<(String, Value)>;
+
 /// The events of the vector: three organisations and a member sign; one organisation
 /// rotates its key; version 1 gets two signatures, version 2 three, one withdrawn; an
 /// agenda item is proposed and adopted.
-fn honest_events() -> Vec<(String, Value)> {
+fn honest_events() -> Events {
     let public = hex::encode(dialogue_key().verifying_key().to_bytes());
     let e = |k: &str, b: Value| (k.to_string(), b);
     let rotated = hex::encode(signer(12).public());
@@ -171,7 +174,7 @@ fn forged_declarations_re_signed_by_the_operator_fail_both_verifiers() {
     let key = dialogue_key();
     let honest = honest_events();
     let at = |kind: &str, nth: usize| honest.iter().enumerate().filter(|(_, (k, _))| k == kind).nth(nth).unwrap().0;
-    let forge = |f: &dyn Fn(&mut Vec<(String, Value)>)| {
+    let forge = |f: &dyn Fn(&mut Events)| {
         let mut events = honest.clone();
         f(&mut events);
         seal(&key, &events)

@@ -158,7 +158,7 @@ fn non_canonical_and_malformed_lines_fail() {
     let mut garbage = l.clone();
     garbage[3] = "not json".into();
     assert_eq!(check_of(&join(&garbage)), "R2");
-    assert_eq!(check_of(&join(&l).trim_end().to_string()), "R1");
+    assert_eq!(check_of(join(&l).trim_end()), "R1");
     assert_eq!(check_of(""), "R1");
     let mut blank = l.clone();
     blank.insert(2, String::new());

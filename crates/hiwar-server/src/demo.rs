@@ -348,6 +348,13 @@ fn both(ar: &str, en: &str) -> TextInput {
     TextInput { ar: ar.into(), en: en.into() }
 }
 
+/// The demo's election officials: three trustees (any two decrypt) and the authority
+/// that issues the voters' credentials.
+struct Officials {
+    trustees: Vec<TrusteeRole>,
+    authority: Signer25519,
+}
+
 async fn demo_election(
     store: &Store,
     dialogue: &str,
@@ -355,9 +362,9 @@ async fn demo_election(
     title: TextInput,
     question: QuestionInput,
     voters: usize,
-    trustees: &[TrusteeRole],
-    authority: &Signer25519,
+    officials: &Officials,
 ) -> Result<DemoElection, AppError> {
+    let (trustees, authority) = (&officials.trustees[..], &officials.authority);
     let questions = vec![Question { options: question.options.len() as u32, min: question.min, max: question.max }];
     let input = ElectionInput {
         id: id.into(),
@@ -467,8 +474,10 @@ impl DemoElection {
 /// Two votes: a referendum already decided (40 voters: a challenge, a re-vote, two
 /// abstentions), and an open priorities vote whose unused credentials the demo prints.
 async fn seed_demo_votes(store: &Store, dialogue: &str) -> Result<Vec<String>, AppError> {
-    let trustees: Vec<TrusteeRole> = (0..3).map(|_| TrusteeRole::generate(&mut OsRng)).collect();
-    let (_, authority) = Signer25519::generate(&mut OsRng);
+    let officials = Officials {
+        trustees: (0..3).map(|_| TrusteeRole::generate(&mut OsRng)).collect(),
+        authority: Signer25519::generate(&mut OsRng).1,
+    };
     let charter = demo_election(
         store,
         dialogue,
@@ -481,8 +490,7 @@ async fn seed_demo_votes(store: &Store, dialogue: &str) -> Result<Vec<String>, A
             max: 1,
         },
         40,
-        &trustees,
-        &authority,
+        &officials,
     )
     .await?;
     charter.challenge(store, dialogue, 0, &[1]).await?;
@@ -506,7 +514,7 @@ async fn seed_demo_votes(store: &Store, dialogue: &str) -> Result<Vec<String>, A
     charter.cast(store, dialogue, &[(5, vec![1], 1)]).await?;
     charter.cast(store, dialogue, &[(5, vec![0], 2)]).await?;
     charter.cast(store, dialogue, &votes[6..]).await?;
-    charter.close_and_decide(store, dialogue, &trustees).await?;
+    charter.close_and_decide(store, dialogue, &officials.trustees).await?;
 
     let priorities = demo_election(
         store,
@@ -525,8 +533,7 @@ async fn seed_demo_votes(store: &Store, dialogue: &str) -> Result<Vec<String>, A
             max: 2,
         },
         12,
-        &trustees,
-        &authority,
+        &officials,
     )
     .await?;
     priorities

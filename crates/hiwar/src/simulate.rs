@@ -159,7 +159,7 @@ fn vote(
             "choices": choices_json(&b), "nonces": nonces_json(&nonces), "plaintext": plaintext}),
         ));
     }
-    let times = if sim.revote_every > 0 && i % sim.revote_every == 0 { 2 } else { 1 };
+    let times = if sim.revote_every > 0 && i.is_multiple_of(sim.revote_every) { 2 } else { 1 };
     let mut last = None;
     for counter in 1..=times {
         let (choice, b, _) = make(&mut rng)?;

@@ -151,7 +151,7 @@ fn load(target: Target, c: &Conversation, i: usize, stop: Arc<AtomicBool>) -> st
             k += 1;
             let request =
                 |path: String| agent.post(&format!("{url}{path}")).set("Authorization", &format!("Bearer {token}"));
-            if k % 8 == 0 {
+            if k.is_multiple_of(8) {
                 let text = format!("Statement {k} of loader {i}");
                 let status = match request(format!("/api/dialogues/{dialogue}/statements"))
                     .send_json(json!({"text": text}))

@@ -96,9 +96,9 @@ impl CastChecker {
             Job { line: 0, credential, counter, tracking, weight, body: body.clone(), ballot_digest: None, encodings };
         let mut batch = BatchVerifier::new(&self.worker.key);
         let checked = check_ballot(&self.worker, &job, &mut batch, &mut rand_core::OsRng)?;
-        batch
-            .verify()
-            .map_err(|_| ("E6", format!("ballot {}: a validity proof does not verify", hex::encode(tracking))))?;
+        if !batch.holds() {
+            return Err(("E6", format!("ballot {}: a validity proof does not verify", hex::encode(tracking))));
+        }
         let contribution = ballot::tally(&self.worker.questions, std::iter::once((&checked, weight)));
         Ok(CheckedCast { digest: body_digest(body), credential, counter, tracking, contribution })
     }

@@ -40,6 +40,14 @@ fn percent(lang: Lang, v: Option<f64>) -> String {
     v.map(|v| lang.num(format!("{:.4}", v * 100.0)) + " %").unwrap_or_default()
 }
 
+/// The level a running selection has reached and its seconds, for its progress line.
+fn progress_args(p: &hiwar_sortition::leximin::Progress) -> fluent_bundle::FluentArgs<'static> {
+    let mut args = fluent_bundle::FluentArgs::new();
+    args.set("level", p.level);
+    args.set("seconds", format!("{:.0}", p.seconds));
+    args
+}
+
 pub async fn list(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let lang = ctx.lang;
     let d = state.store.dialogue(&id).await?;
@@ -158,8 +166,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
                 p.progress role="status" {
                     @match selection::parse_progress(&s.progress) {
                         Some(p) => {
-                            @let mut args = fluent_bundle::FluentArgs::new();
-                            @let _ = { args.set("level", p.level); args.set("seconds", format!("{:.0}", p.seconds)); };
+                            @let args = progress_args(&p);
                             @if p.done {
                                 (lang.t_args("selection-progress", &args)) " " bdi dir="ltr" { (percent(lang, Some(p.value))) }
                             } @else {
