@@ -29,9 +29,12 @@ key=$(grep "convener key" "$work/demo.out" | awk '{print $3}')
 [ -n "$key" ] || { echo "the demo did not start:" >&2; cat "$work/demo.err" >&2; exit 1; }
 token=$(curl -sf -H 'Content-Type: application/json' -d "{\"code\":\"$key\"}" "$server/api/login" | jq -r .token)
 # /api/logout is left out: it would end the session the rest of the run uses.
+# A request may take up to 60 s: issuing a batch of 1,000 invitation codes hashes
+# 1,000 Argon2id secrets (11 s on the debug build on a busy 2-core machine), longer
+# than schemathesis's default of 10 s.
 "$venv/bin/schemathesis" run "$server/api/openapi.json" --url "$server" \
   -H "Authorization: Bearer $token" --exclude-path /api/logout \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-time "$seconds" --workers 2 --seed 1
+  --max-time "$seconds" --request-timeout 60 --workers 2 --seed 1
 echo "server errors logged: $(grep -c 'ERROR' "$work/demo.err" || true)"
 ! grep -q 'ERROR' "$work/demo.err"
