@@ -24,6 +24,8 @@ command -v cargo-fuzz >/dev/null || { echo "needs cargo-fuzz: cargo install carg
 targets=$(ls fuzz/fuzz_targets | sed 's/\.rs$//')
 (cd fuzz && cargo +nightly fuzz build $targets >/dev/null 2>&1) || (cd fuzz && cargo +nightly fuzz build)
 logs=target/fuzz-logs
+# What a fuzzer prints when its target crashed, panicked or broke a sanitizer.
+crashed='ERROR: libFuzzer|panicked|deadly signal'
 mkdir -p "$logs"
 run() {
   local t=$1 corpus=target/fuzz-corpus/$1
@@ -40,10 +42,10 @@ for t in $targets; do
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$logs/$t.log" | awk '{print $2}' | tail -1)
   cov=$(grep -oE 'cov: [0-9]+' "$logs/$t.log" | tail -1 | awk '{print $2}')
   size=$(ls "target/fuzz-corpus/$t" | wc -l)
-  result=$(grep -qE 'ERROR: libFuzzer|panicked|deadly signal' "$logs/$t.log" && echo CRASH || echo "no crash")
+  result=$(grep -qE "$crashed" "$logs/$t.log" && echo CRASH || echo "no crash")
   printf '%-20s %14s %8s %8s  %s\n' "$t" "${runs:-?}" "${cov:-?}" "$size" "$result"
 done
-if grep -lE 'ERROR: libFuzzer|panicked|deadly signal' "$logs"/*.log; then
+if grep -lE "$crashed" "$logs"/*.log; then
   echo "a target crashed: its input is in fuzz/artifacts/" >&2
   exit 1
 fi
