@@ -221,7 +221,7 @@ impl Ballot {
         let mut rng = rand_core::OsRng;
         let mut batch = BatchVerifier::new(ctx.key);
         self.verify_into(ctx, questions, None, &mut batch, &mut rng)?;
-        batch.holds().then_some(()).ok_or(CryptoError::BadProof("a ballot proof equation fails"))
+        batch.check("a ballot proof equation fails")
     }
 
     /// The ciphertexts of each answer, without the proofs: what a challenged ballot

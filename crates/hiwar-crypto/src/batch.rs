@@ -18,6 +18,7 @@ use rand_core::CryptoRngCore;
 
 use crate::elgamal::ElectionKey;
 use crate::group::generator;
+use crate::{CryptoError, Result};
 
 /// Points shared by many equations, whose coefficients are summed.
 #[derive(Debug, Clone, Copy)]
@@ -84,5 +85,14 @@ impl BatchVerifier {
         let g = generator();
         let points = self.points.iter().chain([&g, &self.key_point]);
         RistrettoPoint::vartime_multiscalar_mul(scalars, points).is_identity()
+    }
+
+    /// [`holds`](Self::holds) as a verification result: `BadProof(what)` when it does not.
+    pub fn check(self, what: &'static str) -> Result<()> {
+        if self.holds() {
+            Ok(())
+        } else {
+            Err(CryptoError::BadProof(what))
+        }
     }
 }

@@ -178,7 +178,7 @@ impl DisjunctiveProof {
         let (alpha, beta) = self.verify_into(context, key, ct, None, values, &mut batch, &mut rng)?;
         batch.term(alpha, ct.alpha);
         batch.term(beta, ct.beta);
-        batch.holds().then_some(()).ok_or(CryptoError::BadProof("a branch equation fails"))
+        batch.check("a branch equation fails")
     }
 }
 
