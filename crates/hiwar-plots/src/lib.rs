@@ -14,6 +14,8 @@ pub struct HistogramLabels<'a> {
     pub equal: &'a str,
     /// Right-to-left text: the legend is placed on the left.
     pub rtl: bool,
+    /// The digits of the axes' numbers.
+    pub digits: Digits,
 }
 
 impl HistogramLabels<'static> {
@@ -23,6 +25,7 @@ impl HistogramLabels<'static> {
         y_axis: "volunteers",
         equal: "k/n",
         rtl: false,
+        digits: Digits::Latin,
     };
 }
 
@@ -50,6 +53,18 @@ impl Digits {
                     c => c,
                 })
                 .collect(),
+        }
+    }
+
+    /// A fraction (0.5) as a percentage with `decimals` places, written as CLDR writes
+    /// it in each language: "50.0%" in Latin digits, "٥٠٫٠٪؜" in Arabic-Indic (the Arabic
+    /// percent sign, then an Arabic letter mark that keeps it beside its number in
+    /// right-to-left text).
+    pub fn percent(self, fraction: f64, decimals: usize) -> String {
+        let number = self.write(format!("{:.*}", decimals, fraction * 100.0));
+        match self {
+            Digits::Latin => number + "%",
+            Digits::ArabicIndic => number + "\u{066A}\u{061C}",
         }
     }
 }
@@ -136,12 +151,12 @@ pub fn histogram(series: &[(&str, Vec<f64>)], equal: f64, labels: &HistogramLabe
     let _ = writeln!(
         svg,
         "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{T}\" y2=\"{1}\" stroke=\"black\" stroke-dasharray=\"4 3\"/>\n\
-         <text x=\"{0:.1}\" y=\"{2}\" text-anchor=\"middle\" direction=\"ltr\">{3} = {4:.2} %</text>",
+         <text x=\"{0:.1}\" y=\"{2}\" text-anchor=\"middle\" direction=\"ltr\">{3} = {4}</text>",
         x(equal),
         H - B,
         T - 8.0,
         escape(labels.equal),
-        equal * 100.0
+        labels.digits.percent(equal, 2)
     );
     let _ = writeln!(svg, "<line x1=\"{L}\" x2=\"{}\" y1=\"{1}\" y2=\"{1}\" stroke=\"black\"/>", W - R, H - B);
     let _ = writeln!(svg, "<line x1=\"{L}\" x2=\"{L}\" y1=\"{T}\" y2=\"{}\" stroke=\"black\"/>", H - B);
@@ -149,17 +164,18 @@ pub fn histogram(series: &[(&str, Vec<f64>)], equal: f64, labels: &HistogramLabe
         let p = max_p * i as f64 / 4.0;
         let _ = writeln!(
             svg,
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\" direction=\"ltr\">{:.1} %</text>",
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\" direction=\"ltr\">{}</text>",
             x(p),
             H - B + 26.0,
-            p * 100.0
+            labels.digits.percent(p, 1)
         );
         let c = (top * i as f64 / 4.0).round();
         let _ = writeln!(
             svg,
-            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" direction=\"ltr\">{c}</text>",
+            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" direction=\"ltr\">{}</text>",
             L - 8.0,
-            y(c) + 7.0
+            y(c) + 7.0,
+            labels.digits.write(c)
         );
     }
     let _ = writeln!(
@@ -405,7 +421,7 @@ pub fn bars(title: &str, rows: &[(&str, u64)], total: u64, rtl: bool, digits: Di
         let share = if total == 0 { 0.0 } else { *count as f64 / total as f64 };
         let len = (span * share).max(if *count > 0 { 2.0 } else { 0.0 });
         // Texts run in the reading direction from their anchor ("start" is the right
-        // end of right-to-left text), so "(57.5 %)" reads as Arabic readers expect.
+        // end of right-to-left text), so "(57.5%)" reads as Arabic readers expect.
         let (label_x, bar_x, figure_x, text_direction) = if rtl {
             (W - 5.0, W - LABEL - len, W - LABEL - len - 8.0, "rtl")
         } else {
@@ -419,7 +435,7 @@ pub fn bars(title: &str, rows: &[(&str, u64)], total: u64, rtl: bool, digits: Di
             label = escape(&label),
             bh = ROW - 14.0,
             colour = COLOURS[0],
-            figure = digits.write(format!("{count} ({:.1} %)", share * 100.0)),
+            figure = format!("{} ({})", digits.write(count), digits.percent(share, 1)),
         );
     }
     svg.push_str("</svg>");
@@ -434,10 +450,10 @@ mod bar_tests {
     fn bars_are_proportional_escaped_and_mirrored_in_rtl() {
         let svg = bars("Votes", &[("yes <b>", 30), ("no", 10)], 40, false, Digits::Latin);
         assert!(svg.contains(r#"aria-label="Votes""#));
-        assert!(svg.contains("yes &lt;b&gt;") && svg.contains("30 (75.0 %)") && svg.contains("10 (25.0 %)"));
+        assert!(svg.contains("yes &lt;b&gt;") && svg.contains("30 (75.0%)") && svg.contains("10 (25.0%)"));
         assert!(svg.contains(r#"width="165.0""#), "three quarters of the bar span: {svg}");
         let rtl = bars("الأصوات", &[("نعم", 1)], 1, true, Digits::ArabicIndic);
-        assert!(rtl.contains(r#"direction="rtl""#) && rtl.contains("١ (١٠٠٫٠ %)"), "{rtl}");
-        assert!(bars("", &[("x", 0)], 0, false, Digits::Latin).contains("0 (0.0 %)"));
+        assert!(rtl.contains(r#"direction="rtl""#) && rtl.contains("١ (١٠٠٫٠٪\u{61C})"), "{rtl}");
+        assert!(bars("", &[("x", 0)], 0, false, Digits::Latin).contains("0 (0.0%)"));
     }
 }

@@ -644,7 +644,7 @@ fn a_whole_vote_with_trustees_and_voters_in_the_browser() {
 
     // Numbers as each language writes them (Arabic-Indic digits in Arabic).
     for (lang, heading, yes, no) in
-        [("ar", "النتيجة", "٢ (٦٦٫٧ %)", "١ (٣٣٫٣ %)"), ("en", "Result", "2 (66.7 %)", "1 (33.3 %)")]
+        [("ar", "النتيجة", "٢ (٦٦٫٧٪\u{61C})", "١ (٣٣٫٣٪\u{61C})"), ("en", "Result", "2 (66.7%)", "1 (33.3%)")]
     {
         browser.go(&format!("{url}/dialogues/{dialogue}/decide/vote?lang={lang}"));
         browser.wait_for("document.querySelector('main')");

@@ -216,7 +216,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, eid)): Path
                 p { (lang.t1("decide-cast", "count", s.cast)) " · " (lang.t1("decide-superseded", "count", s.superseded)) " · "
                     (lang.t1("decide-counted", "count", s.cast - s.superseded)) " · " (lang.t1("decide-spoiled", "count", s.spoiled)) }
                 @if s.voters > 0 && s.stage != "setup" {
-                    p { (lang.t1("decide-turnout", "percent", lang.num(format!("{:.1}", 100.0 * (s.cast - s.superseded) as f64 / s.voters as f64)) + " %")) }
+                    p { (lang.t1("decide-turnout", "percent", lang.percent((s.cast - s.superseded) as f64 / s.voters as f64, 1))) }
                 }
                 p { a href={ (base) "/board" } { (lang.t("decide-board")) } " · " a href={ "/dialogues/" (id) "/record" } download { (lang.t("decide-record")) } }
             }

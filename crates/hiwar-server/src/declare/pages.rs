@@ -683,7 +683,7 @@ pub async fn agenda(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
                 li.card {
                     @if item.text.is_empty() { p { em { (lang.t("agenda-redacted")) } } } @else { p { bdi { (item.text) } } }
                     p.status {
-                        (lang.t1("agenda-consensus", "value", format!("{:.0}", item.consensus * 100.0)))
+                        (lang.t1("agenda-consensus", "value", lang.percent(item.consensus, 0)))
                         @match &item.decision {
                             Some(dec) => { " · " strong { (lang.t(if dec.adopted { "agenda-adopted" } else { "agenda-rejected" })) } ": " bdi { (dec.reason) } }
                             None => { " · " (lang.t("agenda-undecided")) }
@@ -694,11 +694,11 @@ pub async fn agenda(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
                             caption.visually-hidden { (lang.t("agenda-support")) }
                             thead { tr { th scope="col" { (lang.t("agenda-group")) } th scope="col" { (lang.t("agenda-agree")) } th scope="col" { (lang.t("agenda-disagree")) } th scope="col" { (lang.t("agenda-votes")) } } }
                             tbody { @for (g, support) in item.groups.iter().enumerate() {
-                                @let pct = |n: u32| if support.seen == 0 { 0 } else { (100 * n as u64) / support.seen as u64 };
+                                @let share = |n: u32| if support.seen == 0 { 0.0 } else { n as f64 / support.seen as f64 };
                                 tr {
                                     th scope="row" { (lang.t1("agenda-group-name", "group", g as u64 + 1)) }
-                                    td { meter min="0" max="100" value=(pct(support.agree)) aria-hidden="true" {} " " (lang.num(pct(support.agree))) "%" }
-                                    td { (lang.num(pct(support.disagree))) "%" }
+                                    td { meter min="0" max="1" value=(share(support.agree)) aria-hidden="true" {} " " (lang.percent(share(support.agree), 0)) }
+                                    td { (lang.percent(share(support.disagree), 0)) }
                                     td { (lang.num(support.seen)) }
                                 }
                             } }

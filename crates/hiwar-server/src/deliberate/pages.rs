@@ -179,7 +179,7 @@ fn group_table(lang: crate::web::i18n::Lang, r: &Results) -> maud::Markup {
     let a = &r.analysis;
     let total = a.membership.len().max(1);
     let (sizes, ungrouped) = (&r.group_sizes, r.ungrouped);
-    let share = |n: usize| lang.num(format!("{:.0}", 100.0 * n as f64 / total as f64)) + " %";
+    let share = |n: usize| lang.percent(n as f64 / total as f64, 0);
     html! {
         div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) {
             table.groups {
@@ -484,7 +484,7 @@ pub async fn report_html(
 /// ([`hiwar_opinion::evaluate::Confidence`]).
 fn how_groups_are_formed(lang: crate::web::i18n::Lang, a: &hiwar_opinion::Analysis) -> maud::Markup {
     let c = &a.confidence;
-    let percent = |x: f64| lang.num(format!("{:.0}", x * 100.0));
+    let percent = |x: f64| lang.percent(x, 0);
     let mut args = fluent_bundle::FluentArgs::new();
     args.set("groups", lang.num(a.groups()));
     args.set("hidden", lang.num(c.hidden));
@@ -526,7 +526,7 @@ fn findings(lang: crate::web::i18n::Lang, r: &Results, consensus_listed: usize) 
                     (group_name(lang, g)) " · " (lang.t1("deliberation-group-size", "count", sizes[g] as u64)) }
                 ul.representative { @for rep in &a.representative[g] {
                     li { span.direction { (lang.t(if rep.agree { "deliberation-agreed" } else { "deliberation-disagreed" })) }
-                         " " (format!("{:.0} %", rep.probability * 100.0)) ": " q dir="auto" { (texts[rep.statement]) } }
+                         " " (lang.percent(rep.probability, 0)) ": " q dir="auto" { (texts[rep.statement]) } }
                 } }
             }
         }
@@ -535,12 +535,12 @@ fn findings(lang: crate::web::i18n::Lang, r: &Results, consensus_listed: usize) 
             p { (lang.t("deliberation-consensus-help")) }
             ol.consensus { @for &s in a.consensus_order.iter().take(consensus_listed) {
                 @let votes: u32 = (0..a.groups()).map(|g| a.tallies[g * ns + s].seen).sum();
-                li { q dir="auto" { (texts[s]) } " — " (format!("{:.2}", a.consensus[s])) " (" (lang.t1("deliberation-votes", "count", votes as u64)) ")" }
+                li { q dir="auto" { (texts[s]) } " — " (lang.num(format!("{:.2}", a.consensus[s]))) " (" (lang.t1("deliberation-votes", "count", votes as u64)) ")" }
             } }
         }
         section aria-labelledby="coverage" {
             h2 #coverage { (lang.t("deliberation-coverage")) }
-            p { (lang.t1("deliberation-coverage-share", "percent", format!("{:.0}", a.coverage.share() * 100.0))) }
+            p { (lang.t1("deliberation-coverage-share", "percent", lang.percent(a.coverage.share(), 0))) }
         }
     }
 }

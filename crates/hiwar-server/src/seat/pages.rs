@@ -37,14 +37,14 @@ fn status_name(lang: Lang, s: &Selection) -> String {
 }
 
 fn percent(lang: Lang, v: Option<f64>) -> String {
-    v.map(|v| lang.num(format!("{:.4}", v * 100.0)) + " %").unwrap_or_default()
+    v.map(|v| lang.percent(v, 4)).unwrap_or_default()
 }
 
 /// The level a running selection has reached and its seconds, for its progress line.
 fn progress_args(p: &hiwar_sortition::leximin::Progress) -> fluent_bundle::FluentArgs<'static> {
     let mut args = fluent_bundle::FluentArgs::new();
     args.set("level", p.level);
-    args.set("seconds", format!("{:.0}", p.seconds));
+    args.set("seconds", p.seconds.round());
     args
 }
 
@@ -191,11 +191,11 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
                         tr { th scope="row" { (lang.t("selection-min-leximin")) } td dir="ltr" { (percent(lang, figure("min_leximin"))) } }
                         tr { th scope="row" { (lang.t("selection-min-lottery")) } td dir="ltr" { (percent(lang, figure("min_lottery"))) } }
                         tr { th scope="row" { (lang.t("selection-equal")) } td dir="ltr" { (percent(lang, figure("equal"))) } }
-                        tr { th scope="row" { (lang.t("selection-gini")) } td dir="ltr" { (format!("{:.4}", figure("gini_lottery").unwrap_or(0.0))) } }
+                        tr { th scope="row" { (lang.t("selection-gini")) } td { (lang.num(format!("{:.4}", figure("gini_lottery").unwrap_or(0.0)))) } }
                         tr { th scope="row" { (lang.t("selection-gap")) } td dir="ltr" { (format!("{:.1e}", figure("gap").unwrap_or(0.0))) } }
                         tr { th scope="row" { (lang.t("selection-change")) } td dir="ltr" { (percent(lang, figure("largest_change"))) } }
                         tr { th scope="row" { (lang.t("selection-profiles")) } td dir="ltr" { (figure("profiles").unwrap_or(0.0)) } }
-                        tr { th scope="row" { (lang.t("selection-seconds")) } td dir="ltr" { (format!("{:.2} s", figure("seconds").unwrap_or(0.0))) } }
+                        tr { th scope="row" { (lang.t("selection-seconds")) } td { (lang.t1("selection-seconds-value", "seconds", lang.num(format!("{:.2}", figure("seconds").unwrap_or(0.0))))) } }
                     } } }
                     figure {
                         img src={ (base) "/histogram.svg?lang=" (lang.code()) } alt=(lang.t("selection-histogram-alt")) width="720" height="400";
@@ -405,6 +405,7 @@ pub async fn histogram(State(state): State<AppState>, ctx: Ctx, Path((id, sid)):
         y_axis: &lang.t("selection-histogram-y"),
         equal: "k/n",
         rtl: lang.dir() == "rtl",
+        digits: lang.plot_digits(),
     };
     let (series, equal) = histogram_series(lang, &s, &manifest);
     let borrowed: Vec<(&str, Vec<f64>)> = series.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();

@@ -125,6 +125,12 @@ impl Lang {
         self.digits(&out)
     }
 
+    /// A fraction (0.25) as a percentage with `decimals` places, as this language
+    /// writes it: "25%", "٢٥٪؜" ([`hiwar_plots::Digits::percent`]).
+    pub fn percent(self, fraction: f64, decimals: usize) -> String {
+        self.plot_digits().percent(fraction, decimals)
+    }
+
     /// `text` with its ASCII digits in this language's digits.
     pub fn digits(self, text: &str) -> String {
         self.plot_digits().write(text)
@@ -216,6 +222,10 @@ mod tests {
         assert_eq!(Lang::Ar.num(1234567), "١٬٢٣٤٬٥٦٧");
         assert_eq!(Lang::Ar.num(-12.5), "-١٢٫٥");
         assert_eq!(Lang::En.num(999), "999");
+        assert_eq!(Lang::En.percent(0.667, 1), "66.7%");
+        assert_eq!(Lang::Ar.percent(0.667, 1), "٦٦٫٧٪\u{61C}");
+        let coverage = Lang::Ar.t1("deliberation-coverage-share", "percent", Lang::Ar.percent(0.5, 0));
+        assert!(coverage.contains("٥٠٪") && !coverage.contains('%'), "{coverage}");
         assert!(Lang::Ar.t1("dialogue-members", "count", 1200u64).contains("١٬٢٠٠"));
         assert_eq!(Lang::En.date("2026-12-02"), "2 December 2026");
         let ar = Lang::Ar.date("2026-12-02T21:19:55Z");
