@@ -690,7 +690,7 @@ pub async fn agenda(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
                         }
                     }
                     @if !item.groups.is_empty() {
-                        table.support {
+                        div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) { table.support {
                             caption.visually-hidden { (lang.t("agenda-support")) }
                             thead { tr { th scope="col" { (lang.t("agenda-group")) } th scope="col" { (lang.t("agenda-agree")) } th scope="col" { (lang.t("agenda-disagree")) } th scope="col" { (lang.t("agenda-votes")) } } }
                             tbody { @for (g, support) in item.groups.iter().enumerate() {
@@ -702,7 +702,7 @@ pub async fn agenda(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
                                     td { (lang.num(support.seen)) }
                                 }
                             } }
-                        }
+                        } }
                     }
                     @if is_convener {
                         form.row method="post" action={ (base(&id)) "/agenda/" (item.statement) "/decision" } {
