@@ -73,7 +73,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
                     } }
                     tbody { @for s in &selections { tr {
                         td dir="ltr" { a href={ (base) "/" (s.id) } { code { (s.id) } } }
-                        td { (status_name(lang, s)) } td { (s.size) } td { (s.volunteers) } td { (s.created_at) }
+                        td { (status_name(lang, s)) } td { (lang.num(s.size)) } td { (lang.num(s.volunteers)) } td { (lang.date(&s.created_at)) }
                     } } }
                 } }
             }
@@ -161,7 +161,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
             h1 { (lang.t1("selection-title", "id", sid.clone())) }
             p { a href={ "/dialogues/" (id) } { (pick(lang, &d.title)) } " · " a href={ "/dialogues/" (id) "/selections" } { (lang.t("selections-title")) } }
             p.status { (lang.t("selection-status")) ": " strong { (status_name(lang, &s)) } }
-            p { (lang.t("selection-volunteers")) ": " (s.volunteers) " · " (lang.t("selection-size")) ": " (s.size) " · " (lang.t("selection-panels")) ": " (s.panels) }
+            p { (lang.t("selection-volunteers")) ": " (lang.num(s.volunteers)) " · " (lang.t("selection-size")) ": " (lang.num(s.size)) " · " (lang.t("selection-panels")) ": " (lang.num(s.panels)) }
             @if running {
                 p.progress role="status" {
                     @match selection::parse_progress(&s.progress) {
@@ -188,13 +188,13 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path((id, sid)): Path
                         p.error { (lang.t("selection-not-proven")) }
                     }
                     div.scroll role="region" tabindex="0" aria-label=(lang.t("table-scroll")) { table.figures { tbody {
-                        tr { th scope="row" { (lang.t("selection-min-leximin")) } td dir="ltr" { (percent(lang, figure("min_leximin"))) } }
-                        tr { th scope="row" { (lang.t("selection-min-lottery")) } td dir="ltr" { (percent(lang, figure("min_lottery"))) } }
-                        tr { th scope="row" { (lang.t("selection-equal")) } td dir="ltr" { (percent(lang, figure("equal"))) } }
+                        tr { th scope="row" { (lang.t("selection-min-leximin")) } td { (percent(lang, figure("min_leximin"))) } }
+                        tr { th scope="row" { (lang.t("selection-min-lottery")) } td { (percent(lang, figure("min_lottery"))) } }
+                        tr { th scope="row" { (lang.t("selection-equal")) } td { (percent(lang, figure("equal"))) } }
                         tr { th scope="row" { (lang.t("selection-gini")) } td { (lang.num(format!("{:.4}", figure("gini_lottery").unwrap_or(0.0)))) } }
                         tr { th scope="row" { (lang.t("selection-gap")) } td dir="ltr" { (format!("{:.1e}", figure("gap").unwrap_or(0.0))) } }
-                        tr { th scope="row" { (lang.t("selection-change")) } td dir="ltr" { (percent(lang, figure("largest_change"))) } }
-                        tr { th scope="row" { (lang.t("selection-profiles")) } td dir="ltr" { (figure("profiles").unwrap_or(0.0)) } }
+                        tr { th scope="row" { (lang.t("selection-change")) } td { (percent(lang, figure("largest_change"))) } }
+                        tr { th scope="row" { (lang.t("selection-profiles")) } td { (lang.num(figure("profiles").unwrap_or(0.0))) } }
                         tr { th scope="row" { (lang.t("selection-seconds")) } td { (lang.t1("selection-seconds-value", "seconds", lang.num(format!("{:.2}", figure("seconds").unwrap_or(0.0))))) } }
                     } } }
                     figure {
