@@ -430,12 +430,13 @@ pub fn bars(title: &str, rows: &[(&str, u64)], total: u64, rtl: bool, digits: Di
         let label: String = label.chars().take(20).collect();
         let _ = write!(
             svg,
-            r##"<text x="{label_x}" y="{ty}" text-anchor="start" direction="{text_direction}" fill="#1a1a1a">{label}</text><rect x="{bar_x:.1}" y="{y}" width="{len:.1}" height="{bh}" fill="{colour}"/><text x="{figure_x:.1}" y="{ty}" text-anchor="start" direction="{text_direction}" fill="#1a1a1a">{figure}</text>"##,
+            r##"<text x="{label_x}" y="{ty}" text-anchor="start" direction="{text_direction}" fill="#1a1a1a">{label}</text><rect x="{bar_x:.1}" y="{y}" width="{len:.1}" height="{bh}" fill="{colour}"/><text x="{figure_x:.1}" y="{ty}" text-anchor="start" direction="{text_direction}" fill="#1a1a1a">{count} ({percent})</text>"##,
             ty = y + 26.0,
             label = escape(&label),
             bh = ROW - 14.0,
             colour = COLOURS[0],
-            figure = format!("{} ({})", digits.write(count), digits.percent(share, 1)),
+            count = digits.write(count),
+            percent = digits.percent(share, 1),
         );
     }
     svg.push_str("</svg>");
